@@ -1,0 +1,50 @@
+# QualityGov: `make run` serves the app with demo data, `make test` runs the whole suite.
+# Only Python 3.11+ is needed; everything else goes into .venv (see scripts/setup.sh).
+.DEFAULT_GOAL := help
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: help run test setup lint format worker beat
+
+help:
+	@echo "make run     install, migrate, seed demo data once, create the local admin, serve on http://$(HOST):$(PORT)"
+	@echo "make test    install test extras and headless Chromium, run the whole suite (PYTEST_ARGS=... to narrow)"
+	@echo "make setup   the same installs as make test, plus migrations, without running anything"
+	@echo "make lint    ruff check"
+	@echo "make worker  a Celery worker (needs REDIS_URL)"
+	@echo "make beat    Celery beat, the scheduler (needs REDIS_URL)"
+
+run:
+	@scripts/setup.sh venv run
+	@scripts/setup.sh app
+	$(PY) manage.py backfill_metrics --days 30 --if-empty
+	@echo "QualityGov on http://$(HOST):$(PORT)/  (demo users: admin, qa, manager, rm, viewer; password qualitygov-demo)"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test:
+	@scripts/setup.sh venv test
+	@scripts/setup.sh chromium
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+setup:
+	@scripts/setup.sh venv test
+	@scripts/setup.sh chromium
+	$(PY) manage.py migrate --noinput
+
+lint:
+	@scripts/setup.sh venv test
+	$(VENV)/bin/ruff check .
+
+format:
+	$(VENV)/bin/ruff format .
+
+worker:
+	@scripts/setup.sh venv run
+	$(VENV)/bin/celery -A qualitygov worker -l info --concurrency 2
+
+beat:
+	@scripts/setup.sh venv run
+	$(VENV)/bin/celery -A qualitygov beat -l info --schedule $(VENV)/celerybeat-schedule

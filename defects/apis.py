@@ -1,0 +1,468 @@
+"""REST API for defects: CRUD with filters, moves, history, comments, bulk actions, duplicate finder.
+
+Thin: parse with an input serializer, call one service or selector, render with an output serializer.
+Defects of projects the caller is not a member of answer 404; writes need Action.EDIT_DEFECTS (403).
+`{ref}` in the URLs is the defect's numeric id or its key (PAY-12).
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from qualitygov.api import Pagination
+from qualitygov.errors import DomainError
+from releases.access import Action, require
+from releases.selectors import project_get_for_user
+from testing.models import Requirement, TestCase, TestResult
+
+from . import duplicates, selectors, services
+from .models import Defect, DefectStatus, Environment, Priority, Resolution, Severity
+from .references import bulk_run, defect_for, release_in, user_by_name
+
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input: {detail, code, field} or DRF field errors."),
+    401: OpenApiResponse(description="Not authenticated (session or `Authorization: Token ...`)."),
+    403: OpenApiResponse(description="Your role in this project does not allow this action."),
+    404: OpenApiResponse(description="No such defect among the projects you are a member of."),
+}
+CONFLICT = {
+    409: OpenApiResponse(description="The defect changed since `expected_version` (reload and retry).")
+}
+
+
+# --- serializers ------------------------------------------------------------------------------------
+
+
+class DefectOutputSerializer(serializers.ModelSerializer):
+    project = serializers.CharField(source="project.key")
+    assignee = serializers.CharField(source="assignee.username", default=None)
+    reporter = serializers.CharField(source="reporter.username", default=None)
+    found_in_release = serializers.IntegerField(source="found_in_release_id", allow_null=True)
+    found_in_release_version = serializers.CharField(source="found_in_release.version", default=None)
+    fixed_in_release = serializers.IntegerField(source="fixed_in_release_id", allow_null=True)
+    duplicate_of = serializers.IntegerField(source="duplicate_of_id", allow_null=True)
+    allowed_next_statuses = serializers.ListField(child=serializers.CharField(), read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Defect
+        fields = [
+            "id",
+            "key",
+            "number",
+            "project",
+            "external_id",
+            "title",
+            "description",
+            "severity",
+            "priority",
+            "component",
+            "status",
+            "resolution",
+            "assignee",
+            "reporter",
+            "found_in_release",
+            "found_in_release_version",
+            "found_in_environment",
+            "fixed_in_release",
+            "duplicate_of",
+            "created_at",
+            "updated_at",
+            "version",
+            "allowed_next_statuses",
+            "url",
+        ]
+
+    def get_url(self, obj: Defect) -> str:
+        return f"/defects/{obj.key}/"
+
+
+class DefectCreateSerializer(serializers.Serializer):
+    project = serializers.CharField(help_text="Project key.")
+    title = serializers.CharField(max_length=300)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    severity = serializers.ChoiceField(Severity.choices, default=Severity.MAJOR)
+    priority = serializers.ChoiceField(Priority.choices, default=Priority.MEDIUM)
+    component = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    found_in_release = serializers.CharField(
+        required=False, allow_null=True, default=None, help_text="Release id or version."
+    )
+    found_in_environment = serializers.ChoiceField(Environment.choices, default=Environment.TEST)
+    assignee = serializers.CharField(required=False, allow_null=True, allow_blank=True, default=None)
+    created_at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, help_text="Past creation time (importers only)."
+    )
+    external_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    requirements = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    test_cases = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    test_results = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+
+
+class DefectUpdateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=300, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    severity = serializers.ChoiceField(Severity.choices, required=False)
+    priority = serializers.ChoiceField(Priority.choices, required=False)
+    component = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    assignee = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    found_in_release = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    fixed_in_release = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    found_in_environment = serializers.ChoiceField(Environment.choices, required=False)
+    expected_version = serializers.IntegerField(required=False, min_value=1)
+
+
+class TransitionInputSerializer(serializers.Serializer):
+    to = serializers.ChoiceField(DefectStatus.choices)
+    resolution = serializers.ChoiceField(Resolution.choices, required=False, allow_blank=True, default="")
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+    at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    expected_version = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
+    duplicate_of = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        default=None,
+        help_text="Id or key of the original (with resolution 'duplicate').",
+    )
+
+
+class TransitionOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    resolution = serializers.CharField()
+    at = serializers.DateTimeField()
+    by = serializers.CharField(source="by.username", default=None)
+    comment = serializers.CharField()
+
+
+class CommentInputSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=20000)
+
+
+class CommentOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    author = serializers.CharField(source="author.username", default=None)
+    body = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class BulkInputSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=services.MAX_BULK_ROWS
+    )
+    action = serializers.ChoiceField([(a, a) for a in services.BulkAction.ALL])
+    assignee = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    severity = serializers.ChoiceField(Severity.choices, required=False)
+    priority = serializers.ChoiceField(Priority.choices, required=False)
+    to = serializers.ChoiceField(DefectStatus.choices, required=False)
+    resolution = serializers.ChoiceField(Resolution.choices, required=False, allow_blank=True)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    original = serializers.CharField(required=False, help_text="Id or key of the original (mark_duplicate).")
+    release = serializers.CharField(required=False, help_text="Release id or version (add_to_release).")
+
+
+class SimilarOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="defect.pk")
+    key = serializers.CharField(source="defect.key")
+    title = serializers.CharField(source="defect.title")
+    status = serializers.CharField(source="defect.status")
+    resolution = serializers.CharField(source="defect.resolution")
+    score = serializers.FloatField()
+
+
+def _serialize(defect: Defect) -> dict:
+    return DefectOutputSerializer(defect).data
+
+
+def _reload(request, defect: Defect) -> Defect:
+    return defect_for(request, str(defect.pk))
+
+
+# --- list and create --------------------------------------------------------------------------------
+
+
+class DefectListApi(APIView):
+    @extend_schema(
+        summary="Defects of your projects, filtered",
+        parameters=[
+            OpenApiParameter("project", str, description="Project key."),
+            OpenApiParameter("release", str, description="Found-in release id or version; 'none' for none."),
+            OpenApiParameter(
+                "status", str, description="Comma-separated states; 'open' for every open state."
+            ),
+            OpenApiParameter("severity", str, description="Comma-separated severities."),
+            OpenApiParameter("priority", str, description="Comma-separated priorities."),
+            OpenApiParameter("assignee", str, description="Username; 'none' for unassigned."),
+            OpenApiParameter("component", str),
+            OpenApiParameter("environment", str, enum=Environment.values),
+            OpenApiParameter("external_id", str, description="Id in the tracker it was imported from."),
+            OpenApiParameter("q", str, description="Text in the title, or a key / external id."),
+            OpenApiParameter(
+                "sort",
+                str,
+                description="key, title, severity, priority, status, assignee, created, "
+                "updated; '-' in front for descending.",
+            ),
+        ],
+        responses={200: DefectOutputSerializer(many=True), **ERRORS},
+    )
+    def get(self, request):
+        filters = selectors.DefectFilters.from_querydict(request.query_params)
+        qs = selectors.defect_list(user=request.user, filters=filters)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(DefectOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Create a defect",
+        request=DefectCreateSerializer,
+        responses={201: DefectOutputSerializer, **ERRORS, **CONFLICT},
+    )
+    def post(self, request):
+        data = DefectCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        project = project_get_for_user(user=request.user, key=v["project"])
+        require(request.user, project, Action.EDIT_DEFECTS)
+        defect = services.defect_create(
+            project=project,
+            title=v["title"],
+            by=request.user,
+            description=v["description"],
+            severity=v["severity"],
+            priority=v["priority"],
+            component=v["component"],
+            found_in_release=release_in(project, v["found_in_release"], field="found_in_release"),
+            found_in_environment=v["found_in_environment"],
+            assignee=user_by_name(v["assignee"]),
+            created_at=v["created_at"],
+            external_id=v["external_id"],
+            requirements=_linked(Requirement, v["requirements"], "requirements"),
+            test_cases=_linked(TestCase, v["test_cases"], "test_cases"),
+            test_results=_linked(TestResult, v["test_results"], "test_results", related=("release",)),
+        )
+        return Response(_serialize(_reload(request, defect)), status=status.HTTP_201_CREATED)
+
+
+def _linked(model, ids: list[int], field: str, related: tuple[str, ...] = ()):
+    if not ids:
+        return []
+    objects = list(model.objects.filter(pk__in=ids).select_related(*related))
+    missing = sorted(set(ids) - {o.pk for o in objects})
+    if missing:
+        raise DomainError(
+            f"No {field.replace('_', ' ')} with id {', '.join(map(str, missing))}.", field=field
+        )
+    return objects
+
+
+# --- one defect -------------------------------------------------------------------------------------
+
+
+class DefectDetailApi(APIView):
+    @extend_schema(summary="One defect", responses={200: DefectOutputSerializer, **ERRORS})
+    def get(self, request, ref: str):
+        return Response(_serialize(defect_for(request, ref)))
+
+    @extend_schema(
+        summary="Edit fields (audit trail kept); send expected_version to detect conflicts",
+        request=DefectUpdateSerializer,
+        responses={200: DefectOutputSerializer, **ERRORS, **CONFLICT},
+    )
+    def patch(self, request, ref: str):
+        defect = defect_for(request, ref)
+        require(request.user, defect.project_id, Action.EDIT_DEFECTS)
+        data = DefectUpdateSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        v = dict(data.validated_data)
+        expected = v.pop("expected_version", None)
+        if not v:
+            raise DomainError("Nothing to change: send at least one field.")
+        if "assignee" in v:
+            v["assignee"] = user_by_name(v["assignee"])
+        for name in ("found_in_release", "fixed_in_release"):
+            if name in v:
+                v[name] = release_in(defect.project, v[name], field=name)
+        services.defect_update(defect=defect, by=request.user, data=v, expected_version=expected)
+        return Response(_serialize(_reload(request, defect)))
+
+    @extend_schema(
+        summary="Delete a defect and its history (project admins only)", responses={204: None, **ERRORS}
+    )
+    def delete(self, request, ref: str):
+        defect = defect_for(request, ref)
+        services.defect_delete(defect=defect, by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DefectTransitionApi(APIView):
+    @extend_schema(
+        summary="The defect's moves, oldest first", responses={200: TransitionOutputSerializer(many=True)}
+    )
+    def get(self, request, ref: str):
+        defect = defect_for(request, ref)
+        moves = defect.transitions.select_related("by").order_by("at", "id")
+        return Response(TransitionOutputSerializer(moves, many=True).data)
+
+    @extend_schema(
+        summary="Move the defect to another state",
+        request=TransitionInputSerializer,
+        responses={
+            201: inline_serializer(
+                "TransitionResult",
+                {"transition": TransitionOutputSerializer(), "defect": DefectOutputSerializer()},
+            ),
+            **ERRORS,
+            **CONFLICT,
+        },
+    )
+    def post(self, request, ref: str):
+        defect = defect_for(request, ref)
+        require(request.user, defect.project_id, Action.EDIT_DEFECTS)
+        data = TransitionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        original = defect_for(request, str(v["duplicate_of"])) if v["duplicate_of"] else None
+        move = services.defect_transition(
+            defect=defect,
+            to=v["to"],
+            by=request.user,
+            resolution=v["resolution"],
+            comment=v["comment"],
+            at=v["at"],
+            expected_version=v["expected_version"],
+            duplicate_of=original,
+        )
+        return Response(
+            {
+                "transition": TransitionOutputSerializer(move).data,
+                "defect": _serialize(_reload(request, defect)),
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class DefectHistoryApi(APIView):
+    @extend_schema(
+        summary="Transitions, field changes and comments, time-ordered",
+        responses={
+            200: inline_serializer(
+                "HistoryEvent",
+                {
+                    "kind": serializers.CharField(),
+                    "at": serializers.DateTimeField(),
+                    "by": serializers.CharField(),
+                    "data": serializers.DictField(),
+                },
+                many=True,
+            ),
+            **ERRORS,
+        },
+    )
+    def get(self, request, ref: str):
+        defect = defect_for(request, ref)
+        events = selectors.defect_timeline(defect=defect)
+        return Response([{"kind": e.kind, "at": e.at, "by": e.by, "data": e.data} for e in events])
+
+
+class DefectCommentApi(APIView):
+    @extend_schema(
+        summary="Comments, oldest first", responses={200: CommentOutputSerializer(many=True), **ERRORS}
+    )
+    def get(self, request, ref: str):
+        defect = defect_for(request, ref)
+        return Response(CommentOutputSerializer(defect.comments.select_related("author"), many=True).data)
+
+    @extend_schema(
+        summary="Add a comment",
+        request=CommentInputSerializer,
+        responses={201: CommentOutputSerializer, **ERRORS},
+    )
+    def post(self, request, ref: str):
+        defect = defect_for(request, ref)
+        require(request.user, defect.project_id, Action.EDIT_DEFECTS)
+        data = CommentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        comment = services.defect_comment_add(
+            defect=defect, by=request.user, body=data.validated_data["body"]
+        )
+        return Response(CommentOutputSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+class DefectBulkApi(APIView):
+    @extend_schema(
+        summary="One action on many defects: one transaction, a per-row report of refusals",
+        request=BulkInputSerializer,
+        responses={
+            200: inline_serializer(
+                "BulkReport",
+                {
+                    "action": serializers.CharField(),
+                    "changed": serializers.ListField(child=serializers.CharField()),
+                    "unchanged": serializers.ListField(child=serializers.CharField()),
+                    "refused": serializers.ListField(child=serializers.DictField()),
+                    "counts": serializers.DictField(),
+                },
+            ),
+            **ERRORS,
+        },
+    )
+    def post(self, request):
+        data = BulkInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = bulk_run(request, data.validated_data)
+        return Response(report.as_dict())
+
+
+# --- duplicate finder -------------------------------------------------------------------------------
+
+
+class DefectSimilarApi(APIView):
+    @extend_schema(
+        summary="Existing defects most similar to this one (duplicate candidates)",
+        operation_id="defects_similar_to_defect",
+        parameters=[OpenApiParameter("limit", int, description="1-20, default 5")],
+        responses={200: SimilarOutputSerializer(many=True), **ERRORS},
+    )
+    def get(self, request, ref: str):
+        defect = defect_for(request, ref)
+        found = duplicates.similar_to_defect(defect=defect, limit=_limit(request))
+        return Response(SimilarOutputSerializer(found, many=True).data)
+
+
+class SimilarSearchApi(APIView):
+    @extend_schema(
+        summary="Defects of a project most similar to a title and description",
+        operation_id="defects_similar_search",
+        parameters=[
+            OpenApiParameter("project", str, required=True),
+            OpenApiParameter("title", str),
+            OpenApiParameter("description", str),
+            OpenApiParameter("limit", int),
+        ],
+        responses={200: SimilarOutputSerializer(many=True), **ERRORS},
+    )
+    def get(self, request):
+        key = request.query_params.get("project", "")
+        if not key:
+            raise DomainError("Give the project key: ?project=KEY.", field="project")
+        title = request.query_params.get("title", "")
+        description = request.query_params.get("description", "")
+        if not title.strip() and not description.strip():
+            raise DomainError("Give a title or a description to compare.", field="title")
+        project = project_get_for_user(user=request.user, key=key)
+        found = duplicates.similar_defects(
+            project_id=project.pk, title=title, description=description, limit=_limit(request)
+        )
+        return Response(SimilarOutputSerializer(found, many=True).data)
+
+
+def _limit(request) -> int:
+    raw = request.query_params.get("limit", "5")
+    if not raw.isdigit() or not 1 <= int(raw) <= 20:
+        raise DomainError("'limit' is a whole number from 1 to 20.", field="limit")
+    return int(raw)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DefectsConfig(AppConfig):
+    name = "defects"
+    verbose_name = "Defects"

@@ -1,0 +1,63 @@
+"""Forms of the defect pages. They only parse input; the services decide what is allowed."""
+
+from django import forms
+
+from .models import DefectStatus, Environment, Priority, Resolution, Severity
+
+
+class DefectCreateForm(forms.Form):
+    project = forms.ChoiceField(choices=())
+    title = forms.CharField(max_length=300, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 6}))
+    severity = forms.ChoiceField(choices=Severity.choices, initial=Severity.MAJOR)
+    priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.MEDIUM)
+    component = forms.CharField(max_length=100, required=False)
+    found_in_release = forms.TypedChoiceField(choices=(), required=False, coerce=int, empty_value=None)
+    found_in_environment = forms.ChoiceField(choices=Environment.choices, initial=Environment.TEST)
+    assignee = forms.TypedChoiceField(choices=(), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, projects=(), releases=(), members=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["project"].choices = [(p.key, f"{p.key} · {p.name}") for p in projects]
+        self.fields["found_in_release"].choices = [("", "—")] + [
+            (r.pk, f"{r.project.key} {r.version}") for r in releases
+        ]
+        self.fields["assignee"].choices = [("", "Unassigned")] + [(u.pk, u.username) for u in members]
+
+
+class MoveForm(forms.Form):
+    to = forms.ChoiceField(choices=DefectStatus.choices)
+    resolution = forms.ChoiceField(choices=[("", "—"), *Resolution.choices], required=False)
+    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=20000)
+    expected_version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=20000)
+
+
+class EditForm(forms.Form):
+    severity = forms.ChoiceField(choices=Severity.choices)
+    priority = forms.ChoiceField(choices=Priority.choices)
+    assignee = forms.TypedChoiceField(choices=(), required=False, coerce=int, empty_value=None)
+    component = forms.CharField(max_length=100, required=False)
+    expected_version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args, members=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = [("", "Unassigned")] + [(u.pk, u.username) for u in members]
+
+
+class JiraImportForm(forms.Form):
+    project = forms.ChoiceField(choices=())
+    file = forms.FileField(help_text="A Jira CSV export (UTF-8).")
+    environment = forms.ChoiceField(
+        choices=Environment.choices,
+        initial=Environment.TEST,
+        help_text="Where the imported defects were found.",
+    )
+    dry_run = forms.BooleanField(required=False, help_text="Check everything, write nothing.")
+
+    def __init__(self, *args, projects=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["project"].choices = [(p.key, f"{p.key} · {p.name}") for p in projects]

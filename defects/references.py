@@ -1,0 +1,82 @@
+"""Turning what a request names (a defect id or key, a username, a release id or version) into objects.
+
+Shared by the API and the pages. Defects outside the caller's projects are "not found" (404).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.http import Http404
+
+from qualitygov.errors import DomainError
+from releases.models import Project, Release
+
+from . import selectors, services
+from .models import Defect
+
+
+def defect_for(request, ref: str) -> Defect:
+    qs = selectors.defect_list_for_user(user=request.user).select_related(
+        "duplicate_of", "reporter", "fixed_in_release"
+    )
+    defect = qs.filter(pk=int(ref)).first() if ref.isdigit() else qs.filter(key=ref.upper()).first()
+    if defect is None:
+        raise Http404("No such defect.")
+    return defect
+
+
+def user_by_name(username: str | None, *, field: str = "assignee"):
+    if not username:
+        return None
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise DomainError(f"No user '{username}'.", field=field)
+    return user
+
+
+def release_in(project: Project, ref, *, field: str) -> Release | None:
+    if ref in (None, ""):
+        return None
+    qs = Release.objects.filter(project=project)
+    release = qs.filter(pk=int(ref)).first() if str(ref).isdigit() else qs.filter(version=str(ref)).first()
+    if release is None:
+        raise DomainError(f"No release '{ref}' in project {project.key}.", field=field)
+    return release
+
+
+def bulk_run(request, v: dict) -> services.BulkReport:
+    """Resolve the bulk parameters (users, originals, releases) and run the bulk service."""
+    ids = v["ids"]
+    visible = selectors.defect_list_for_user(user=request.user).filter(pk__in=ids)
+    first = visible.select_related("project").first()
+    params: dict = {}
+    action = v["action"]
+    if action == services.BulkAction.ASSIGN:
+        params["assignee"] = user_by_name(v.get("assignee"))
+    elif action in (services.BulkAction.SET_SEVERITY, services.BulkAction.SET_PRIORITY):
+        name = "severity" if action == services.BulkAction.SET_SEVERITY else "priority"
+        if name in v:
+            params[name] = v[name]
+    elif action == services.BulkAction.MOVE:
+        params.update({k: v[k] for k in ("to", "resolution", "comment") if k in v})
+    elif action == services.BulkAction.MARK_DUPLICATE:
+        if not v.get("original"):
+            raise DomainError("Marking duplicates needs 'original' (id or key).", field="original")
+        params["original"] = defect_for(request, str(v["original"]))
+        params["comment"] = v.get("comment", "")
+    elif action == services.BulkAction.ADD_TO_RELEASE:
+        if not v.get("release"):
+            raise DomainError("Adding to a release needs 'release' (id or version).", field="release")
+        if first is None:
+            raise DomainError("None of the selected defects exist.", field="ids")
+        params["release"] = release_in(first.project, v["release"], field="release")
+    # Defects the caller cannot see are reported like missing ones: their existence is not revealed.
+    visible_ids = set(visible.values_list("pk", flat=True))
+    if not visible_ids:
+        raise DomainError("None of the selected defects exist.", field="ids")
+    report = services.defect_bulk_action(
+        defect_ids=sorted(visible_ids), action=action, by=request.user, params=params
+    )
+    for missing in sorted(set(ids) - visible_ids):
+        report.refused.append({"id": str(missing), "key": "", "reason": "No such defect."})
+    return report

@@ -1,0 +1,250 @@
+"""Reads about defects: the triage board's filtered list, a defect with its links, its timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+
+from releases.selectors import project_list_for_user
+from testing.models import TestResult
+
+from .models import OPEN_STATUSES, Defect, DefectStatus, Priority, Severity
+
+# Sort keys the board and the API accept; "-" in front means descending.
+SORTS: dict[str, tuple[str, ...]] = {
+    "key": ("project__key", "number"),
+    "title": ("title", "id"),
+    "severity": ("severity_rank", "id"),
+    "priority": ("priority_rank", "id"),
+    "status": ("status", "id"),
+    "assignee": ("assignee__username", "id"),
+    "created": ("created_at", "id"),
+    "updated": ("updated_at", "id"),
+}
+DEFAULT_SORT = "-created"
+
+
+@dataclass
+class DefectFilters:
+    """The board's filters, as parsed from the query string. Empty means "any"."""
+
+    project: str = ""
+    release: str = ""
+    status: tuple[str, ...] = ()
+    severity: tuple[str, ...] = ()
+    priority: tuple[str, ...] = ()
+    assignee: str = ""
+    component: str = ""
+    environment: str = ""
+    external_id: str = ""
+    q: str = ""
+    sort: str = DEFAULT_SORT
+
+    @classmethod
+    def from_querydict(cls, params) -> DefectFilters:
+        def many(name: str) -> tuple[str, ...]:
+            values: list[str] = []
+            for raw in params.getlist(name):
+                values.extend(v.strip() for v in raw.split(",") if v.strip())
+            return tuple(dict.fromkeys(values))
+
+        statuses = many("status")
+        if "open" in statuses:  # shortcut for every open state
+            statuses = tuple(dict.fromkeys([s for s in statuses if s != "open"] + list(OPEN_STATUSES)))
+        if "resolved_all" in statuses:
+            statuses = tuple(
+                dict.fromkeys(
+                    [s for s in statuses if s != "resolved_all"]
+                    + [DefectStatus.RESOLVED, DefectStatus.VERIFIED, DefectStatus.CLOSED]
+                )
+            )
+        sort = params.get("sort", DEFAULT_SORT) or DEFAULT_SORT
+        if sort.lstrip("-") not in SORTS:
+            sort = DEFAULT_SORT
+        return cls(
+            project=(params.get("project") or "").strip().upper(),
+            release=(params.get("release") or "").strip(),
+            status=tuple(s for s in statuses if s in DefectStatus.values),
+            severity=tuple(s for s in many("severity") if s in Severity.values),
+            priority=tuple(s for s in many("priority") if s in Priority.values),
+            assignee=(params.get("assignee") or "").strip(),
+            component=(params.get("component") or "").strip(),
+            environment=(params.get("environment") or "").strip(),
+            external_id=(params.get("external_id") or "").strip(),
+            q=(params.get("q") or "").strip()[:200],
+            sort=sort,
+        )
+
+
+def _rank(field: str, values: list[str]):
+    from django.db.models import Case, IntegerField, Value, When
+
+    return Case(
+        *[When(**{field: v}, then=Value(i)) for i, v in enumerate(values)], output_field=IntegerField()
+    )
+
+
+def defect_list_for_user(*, user) -> QuerySet[Defect]:
+    """Defects of the projects the user can see, with what a list row shows, in one query."""
+    qs = Defect.objects.select_related("project", "assignee", "reporter", "found_in_release")
+    if not user.is_superuser:
+        qs = qs.filter(project__in=project_list_for_user(user=user).values("pk"))
+    return qs
+
+
+def defect_list(*, user, filters: DefectFilters) -> QuerySet[Defect]:
+    """The triage board's rows: visible defects filtered and sorted as asked."""
+    qs = defect_list_for_user(user=user)
+    if filters.project:
+        qs = qs.filter(project__key=filters.project)
+    if filters.release:
+        if filters.release == "none":
+            qs = qs.filter(found_in_release__isnull=True)
+        elif filters.release.isdigit():
+            qs = qs.filter(found_in_release_id=int(filters.release))
+        else:
+            qs = qs.filter(found_in_release__version=filters.release)
+    if filters.status:
+        qs = qs.filter(status__in=filters.status)
+    if filters.severity:
+        qs = qs.filter(severity__in=filters.severity)
+    if filters.priority:
+        qs = qs.filter(priority__in=filters.priority)
+    if filters.assignee:
+        if filters.assignee == "none":
+            qs = qs.filter(assignee__isnull=True)
+        else:
+            qs = qs.filter(assignee__username=filters.assignee)
+    if filters.component:
+        qs = qs.filter(component__iexact=filters.component)
+    if filters.environment:
+        qs = qs.filter(found_in_environment=filters.environment)
+    if filters.external_id:
+        qs = qs.filter(external_id=filters.external_id)
+    if filters.q:
+        text = filters.q
+        cond = Q(title__icontains=text) | Q(key__iexact=text) | Q(external_id=text)
+        qs = qs.filter(cond)
+    qs = qs.annotate(
+        severity_rank=_rank("severity", Severity.values), priority_rank=_rank("priority", Priority.values)
+    )
+    name = filters.sort.lstrip("-")
+    descending = filters.sort.startswith("-")
+    order = [f"-{f}" if descending else f for f in SORTS[name]]
+    return qs.order_by(*order)
+
+
+def defect_get_for_user(*, user, key: str) -> Defect:
+    """One defect by key, with everything its detail page shows, if the user may see its project."""
+    related_results = TestResult.objects.select_related("test_case", "run", "release").order_by(
+        "-finished_at"
+    )
+    defect = (
+        defect_list_for_user(user=user)
+        .select_related("reporter", "fixed_in_release", "duplicate_of")
+        .prefetch_related(
+            "requirements",
+            "test_cases",
+            Prefetch("test_results", queryset=related_results),
+            Prefetch(
+                "duplicates", queryset=Defect.objects.only("id", "key", "title", "status", "duplicate_of_id")
+            ),
+        )
+        .filter(key=(key or "").upper())
+        .first()
+    )
+    if defect is None:
+        raise Http404("No such defect.")
+    return defect
+
+
+@dataclass
+class TimelineEvent:
+    kind: str  # "transition" | "change" | "comment"
+    at: dt.datetime
+    by: str
+    data: dict[str, Any]
+
+
+def defect_timeline(*, defect: Defect) -> list[TimelineEvent]:
+    """Transitions, field changes and comments of one defect, oldest first, in three queries."""
+    events: list[TimelineEvent] = []
+    for t in defect.transitions.select_related("by").order_by("at", "id"):
+        events.append(
+            TimelineEvent(
+                kind="transition",
+                at=t.at,
+                by=t.by.get_username() if t.by else "",
+                data={
+                    "from": t.from_status,
+                    "to": t.to_status,
+                    "resolution": t.resolution,
+                    "comment": t.comment,
+                    "id": t.pk,
+                },
+            )
+        )
+    for c in defect.field_changes.select_related("by").order_by("at", "id"):
+        events.append(
+            TimelineEvent(
+                kind="change",
+                at=c.at,
+                by=c.by.get_username() if c.by else "",
+                data={"field": c.field, "old": c.old_value, "new": c.new_value, "id": c.pk},
+            )
+        )
+    for c in defect.comments.select_related("author").order_by("created_at", "id"):
+        events.append(
+            TimelineEvent(
+                kind="comment",
+                at=c.created_at,
+                by=c.author.get_username() if c.author else "",
+                data={"body": c.body, "id": c.pk},
+            )
+        )
+    order = {"transition": 0, "change": 1, "comment": 2}
+    events.sort(key=lambda e: (e.at, order[e.kind], e.data["id"]))
+    return events
+
+
+def board_choices(*, user, project_key: str = "") -> dict[str, Any]:
+    """Options for the board's filter selects: visible projects, releases, assignees, components."""
+    from django.contrib.auth import get_user_model
+
+    from releases.models import Release
+
+    projects = list(project_list_for_user(user=user).only("id", "key", "name"))
+    project_ids = [p.pk for p in projects]
+    releases = (
+        Release.objects.filter(project_id__in=project_ids)
+        .select_related("project")
+        .order_by("project__key", "-created_at")
+    )
+    if project_key:
+        releases = releases.filter(project__key=project_key)
+    members = (
+        get_user_model()
+        .objects.filter(memberships__project_id__in=project_ids)
+        .distinct()
+        .order_by("username")
+        .only("id", "username")
+    )
+    if project_key:
+        members = members.filter(memberships__project__key=project_key)
+    components = (
+        Defect.objects.filter(project_id__in=project_ids)
+        .exclude(component="")
+        .order_by("component")
+        .values_list("component", flat=True)
+        .distinct()[:200]
+    )
+    return {
+        "projects": projects,
+        "releases": list(releases[:300]),
+        "members": list(members[:300]),
+        "components": list(components),
+    }

@@ -1,0 +1,401 @@
+"""Pages for defects: triage board with bulk actions, detail with timeline, create form, Jira import.
+
+htmx requests (header HX-Request) get the fragment they swap in; plain form posts get a redirect, so every
+page also works without JavaScript. A refused action answers 400/403/409 with the message in the fragment.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from rest_framework.exceptions import ValidationError as DRFValidationError
+
+from qualitygov.errors import DomainError
+from releases.access import Action, can, require
+from releases.models import Release
+from releases.selectors import project_get_for_user, project_list_for_user
+
+from . import duplicates, selectors, services
+from .apis import BulkInputSerializer
+from .forms import CommentForm, DefectCreateForm, EditForm, JiraImportForm, MoveForm
+from .jira_import import import_jira_csv
+from .models import OPEN_STATUSES, DefectStatus, Environment, Priority, Resolution, Severity
+from .references import bulk_run, defect_for
+
+PAGE_SIZE = 50
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+
+
+def _is_htmx(request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _status_of(exc: DomainError) -> int:
+    return exc.status_code
+
+
+# --- triage board -----------------------------------------------------------------------------------
+
+
+def _board_context(request, filters: selectors.DefectFilters) -> dict:
+    qs = selectors.defect_list(user=request.user, filters=filters)
+    paginator = Paginator(qs, PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    sort_params = query.copy()
+    sort_params.pop("sort", None)
+    sort_query = sort_params.urlencode()
+    columns = []
+    for label, name in (
+        ("Key", "key"),
+        ("Title", "title"),
+        ("Severity", "severity"),
+        ("Priority", "priority"),
+        ("Status", "status"),
+        ("Assignee", "assignee"),
+        ("Created", "created"),
+    ):
+        current = filters.sort.lstrip("-") == name
+        descending = filters.sort.startswith("-")
+        next_sort = name if (current and descending) else f"-{name}" if current else name
+        columns.append(
+            {
+                "label": label,
+                "url": f"?{sort_query + '&' if sort_query else ''}sort={next_sort}",
+                "arrow": ("▼" if descending else "▲") if current else "",
+            }
+        )
+    return {
+        "columns": columns,
+        "filters": filters,
+        "page": page,
+        "rows": list(page.object_list),
+        "query": query.urlencode(),
+        "sort_query": sort_query,
+        "statuses": DefectStatus.choices,
+        "open_statuses": list(OPEN_STATUSES),
+        "severities": Severity.choices,
+        "priorities": Priority.choices,
+        "environments": Environment.choices,
+        "resolutions": Resolution.choices,
+        "bulk_actions": services.BulkAction.ALL,
+    }
+
+
+@require_GET
+def board(request):
+    """The triage board: filters, sort and page all live in the URL."""
+    filters = selectors.DefectFilters.from_querydict(request.GET)
+    context = _board_context(request, filters)
+    if _is_htmx(request) and request.headers.get("HX-Target") == "board-results":
+        return render(request, "defects/_board_results.html", context)
+    context.update(selectors.board_choices(user=request.user, project_key=filters.project))
+    return render(request, "defects/board.html", context)
+
+
+@require_POST
+def bulk(request):
+    """Apply one action to the selected rows; answer with the refreshed rows and the per-row report."""
+    data = {k: v for k, v in request.POST.items() if v != "" or k == "assignee"}
+    data.pop("csrfmiddlewaretoken", None)
+    payload = {**data, "ids": [i for i in request.POST.getlist("ids") if i]}
+    serializer = BulkInputSerializer(data=payload)
+    report, error, status = None, "", 200
+    try:
+        serializer.is_valid(raise_exception=True)
+        report = bulk_run(request, dict(serializer.validated_data))
+    except DRFValidationError as exc:
+        error, status = _flatten(exc.detail), 400
+    except DomainError as exc:
+        error, status = exc.message, _status_of(exc)
+    filters = selectors.DefectFilters.from_querydict(request.GET)
+    context = _board_context(request, filters)
+    context.update({"report": report, "bulk_error": error})
+    if not _is_htmx(request):
+        if error:
+            messages.error(request, error)
+        elif report:
+            messages.success(request, f"{len(report.changed)} changed, {len(report.refused)} refused.")
+        return redirect(f"{reverse('defects:board')}?{request.GET.urlencode()}")
+    return render(request, "defects/_board_results.html", context, status=status)
+
+
+def _flatten(detail) -> str:
+    if isinstance(detail, dict):
+        return "; ".join(f"{k}: {_flatten(v)}" for k, v in detail.items())
+    if isinstance(detail, list):
+        return " ".join(_flatten(v) for v in detail)
+    return str(detail)
+
+
+# --- detail -----------------------------------------------------------------------------------------
+
+
+def _members(project_id: int):
+    return list(
+        get_user_model()
+        .objects.filter(memberships__project_id=project_id)
+        .order_by("username")
+        .only("id", "username")
+    )
+
+
+def _detail_context(request, defect, **extra) -> dict:
+    can_edit = can(request.user, defect.project_id, Action.EDIT_DEFECTS)
+    members = _members(defect.project_id)
+    move_form = extra.pop("move_form", None) or MoveForm(initial={"expected_version": defect.version})
+    move_form.fields["to"].choices = [(s, DefectStatus(s).label) for s in defect.allowed_next_statuses]
+    edit_form = extra.pop("edit_form", None) or EditForm(
+        initial={
+            "severity": defect.severity,
+            "priority": defect.priority,
+            "assignee": defect.assignee_id,
+            "component": defect.component,
+            "expected_version": defect.version,
+        },
+        members=members,
+    )
+    failing = [r for r in defect.test_results.all() if r.status != "passed"]
+    return {
+        "defect": defect,
+        "timeline": selectors.defect_timeline(defect=defect),
+        "can_edit": can_edit,
+        "move_form": move_form,
+        "edit_form": edit_form,
+        "comment_form": extra.pop("comment_form", None) or CommentForm(),
+        "failing_results": failing,
+        "other_results": [r for r in defect.test_results.all() if r.status == "passed"],
+        **extra,
+    }
+
+
+def _reload(request, key: str):
+    return selectors.defect_get_for_user(user=request.user, key=key)
+
+
+def detail(request, key: str):
+    defect = selectors.defect_get_for_user(user=request.user, key=key)
+    return render(request, "defects/detail.html", _detail_context(request, defect))
+
+
+def _after_action(request, key: str, *, error: str = "", status: int = 200, notice: str = "", **forms):
+    """Answer a detail-page action: the refreshed main panel (htmx) or a redirect back (plain post)."""
+    if not _is_htmx(request):
+        if error:
+            messages.error(request, error)
+        elif notice:
+            messages.success(request, notice)
+        return redirect("defects:detail", key=key)
+    defect = _reload(request, key)
+    context = _detail_context(request, defect, action_error=error, notice=notice, **forms)
+    return render(request, "defects/_detail_main.html", context, status=status)
+
+
+@require_POST
+def move(request, key: str):
+    defect = defect_for(request, key)
+    form = MoveForm(request.POST)
+    form.fields["to"].choices = DefectStatus.choices
+    if not form.is_valid():
+        return _after_action(request, defect.key, error=_form_error(form), status=400)
+    try:
+        require(request.user, defect.project_id, Action.EDIT_DEFECTS)
+        v = form.cleaned_data
+        services.defect_transition(
+            defect=defect,
+            to=v["to"],
+            by=request.user,
+            resolution=v["resolution"],
+            comment=v["comment"],
+            expected_version=v["expected_version"],
+        )
+    except DomainError as exc:
+        return _after_action(request, defect.key, error=exc.message, status=_status_of(exc))
+    return _after_action(request, defect.key, notice=f"Moved to {v['to']}.")
+
+
+@require_POST
+def comment(request, key: str):
+    defect = defect_for(request, key)
+    form = CommentForm(request.POST)
+    if not form.is_valid():
+        return _after_action(request, defect.key, error=_form_error(form), status=400)
+    try:
+        require(request.user, defect.project_id, Action.EDIT_DEFECTS)
+        services.defect_comment_add(defect=defect, by=request.user, body=form.cleaned_data["body"])
+    except DomainError as exc:
+        return _after_action(request, defect.key, error=exc.message, status=_status_of(exc))
+    return _after_action(request, defect.key, notice="Comment added.")
+
+
+@require_POST
+def edit(request, key: str):
+    defect = defect_for(request, key)
+    form = EditForm(request.POST, members=_members(defect.project_id))
+    if not form.is_valid():
+        return _after_action(request, defect.key, error=_form_error(form), status=400)
+    v = dict(form.cleaned_data)
+    expected = v.pop("expected_version")
+    assignee_id = v.pop("assignee")
+    v["assignee"] = next((u for u in _members(defect.project_id) if u.pk == assignee_id), None)
+    try:
+        require(request.user, defect.project_id, Action.EDIT_DEFECTS)
+        services.defect_update(defect=defect, by=request.user, data=v, expected_version=expected)
+    except DomainError as exc:
+        return _after_action(request, defect.key, error=exc.message, status=_status_of(exc))
+    return _after_action(request, defect.key, notice="Saved.")
+
+
+@require_POST
+def mark_duplicate(request, key: str):
+    defect = defect_for(request, key)
+    original_key = (request.POST.get("original") or "").strip()
+    try:
+        if not original_key:
+            raise DomainError("Give the key of the original defect.", field="original")
+        original = defect_for(request, original_key)
+        require(request.user, defect.project_id, Action.EDIT_DEFECTS)
+        services.defect_mark_duplicate(defect=defect, original=original, by=request.user)
+    except DomainError as exc:
+        return _after_action(request, defect.key, error=exc.message, status=_status_of(exc))
+    return _after_action(request, defect.key, notice=f"Marked a duplicate of {original.key}.")
+
+
+@require_GET
+def similar_for_defect(request, key: str):
+    """The duplicate candidates of a defect (fragment, loaded lazily by the detail page)."""
+    defect = defect_for(request, key)
+    found = duplicates.similar_to_defect(defect=defect, limit=5)
+    context = {
+        "similar": found,
+        "defect": defect,
+        "can_mark": can(request.user, defect.project_id, Action.EDIT_DEFECTS) and defect.is_open,
+    }
+    return render(request, "defects/_similar.html", context)
+
+
+def _form_error(form) -> str:
+    return "; ".join(f"{'' if f == '__all__' else f + ': '}{' '.join(e)}" for f, e in form.errors.items())
+
+
+# --- create -----------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def create(request):
+    """Report a defect; likely duplicates show up while the title and description are typed."""
+    projects = [
+        p for p in project_list_for_user(user=request.user) if can(request.user, p, Action.EDIT_DEFECTS)
+    ]
+    project_ids = [p.pk for p in projects]
+    releases = (
+        Release.objects.filter(project_id__in=project_ids)
+        .select_related("project")
+        .order_by("project__key", "-created_at")
+    )
+    members = (
+        get_user_model()
+        .objects.filter(memberships__project_id__in=project_ids)
+        .distinct()
+        .order_by("username")
+    )
+    initial = {"project": request.GET.get("project", projects[0].key if projects else "")}
+    form = DefectCreateForm(
+        request.POST or None, initial=initial, projects=projects, releases=releases, members=members
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            v = form.cleaned_data
+            try:
+                project = project_get_for_user(user=request.user, key=v["project"])
+                require(request.user, project, Action.EDIT_DEFECTS)
+                release = next((r for r in releases if r.pk == v["found_in_release"]), None)
+                assignee = next((u for u in members if u.pk == v["assignee"]), None)
+                defect = services.defect_create(
+                    project=project,
+                    title=v["title"],
+                    by=request.user,
+                    description=v["description"],
+                    severity=v["severity"],
+                    priority=v["priority"],
+                    component=v["component"],
+                    found_in_release=release,
+                    found_in_environment=v["found_in_environment"],
+                    assignee=assignee,
+                )
+            except DomainError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                status = exc.status_code
+            else:
+                messages.success(request, f"{defect.key} created.")
+                return redirect("defects:detail", key=defect.key)
+        else:
+            status = 400
+    return render(request, "defects/create.html", {"form": form, "no_projects": not projects}, status=status)
+
+
+@require_GET
+def similar_preview(request):
+    """Fragment: likely duplicates of the text being typed in the create form."""
+    key = request.GET.get("project", "")
+    title = request.GET.get("title", "")
+    description = request.GET.get("description", "")
+    found = []
+    if key and (len(title.strip()) >= 3 or len(description.strip()) >= 10):
+        project = project_get_for_user(user=request.user, key=key)
+        found = duplicates.similar_defects(
+            project_id=project.pk, title=title, description=description, limit=5
+        )
+    return render(request, "defects/_similar.html", {"similar": found, "preview": True})
+
+
+# --- Jira import ------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def import_jira(request):
+    """Upload a Jira CSV export into a project (managers and admins): dry run, skipped-row report."""
+    projects = [p for p in project_list_for_user(user=request.user) if can(request.user, p, Action.IMPORT)]
+    form = JiraImportForm(request.POST or None, request.FILES or None, projects=projects)
+    report, status = None, 200
+    if request.method == "POST":
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                project = project_get_for_user(user=request.user, key=form.cleaned_data["project"])
+                require(request.user, project, Action.IMPORT)
+                if upload.size > MAX_IMPORT_BYTES:
+                    raise DomainError(
+                        f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB.", field="file"
+                    )
+                try:
+                    text = upload.read().decode("utf-8-sig")
+                except UnicodeDecodeError as exc:
+                    raise DomainError("The file is not UTF-8 text.", field="file") from exc
+                report = import_jira_csv(
+                    project=project,
+                    text=text,
+                    by=request.user,
+                    dry_run=form.cleaned_data["dry_run"],
+                    environment=form.cleaned_data["environment"],
+                )
+            except DomainError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                status = exc.status_code
+        else:
+            status = 400
+    context = {
+        "form": form,
+        "report": report,
+        "no_projects": not projects,
+        "project_key": form.data.get("project", "") if form.is_bound else "",
+    }
+    if _is_htmx(request):
+        return render(request, "defects/_import_result.html", context, status=status)
+    return render(request, "defects/import.html", context, status=status)

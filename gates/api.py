@@ -1,0 +1,513 @@
+"""REST API for gates, evaluations, checklist sign-offs, decisions and the audit log.
+
+Thin: parse input with a serializer, call one service or selector, render with an output serializer.
+Evaluations and decisions have no update or delete endpoints (405): they are append-only.
+"""
+
+from django.contrib.auth import get_user_model
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from qualitygov.errors import DomainError
+from releases.access import Action, require
+from releases.models import Project, Release
+
+from . import selectors, services
+from .models import (
+    AuditEvent,
+    ChecklistItem,
+    ChecklistSignoff,
+    Decision,
+    DecisionKind,
+    GateEvaluation,
+    MissingData,
+    Operator,
+    QualityGate,
+    Waiver,
+)
+
+User = get_user_model()
+ERRORS = {
+    400: OpenApiResponse(description="Bad input or a broken rule, with a message"),
+    403: OpenApiResponse(description="Your role in the project does not allow this"),
+    404: OpenApiResponse(description="Not found"),
+}
+
+
+def _project_from(value) -> Project:
+    """A project by id or key; 400 when it does not exist."""
+    text = str(value or "").strip()
+    project = (
+        Project.objects.filter(pk=int(text)).first()
+        if text.isdigit()
+        else Project.objects.filter(key=text).first()
+    )
+    if project is None:
+        raise DomainError(f"No project '{text}'.", field="project")
+    return project
+
+
+# --- Serializers ---------------------------------------------------------------
+
+
+class ConditionSerializer(serializers.Serializer):
+    id = serializers.IntegerField(required=False, allow_null=True)
+    metric = serializers.CharField(max_length=64)
+    operator = serializers.ChoiceField(choices=Operator.choices)
+    error_threshold = serializers.FloatField()
+    warn_threshold = serializers.FloatField(required=False, allow_null=True, default=None)
+    key = serializers.BooleanField(required=False, default=False)
+    missing_data = serializers.ChoiceField(
+        choices=MissingData.choices, required=False, default=MissingData.FAIL
+    )
+    order = serializers.IntegerField(required=False, min_value=0, default=0)
+
+
+class ChecklistItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField(required=False, allow_null=True)
+    text = serializers.CharField(max_length=300)
+    role = serializers.CharField(max_length=20)
+    order = serializers.IntegerField(required=False, min_value=0, default=0)
+
+
+class GateInputSerializer(serializers.Serializer):
+    project = serializers.CharField(help_text="Project id or key.")
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    order = serializers.IntegerField(required=False, min_value=0, allow_null=True, default=None)
+    is_active = serializers.BooleanField(required=False, default=True)
+    evaluate_on_schedule = serializers.BooleanField(required=False, default=True)
+    conditions = ConditionSerializer(many=True, required=False, default=list)
+    checklist_items = ChecklistItemSerializer(many=True, required=False, default=list)
+
+
+class GateUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    order = serializers.IntegerField(required=False, min_value=0)
+    is_active = serializers.BooleanField(required=False)
+    evaluate_on_schedule = serializers.BooleanField(required=False)
+    revision = serializers.IntegerField(
+        required=False, help_text="The revision you edited; 409 if it moved on."
+    )
+    conditions = ConditionSerializer(many=True, required=False)
+    checklist_items = ChecklistItemSerializer(many=True, required=False)
+
+
+class GateOutputSerializer(serializers.ModelSerializer):
+    project = serializers.CharField(source="project.key")
+    conditions = ConditionSerializer(many=True)
+    checklist_items = ChecklistItemSerializer(many=True)
+
+    class Meta:
+        model = QualityGate
+        fields = [
+            "id", "project", "name", "description", "order", "is_active", "evaluate_on_schedule", "revision",
+            "conditions", "checklist_items", "created_at", "updated_at",
+        ]  # fmt: skip
+
+
+class EvaluationOutputSerializer(serializers.ModelSerializer):
+    gate_name = serializers.CharField(source="gate.name")
+    revision = serializers.SerializerMethodField()
+    requested_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = GateEvaluation
+        fields = [
+            "id", "gate", "gate_name", "release", "status", "revision", "conditions", "checklist",
+            "requested_by", "requested_via", "created_at",
+        ]  # fmt: skip
+
+    def get_revision(self, obj) -> int | None:
+        return obj.definition.get("revision")
+
+    def get_requested_by(self, obj) -> str | None:
+        return obj.requested_by.get_username() if obj.requested_by_id else None
+
+
+class EvaluationInputSerializer(serializers.Serializer):
+    release = serializers.IntegerField()
+    via = serializers.ChoiceField(choices=["api", "cli", "ci"], required=False, default="api")
+
+
+class WaiverInputSerializer(serializers.Serializer):
+    condition = serializers.IntegerField(required=False, allow_null=True)
+    checklist_item = serializers.IntegerField(required=False, allow_null=True)
+    justification = serializers.CharField()
+    owner = serializers.CharField(help_text="Username of the waiver's owner.")
+    expires = serializers.DateField()
+
+
+class DecisionInputSerializer(serializers.Serializer):
+    release = serializers.IntegerField()
+    gate = serializers.IntegerField()
+    evaluation = serializers.IntegerField(required=False, allow_null=True)
+    decision = serializers.ChoiceField(choices=DecisionKind.choices)
+    rationale = serializers.CharField()
+    waivers = WaiverInputSerializer(many=True, required=False, default=list)
+
+
+class WaiverOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    condition = serializers.IntegerField(source="condition_id", allow_null=True)
+    checklist_item = serializers.IntegerField(source="checklist_item_id", allow_null=True)
+    subject = serializers.CharField()
+    justification = serializers.CharField()
+    owner = serializers.CharField(source="owner.username")
+    expires = serializers.DateField()
+    expired = serializers.SerializerMethodField()
+
+    def get_expired(self, obj) -> bool:
+        from django.utils import timezone
+
+        return obj.expires < timezone.now().date()
+
+
+class DecisionOutputSerializer(serializers.ModelSerializer):
+    decided_by = serializers.CharField(source="decided_by.username")
+    evaluation_status = serializers.CharField(source="evaluation.status")
+    superseded_by = serializers.SerializerMethodField()
+    waivers = WaiverOutputSerializer(many=True)
+
+    class Meta:
+        model = Decision
+        fields = [
+            "id", "release", "gate", "evaluation", "evaluation_status", "decision", "rationale", "decided_by",
+            "decided_at", "supersedes", "superseded_by", "waivers",
+        ]  # fmt: skip
+
+    def get_superseded_by(self, obj) -> int | None:
+        try:
+            return obj.superseded_by.pk
+        except Decision.superseded_by.RelatedObjectDoesNotExist:
+            return None
+
+
+class SignoffInputSerializer(serializers.Serializer):
+    release = serializers.IntegerField()
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RevokeInputSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class SignoffOutputSerializer(serializers.ModelSerializer):
+    signed_by = serializers.CharField(source="signed_by.username")
+    revoked_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ChecklistSignoff
+        fields = ["id", "item", "release", "signed_by", "signed_at", "comment", "revoked_at", "revoked_by",
+                  "revoke_reason"]  # fmt: skip
+
+    def get_revoked_by(self, obj) -> str | None:
+        return obj.revoked_by.username if obj.revoked_by_id else None
+
+
+class AuditEventOutputSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+    release = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "at", "action", "summary", "actor", "release", "data"]
+
+    def get_actor(self, obj) -> str | None:
+        return obj.actor.username if obj.actor_id else None
+
+    def get_release(self, obj) -> str | None:
+        return obj.release.version if obj.release_id else None
+
+
+# --- Views -----------------------------------------------------------------------
+
+
+class GateListApi(GenericAPIView):
+    queryset = QualityGate.objects.none()  # for the schema; get() builds the real query
+    serializer_class = GateOutputSerializer
+
+    @extend_schema(
+        parameters=[OpenApiParameter("project", str)], responses={200: GateOutputSerializer(many=True)}
+    )
+    def get(self, request):
+        """Gates of the projects you are a member of; `?project=KEY` narrows to one project."""
+        qs = selectors.gate_list_for_user(user=request.user)
+        if request.query_params.get("project"):
+            project = _project_from(request.query_params["project"])
+            qs = qs.filter(project=project)
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(GateOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=GateInputSerializer, responses={201: GateOutputSerializer, **ERRORS})
+    def post(self, request):
+        """Create a gate with nested conditions and checklist items (project admins)."""
+        data = GateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        project = _project_from(values.pop("project"))
+        gate = services.gate_create(project=project, by=request.user, **values)
+        return Response(GateOutputSerializer(gate).data, status=status.HTTP_201_CREATED)
+
+
+class GateDetailApi(APIView):
+    def _gate(self, request, pk):
+        gate = get_object_or_404(QualityGate.objects.select_related("project"), pk=pk)
+        require(request.user, gate.project, Action.VIEW)
+        return gate
+
+    @extend_schema(responses={200: GateOutputSerializer, **ERRORS})
+    def get(self, request, pk: int):
+        return Response(GateOutputSerializer(self._gate(request, pk)).data)
+
+    @extend_schema(request=GateUpdateSerializer, responses={200: GateOutputSerializer, **ERRORS})
+    def put(self, request, pk: int):
+        """Change a gate; conditions/checklist_items replace the current lists (rows with id are kept)."""
+        gate = self._gate(request, pk)
+        data = GateUpdateSerializer(data=request.data, partial=False)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        expected = values.pop("revision", None)
+        gate = services.gate_update(gate=gate, by=request.user, data=values, expected_revision=expected)
+        return Response(GateOutputSerializer(selectors.gate_list(project=gate.project).get(pk=gate.pk)).data)
+
+    patch = put
+
+
+class GateEvaluationsApi(GenericAPIView):
+    queryset = GateEvaluation.objects.none()  # for the schema; get() builds the real query
+    serializer_class = EvaluationOutputSerializer
+
+    @extend_schema(responses={200: EvaluationOutputSerializer(many=True)})
+    def get(self, request, pk: int):
+        """The gate's evaluations, newest first; `?release=ID` narrows to one release."""
+        gate = get_object_or_404(QualityGate.objects.select_related("project"), pk=pk)
+        require(request.user, gate.project, Action.VIEW)
+        qs = GateEvaluation.objects.filter(gate=gate).select_related("gate", "requested_by")
+        if request.query_params.get("release", "").isdigit():
+            qs = qs.filter(release_id=int(request.query_params["release"]))
+        page = self.paginate_queryset(qs.order_by("-created_at", "-id"))
+        return self.get_paginated_response(EvaluationOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=EvaluationInputSerializer, responses={201: EvaluationOutputSerializer, **ERRORS})
+    def post(self, request, pk: int):
+        """Evaluate the gate for a release now, from fresh metric values. 404 for an unknown gate or release."""
+        gate = get_object_or_404(QualityGate.objects.select_related("project"), pk=pk)
+        data = EvaluationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        release = get_object_or_404(
+            Release.objects.select_related("project"), pk=data.validated_data["release"]
+        )
+        evaluation = services.gate_evaluate(
+            gate=gate, release=release, by=request.user, via=data.validated_data["via"]
+        )
+        return Response(EvaluationOutputSerializer(evaluation).data, status=status.HTTP_201_CREATED)
+
+
+class EvaluationDetailApi(APIView):
+    @extend_schema(responses={200: EvaluationOutputSerializer, **ERRORS})
+    def get(self, request, pk: int):
+        evaluation = get_object_or_404(
+            GateEvaluation.objects.select_related("gate__project", "requested_by"), pk=pk
+        )
+        require(request.user, evaluation.gate.project, Action.VIEW)
+        return Response(EvaluationOutputSerializer(evaluation).data)
+
+
+class DecisionListApi(GenericAPIView):
+    queryset = Decision.objects.none()  # for the schema; get() builds the real query
+    serializer_class = DecisionOutputSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("project", str),
+            OpenApiParameter("release", int),
+            OpenApiParameter("gate", int),
+        ],
+        responses={200: DecisionOutputSerializer(many=True)},
+    )
+    def get(self, request):
+        """Decisions in your projects, newest first; filter with `?project=KEY`, `?release=ID`, `?gate=ID`."""
+        project = (
+            _project_from(request.query_params["project"]) if request.query_params.get("project") else None
+        )
+        qs = selectors.decision_list(
+            user=request.user,
+            project=project,
+            release_id=request.query_params.get("release")
+            if request.query_params.get("release", "").isdigit()
+            else None,
+            gate_id=request.query_params.get("gate")
+            if request.query_params.get("gate", "").isdigit()
+            else None,
+        ).select_related("superseded_by")
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(DecisionOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=DecisionInputSerializer,
+        responses={
+            201: DecisionOutputSerializer,
+            409: OpenApiResponse(description="A concurrent decision"),
+            **ERRORS,
+        },
+    )
+    def post(self, request):
+        """Record a go/no-go decision (release managers). Waivers name a condition or checklist_item id."""
+        data = DecisionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        release = get_object_or_404(Release.objects.select_related("project"), pk=values["release"])
+        gate = get_object_or_404(QualityGate.objects.select_related("project"), pk=values["gate"])
+        evaluation = None
+        if values.get("evaluation"):
+            evaluation = GateEvaluation.objects.filter(pk=values["evaluation"]).first()
+            if evaluation is None:
+                raise DomainError(f"No evaluation {values['evaluation']}.", field="evaluation")
+        decision = services.decision_record(
+            release=release,
+            gate=gate,
+            evaluation=evaluation,
+            decision=values["decision"],
+            rationale=values["rationale"],
+            waivers=[dict(w) for w in values["waivers"]],
+            by=request.user,
+        )
+        decision = (
+            selectors.decision_list(user=request.user).select_related("superseded_by").get(pk=decision.pk)
+        )
+        return Response(DecisionOutputSerializer(decision).data, status=status.HTTP_201_CREATED)
+
+
+class DecisionDetailApi(APIView):
+    @extend_schema(responses={200: DecisionOutputSerializer, **ERRORS})
+    def get(self, request, pk: int):
+        decision = get_object_or_404(
+            selectors.decision_list(user=request.user).select_related("superseded_by"), pk=pk
+        )
+        return Response(DecisionOutputSerializer(decision).data)
+
+
+class SignoffCreateApi(APIView):
+    @extend_schema(request=SignoffInputSerializer, responses={201: SignoffOutputSerializer, **ERRORS})
+    def post(self, request, pk: int):
+        """Sign a checklist item off for a release (only users holding the item's role)."""
+        item = get_object_or_404(ChecklistItem.objects.select_related("gate__project"), pk=pk)
+        data = SignoffInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        release = get_object_or_404(Release, pk=data.validated_data["release"])
+        signoff = services.signoff_create(
+            item=item, release=release, by=request.user, comment=data.validated_data["comment"]
+        )
+        return Response(SignoffOutputSerializer(signoff).data, status=status.HTTP_201_CREATED)
+
+
+class SignoffRevokeApi(APIView):
+    @extend_schema(request=RevokeInputSerializer, responses={200: SignoffOutputSerializer, **ERRORS})
+    def post(self, request, pk: int):
+        """Revoke a sign-off with a reason (kept in its history)."""
+        signoff = get_object_or_404(ChecklistSignoff, pk=pk)
+        data = RevokeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        signoff = services.signoff_revoke(
+            signoff=signoff, by=request.user, reason=data.validated_data["reason"]
+        )
+        return Response(SignoffOutputSerializer(signoff).data)
+
+
+class SignoffListApi(GenericAPIView):
+    queryset = ChecklistSignoff.objects.none()  # for the schema; get() builds the real query
+    serializer_class = SignoffOutputSerializer
+
+    @extend_schema(
+        parameters=[OpenApiParameter("release", int, required=True)],
+        responses={200: SignoffOutputSerializer(many=True)},
+    )
+    def get(self, request):
+        """Sign-offs (live and revoked) of one release: `?release=ID` is required."""
+        release_id = request.query_params.get("release", "")
+        if not release_id.isdigit():
+            raise DomainError("Give ?release=ID.", field="release")
+        release = get_object_or_404(Release.objects.select_related("project"), pk=int(release_id))
+        require(request.user, release.project, Action.VIEW)
+        page = self.paginate_queryset(selectors.signoffs_for_release(release=release))
+        return self.get_paginated_response(SignoffOutputSerializer(page, many=True).data)
+
+
+class AuditEventListApi(GenericAPIView):
+    queryset = AuditEvent.objects.none()  # for the schema; get() builds the real query
+    serializer_class = AuditEventOutputSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("project", str, required=True),
+            OpenApiParameter("action", str),
+            OpenApiParameter("actor", str),
+            OpenApiParameter("release", int),
+            OpenApiParameter("q", str),
+        ],
+        responses={200: AuditEventOutputSerializer(many=True)},
+    )
+    def get(self, request):
+        """A project's audit log: `?project=KEY` (required), `action` (prefix), `actor`, `release`, `q`."""
+        if not request.query_params.get("project"):
+            raise DomainError("Give ?project=KEY.", field="project")
+        project = _project_from(request.query_params["project"])
+        require(request.user, project, Action.VIEW)
+        p = request.query_params
+        qs = selectors.audit_events(
+            project=project,
+            action=p.get("action", ""),
+            actor=p.get("actor", ""),
+            release_id=int(p["release"]) if p.get("release", "").isdigit() else None,
+            q=p.get("q", ""),
+        )
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(AuditEventOutputSerializer(page, many=True).data)
+
+
+class WaiverOutputWithContextSerializer(WaiverOutputSerializer):
+    decision = serializers.IntegerField(source="decision_id")
+    release = serializers.IntegerField(source="decision.release_id")
+    release_version = serializers.CharField(source="decision.release.version")
+    gate = serializers.CharField(source="decision.gate.name")
+
+
+class WaiverListApi(GenericAPIView):
+    queryset = Waiver.objects.none()  # for the schema; get() builds the real query
+    serializer_class = WaiverOutputWithContextSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("project", str, required=True),
+            OpenApiParameter("release", int),
+            OpenApiParameter(
+                "expired", bool, description="Only waivers past expiry whose decision is in force"
+            ),
+        ],
+        responses={200: WaiverOutputWithContextSerializer(many=True)},
+    )
+    def get(self, request):
+        """Waivers of a project's decisions (`?expired=1`: only the expired ones still in force)."""
+        if not request.query_params.get("project"):
+            raise DomainError("Give ?project=KEY.", field="project")
+        project = _project_from(request.query_params["project"])
+        require(request.user, project, Action.VIEW)
+        release_id = request.query_params.get("release", "")
+        if request.query_params.get("expired") in ("1", "true", "yes"):
+            qs = selectors.expired_waivers(project=project)
+        else:
+            qs = (
+                Waiver.objects.filter(decision__release__project=project)
+                .select_related("decision__release", "decision__gate", "owner")
+                .order_by("expires", "id")
+            )
+        if release_id.isdigit():
+            qs = qs.filter(decision__release_id=int(release_id))
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(WaiverOutputWithContextSerializer(page, many=True).data)

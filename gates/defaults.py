@@ -1,0 +1,104 @@
+"""The three gates every new project starts with (see README, "Default gates").
+
+They follow the release risk score's default policy in ../shared/docs/metrics.md: where the risk score
+classifies an indicator as pass/warn, the "Release candidate -> Production" gate uses the score's warn
+bound as its error threshold and the score's pass bound as its warn threshold, so a gate failure always
+means the indicator sits in the risk score's "fail" class. Indicators the risk score counts as a warn
+when they have no data (reopen rate, flaky rate) warn on missing data here too. "Code complete -> Test"
+is looser, "Production -> Operations handover" looks at the project's operational metrics.
+"""
+
+from releases.models import Role
+
+DEFAULT_GATES: list[dict] = [
+    {
+        "name": "Code complete -> Test",
+        "description": "Entry to system test: scope covered by tests, no pile of blockers, tests mostly green.",
+        "conditions": [
+            {"metric": "blocking_open_defects", "operator": "lte", "error_threshold": 5, "warn_threshold": 2},
+            {
+                "metric": "requirement_coverage",
+                "operator": "gte",
+                "error_threshold": 80,
+                "warn_threshold": 95,
+            },
+            {
+                "metric": "test_pass_rate",
+                "operator": "gte",
+                "error_threshold": 85,
+                "warn_threshold": 95,
+                "missing_data": "warn",
+            },
+        ],
+        "checklist_items": [
+            {"text": "Build deployed to the test environment and smoke-tested", "role": Role.QA},
+        ],
+    },
+    {
+        "name": "Release candidate -> Production",
+        "description": "Go-live gate: the risk score's indicators with its default pass/warn thresholds.",
+        "conditions": [
+            {"metric": "blocking_open_defects", "operator": "lte", "error_threshold": 0, "key": True},
+            {"metric": "test_pass_rate", "operator": "gte", "error_threshold": 95, "warn_threshold": 98},
+            {
+                "metric": "verified_requirements",
+                "operator": "gte",
+                "error_threshold": 85,
+                "warn_threshold": 95,
+            },
+            {
+                "metric": "reopen_rate",
+                "operator": "lte",
+                "error_threshold": 10,
+                "warn_threshold": 5,
+                "missing_data": "warn",
+            },
+            {"metric": "defect_net_flow_7d", "operator": "lte", "error_threshold": 5, "warn_threshold": 0},
+            {
+                "metric": "flaky_test_rate",
+                "operator": "lte",
+                "error_threshold": 5,
+                "warn_threshold": 2,
+                "missing_data": "warn",
+            },
+            # The score's bands: high (>= 50) fails, medium (>= 25) warns.
+            {"metric": "release_risk_score", "operator": "lt", "error_threshold": 50, "warn_threshold": 25},
+        ],
+        "checklist_items": [
+            {"text": "Rollback plan reviewed", "role": Role.RELEASE_MANAGER},
+            {"text": "Release notes written and approved", "role": Role.MANAGER},
+        ],
+    },
+    {
+        "name": "Production -> Operations handover",
+        "description": "Hand-over to operations: the project's restore time, change failure rate and stability.",
+        "conditions": [
+            {
+                "metric": "mttr_hours",
+                "operator": "lte",
+                "error_threshold": 24,
+                "warn_threshold": 4,
+                "missing_data": "ignore",
+            },
+            {
+                "metric": "change_failure_rate",
+                "operator": "lte",
+                "error_threshold": 30,
+                "warn_threshold": 15,
+                "missing_data": "ignore",
+            },
+            {
+                "metric": "stability_index",
+                "operator": "gte",
+                "error_threshold": 70,
+                "warn_threshold": 85,
+                "missing_data": "warn",
+            },
+        ],
+        "checklist_items": [
+            {"text": "Runbook updated and handed to operations", "role": Role.RELEASE_MANAGER},
+            {"text": "Monitoring dashboards and alerts in place", "role": Role.ADMIN},
+            {"text": "On-call rota briefed on the release", "role": Role.MANAGER},
+        ],
+    },
+]

@@ -1,0 +1,96 @@
+"""Forms for the gate editor, sign-offs and decisions. Validation of the rules lives in gates.services."""
+
+from django import forms
+from django.forms import formset_factory
+
+from releases.models import Role
+
+from .models import DecisionKind, MissingData, Operator
+
+
+def metric_choices() -> list[tuple[str, str]]:
+    """Scalar metrics of the registry, labelled with unit and scope."""
+    from metrics.registry import REGISTRY
+
+    return [
+        (key, f"{d.label} ({d.unit}, {d.scope})")
+        for key, d in sorted(REGISTRY.items(), key=lambda kv: (kv[1].scope != "release", kv[1].label))
+        if not d.is_series
+    ]
+
+
+class GateForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    order = forms.IntegerField(min_value=0, initial=0)
+    is_active = forms.BooleanField(required=False, initial=True, label="Active")
+    evaluate_on_schedule = forms.BooleanField(required=False, initial=True, label="Evaluate on schedule")
+    revision = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class ConditionForm(forms.Form):
+    id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    metric = forms.ChoiceField(choices=(), required=False)
+    operator = forms.ChoiceField(choices=Operator.choices, required=False)
+    error_threshold = forms.FloatField(required=False)
+    warn_threshold = forms.FloatField(required=False)
+    key = forms.BooleanField(required=False)
+    missing_data = forms.ChoiceField(choices=MissingData.choices, initial=MissingData.FAIL, required=False)
+    order = forms.IntegerField(min_value=0, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["metric"].choices = [("", "—")] + metric_choices()
+
+    def clean(self):
+        """A row without a metric is an unused blank row; a row with one needs an operator and error threshold."""
+        data = super().clean()
+        if data.get("metric"):
+            if not data.get("operator"):
+                self.add_error("operator", "Choose an operator.")
+            if data.get("error_threshold") is None:
+                self.add_error("error_threshold", "An error threshold is required.")
+        return data
+
+
+class ChecklistItemForm(forms.Form):
+    id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    text = forms.CharField(max_length=300, required=False)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.RELEASE_MANAGER)
+    order = forms.IntegerField(min_value=0, required=False)
+
+
+ConditionFormSet = formset_factory(ConditionForm, extra=2, can_delete=True)
+ChecklistItemFormSet = formset_factory(ChecklistItemForm, extra=1, can_delete=True)
+
+
+def formset_rows(formset) -> list[dict]:
+    """The filled, not-deleted rows of a valid formset, as dicts for the services."""
+    rows = []
+    for index, form in enumerate(formset.forms):
+        data = form.cleaned_data
+        if not data or data.get("DELETE") or not (data.get("metric") or data.get("text")):
+            continue
+        row = {k: v for k, v in data.items() if k != "DELETE"}
+        if row.get("order") is None:
+            row["order"] = index
+        rows.append(row)
+    return rows
+
+
+class SignoffForm(forms.Form):
+    comment = forms.CharField(
+        required=False, max_length=2000, widget=forms.TextInput(attrs={"placeholder": "Comment"})
+    )
+
+
+class RevokeForm(forms.Form):
+    reason = forms.CharField(
+        max_length=2000, widget=forms.TextInput(attrs={"placeholder": "Reason (required)"})
+    )
+
+
+class DecisionForm(forms.Form):
+    evaluation = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    decision = forms.ChoiceField(choices=DecisionKind.choices, widget=forms.RadioSelect)
+    rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))

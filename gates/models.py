@@ -1,0 +1,256 @@
+"""Quality gates, their evaluations, checklist sign-offs and go/no-go decisions.
+
+Evaluations and decisions are append-only records: the models refuse updates and deletes.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from releases.models import Role
+
+
+class Operator(models.TextChoices):
+    LT = "lt", "<"
+    LTE = "lte", "≤"
+    GT = "gt", ">"
+    GTE = "gte", "≥"
+    EQ = "eq", "="
+
+
+class MissingData(models.TextChoices):
+    FAIL = "fail", "Fail"
+    WARN = "warn", "Warn"
+    IGNORE = "ignore", "Ignore"
+
+
+class Outcome(models.TextChoices):
+    PASSED = "passed", "Passed"
+    WARNED = "warned", "Warned"
+    FAILED = "failed", "Failed"
+    NO_DATA = "no_data", "No data"
+
+
+class EvaluationStatus(models.TextChoices):
+    PASSED = "passed", "Passed"
+    WARNED = "warned", "Warned"
+    FAILED = "failed", "Failed"
+
+
+class QualityGate(models.Model):
+    project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="gates")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    order = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    # Evaluate automatically (beat) for every active release of the project.
+    evaluate_on_schedule = models.BooleanField(default=True)
+    # Bumped on every change of the gate or its conditions/items; evaluations record it.
+    revision = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["project", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="gate_name_unique_in_project")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project.key}: {self.name}"
+
+
+class GateCondition(models.Model):
+    gate = models.ForeignKey(QualityGate, on_delete=models.CASCADE, related_name="conditions")
+    metric = models.CharField(max_length=64, help_text="A metric key from the registry.")
+    operator = models.CharField(max_length=3, choices=Operator.choices)
+    error_threshold = models.FloatField()
+    warn_threshold = models.FloatField(null=True, blank=True)
+    key = models.BooleanField(default=False, help_text="A failed key condition cannot be waived.")
+    missing_data = models.CharField(max_length=6, choices=MissingData.choices, default=MissingData.FAIL)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["gate", "order", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(operator__in=Operator.values), name="condition_operator_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(missing_data__in=MissingData.values), name="condition_missing_data_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.get_operator_display()} {self.error_threshold}"
+
+
+class ChecklistItem(models.Model):
+    gate = models.ForeignKey(QualityGate, on_delete=models.CASCADE, related_name="checklist_items")
+    text = models.CharField(max_length=300)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.RELEASE_MANAGER)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["gate", "order", "id"]
+        constraints = [models.CheckConstraint(condition=Q(role__in=Role.values), name="checklist_role_valid")]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class ChecklistSignoff(models.Model):
+    """A sign-off of one checklist item for one release. Revoking keeps the row, with who, when and why."""
+
+    item = models.ForeignKey(ChecklistItem, on_delete=models.CASCADE, related_name="signoffs")
+    release = models.ForeignKey(
+        "releases.Release", on_delete=models.CASCADE, related_name="checklist_signoffs"
+    )
+    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    comment = models.TextField(blank=True, default="")
+    signed_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revoke_reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-signed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "release"],
+                condition=Q(revoked_at__isnull=True),
+                name="one_live_signoff_per_item",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item} signed for {self.release} by {self.signed_by}"
+
+
+class AppendOnlyModel(models.Model):
+    """A record that is written once: updates and deletes are refused."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError(f"{type(self).__name__} records are append-only and cannot be edited.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError(f"{type(self).__name__} records are append-only and cannot be deleted.")
+
+
+class GateEvaluation(AppendOnlyModel):
+    gate = models.ForeignKey(QualityGate, on_delete=models.PROTECT, related_name="evaluations")
+    release = models.ForeignKey("releases.Release", on_delete=models.PROTECT, related_name="gate_evaluations")
+    status = models.CharField(max_length=6, choices=EvaluationStatus.choices)
+    # The gate as it was: name, revision, conditions and checklist items.
+    definition = models.JSONField()
+    # Per condition: condition id, metric, operator, value, n, thresholds, outcome, key, missing_data.
+    conditions = models.JSONField(default=list)
+    # Per checklist item: item id, text, role, signed (by, at, comment), outcome.
+    checklist = models.JSONField(default=list)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_via = models.CharField(
+        max_length=20, default="browser", help_text="browser, api, schedule, cli, ..."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=EvaluationStatus.values), name="evaluation_status_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["gate", "release", "-created_at"], name="evaluation_latest_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.gate.name} for {self.release}: {self.status}"
+
+
+class DecisionKind(models.TextChoices):
+    GO = "go", "Go"
+    NO_GO = "no_go", "No-go"
+    GO_WITH_WAIVERS = "go_with_waivers", "Go with waivers"
+
+
+class Decision(AppendOnlyModel):
+    release = models.ForeignKey("releases.Release", on_delete=models.PROTECT, related_name="decisions")
+    gate = models.ForeignKey(QualityGate, on_delete=models.PROTECT, related_name="decisions")
+    evaluation = models.ForeignKey(GateEvaluation, on_delete=models.PROTECT, related_name="decisions")
+    decision = models.CharField(max_length=16, choices=DecisionKind.choices)
+    rationale = models.TextField()
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(default=timezone.now)
+    # The decision this one replaces; each decision is superseded at most once.
+    supersedes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
+    )
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(decision__in=DecisionKind.values), name="decision_kind_valid"),
+            models.CheckConstraint(condition=~Q(rationale=""), name="decision_needs_rationale"),
+        ]
+        indexes = [models.Index(fields=["release", "gate", "-decided_at"], name="decision_latest_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} for {self.release} at {self.gate.name}"
+
+
+class Waiver(AppendOnlyModel):
+    decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="waivers")
+    condition = models.ForeignKey(
+        GateCondition, null=True, blank=True, on_delete=models.SET_NULL, related_name="waivers"
+    )
+    checklist_item = models.ForeignKey(
+        ChecklistItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="waivers"
+    )
+    # What was waived, copied from the evaluation so the record survives gate edits.
+    subject = models.CharField(max_length=300)
+    justification = models.TextField()
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="waivers")
+    expires = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["expires", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(justification=""), name="waiver_needs_justification"),
+        ]
+        indexes = [models.Index(fields=["expires"])]
+
+    def __str__(self) -> str:
+        return f"Waiver of {self.subject} until {self.expires}"
+
+
+class AuditEvent(AppendOnlyModel):
+    """Who did what to the governance records of a project (gate edits, sign-offs, evaluations, decisions)."""
+
+    project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="audit_events")
+    release = models.ForeignKey(
+        "releases.Release", null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    action = models.CharField(max_length=50)
+    summary = models.CharField(max_length=500)
+    data = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["project", "-at"]), models.Index(fields=["project", "action"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action}: {self.summary}"

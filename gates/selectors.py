@@ -1,0 +1,297 @@
+"""Reads about gates: live status per release, evaluation history and diffs, decisions, waivers, audit log."""
+
+import datetime as dt
+
+from django.db.models import F, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from releases.models import Project, Release
+
+from .models import (
+    AuditEvent,
+    ChecklistItem,
+    ChecklistSignoff,
+    Decision,
+    EvaluationStatus,
+    GateCondition,
+    GateEvaluation,
+    QualityGate,
+    Waiver,
+)
+
+STATUS_RANK = {EvaluationStatus.PASSED: 0, EvaluationStatus.WARNED: 1, EvaluationStatus.FAILED: 2}
+
+
+def latest_evaluations(*, release_ids, gate_ids=None) -> list[GateEvaluation]:
+    """The latest evaluation of each active gate for each of the releases, in one query."""
+    release_ids = list(release_ids)
+    if not release_ids:
+        return []
+    ranked = GateEvaluation.objects.filter(release_id__in=release_ids, gate__is_active=True)
+    if gate_ids is not None:
+        ranked = ranked.filter(gate_id__in=list(gate_ids))
+    ranked = (
+        ranked.select_related("gate", "requested_by")
+        .annotate(
+            rank=Window(
+                expression=RowNumber(),
+                partition_by=[F("gate_id"), F("release_id")],
+                order_by=[F("created_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank=1)
+        .order_by("release_id", "gate__order", "gate_id")
+    )
+    return list(ranked)
+
+
+def gate_status_by_release(*, release_ids) -> dict[int, dict]:
+    """Each release's gate status: the worst status among the latest evaluations of its project's active gates.
+
+    Returns {release_id: {"status": "failed"|"warned"|"passed"|None, "evaluated_at": latest evaluation time
+    or None, "gate": name of the gate with the worst status (first in gate order) or None, "gates": [{"gate_id",
+    "name", "status", "evaluated_at", "evaluation_id"}]}} for every id asked for. One query.
+    """
+    release_ids = list(release_ids)
+    out: dict[int, dict] = {
+        rid: {"status": None, "evaluated_at": None, "gate": None, "gates": []} for rid in release_ids
+    }
+    for ev in latest_evaluations(release_ids=release_ids):
+        entry = out[ev.release_id]
+        entry["gates"].append(
+            {
+                "gate_id": ev.gate_id,
+                "name": ev.gate.name,
+                "status": ev.status,
+                "evaluated_at": ev.created_at,
+                "evaluation_id": ev.pk,
+            }
+        )
+        if entry["status"] is None or STATUS_RANK[ev.status] > STATUS_RANK[entry["status"]]:
+            entry["status"], entry["gate"] = ev.status, ev.gate.name
+        if entry["evaluated_at"] is None or ev.created_at > entry["evaluated_at"]:
+            entry["evaluated_at"] = ev.created_at
+    return out
+
+
+def expired_waivers(*, project: Project | None = None, release: Release | None = None) -> QuerySet[Waiver]:
+    """Waivers past their expiry date (UTC today) whose decision is still in force (not superseded)."""
+    qs = Waiver.objects.filter(expires__lt=timezone.now().date(), decision__superseded_by__isnull=True)
+    if project is not None:
+        qs = qs.filter(decision__release__project=project)
+    if release is not None:
+        qs = qs.filter(decision__release=release)
+    return qs.select_related("decision__release__project", "decision__gate", "owner").order_by(
+        "expires", "id"
+    )
+
+
+def gate_list(*, project: Project) -> QuerySet[QualityGate]:
+    """A project's gates with conditions and checklist items prefetched (three queries)."""
+    return (
+        QualityGate.objects.filter(project=project)
+        .prefetch_related(
+            Prefetch("conditions", queryset=GateCondition.objects.order_by("order", "id")),
+            Prefetch("checklist_items", queryset=ChecklistItem.objects.order_by("order", "id")),
+        )
+        .order_by("order", "id")
+    )
+
+
+def gate_list_for_user(*, user) -> QuerySet[QualityGate]:
+    """Gates of every project the user is a member of (all for superusers), children prefetched."""
+    qs = QualityGate.objects.select_related("project").prefetch_related(
+        Prefetch("conditions", queryset=GateCondition.objects.order_by("order", "id")),
+        Prefetch("checklist_items", queryset=ChecklistItem.objects.order_by("order", "id")),
+    )
+    if not user.is_superuser:
+        qs = qs.filter(project__memberships__user=user)
+    return qs.order_by("project__key", "order", "id")
+
+
+def evaluation_history(*, gate: QualityGate, release: Release, limit: int = 20) -> list[GateEvaluation]:
+    return list(
+        GateEvaluation.objects.filter(gate=gate, release=release)
+        .select_related("requested_by")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def evaluation_previous(*, evaluation: GateEvaluation) -> GateEvaluation | None:
+    """The evaluation of the same gate and release just before this one."""
+    return (
+        GateEvaluation.objects.filter(gate_id=evaluation.gate_id, release_id=evaluation.release_id)
+        .filter(
+            Q(created_at__lt=evaluation.created_at)
+            | Q(created_at=evaluation.created_at, id__lt=evaluation.pk)
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def evaluation_diff(*, evaluation: GateEvaluation, previous: GateEvaluation | None) -> dict:
+    """What changed since the previous evaluation of the same gate and release.
+
+    Returns {"previous": id | None, "status_changed": (old, new) | None, "flipped": [{metric/text, from, to}],
+    "moved": [{metric, from, to, delta}], "added": [...], "removed": [...]}, matching conditions by id
+    (and by metric + operator when the gate was edited in between) and checklist items by id.
+    """
+    out = {"previous": None, "status_changed": None, "flipped": [], "moved": [], "added": [], "removed": []}
+    if previous is None:
+        return out
+    out["previous"] = previous.pk
+    if previous.status != evaluation.status:
+        out["status_changed"] = (previous.status, evaluation.status)
+
+    def ckey(row):
+        return ("c", row["condition"])
+
+    old_rows = {ckey(r): r for r in previous.conditions}
+    old_by_metric = {(r["metric"], r["operator"]): r for r in previous.conditions}
+    for row in evaluation.conditions:
+        old = old_rows.pop(ckey(row), None)
+        if old is None:
+            old = old_by_metric.get((row["metric"], row["operator"]))
+            if old is not None:
+                old_rows.pop(ckey(old), None)
+        if old is None:
+            out["added"].append(row["metric"])
+            continue
+        if old["outcome"] != row["outcome"]:
+            out["flipped"].append({"subject": row["metric"], "from": old["outcome"], "to": row["outcome"]})
+        if old.get("value") != row.get("value"):
+            delta = (
+                round(row["value"] - old["value"], 4)
+                if row.get("value") is not None and old.get("value") is not None
+                else None
+            )
+            out["moved"].append(
+                {"metric": row["metric"], "from": old.get("value"), "to": row.get("value"), "delta": delta}
+            )
+    out["removed"] += [r["metric"] for r in old_rows.values()]
+    old_items = {r["item"]: r for r in previous.checklist}
+    for row in evaluation.checklist:
+        old = old_items.pop(row["item"], None)
+        if old is None:
+            out["added"].append(row["text"])
+        elif old["outcome"] != row["outcome"]:
+            out["flipped"].append({"subject": row["text"], "from": old["outcome"], "to": row["outcome"]})
+    out["removed"] += [r["text"] for r in old_items.values()]
+    return out
+
+
+def signoffs_for_release(*, release: Release, gate_ids=None) -> QuerySet[ChecklistSignoff]:
+    """Every sign-off (live and revoked) of the release, newest first, users joined."""
+    qs = ChecklistSignoff.objects.filter(release=release).select_related("signed_by", "revoked_by", "item")
+    if gate_ids is not None:
+        qs = qs.filter(item__gate_id__in=list(gate_ids))
+    return qs.order_by("-signed_at", "-id")
+
+
+def decisions_for_release(*, release: Release) -> QuerySet[Decision]:
+    return (
+        Decision.objects.filter(release=release)
+        .select_related("gate", "decided_by", "evaluation", "supersedes")
+        .prefetch_related(Prefetch("waivers", queryset=Waiver.objects.select_related("owner")))
+        .order_by("-decided_at", "-id")
+    )
+
+
+def decision_list(
+    *, user, project: Project | None = None, release_id=None, gate_id=None
+) -> QuerySet[Decision]:
+    qs = Decision.objects.select_related(
+        "gate", "decided_by", "release__project", "evaluation"
+    ).prefetch_related(Prefetch("waivers", queryset=Waiver.objects.select_related("owner")))
+    if not user.is_superuser:
+        qs = qs.filter(release__project__memberships__user=user)
+    if project is not None:
+        qs = qs.filter(release__project=project)
+    if release_id:
+        qs = qs.filter(release_id=release_id)
+    if gate_id:
+        qs = qs.filter(gate_id=gate_id)
+    return qs.order_by("-decided_at", "-id")
+
+
+def audit_events(
+    *,
+    project: Project,
+    action: str = "",
+    actor: str = "",
+    release_id=None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    q: str = "",
+) -> QuerySet[AuditEvent]:
+    """The project's audit log, newest first, filtered by action (prefix), actor username, release, dates, text."""
+    qs = AuditEvent.objects.filter(project=project).select_related("actor", "release")
+    if action:
+        qs = qs.filter(action__startswith=action)
+    if actor:
+        qs = qs.filter(actor__username=actor)
+    if release_id:
+        qs = qs.filter(release_id=release_id)
+    if since:
+        qs = qs.filter(at__gte=dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC))
+    if until:
+        qs = qs.filter(at__lt=dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC))
+    if q:
+        qs = qs.filter(summary__icontains=q)
+    return qs.order_by("-at", "-id")
+
+
+def open_blocking_defects(*, release: Release, limit: int = 50) -> list:
+    """Open blocker/critical defects found in the release, worst first (one query)."""
+    from defects.models import BLOCKING_SEVERITIES, OPEN_STATUSES, Defect
+
+    return list(
+        Defect.objects.filter(
+            found_in_release=release, status__in=OPEN_STATUSES, severity__in=BLOCKING_SEVERITIES
+        )
+        .select_related("assignee")
+        .order_by("severity", "created_at", "id")[:limit]
+    )
+
+
+def requirement_status(*, release: Release) -> list[dict]:
+    """Each requirement in the release's scope with why it is or is not verified (contract:
+    `verified_requirements`): linked test cases, those without a latest result in the release, those whose
+    latest result is not `passed`. Three queries whatever the size.
+    """
+    from testing.models import Requirement, TestResult
+
+    latest = dict(
+        TestResult.objects.filter(release=release)
+        .annotate(
+            rank=Window(
+                expression=RowNumber(),
+                partition_by=[F("test_case_id")],
+                order_by=[F("finished_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank=1)
+        .values_list("test_case_id", "status")
+    )
+    rows = []
+    for req in Requirement.objects.filter(releases=release).prefetch_related("test_cases").order_by("key"):
+        cases = list(req.test_cases.all())
+        not_run = [c for c in cases if c.pk not in latest]
+        failing = [(c, latest[c.pk]) for c in cases if c.pk in latest and latest[c.pk] != "passed"]
+        rows.append(
+            {
+                "requirement": req,
+                "cases": len(cases),
+                "not_run": not_run,
+                "failing": failing,
+                "verified": bool(cases) and not not_run and not failing,
+            }
+        )
+    return rows
+
+
+def release_decisions_current(*, release: Release) -> list[Decision]:
+    """The decisions in force for the release (one per gate: those not superseded), with waivers."""
+    return list(decisions_for_release(release=release).filter(superseded_by__isnull=True))

@@ -1,0 +1,644 @@
+"""Pages for gates: gate list and editor, a release's gates, evaluation detail, decision, readiness report, audit log.
+
+Views parse input, call one service or selector, and render. Rules and permissions are enforced in services;
+the pages only hide buttons a user cannot use.
+"""
+
+import csv
+import datetime as dt
+import functools
+import io
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from qualitygov.errors import AccessDenied, DomainError
+from releases.access import Action, can, require, role_of
+from releases.models import Membership, Project, Release
+from releases.selectors import project_list_for_user
+
+from . import selectors, services
+from .forms import (
+    ChecklistItemFormSet,
+    ConditionFormSet,
+    DecisionForm,
+    GateForm,
+    RevokeForm,
+    SignoffForm,
+    formset_rows,
+)
+from .models import ChecklistItem, ChecklistSignoff, GateEvaluation, Outcome, QualityGate
+
+
+def page(view):
+    """Turn an AccessDenied from a service or `require` into Django's 403 page."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except AccessDenied as exc:
+            raise PermissionDenied(exc.message) from exc
+
+    return wrapper
+
+
+def _release(pk: int, user) -> Release:
+    release = get_object_or_404(Release.objects.select_related("project"), pk=pk)
+    require(user, release.project, Action.VIEW)
+    return release
+
+
+def _error(request, exc: DomainError) -> None:
+    messages.error(request, exc.message)
+
+
+# --- Gate list and editor ------------------------------------------------------------
+
+
+@page
+@require_GET
+def gate_index(request):
+    """Gates per project the user can see, with each active release's gate status."""
+    from django.db.models import Prefetch
+
+    from releases.models import ACTIVE_RELEASE_STATUSES
+
+    from .models import ChecklistItem as Item
+    from .models import GateCondition
+
+    projects = list(
+        project_list_for_user(user=request.user).prefetch_related(
+            Prefetch(
+                "gates",
+                queryset=QualityGate.objects.order_by("order", "id").prefetch_related(
+                    Prefetch("conditions", queryset=GateCondition.objects.order_by("order", "id")),
+                    Prefetch("checklist_items", queryset=Item.objects.order_by("order", "id")),
+                ),
+            ),
+            Prefetch(
+                "releases",
+                queryset=Release.objects.filter(status__in=ACTIVE_RELEASE_STATUSES).order_by("-created_at"),
+                to_attr="active_releases",
+            ),
+        )
+    )
+    release_ids = [r.pk for p in projects for r in p.active_releases]
+    status = selectors.gate_status_by_release(release_ids=release_ids)
+    for p in projects:
+        p.can_manage = can(request.user, p, Action.MANAGE_GATES)
+        for r in p.active_releases:
+            r.gate_status = status.get(r.pk)
+    return render(request, "gates/index.html", {"projects": projects})
+
+
+def _editor(request, *, project: Project, gate: QualityGate | None):
+    require(request.user, project, Action.MANAGE_GATES)
+    if request.method == "POST":
+        form = GateForm(request.POST)
+        conditions = ConditionFormSet(request.POST, prefix="cond")
+        items = ChecklistItemFormSet(request.POST, prefix="item")
+        if form.is_valid() and conditions.is_valid() and items.is_valid():
+            data = {k: v for k, v in form.cleaned_data.items() if k != "revision"}
+            try:
+                if gate is None:
+                    gate = services.gate_create(
+                        project=project,
+                        by=request.user,
+                        conditions=formset_rows(conditions),
+                        checklist_items=formset_rows(items),
+                        **data,
+                    )
+                    messages.success(request, f"Gate '{gate.name}' created.")
+                else:
+                    gate = services.gate_update(
+                        gate=gate,
+                        by=request.user,
+                        expected_revision=form.cleaned_data.get("revision"),
+                        data={
+                            **data,
+                            "conditions": formset_rows(conditions),
+                            "checklist_items": formset_rows(items),
+                        },
+                    )
+                    messages.success(request, f"Gate '{gate.name}' saved (revision {gate.revision}).")
+                return redirect(f"{reverse('gates:index')}#gate-{gate.pk}")
+            except AccessDenied:
+                raise
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+        status = 400
+    else:
+        status = 200
+        if gate is None:
+            form = GateForm(initial={"order": QualityGate.objects.filter(project=project).count() + 1})
+            conditions = ConditionFormSet(prefix="cond")
+            items = ChecklistItemFormSet(prefix="item")
+        else:
+            form = GateForm(
+                initial={
+                    "name": gate.name,
+                    "description": gate.description,
+                    "order": gate.order,
+                    "is_active": gate.is_active,
+                    "evaluate_on_schedule": gate.evaluate_on_schedule,
+                    "revision": gate.revision,
+                }
+            )
+            conditions = ConditionFormSet(
+                prefix="cond",
+                initial=[
+                    {
+                        "id": c.pk,
+                        "metric": c.metric,
+                        "operator": c.operator,
+                        "error_threshold": c.error_threshold,
+                        "warn_threshold": c.warn_threshold,
+                        "key": c.key,
+                        "missing_data": c.missing_data,
+                        "order": c.order,
+                    }
+                    for c in gate.conditions.all()
+                ],
+            )
+            items = ChecklistItemFormSet(
+                prefix="item",
+                initial=[
+                    {"id": i.pk, "text": i.text, "role": i.role, "order": i.order}
+                    for i in gate.checklist_items.all()
+                ],
+            )
+    return render(
+        request,
+        "gates/gate_form.html",
+        {"project": project, "gate": gate, "form": form, "conditions": conditions, "items": items},
+        status=status,
+    )
+
+
+@page
+def gate_new(request, key: str):
+    project = get_object_or_404(Project, key=key)
+    return _editor(request, project=project, gate=None)
+
+
+@page
+def gate_edit(request, pk: int):
+    gate = get_object_or_404(QualityGate.objects.select_related("project"), pk=pk)
+    return _editor(request, project=gate.project, gate=gate)
+
+
+# --- A release's gates -------------------------------------------------------------------
+
+
+def _release_gates_context(request, release: Release) -> dict:
+    """Everything the release gates page shows, in a bounded number of queries."""
+    gates = list(selectors.gate_list(project=release.project).filter(is_active=True))
+    latest = {e.gate_id: e for e in selectors.latest_evaluations(release_ids=[release.pk])}
+    history: dict[int, list] = {}
+    for ev in (
+        GateEvaluation.objects.filter(release=release, gate__in=gates)
+        .select_related("requested_by")
+        .order_by("-created_at", "-id")[:200]
+    ):
+        if len(history.setdefault(ev.gate_id, [])) < 10:
+            history[ev.gate_id].append(ev)
+    signoffs = list(selectors.signoffs_for_release(release=release))
+    live = {s.item_id: s for s in signoffs if s.revoked_at is None}
+    past: dict[int, list] = {}
+    for s in signoffs:
+        if s.revoked_at is not None:
+            past.setdefault(s.item_id, []).append(s)
+    decisions = {d.gate_id: d for d in selectors.release_decisions_current(release=release)}
+    role = role_of(request.user, release.project)
+    can_evaluate = can(request.user, release.project, Action.EVALUATE_GATES)
+    can_decide = can(request.user, release.project, Action.DECIDE)
+    cards = []
+    for gate in gates:
+        items = [
+            {
+                "item": i,
+                "signoff": live.get(i.pk),
+                "revoked": past.get(i.pk, []),
+                "can_sign": role == i.role and i.pk not in live,
+            }
+            for i in gate.checklist_items.all()
+        ]
+        cards.append(
+            {
+                "gate": gate,
+                "evaluation": latest.get(gate.pk),
+                "history": history.get(gate.pk, []),
+                "items": items,
+                "decision": decisions.get(gate.pk),
+            }
+        )
+    return {
+        "release": release,
+        "cards": cards,
+        "can_evaluate": can_evaluate,
+        "can_decide": can_decide,
+        "expired": list(selectors.expired_waivers(release=release)),
+        "role": role,
+        "signoff_form": SignoffForm(),
+        "revoke_form": RevokeForm(),
+    }
+
+
+def _after_card_change(request, release: Release, gate_id: int):
+    """htmx: re-render the one gate card (with the messages just added); plain form: back to the page."""
+    if request.headers.get("HX-Request"):
+        context = _release_gates_context(request, release)
+        card = next((c for c in context["cards"] if c["gate"].pk == gate_id), None)
+        if card is not None:
+            context.update(card=card, card_messages=list(messages.get_messages(request)))
+            return render(request, "gates/_gate_card.html", context)
+    return redirect(f"{reverse('gates:release_gates', args=[release.pk])}#gate-{gate_id}")
+
+
+@page
+@require_GET
+def release_gates(request, pk: int):
+    release = _release(pk, request.user)
+    return render(request, "gates/release_gates.html", _release_gates_context(request, release))
+
+
+@page
+@require_GET
+def release_gates_panel(request, pk: int):
+    """The small panel the release page loads with htmx: each gate's live status, decisions, expired waivers."""
+    release = _release(pk, request.user)
+    status = selectors.gate_status_by_release(release_ids=[release.pk])[release.pk]
+    return render(
+        request,
+        "gates/_release_gates_panel.html",
+        {
+            "release": release,
+            "status": status,
+            "decisions": selectors.release_decisions_current(release=release),
+            "expired": list(selectors.expired_waivers(release=release)),
+        },
+    )
+
+
+@page
+@require_POST
+def gate_evaluate(request, pk: int, gate_id: int):
+    release = _release(pk, request.user)
+    gate = get_object_or_404(QualityGate, pk=gate_id, project=release.project)
+    try:
+        evaluation = services.gate_evaluate(gate=gate, release=release, by=request.user, via="browser")
+        messages.success(request, f"'{gate.name}' evaluated: {evaluation.get_status_display()}.")
+    except AccessDenied:
+        raise
+    except DomainError as exc:
+        _error(request, exc)
+    if request.POST.get("next", "") == "decide":
+        return redirect("gates:decide", pk=release.pk, gate_id=gate.pk)
+    return _after_card_change(request, release, gate.pk)
+
+
+@page
+@require_POST
+def signoff_create(request, pk: int, item_id: int):
+    release = _release(pk, request.user)
+    item = get_object_or_404(
+        ChecklistItem.objects.select_related("gate__project"), pk=item_id, gate__project=release.project
+    )
+    form = SignoffForm(request.POST)
+    if form.is_valid():
+        try:
+            services.signoff_create(
+                item=item, release=release, by=request.user, comment=form.cleaned_data["comment"]
+            )
+            messages.success(request, f"Signed off '{item.text}'.")
+        except AccessDenied:
+            raise
+        except DomainError as exc:
+            _error(request, exc)
+    return _after_card_change(request, release, item.gate_id)
+
+
+@page
+@require_POST
+def signoff_revoke(request, pk: int):
+    signoff = get_object_or_404(ChecklistSignoff.objects.select_related("item", "release__project"), pk=pk)
+    require(request.user, signoff.release.project, Action.VIEW)
+    form = RevokeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Revoking a sign-off needs a reason.")
+    else:
+        try:
+            services.signoff_revoke(signoff=signoff, by=request.user, reason=form.cleaned_data["reason"])
+            messages.success(request, f"Sign-off of '{signoff.item.text}' revoked.")
+        except AccessDenied:
+            raise
+        except DomainError as exc:
+            _error(request, exc)
+    return _after_card_change(request, signoff.release, signoff.item.gate_id)
+
+
+# --- Evaluation detail -------------------------------------------------------------------
+
+
+@page
+@require_GET
+def evaluation_detail(request, pk: int):
+    evaluation = get_object_or_404(
+        GateEvaluation.objects.select_related("gate__project", "release", "requested_by"), pk=pk
+    )
+    require(request.user, evaluation.gate.project, Action.VIEW)
+    previous = selectors.evaluation_previous(evaluation=evaluation)
+    diff = selectors.evaluation_diff(evaluation=evaluation, previous=previous)
+    flipped = {f["subject"] for f in diff["flipped"]}
+    moved = {m["metric"]: m for m in diff["moved"]}
+    return render(
+        request,
+        "gates/evaluation_detail.html",
+        {
+            "evaluation": evaluation,
+            "previous": previous,
+            "diff": diff,
+            "flipped": flipped,
+            "moved": moved,
+            "release": evaluation.release,
+            "fresh": services.evaluation_is_fresh(evaluation=evaluation),
+        },
+    )
+
+
+# --- Decision -------------------------------------------------------------------------------
+
+
+def _risk(release: Release):
+    from metrics.services import compute_for_release
+
+    return compute_for_release(
+        release=release, keys=["release_risk_score", "requirement_coverage", "verified_requirements"]
+    )
+
+
+def _failures(evaluation: GateEvaluation | None) -> list[dict]:
+    """One row per failure of the evaluation, for the waiver part of the form."""
+    if evaluation is None:
+        return []
+    rows = []
+    for c in evaluation.conditions:
+        if c["outcome"] == Outcome.FAILED:
+            rows.append(
+                {
+                    "kind": "condition",
+                    "id": c["condition"],
+                    "row": c,
+                    "key": c.get("key", False),
+                    "subject": services._condition_subject(c),
+                }
+            )
+    for i in evaluation.checklist:
+        if i["outcome"] == Outcome.FAILED:
+            rows.append(
+                {
+                    "kind": "checklist_item",
+                    "id": i["item"],
+                    "row": i,
+                    "key": False,
+                    "subject": f"checklist: {i['text']} (not signed)",
+                }
+            )
+    return rows
+
+
+def _waivers_from_post(post, failures: list[dict]) -> list[dict]:
+    waivers = []
+    for f in failures:
+        prefix = f"waiver-{f['kind']}-{f['id']}-"
+        justification = post.get(prefix + "justification", "").strip()
+        owner = post.get(prefix + "owner", "").strip()
+        expires = post.get(prefix + "expires", "").strip()
+        if not (justification or owner or expires):
+            continue
+        waivers.append(
+            {f["kind"]: f["id"], "justification": justification, "owner": owner, "expires": expires or None}
+        )
+    return waivers
+
+
+@page
+def decide(request, pk: int, gate_id: int):
+    release = _release(pk, request.user)
+    gate = get_object_or_404(
+        QualityGate.objects.select_related("project"), pk=gate_id, project=release.project
+    )
+    latest = (selectors.latest_evaluations(release_ids=[release.pk], gate_ids=[gate.pk]) or [None])[0]
+    status = 200
+    form = DecisionForm(initial={"evaluation": latest.pk if latest else None})
+    if request.method == "POST":
+        form = DecisionForm(request.POST)
+        if form.is_valid():
+            evaluation = None
+            if form.cleaned_data.get("evaluation"):
+                evaluation = GateEvaluation.objects.filter(pk=form.cleaned_data["evaluation"]).first()
+            kind = form.cleaned_data["decision"]
+            waivers = (
+                _waivers_from_post(request.POST, _failures(evaluation)) if kind == "go_with_waivers" else []
+            )
+            try:
+                decision = services.decision_record(
+                    release=release,
+                    gate=gate,
+                    evaluation=evaluation,
+                    decision=kind,
+                    rationale=form.cleaned_data["rationale"],
+                    waivers=waivers,
+                    by=request.user,
+                )
+                messages.success(request, f"Decision recorded: {decision.get_decision_display()}.")
+                return redirect("gates:release_gates", pk=release.pk)
+            except AccessDenied:
+                raise
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+        status = 400
+    failures = _failures(latest)
+    for f in failures:
+        prefix = f"waiver-{f['kind']}-{f['id']}-"
+        f["prefix"] = prefix
+        f["values"] = {k: request.POST.get(prefix + k, "") for k in ("justification", "owner", "expires")}
+    risk = _risk(release)
+    requirement_rows = selectors.requirement_status(release=release)
+    members = (
+        Membership.objects.filter(project=release.project).select_related("user").order_by("user__username")
+    )
+    return render(
+        request,
+        "gates/decide.html",
+        {
+            "release": release,
+            "gate": gate,
+            "evaluation": latest,
+            "form": form,
+            "failures": failures,
+            "fresh": latest is not None and services.evaluation_is_fresh(evaluation=latest),
+            "risk": risk.get("release_risk_score"),
+            "coverage": risk.get("requirement_coverage"),
+            "verified": risk.get("verified_requirements"),
+            "blockers": selectors.open_blocking_defects(release=release),
+            "requirements": [r for r in requirement_rows if not r["verified"]],
+            "requirements_total": len(requirement_rows),
+            "members": [m.user for m in members],
+            "can_decide": can(request.user, release.project, Action.DECIDE),
+            "can_evaluate": can(request.user, release.project, Action.EVALUATE_GATES),
+            "key_failures": [f for f in failures if f["key"]],
+            "default_expiry": (timezone.now() + dt.timedelta(days=14)).date().isoformat(),
+            "history": selectors.decisions_for_release(release=release).filter(gate=gate)[:20],
+        },
+        status=status,
+    )
+
+
+# --- Readiness report ------------------------------------------------------------------
+
+
+def _readiness_context(request, release: Release) -> dict:
+    gates = list(selectors.gate_list(project=release.project).filter(is_active=True))
+    latest = {e.gate_id: e for e in selectors.latest_evaluations(release_ids=[release.pk])}
+    decisions = selectors.release_decisions_current(release=release)
+    requirements = selectors.requirement_status(release=release)
+    risk = _risk(release)
+    deciders = sorted({d.decided_by.get_full_name() or d.decided_by.get_username() for d in decisions})
+    return {
+        "release": release,
+        "rows": [{"gate": g, "evaluation": latest.get(g.pk)} for g in gates],
+        "decisions": decisions,
+        "risk": risk.get("release_risk_score"),
+        "coverage": risk.get("requirement_coverage"),
+        "verified": risk.get("verified_requirements"),
+        "blockers": selectors.open_blocking_defects(release=release),
+        "requirements": requirements,
+        "unverified": [r for r in requirements if not r["verified"]],
+        "expired": list(selectors.expired_waivers(release=release)),
+        "generated_at": timezone.now(),
+        "generated_by": request.user,
+        "deciders": deciders,
+    }
+
+
+@page
+@require_GET
+def readiness(request, pk: int):
+    release = _release(pk, request.user)
+    return render(request, "gates/readiness.html", _readiness_context(request, release))
+
+
+@page
+@require_GET
+def readiness_pdf(request, pk: int):
+    """The readiness report as PDF, rendered by xhtml2pdf from its own print template."""
+    from xhtml2pdf import pisa
+
+    release = _release(pk, request.user)
+    html = render_to_string("gates/readiness_pdf.html", _readiness_context(request, release), request=request)
+    out = io.BytesIO()
+    result = pisa.CreatePDF(src=html, dest=out, encoding="utf-8")
+    if result.err:
+        raise Http404("The PDF could not be rendered.")
+    response = HttpResponse(out.getvalue(), content_type="application/pdf")
+    filename = f"readiness-{release.project.key}-{release.version}.pdf".replace(" ", "_")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# --- Audit log --------------------------------------------------------------------------------
+
+AUDIT_ACTIONS = [
+    ("", "All actions"),
+    ("gate.", "Gate changes"),
+    ("evaluation.", "Evaluations"),
+    ("signoff.", "Sign-offs"),
+    ("decision.", "Decisions"),
+    ("waiver.", "Waivers"),
+]
+
+
+def _csv_safe(value) -> str:
+    """Neutralise spreadsheet formulas in exported text."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@page
+@require_GET
+def audit_log(request, key: str):
+    project = get_object_or_404(Project, key=key)
+    require(request.user, project, Action.VIEW)
+    p = request.GET
+
+    def _date(name):
+        try:
+            return dt.date.fromisoformat(p.get(name, "")) if p.get(name) else None
+        except ValueError:
+            messages.error(request, f"'{p.get(name)}' is not a date (YYYY-MM-DD); the filter was ignored.")
+            return None
+
+    release_id = int(p["release"]) if p.get("release", "").isdigit() else None
+    events = selectors.audit_events(
+        project=project,
+        action=p.get("action", ""),
+        actor=p.get("actor", "").strip(),
+        release_id=release_id,
+        since=_date("since"),
+        until=_date("until"),
+        q=p.get("q", "").strip(),
+    )
+    if p.get("format") == "csv":
+        writer = csv.writer(_Echo())
+        rows = (
+            [
+                e.at.isoformat(),
+                e.action,
+                e.actor.get_username() if e.actor_id else "",
+                e.release.version if e.release_id else "",
+                _csv_safe(e.summary),
+            ]
+            for e in events.iterator(chunk_size=1000)
+        )
+
+        def stream():
+            yield writer.writerow(["at (UTC)", "action", "actor", "release", "summary"])
+            for row in rows:
+                yield writer.writerow(row)
+
+        response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="audit-{project.key}.csv"'
+        return response
+    from django.core.paginator import Paginator
+
+    page = Paginator(events, 100).get_page(p.get("page"))
+    query = p.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "gates/audit.html",
+        {
+            "project": project,
+            "page": page,
+            "actions": AUDIT_ACTIONS,
+            "filters": p,
+            "query": query.urlencode(),
+            "releases": Release.objects.filter(project=project).order_by("-created_at"),
+            "actors": Membership.objects.filter(project=project)
+            .select_related("user")
+            .order_by("user__username"),
+        },
+    )

@@ -1,0 +1,272 @@
+"""REST API for incidents, post-mortems and action items. Writes need Action.MANAGE_INCIDENTS (403 otherwise)."""
+
+from django.contrib.auth import get_user_model
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from defects.models import Defect
+from qualitygov.api import Pagination
+from qualitygov.errors import DomainError
+from releases.access import Action, require
+from releases.models import Release
+from releases.selectors import project_get_for_user, project_list_for_user
+
+from . import selectors, services
+from .models import ActionItem, ActionItemStatus, Incident, IncidentSeverity, PostMortem
+
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input: field errors or {detail, code, field}."),
+    401: OpenApiResponse(description="Not authenticated."),
+    403: OpenApiResponse(description="Your role in this project does not allow this action."),
+    404: OpenApiResponse(description="No such object among the projects you are a member of."),
+}
+
+
+class ActionItemOutputSerializer(serializers.ModelSerializer):
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ActionItem
+        fields = ["id", "incident", "title", "owner", "due_date", "status", "completed_at", "created_at"]
+
+
+class PostMortemSerializer(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = PostMortem
+        fields = ["summary", "root_cause", "findings", "lessons", "author", "created_at", "updated_at"]
+        read_only_fields = ["author", "created_at", "updated_at"]
+
+
+class IncidentOutputSerializer(serializers.ModelSerializer):
+    project = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    release = serializers.PrimaryKeyRelatedField(read_only=True)
+    release_version = serializers.CharField(source="release.version", default=None, read_only=True)
+    defects = serializers.SlugRelatedField(slug_field="key", many=True, read_only=True)
+    is_open = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id",
+            "project",
+            "release",
+            "release_version",
+            "title",
+            "description",
+            "severity",
+            "started_at",
+            "detected_at",
+            "restored_at",
+            "is_open",
+            "defects",
+            "created_at",
+        ]
+
+
+class IncidentInputSerializer(serializers.Serializer):
+    project = serializers.CharField(help_text="Project key (create only).", required=False)
+    title = serializers.CharField(max_length=300)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    severity = serializers.ChoiceField(choices=IncidentSeverity.values, default=IncidentSeverity.SEV3)
+    release = serializers.IntegerField(required=False, allow_null=True, help_text="Attributed release id.")
+    started_at = serializers.DateTimeField()
+    detected_at = serializers.DateTimeField(required=False, allow_null=True)
+    restored_at = serializers.DateTimeField(required=False, allow_null=True)
+    defects = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Defect keys, e.g. PAY-12."
+    )
+
+
+class ActionItemInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=300)
+    owner = serializers.CharField(required=False, allow_null=True, help_text="Username of a project member.")
+    due_date = serializers.DateField(required=False, allow_null=True)
+    status = serializers.ChoiceField(choices=ActionItemStatus.values, required=False)
+
+
+def _resolve(project, data: dict) -> dict:
+    """Turn ids/keys into objects of the project (400 when one is unknown)."""
+    out = {k: v for k, v in data.items() if k != "project"}
+    if "release" in data:
+        out["release"] = None
+        if data["release"] is not None:
+            out["release"] = Release.objects.filter(project=project, pk=data["release"]).first()
+            if out["release"] is None:
+                raise DomainError("No such release in this project.", field="release")
+    if "defects" in data:
+        keys = set(data["defects"])
+        found = list(Defect.objects.filter(project=project, key__in=keys))
+        if len(found) != len(keys):
+            raise DomainError("Unknown defect key for this project.", field="defects")
+        out["defects"] = found
+    if data.get("owner"):
+        out["owner"] = (
+            get_user_model().objects.filter(username=data["owner"], memberships__project=project).first()
+        )
+        if out["owner"] is None:
+            raise DomainError("The owner must be a member of the project.", field="owner")
+    elif "owner" in data:
+        out["owner"] = None
+    return out
+
+
+def _incident(request, pk: int) -> Incident:
+    incident = selectors.incident_get(projects=project_list_for_user(user=request.user), pk=pk)
+    if incident is None:
+        raise Http404("No such incident.")
+    return incident
+
+
+class IncidentListApi(APIView):
+    @extend_schema(
+        summary="Incidents of your projects, newest first",
+        parameters=[
+            OpenApiParameter("project", str),
+            OpenApiParameter("severity", str),
+            OpenApiParameter("state", str, enum=["open", "restored"]),
+            OpenApiParameter("release", int),
+        ],
+        responses={200: IncidentOutputSerializer(many=True), **ERRORS},
+    )
+    def get(self, request):
+        filters = {k: request.query_params.get(k) for k in ("project", "severity", "state", "release")}
+        if filters["release"] and not str(filters["release"]).isdigit():
+            raise DomainError("release must be a release id.", field="release")
+        qs = selectors.incident_list(projects=project_list_for_user(user=request.user), filters=filters)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(qs.prefetch_related("defects"), request, view=self)
+        return paginator.get_paginated_response(IncidentOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Record an incident (manager, release manager or admin)",
+        request=IncidentInputSerializer,
+        responses={201: IncidentOutputSerializer, **ERRORS},
+    )
+    def post(self, request):
+        ser = IncidentInputSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        if not ser.validated_data.get("project"):
+            raise DomainError("project (key) is required.", field="project")
+        project = project_get_for_user(user=request.user, key=ser.validated_data["project"])
+        require(request.user, project, Action.MANAGE_INCIDENTS)
+        data = _resolve(project, ser.validated_data)
+        incident = services.incident_create(project=project, by=request.user, **data)
+        return Response(IncidentOutputSerializer(incident).data, status=status.HTTP_201_CREATED)
+
+
+class IncidentDetailApi(APIView):
+    @extend_schema(summary="One incident", responses={200: IncidentOutputSerializer, **ERRORS})
+    def get(self, request, pk: int):
+        return Response(IncidentOutputSerializer(_incident(request, pk)).data)
+
+    @extend_schema(
+        summary="Change an incident",
+        request=IncidentInputSerializer(partial=True),
+        responses={200: IncidentOutputSerializer, **ERRORS},
+    )
+    def patch(self, request, pk: int):
+        incident = _incident(request, pk)
+        require(request.user, incident.project, Action.MANAGE_INCIDENTS)
+        ser = IncidentInputSerializer(data=request.data, partial=True)
+        ser.is_valid(raise_exception=True)
+        data = _resolve(incident.project, {k: v for k, v in ser.validated_data.items() if k in request.data})
+        defects = data.pop("defects", None)
+        incident = services.incident_update(incident=incident, data=data, defects=defects, by=request.user)
+        return Response(IncidentOutputSerializer(incident).data)
+
+
+class IncidentRestoreApi(APIView):
+    @extend_schema(
+        summary="Mark an open incident restored (now, or restored_at)",
+        request=None,
+        responses={200: IncidentOutputSerializer, **ERRORS},
+    )
+    def post(self, request, pk: int):
+        incident = _incident(request, pk)
+        require(request.user, incident.project, Action.MANAGE_INCIDENTS)
+        field = serializers.DateTimeField(required=False, allow_null=True)
+        restored_at = (
+            field.run_validation(request.data.get("restored_at")) if request.data.get("restored_at") else None
+        )
+        incident = services.incident_restore(incident=incident, by=request.user, restored_at=restored_at)
+        return Response(IncidentOutputSerializer(incident).data)
+
+
+class PostMortemApi(APIView):
+    @extend_schema(summary="The incident's post-mortem", responses={200: PostMortemSerializer, **ERRORS})
+    def get(self, request, pk: int):
+        incident = _incident(request, pk)
+        postmortem = PostMortem.objects.filter(incident=incident).first()
+        if postmortem is None:
+            raise Http404("No post-mortem yet.")
+        return Response(PostMortemSerializer(postmortem).data)
+
+    @extend_schema(
+        summary="Write or replace the post-mortem",
+        request=PostMortemSerializer,
+        responses={200: PostMortemSerializer, **ERRORS},
+    )
+    def put(self, request, pk: int):
+        incident = _incident(request, pk)
+        require(request.user, incident.project, Action.MANAGE_INCIDENTS)
+        ser = PostMortemSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        postmortem = services.postmortem_save(incident=incident, by=request.user, **ser.validated_data)
+        return Response(PostMortemSerializer(postmortem).data)
+
+
+class ActionItemListApi(APIView):
+    @extend_schema(
+        summary="Action items of an incident",
+        responses={200: ActionItemOutputSerializer(many=True), **ERRORS},
+    )
+    def get(self, request, pk: int):
+        incident = _incident(request, pk)
+        return Response(
+            ActionItemOutputSerializer(incident.action_items.select_related("owner"), many=True).data
+        )
+
+    @extend_schema(
+        summary="Add an action item",
+        request=ActionItemInputSerializer,
+        responses={201: ActionItemOutputSerializer, **ERRORS},
+    )
+    def post(self, request, pk: int):
+        incident = _incident(request, pk)
+        require(request.user, incident.project, Action.MANAGE_INCIDENTS)
+        ser = ActionItemInputSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = _resolve(incident.project, ser.validated_data)
+        data.pop("status", None)
+        item = services.action_item_create(incident=incident, by=request.user, **data)
+        return Response(ActionItemOutputSerializer(item).data, status=status.HTTP_201_CREATED)
+
+
+class ActionItemDetailApi(APIView):
+    @extend_schema(
+        summary="Change an action item (status, owner, due date, title)",
+        request=ActionItemInputSerializer(partial=True),
+        responses={200: ActionItemOutputSerializer, **ERRORS},
+    )
+    def patch(self, request, pk: int):
+        projects = project_list_for_user(user=request.user)
+        item = (
+            ActionItem.objects.select_related("incident__project")
+            .filter(pk=pk, incident__project__in=projects)
+            .first()
+        )
+        if item is None:
+            raise Http404("No such action item.")
+        require(request.user, item.incident.project, Action.MANAGE_INCIDENTS)
+        ser = ActionItemInputSerializer(data=request.data, partial=True)
+        ser.is_valid(raise_exception=True)
+        data = _resolve(
+            item.incident.project, {k: v for k, v in ser.validated_data.items() if k in request.data}
+        )
+        item = services.action_item_update(item=item, data=data, by=request.user)
+        return Response(ActionItemOutputSerializer(item).data)

@@ -1,0 +1,114 @@
+"""Production incidents and what was learned from them."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+
+class IncidentSeverity(models.TextChoices):
+    SEV1 = "sev1", "SEV1 (outage)"
+    SEV2 = "sev2", "SEV2 (major)"
+    SEV3 = "sev3", "SEV3 (minor)"
+    SEV4 = "sev4", "SEV4 (cosmetic)"
+
+
+class Incident(models.Model):
+    project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="incidents")
+    release = models.ForeignKey(
+        "releases.Release",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="incidents",
+        help_text="The release the incident is attributed to.",
+    )
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True, default="")
+    severity = models.CharField(max_length=5, choices=IncidentSeverity.choices, default=IncidentSeverity.SEV3)
+    started_at = models.DateTimeField()
+    detected_at = models.DateTimeField()
+    restored_at = models.DateTimeField(null=True, blank=True, help_text="Null while the incident is open.")
+    defects = models.ManyToManyField("defects.Defect", blank=True, related_name="incidents")
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(detected_at__gte=F("started_at")), name="incident_detected_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(restored_at__isnull=True) | Q(restored_at__gte=F("started_at")),
+                name="incident_restored_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(severity__in=IncidentSeverity.values), name="incident_severity_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "restored_at"]),
+            models.Index(fields=["project", "started_at"]),
+            models.Index(fields=["release"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"INC-{self.pk} {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.restored_at is None
+
+
+class PostMortem(models.Model):
+    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="postmortem")
+    summary = models.TextField()
+    root_cause = models.TextField(blank=True, default="")
+    findings = models.TextField(blank=True, default="")
+    lessons = models.TextField(blank=True, default="")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Post-mortem of {self.incident}"
+
+
+class ActionItemStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ActionItem(models.Model):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="action_items")
+    title = models.CharField(max_length=300)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="action_items",
+    )
+    due_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=ActionItemStatus.choices, default=ActionItemStatus.OPEN)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ActionItemStatus.values), name="actionitem_status_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "due_date"])]
+
+    def __str__(self) -> str:
+        return self.title

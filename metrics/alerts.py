@@ -1,0 +1,226 @@
+"""Alert rules: record an Alert once per threshold crossing, notify the owner and the webhooks after commit.
+
+A rule fires when a recompute finds the metric beyond its threshold and no alert of that rule and scope is active;
+the alert is cleared (the rule re-armed) when a later recompute finds the metric back on the good side. No data
+neither fires nor clears.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from qualitygov.errors import DomainError
+from releases.models import Project
+
+from .models import Alert, AlertDirection, AlertRule, DeliveryStatus, Webhook, WebhookDelivery
+from .registry import REGISTRY
+
+logger = logging.getLogger(__name__)
+
+
+def alerts_evaluate(*, project: Project, release, results: dict) -> list[Alert]:
+    """Check the project's active rules for the metrics in `results` (one scope); returns the alerts fired.
+
+    Expects to run inside the scope's recompute lock, so two recomputes cannot both fire the same crossing.
+    """
+    scope_release_id = release.pk if release is not None else None
+    rules = list(AlertRule.objects.filter(project=project, active=True, metric__in=list(results)))
+    if not rules:
+        return []
+    active = {
+        a.rule_id: a
+        for a in Alert.objects.filter(rule__in=rules, release_id=scope_release_id, cleared_at__isnull=True)
+    }
+    fired: list[Alert] = []
+    now = timezone.now()
+    for rule in rules:
+        value = results[rule.metric].value
+        breached = rule.breached_by(value)
+        current = active.get(rule.pk)
+        if breached and current is None:
+            alert = Alert.objects.create(
+                rule=rule,
+                project=project,
+                release_id=scope_release_id,
+                metric=rule.metric,
+                value=value,
+                threshold=rule.threshold,
+                direction=rule.direction,
+                fired_at=now,
+            )
+            fired.append(alert)
+            transaction.on_commit(lambda alert_id=alert.pk: _enqueue_notifications(alert_id))
+        elif breached is False and current is not None:
+            current.cleared_at = now
+            current.save(update_fields=["cleared_at"])
+    return fired
+
+
+def _enqueue_notifications(alert_id: int) -> None:
+    from .tasks import deliver_webhooks_for_alert, send_alert_email
+
+    try:
+        send_alert_email.delay(alert_id)
+        deliver_webhooks_for_alert.delay(alert_id)
+    except Exception:  # never let a broker problem surface in the recompute
+        logger.warning("Could not enqueue notifications of alert %s", alert_id, exc_info=True)
+
+
+def alert_payload(alert: Alert) -> dict:
+    return {
+        "alert_id": alert.pk,
+        "project": alert.project.key,
+        "release": alert.release.version if alert.release_id else None,
+        "metric": alert.metric,
+        "label": REGISTRY[alert.metric].label if alert.metric in REGISTRY else alert.metric,
+        "value": alert.value,
+        "threshold": alert.threshold,
+        "direction": alert.direction,
+        "fired_at": alert.fired_at.isoformat(),
+    }
+
+
+def sign(*, secret: str, body: bytes) -> str:
+    """The X-QualityGov-Signature header value: sha256=<hex HMAC-SHA256 of the body with the webhook secret>."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def alert_email_send(*, alert_id: int) -> bool:
+    """E-mail the alert to the rule owner (Django's mail backend); False when there is no one to tell."""
+    from django.core.mail import send_mail
+
+    alert = Alert.objects.select_related("rule__owner", "project", "release").get(pk=alert_id)
+    owner = alert.rule.owner
+    if alert.emailed_at or owner is None or not owner.email:
+        return False
+    data = alert_payload(alert)
+    scope = f"{data['project']} {data['release']}" if data["release"] else data["project"]
+    word = "above" if alert.direction == AlertDirection.ABOVE else "below"
+    send_mail(
+        subject=f"[QualityGov] {scope}: {data['label']} {word} {alert.threshold:g}",
+        message=(
+            f"{data['label']} is {alert.value:g}, {word} the threshold {alert.threshold:g}, "
+            f"for {scope} (at {data['fired_at']}).\nYou are the owner of this alert rule."
+        ),
+        from_email=None,
+        recipient_list=[owner.email],
+    )
+    Alert.objects.filter(pk=alert.pk).update(emailed_at=timezone.now())
+    return True
+
+
+class WebhookFailed(Exception):
+    """A webhook answered with an error or could not be reached; the task retries it with backoff."""
+
+
+def webhook_deliver(*, alert_id: int, webhook_id: int, timeout: float = 5.0) -> WebhookDelivery:
+    """POST the alert as JSON to the webhook with its HMAC signature; raises WebhookFailed on failure."""
+    import urllib.error
+    import urllib.request
+
+    alert = Alert.objects.select_related("project", "release").get(pk=alert_id)
+    webhook = Webhook.objects.get(pk=webhook_id)
+    delivery, _ = WebhookDelivery.objects.get_or_create(alert=alert, webhook=webhook)
+    if delivery.status == DeliveryStatus.DELIVERED:
+        return delivery
+    body = json.dumps(alert_payload(alert), sort_keys=True).encode()
+    request = urllib.request.Request(  # noqa: S310 - the URL is an http(s) URLField set by a project admin
+        webhook.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "QualityGov-Webhook/1",
+            "X-QualityGov-Signature": sign(secret=webhook.secret, body=body),
+        },
+    )
+    delivery.attempts += 1
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            delivery.response_code = response.status
+        delivery.status = DeliveryStatus.DELIVERED
+        delivery.last_error = ""
+        delivery.save(update_fields=["attempts", "response_code", "status", "last_error", "updated_at"])
+        return delivery
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        delivery.status = DeliveryStatus.FAILED
+        delivery.response_code = getattr(exc, "code", None)
+        delivery.last_error = str(exc)[:1000]
+        delivery.save(update_fields=["attempts", "response_code", "status", "last_error", "updated_at"])
+        raise WebhookFailed(str(exc)) from exc
+
+
+# --- Managing rules and webhooks ----------------------------------------------------------------------------------
+
+
+def _check_metric(metric: str) -> None:
+    if metric not in REGISTRY or REGISTRY[metric].is_series:
+        raise DomainError(f"Unknown metric '{metric}'.", field="metric", code="unknown_metric")
+
+
+@transaction.atomic
+def alert_rule_create(
+    *, project: Project, metric: str, threshold: float, direction: str, by, owner=None, webhooks=()
+) -> AlertRule:
+    """Create an alert rule (who may is checked by the caller with Action.MANAGE_GATES)."""
+    _check_metric(metric)
+    if direction not in AlertDirection.values:
+        raise DomainError("direction must be 'above' or 'below'.", field="direction")
+    hooks = list(webhooks)
+    if any(h.project_id != project.pk for h in hooks):
+        raise DomainError("Webhooks must belong to the same project.", field="webhooks")
+    rule = AlertRule.objects.create(
+        project=project,
+        metric=metric,
+        threshold=float(threshold),
+        direction=direction,
+        owner=owner,
+        created_by=by,
+    )
+    rule.webhooks.set(hooks)
+    return rule
+
+
+@transaction.atomic
+def alert_rule_update(*, rule: AlertRule, data: dict) -> AlertRule:
+    """Change threshold, direction, owner, active flag or webhooks of a rule; a changed condition re-arms it."""
+    changed_condition = False
+    for field in ("metric", "threshold", "direction", "owner", "active"):
+        if field in data and getattr(rule, field) != data[field]:
+            if field == "metric":
+                _check_metric(data[field])
+            if field == "direction" and data[field] not in AlertDirection.values:
+                raise DomainError("direction must be 'above' or 'below'.", field="direction")
+            setattr(rule, field, data[field])
+            changed_condition |= field in ("metric", "threshold", "direction")
+    rule.save()
+    if "webhooks" in data:
+        hooks = list(data["webhooks"])
+        if any(h.project_id != rule.project_id for h in hooks):
+            raise DomainError("Webhooks must belong to the same project.", field="webhooks")
+        rule.webhooks.set(hooks)
+    if changed_condition:
+        rule.alerts.filter(cleared_at__isnull=True).update(cleared_at=timezone.now())
+    return rule
+
+
+def alert_rule_delete(*, rule: AlertRule) -> None:
+    rule.delete()
+
+
+def webhook_create(*, project: Project, name: str, url: str, secret: str) -> Webhook:
+    """Register a webhook; the URL must be http(s)."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import URLValidator
+
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError as exc:
+        raise DomainError("Enter a valid http(s) URL.", field="url") from exc
+    if len(secret or "") < 16:
+        raise DomainError("The secret must be at least 16 characters.", field="secret")
+    return Webhook.objects.create(project=project, name=name or url, url=url, secret=secret)

@@ -1,0 +1,29 @@
+from django.urls import path
+
+from . import apis
+
+KEY = "<str:key>"
+
+urlpatterns = [
+    path("releases/<int:pk>/metrics/", apis.ReleaseMetricsApi.as_view(), name="api-release-metrics"),
+    path(
+        "releases/<int:pk>/metrics/recompute/",
+        apis.ReleaseRecomputeApi.as_view(),
+        name="api-release-recompute",
+    ),
+    path(
+        "releases/<int:pk>/metrics/<str:key>/series/",
+        apis.ReleaseMetricSeriesApi.as_view(),
+        name="api-release-metric-series",
+    ),
+    path(f"projects/{KEY}/metrics/", apis.ProjectMetricsApi.as_view(), name="api-project-metrics"),
+    path(
+        f"projects/{KEY}/metrics/<str:metric>/series/",
+        apis.ProjectMetricSeriesApi.as_view(),
+        name="api-project-metric-series",
+    ),
+    path(f"projects/{KEY}/alert-rules/", apis.ProjectAlertRulesApi.as_view(), name="api-project-alert-rules"),
+    path(f"projects/{KEY}/webhooks/", apis.ProjectWebhooksApi.as_view(), name="api-project-webhooks"),
+    path("alert-rules/<int:pk>/", apis.AlertRuleDetailApi.as_view(), name="api-alert-rule"),
+    path("alerts/", apis.AlertListApi.as_view(), name="api-alerts"),
+]

@@ -1,0 +1,406 @@
+"""REST API for metrics, trends, alert rules, webhooks and alerts. Thin: parse, call a selector or service, render."""
+
+import datetime as dt
+
+from django.http import Http404
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from qualitygov.errors import DomainError
+from releases.access import Action, require
+from releases.models import Release
+from releases.selectors import project_get_for_user, release_list_for_user
+
+from . import alerts as alert_services
+from . import selectors, services
+from .flow import defect_flow
+from .models import Alert, AlertDirection, AlertRule, Webhook
+from .registry import REGISTRY, SCALAR_KEYS
+
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input: {detail, code, field}."),
+    401: OpenApiResponse(description="Not authenticated (session or `Authorization: Token ...`)."),
+    403: OpenApiResponse(description="Your role in this project does not allow this action."),
+    404: OpenApiResponse(description="No such object among the projects you are a member of."),
+}
+MAX_SERIES_DAYS = 400
+
+
+def parse_instant(raw: str | None, *, field: str, end_of_day: bool = False) -> dt.datetime | None:
+    """An ISO datetime (naive = UTC) or date; DomainError (400) when unparseable."""
+    if raw in (None, ""):
+        return None
+    try:
+        value = parse_datetime(raw)
+        day = parse_date(raw) if value is None else None
+    except ValueError:
+        value = day = None
+    if value is None:
+        if day is None:
+            raise DomainError(
+                f"'{raw}' is not a valid ISO date or datetime.", field=field, code="invalid_datetime"
+            )
+        value = dt.datetime.combine(day, dt.time.max if end_of_day else dt.time.min)
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, dt.UTC)
+    return value
+
+
+def _release_for(user, pk: int) -> Release:
+    release = release_list_for_user(user=user).filter(pk=pk).first()
+    if release is None:
+        raise Http404("No such release.")
+    return release
+
+
+class MetricSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    scope = serializers.ChoiceField(choices=["release", "project"])
+    unit = serializers.CharField()
+    higher_is_better = serializers.BooleanField()
+    value = serializers.FloatField(allow_null=True, help_text="null means no data, never 0.")
+    n = serializers.IntegerField(help_text="Sample size behind the value.")
+    details = serializers.DictField(help_text="median/p90 of time metrics, risk-score indicators, ...")
+    as_of = serializers.DateTimeField()
+    computed_at = serializers.DateTimeField()
+
+
+class SeriesPointSerializer(serializers.Serializer):
+    bucket = serializers.DateField()
+    value = serializers.FloatField(allow_null=True)
+    n = serializers.IntegerField()
+    details = serializers.DictField()
+
+
+SERIES_PARAMS = [
+    OpenApiParameter("from", str, description="ISO date or datetime (default: 30 days before `to`)."),
+    OpenApiParameter("to", str, description="ISO date or datetime (default: now)."),
+    OpenApiParameter("bucket", str, enum=["day", "week"], description="Bucket size (default day)."),
+]
+
+
+class ReleaseMetricsApi(APIView):
+    @extend_schema(
+        summary="Every metric of a release (and its project) with value, n, unit and computed_at",
+        parameters=[OpenApiParameter("as_of", str, description="ISO datetime: compute as of then (fresh).")],
+        responses={200: MetricSerializer(many=True), **ERRORS},
+    )
+    def get(self, request, pk: int):
+        release = _release_for(request.user, pk)
+        as_of = parse_instant(request.query_params.get("as_of"), field="as_of")
+        if as_of is not None and as_of > timezone.now():
+            raise DomainError("as_of cannot be in the future.", field="as_of")
+        rows = selectors.release_metric_rows(release=release, as_of=as_of)
+        return Response(MetricSerializer(rows, many=True).data)
+
+
+class ProjectMetricsApi(APIView):
+    @extend_schema(
+        summary="Project metrics (MTTR with median/p90/open incidents, change failure rate, stability index)",
+        responses={200: MetricSerializer(many=True), **ERRORS},
+    )
+    def get(self, request, key: str):
+        project = project_get_for_user(user=request.user, key=key)
+        return Response(MetricSerializer(selectors.project_metric_rows(project=project), many=True).data)
+
+
+def _series(request, *, key: str, release=None, project=None) -> Response:
+    if key not in REGISTRY:
+        raise DomainError(f"Unknown metric '{key}'.", field="key", code="unknown_metric")
+    definition = REGISTRY[key]
+    if release is None and definition.scope == "release":
+        raise DomainError(
+            f"'{key}' is a release metric; ask /releases/<id>/metrics/{key}/series/.", field="key"
+        )
+    bucket = request.query_params.get("bucket", "day")
+    if bucket not in ("day", "week"):
+        raise DomainError("bucket must be 'day' or 'week'.", field="bucket")
+    end = parse_instant(request.query_params.get("to"), field="to", end_of_day=True) or timezone.now()
+    start = parse_instant(request.query_params.get("from"), field="from") or end - dt.timedelta(days=30)
+    if start >= end:
+        raise DomainError("from must be before to.", field="from")
+    if (end - start).days > MAX_SERIES_DAYS:
+        raise DomainError(f"At most {MAX_SERIES_DAYS} days per request.", field="from")
+    if definition.is_series:
+        buckets = defect_flow(
+            start=start, end=end, bucket=bucket, release=release, project=None if release else project
+        )
+        points = [
+            {
+                "bucket": b["bucket"],
+                "value": b["net"],
+                "n": b["opened"] + b["closed"] + b["reopened"],
+                "details": b,
+            }
+            for b in buckets
+        ]
+    else:
+        target = (
+            {"release_id": release.pk}
+            if definition.scope == "release"
+            else {"project_id": (release.project_id if release else project.pk)}
+        )
+        points = selectors.metric_series(key=key, start=start, end=end, bucket=bucket, **target)
+    return Response(
+        {
+            "key": key,
+            "unit": definition.unit,
+            "bucket": bucket,
+            "from": start,
+            "to": end,
+            "points": SeriesPointSerializer(points, many=True).data,
+        }
+    )
+
+
+SERIES_RESPONSE = inline_serializer(
+    "MetricSeries",
+    {
+        "key": serializers.CharField(),
+        "unit": serializers.CharField(),
+        "bucket": serializers.CharField(),
+        "from": serializers.DateTimeField(),
+        "to": serializers.DateTimeField(),
+        "points": SeriesPointSerializer(many=True),
+    },
+)
+
+
+class ReleaseMetricSeriesApi(APIView):
+    @extend_schema(
+        summary="Trend of one metric of a release (daily snapshots; defect_flow computed from history)",
+        parameters=SERIES_PARAMS,
+        responses={200: SERIES_RESPONSE, **ERRORS},
+    )
+    def get(self, request, pk: int, key: str):
+        return _series(request, key=key, release=_release_for(request.user, pk))
+
+
+class ProjectMetricSeriesApi(APIView):
+    @extend_schema(
+        summary="Trend of one project metric (mttr_hours, change_failure_rate, stability_index, defect_flow)",
+        parameters=SERIES_PARAMS,
+        responses={200: SERIES_RESPONSE, **ERRORS},
+    )
+    def get(self, request, key: str, metric: str):
+        return _series(request, key=metric, project=project_get_for_user(user=request.user, key=key))
+
+
+class ReleaseRecomputeApi(APIView):
+    @extend_schema(
+        summary="Ask for a recompute of the release's and its project's metrics (coalesced, asynchronous)",
+        request=None,
+        responses={202: OpenApiResponse(description="Recorded; a worker recomputes shortly."), **ERRORS},
+    )
+    def post(self, request, pk: int):
+        release = _release_for(request.user, pk)
+        require(request.user, release.project, Action.EVALUATE_GATES)
+        services.schedule_recompute(release_ids=[release.pk])
+        return Response({"detail": "Recompute scheduled."}, status=status.HTTP_202_ACCEPTED)
+
+
+# --- Alert rules, webhooks, alerts --------------------------------------------------------------------------------
+
+
+class WebhookOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Webhook
+        fields = ["id", "name", "url", "active", "created_at"]
+
+
+class WebhookInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    url = serializers.URLField(max_length=500)
+    secret = serializers.CharField(min_length=16, max_length=128, help_text="Shared HMAC secret.")
+
+
+class AlertRuleOutputSerializer(serializers.ModelSerializer):
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    webhooks = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    project = serializers.SlugRelatedField(slug_field="key", read_only=True)
+
+    class Meta:
+        model = AlertRule
+        fields = [
+            "id",
+            "project",
+            "metric",
+            "threshold",
+            "direction",
+            "owner",
+            "webhooks",
+            "active",
+            "created_at",
+        ]
+
+
+class AlertRuleInputSerializer(serializers.Serializer):
+    metric = serializers.ChoiceField(choices=list(SCALAR_KEYS))
+    threshold = serializers.FloatField()
+    direction = serializers.ChoiceField(choices=AlertDirection.values)
+    owner = serializers.CharField(required=False, allow_null=True, help_text="Username of a project member.")
+    webhooks = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    active = serializers.BooleanField(required=False, default=True)
+
+
+class AlertOutputSerializer(serializers.ModelSerializer):
+    project = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    release = serializers.SlugRelatedField(slug_field="version", read_only=True)
+    active = serializers.BooleanField(source="is_active")
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "rule",
+            "project",
+            "release",
+            "metric",
+            "value",
+            "threshold",
+            "direction",
+            "fired_at",
+            "cleared_at",
+            "active",
+        ]
+
+
+def _resolve_rule_input(project, data: dict) -> dict:
+    from django.contrib.auth import get_user_model
+
+    out = dict(data)
+    if "owner" in data:
+        owner = None
+        if data["owner"]:
+            owner = (
+                get_user_model().objects.filter(username=data["owner"], memberships__project=project).first()
+            )
+            if owner is None:
+                raise DomainError(f"'{data['owner']}' is not a member of {project.key}.", field="owner")
+        out["owner"] = owner
+    if "webhooks" in data:
+        hooks = list(Webhook.objects.filter(project=project, pk__in=data["webhooks"]))
+        if len(hooks) != len(set(data["webhooks"])):
+            raise DomainError("Unknown webhook id for this project.", field="webhooks")
+        out["webhooks"] = hooks
+    return out
+
+
+class ProjectAlertRulesApi(APIView):
+    @extend_schema(
+        summary="Alert rules of a project", responses={200: AlertRuleOutputSerializer(many=True), **ERRORS}
+    )
+    def get(self, request, key: str):
+        project = project_get_for_user(user=request.user, key=key)
+        return Response(AlertRuleOutputSerializer(selectors.alert_rules_for(project=project), many=True).data)
+
+    @extend_schema(
+        summary="Create an alert rule (project admin)",
+        request=AlertRuleInputSerializer,
+        responses={201: AlertRuleOutputSerializer, **ERRORS},
+    )
+    def post(self, request, key: str):
+        project = project_get_for_user(user=request.user, key=key)
+        require(request.user, project, Action.MANAGE_GATES)
+        ser = AlertRuleInputSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = _resolve_rule_input(project, ser.validated_data)
+        rule = alert_services.alert_rule_create(
+            project=project,
+            metric=data["metric"],
+            threshold=data["threshold"],
+            direction=data["direction"],
+            owner=data.get("owner"),
+            webhooks=data.get("webhooks", []),
+            by=request.user,
+        )
+        return Response(AlertRuleOutputSerializer(rule).data, status=status.HTTP_201_CREATED)
+
+
+class AlertRuleDetailApi(APIView):
+    def _rule(self, request, pk: int) -> AlertRule:
+        rule = AlertRule.objects.select_related("project", "owner").filter(pk=pk).first()
+        if rule is None:
+            raise Http404("No such alert rule.")
+        project_get_for_user(user=request.user, key=rule.project.key)
+        return rule
+
+    @extend_schema(summary="One alert rule", responses={200: AlertRuleOutputSerializer, **ERRORS})
+    def get(self, request, pk: int):
+        return Response(AlertRuleOutputSerializer(self._rule(request, pk)).data)
+
+    @extend_schema(
+        summary="Change an alert rule (project admin); a changed condition re-arms it",
+        request=AlertRuleInputSerializer(partial=True),
+        responses={200: AlertRuleOutputSerializer, **ERRORS},
+    )
+    def patch(self, request, pk: int):
+        rule = self._rule(request, pk)
+        require(request.user, rule.project, Action.MANAGE_GATES)
+        ser = AlertRuleInputSerializer(data=request.data, partial=True)
+        ser.is_valid(raise_exception=True)
+        data = _resolve_rule_input(
+            rule.project, {k: v for k, v in ser.validated_data.items() if k in request.data}
+        )
+        rule = alert_services.alert_rule_update(rule=rule, data=data)
+        return Response(AlertRuleOutputSerializer(rule).data)
+
+    @extend_schema(summary="Delete an alert rule (project admin)", responses={204: None, **ERRORS})
+    def delete(self, request, pk: int):
+        rule = self._rule(request, pk)
+        require(request.user, rule.project, Action.MANAGE_GATES)
+        alert_services.alert_rule_delete(rule=rule)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProjectWebhooksApi(APIView):
+    @extend_schema(
+        summary="Webhooks of a project (secrets are never returned)",
+        responses={200: WebhookOutputSerializer(many=True), **ERRORS},
+    )
+    def get(self, request, key: str):
+        project = project_get_for_user(user=request.user, key=key)
+        require(request.user, project, Action.MANAGE_GATES)
+        return Response(WebhookOutputSerializer(Webhook.objects.filter(project=project), many=True).data)
+
+    @extend_schema(
+        summary="Register a webhook (project admin)",
+        request=WebhookInputSerializer,
+        responses={201: WebhookOutputSerializer, **ERRORS},
+    )
+    def post(self, request, key: str):
+        project = project_get_for_user(user=request.user, key=key)
+        require(request.user, project, Action.MANAGE_GATES)
+        ser = WebhookInputSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        hook = alert_services.webhook_create(project=project, **ser.validated_data)
+        return Response(WebhookOutputSerializer(hook).data, status=status.HTTP_201_CREATED)
+
+
+class AlertListApi(APIView):
+    @extend_schema(
+        summary="Alerts of your projects, newest first",
+        parameters=[
+            OpenApiParameter("project", str, description="Project key."),
+            OpenApiParameter("active", bool, description="Only alerts not cleared yet."),
+        ],
+        responses={200: AlertOutputSerializer(many=True), **ERRORS},
+    )
+    def get(self, request):
+        from qualitygov.api import Pagination
+        from releases.selectors import project_list_for_user
+
+        projects = project_list_for_user(user=request.user)
+        if request.query_params.get("project"):
+            projects = projects.filter(key=request.query_params["project"].upper())
+        qs = Alert.objects.filter(project__in=projects).select_related("project", "release")
+        if request.query_params.get("active") in ("1", "true", "True"):
+            qs = qs.filter(cleared_at__isnull=True)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(AlertOutputSerializer(page, many=True).data)

@@ -1,0 +1,41 @@
+"""Forms of the alert-rule page."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from .models import AlertDirection, Webhook
+from .registry import REGISTRY, SCALAR_KEYS
+
+
+class AlertRuleForm(forms.Form):
+    metric = forms.ChoiceField(
+        choices=[(k, f"{REGISTRY[k].label} ({REGISTRY[k].unit})") for k in SCALAR_KEYS]
+    )
+    direction = forms.ChoiceField(choices=AlertDirection.choices)
+    threshold = forms.FloatField()
+    owner = forms.ModelChoiceField(
+        queryset=get_user_model().objects.none(),
+        required=False,
+        help_text="Receives the e-mail; the escalation path.",
+    )
+    webhooks = forms.ModelMultipleChoiceField(
+        queryset=Webhook.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = (
+            get_user_model().objects.filter(memberships__project=project).order_by("username")
+        )
+        self.fields["webhooks"].queryset = Webhook.objects.filter(project=project, active=True)
+
+
+class WebhookForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    url = forms.URLField(max_length=500, assume_scheme="https")
+    secret = forms.CharField(
+        min_length=16,
+        max_length=128,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="At least 16 characters; used for the X-QualityGov-Signature HMAC.",
+    )

@@ -1,0 +1,219 @@
+"""Stored metric values. Each snapshot is one metric of one scope as of one instant, with its sample size."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Scope(models.TextChoices):
+    RELEASE = "release", "Release"
+    PROJECT = "project", "Project"
+
+
+class MetricSnapshot(models.Model):
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="metric_snapshots")
+    release = models.ForeignKey(
+        "releases.Release", null=True, blank=True, on_delete=models.CASCADE, related_name="metric_snapshots"
+    )
+    key = models.CharField(max_length=64)
+    # Null means "no data", never 0.
+    value = models.FloatField(null=True, blank=True)
+    n = models.PositiveIntegerField(default=0, help_text="Sample size behind the value.")
+    # Extra figures: median and p90 of time metrics, risk-score breakdown, etc.
+    details = models.JSONField(default=dict, blank=True)
+    as_of = models.DateTimeField()
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-as_of", "key"]
+        constraints = [
+            models.CheckConstraint(condition=Q(scope__in=Scope.values), name="snapshot_scope_valid"),
+            models.CheckConstraint(
+                condition=(Q(scope=Scope.RELEASE) & Q(release__isnull=False))
+                | (Q(scope=Scope.PROJECT) & Q(release__isnull=True)),
+                name="snapshot_scope_matches_release",
+            ),
+            # One value per metric, scope and instant: recomputing the same instant upserts.
+            models.UniqueConstraint(
+                fields=["release", "key", "as_of"],
+                condition=Q(scope=Scope.RELEASE),
+                name="snapshot_release_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "key", "as_of"],
+                condition=Q(scope=Scope.PROJECT),
+                name="snapshot_project_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["release", "key", "-as_of"], name="snapshot_release_latest"),
+            models.Index(fields=["project", "scope", "key", "-as_of"], name="snapshot_project_latest"),
+        ]
+
+    def __str__(self) -> str:
+        target = self.release or self.project
+        return f"{self.key}={self.value} (n={self.n}) for {target} as of {self.as_of:%Y-%m-%d %H:%M}"
+
+
+class PendingRecompute(models.Model):
+    """A recompute asked for and not yet done. Recorded in the database so nothing is lost when Redis is down;
+    many requests for one scope coalesce into one row, and the sweep task picks up leftovers."""
+
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="+")
+    release = models.ForeignKey(
+        "releases.Release", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["release"], condition=Q(scope=Scope.RELEASE), name="pending_release_once"
+            ),
+            models.UniqueConstraint(
+                fields=["project"], condition=Q(scope=Scope.PROJECT), name="pending_project_once"
+            ),
+            models.CheckConstraint(
+                condition=(Q(scope=Scope.RELEASE) & Q(release__isnull=False))
+                | (Q(scope=Scope.PROJECT) & Q(release__isnull=True)),
+                name="pending_scope_matches_release",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"pending {self.scope} recompute of {self.release_id or self.project_id}"
+
+
+class RecomputeLock(models.Model):
+    """One row per scope ("release:12", "project:3"); a recompute holds it with select_for_update so concurrent
+    recomputes of one scope never interleave."""
+
+    name = models.CharField(max_length=40, unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Webhook(models.Model):
+    project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="webhooks")
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=500)
+    # Shared secret for the X-QualityGov-Signature HMAC; never shown back in full.
+    secret = models.CharField(max_length=128)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.url})"
+
+
+class AlertDirection(models.TextChoices):
+    ABOVE = "above", "Above threshold"
+    BELOW = "below", "Below threshold"
+
+
+class AlertRule(models.Model):
+    """Fire an alert when a metric crosses a threshold; the owner is the escalation path."""
+
+    project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="alert_rules")
+    metric = models.CharField(max_length=64)
+    threshold = models.FloatField()
+    direction = models.CharField(max_length=5, choices=AlertDirection.choices, default=AlertDirection.ABOVE)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="alert_rules"
+    )
+    webhooks = models.ManyToManyField(Webhook, blank=True, related_name="rules")
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "metric", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(direction__in=AlertDirection.values), name="alertrule_direction_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        sign = ">" if self.direction == AlertDirection.ABOVE else "<"
+        return f"{self.metric} {sign} {self.threshold:g}"
+
+    def breached_by(self, value: float | None) -> bool | None:
+        """True/False, or None when there is no data (no data neither fires nor re-arms)."""
+        if value is None:
+            return None
+        return value > self.threshold if self.direction == AlertDirection.ABOVE else value < self.threshold
+
+
+class Alert(models.Model):
+    """One crossing of a rule's threshold. Active while cleared_at is null; clearing re-arms the rule."""
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts")
+    project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="alerts")
+    release = models.ForeignKey(
+        "releases.Release", null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
+    metric = models.CharField(max_length=64)
+    value = models.FloatField()
+    threshold = models.FloatField()
+    direction = models.CharField(max_length=5, choices=AlertDirection.choices)
+    fired_at = models.DateTimeField(default=timezone.now)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-fired_at", "-id"]
+        constraints = [
+            # At most one active alert per rule and scope: a crossing is recorded once.
+            models.UniqueConstraint(
+                fields=["rule", "release"],
+                condition=Q(cleared_at__isnull=True, release__isnull=False),
+                name="alert_active_once_release",
+            ),
+            models.UniqueConstraint(
+                fields=["rule"],
+                condition=Q(cleared_at__isnull=True, release__isnull=True),
+                name="alert_active_once_project",
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "-fired_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.metric}={self.value:g} crossed {self.threshold:g} ({self.direction})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.cleared_at is None
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    response_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["alert", "webhook"], name="delivery_once_per_webhook")]
+
+    def __str__(self) -> str:
+        return f"delivery of alert {self.alert_id} to {self.webhook_id}: {self.status}"

@@ -1,0 +1,279 @@
+"""Metric writes: computing a scope's metrics, storing snapshots, and scheduling coalesced recomputes.
+
+Entry points for other apps:
+- schedule_recompute(*, release_ids=(), project_ids=()): call after any change of evidence; coalesced, enqueued on
+  commit, never raises when Redis is down (the request stays recorded in PendingRecompute).
+- compute_for_release(*, release, keys=None, as_of=None): fresh values, nothing stored.
+"""
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from releases.models import ACTIVE_RELEASE_STATUSES, Project, Release
+
+from .models import MetricSnapshot, PendingRecompute, RecomputeLock, Scope
+from .project_metrics import project_metrics
+from .registry import PROJECT_KEYS, REGISTRY, RELEASE_KEYS
+from .release_metrics import RELEASE_METRIC_FUNCTIONS
+from .results import MetricResult
+from .risk import release_risk_score
+
+logger = logging.getLogger(__name__)
+
+RISK_INDICATOR_KEYS = (
+    "blocking_open_defects",
+    "test_pass_rate",
+    "verified_requirements",
+    "reopen_rate",
+    "defect_net_flow_7d",
+    "flaky_test_rate",
+)
+
+
+def _unknown_keys(keys: Iterable[str]) -> list[str]:
+    return [key for key in keys if key not in REGISTRY]
+
+
+def compute_release_scope(*, release: Release, keys: Iterable[str] | None = None, as_of: dt.datetime) -> dict:
+    """Release-scope metrics of the release as of T (risk score included when asked)."""
+    wanted = list(keys) if keys is not None else list(RELEASE_KEYS)
+    needed = set(wanted)
+    if "release_risk_score" in needed:
+        needed.update(RISK_INDICATOR_KEYS)
+    results: dict[str, MetricResult] = {}
+    for key in RELEASE_KEYS:
+        if key in needed and key in RELEASE_METRIC_FUNCTIONS:
+            results[key] = RELEASE_METRIC_FUNCTIONS[key](release=release, as_of=as_of)
+    if "release_risk_score" in needed:
+        results["release_risk_score"] = release_risk_score(project=release.project, indicators=results)
+    return {key: results[key] for key in wanted if key in results}
+
+
+def compute_for_release(
+    *, release: Release, keys: Iterable[str] | None = None, as_of: dt.datetime | None = None
+) -> dict[str, MetricResult]:
+    """Fresh values of every metric (or `keys`) for the release as of T (default now); nothing is stored.
+
+    Release-scope keys are computed for the release, project-scope keys for the release's project; `defect_flow`
+    (a series) gives the net flow over the last 7 days with the daily buckets in details.
+    """
+    from .flow import defect_flow
+
+    as_of = as_of or timezone.now()
+    wanted = list(keys) if keys is not None else list(RELEASE_KEYS + PROJECT_KEYS)
+    unknown = _unknown_keys(wanted)
+    if unknown:
+        from qualitygov.errors import DomainError
+
+        raise DomainError(
+            f"Unknown metric key(s): {', '.join(unknown)}.", field="keys", code="unknown_metric"
+        )
+    results = compute_release_scope(
+        release=release, keys=[k for k in wanted if k in RELEASE_KEYS], as_of=as_of
+    )
+    project_keys = [k for k in wanted if k in PROJECT_KEYS]
+    if project_keys:
+        results.update(project_metrics(project=release.project, as_of=as_of, keys=project_keys))
+    if "defect_flow" in wanted:
+        buckets = defect_flow(release=release, start=as_of - dt.timedelta(days=7), end=as_of, bucket="day")
+        net = sum(b["net"] for b in buckets)
+        results["defect_flow"] = MetricResult(
+            "defect_flow", net, len(buckets), "series", {"buckets": buckets}
+        )
+    return {key: results[key] for key in wanted if key in results}
+
+
+def _upsert(*, scope: str, project: Project, release: Release | None, results, as_of, computed_at) -> int:
+    """Store results as snapshots at as_of; recomputing the same instant replaces the values."""
+    lookup = {"scope": scope, "project": project, "release": release, "as_of": as_of}
+    for result in results.values():
+        MetricSnapshot.objects.update_or_create(
+            **lookup,
+            key=result.key,
+            defaults={
+                "value": result.value,
+                "n": result.n,
+                "details": result.details,
+                "computed_at": computed_at,
+            },
+        )
+    return len(results)
+
+
+def _lock(name: str) -> None:
+    """Hold the scope's lock row until the surrounding transaction ends."""
+    RecomputeLock.objects.get_or_create(name=name)
+    RecomputeLock.objects.select_for_update().get(name=name)
+
+
+def snapshot_release(*, release: Release, as_of: dt.datetime | None = None) -> dict[str, MetricResult]:
+    """Compute and store every release-scope metric of the release as of T, under the release's lock, then check
+    the project's alert rules against the new values."""
+    from .alerts import alerts_evaluate
+
+    now = timezone.now()
+    as_of = as_of or now
+    with transaction.atomic():
+        _lock(f"release:{release.pk}")
+        results = compute_release_scope(release=release, as_of=as_of)
+        _upsert(
+            scope=Scope.RELEASE,
+            project=release.project,
+            release=release,
+            results=results,
+            as_of=as_of,
+            computed_at=now,
+        )
+        if as_of >= now - dt.timedelta(minutes=1):
+            alerts_evaluate(project=release.project, release=release, results=results)
+    return results
+
+
+def snapshot_project(*, project: Project, as_of: dt.datetime | None = None) -> dict[str, MetricResult]:
+    """Compute and store the project-scope metrics as of T under the project's lock, then check alert rules."""
+    from .alerts import alerts_evaluate
+
+    now = timezone.now()
+    as_of = as_of or now
+    with transaction.atomic():
+        _lock(f"project:{project.pk}")
+        results = project_metrics(project=project, as_of=as_of)
+        _upsert(
+            scope=Scope.PROJECT, project=project, release=None, results=results, as_of=as_of, computed_at=now
+        )
+        if as_of >= now - dt.timedelta(minutes=1):
+            alerts_evaluate(project=project, release=None, results=results)
+    return results
+
+
+def schedule_recompute(*, release_ids: Iterable[int] = (), project_ids: Iterable[int] = ()) -> None:
+    """Ask for a recompute of these releases (and their projects) and projects.
+
+    The request is recorded as PendingRecompute rows (one per scope, so bursts coalesce) inside the caller's
+    transaction; after commit one delayed task is enqueued. If the broker is down nothing is raised: the rows stay
+    and the beat task `metrics.tasks.sweep_pending_recomputes` picks them up.
+    """
+    release_ids = {int(pk) for pk in release_ids if pk is not None}
+    project_ids = {int(pk) for pk in project_ids if pk is not None}
+    releases = (
+        list(Release.objects.filter(pk__in=release_ids).values_list("pk", "project_id"))
+        if release_ids
+        else []
+    )
+    project_ids |= {project_id for _, project_id in releases}
+    if not releases and not project_ids:
+        return
+    now = timezone.now()
+    rows = [
+        PendingRecompute(scope=Scope.RELEASE, project_id=pid, release_id=rid, requested_at=now)
+        for rid, pid in releases
+    ]
+    rows += [PendingRecompute(scope=Scope.PROJECT, project_id=pid, requested_at=now) for pid in project_ids]
+    PendingRecompute.objects.bulk_create(rows, ignore_conflicts=True)
+    # Rows that already existed get the new time, so a recompute running right now does not swallow this request.
+    PendingRecompute.objects.filter(
+        Q(release_id__in=[rid for rid, _ in releases]) | Q(scope=Scope.PROJECT, project_id__in=project_ids)
+    ).update(requested_at=now)
+    transaction.on_commit(_enqueue_pending)
+
+
+def _enqueue_pending() -> None:
+    """Enqueue one delayed run of the pending recomputes; many requests inside the delay share it."""
+    from django.core.cache import cache
+
+    from .tasks import run_pending_recomputes
+
+    delay = getattr(settings, "QUALITYGOV_RECOMPUTE_DELAY", 10)
+    try:
+        # With a broker, requests inside the delay share one queued run. Eager (no broker) runs right away each
+        # time: there is no queued run to share, and no beat to sweep up what a skipped request left behind.
+        eager = getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)
+        if delay and not eager and not cache.add("metrics:recompute-enqueued", 1, timeout=delay):
+            return
+        run_pending_recomputes.apply_async(countdown=delay)
+    except Exception:  # the broker or cache being down must never break the caller; the sweep catches up
+        logger.warning(
+            "Could not enqueue the metric recompute; the sweep task will pick it up.", exc_info=True
+        )
+
+
+def run_pending_recomputes(*, limit: int | None = None) -> int:
+    """Recompute every scope with a pending request (releases first, then projects); returns how many were done.
+
+    A row is deleted only if it was not requested again while the recompute ran, so a late event is never lost.
+    """
+    done = 0
+    pending = PendingRecompute.objects.select_related("release__project", "project").order_by(
+        "-scope", "requested_at"
+    )
+    if limit:
+        pending = pending[:limit]
+    for row in list(pending):
+        if row.scope == Scope.RELEASE:
+            snapshot_release(release=row.release)
+        else:
+            snapshot_project(project=row.project)
+        # Only after success, and only if nobody asked again meanwhile: a failed run leaves the request for a retry.
+        PendingRecompute.objects.filter(pk=row.pk, requested_at=row.requested_at).delete()
+        done += 1
+    return done
+
+
+def snapshot_all_active(*, as_of: dt.datetime | None = None) -> int:
+    """Snapshot every active release and every project (the daily beat job); returns the number of scopes."""
+    count = 0
+    for release in Release.objects.filter(status__in=ACTIVE_RELEASE_STATUSES).select_related("project"):
+        snapshot_release(release=release, as_of=as_of)
+        count += 1
+    for project in Project.objects.all():
+        snapshot_project(project=project, as_of=as_of)
+        count += 1
+    return count
+
+
+def recompute_now(*, release_ids: Iterable[int] = (), project_ids: Iterable[int] = ()) -> None:
+    """Synchronous recompute of the given scopes (the task body): each release, then each involved project."""
+    project_ids = set(project_ids)
+    for release in Release.objects.filter(pk__in=list(release_ids)).select_related("project"):
+        snapshot_release(release=release)
+        project_ids.add(release.project_id)
+    for project in Project.objects.filter(pk__in=project_ids):
+        snapshot_project(project=project)
+
+
+def backfill_scopes(
+    *, project: Project | None = None, days: int = 30
+) -> list[tuple[Project, Release | None]]:
+    """The scopes backfill_metrics rebuilds: every project (or one), and its active releases plus the releases
+    deployed in the period."""
+    end = timezone.now()
+    start = end - dt.timedelta(days=days)
+    projects = [project] if project else list(Project.objects.order_by("key"))
+    scopes: list[tuple[Project, Release | None]] = []
+    for p in projects:
+        scopes.append((p, None))
+        releases = Release.objects.filter(project=p).filter(
+            Q(status__in=ACTIVE_RELEASE_STATUSES) | Q(actual_release_date__gte=start)
+        )
+        scopes += [(p, r) for r in releases.select_related("project").order_by("created_at", "id")]
+    return scopes
+
+
+def backfill_days(*, days: int) -> list[dt.datetime]:
+    """The instants of a backfill: the end of each of the past `days` days (UTC), oldest first."""
+    today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    return [today - dt.timedelta(days=offset, microseconds=1) for offset in range(days, 0, -1)]
+
+
+def backfill_scope(*, project: Project, release: Release | None, as_of: dt.datetime) -> None:
+    """Store the snapshot of one scope as of one past instant, computed from the stored history."""
+    if release is None:
+        snapshot_project(project=project, as_of=as_of)
+    else:
+        snapshot_release(release=release, as_of=as_of)

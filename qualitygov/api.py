@@ -1,0 +1,36 @@
+"""API plumbing shared by every app: pagination and the one exception handler."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from rest_framework import status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from .errors import DomainError
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def exception_handler(exc, context):
+    """Map domain errors to 400/403/409/413 with a message; let DRF handle its own; never a 500 for bad input."""
+    if isinstance(exc, DomainError):
+        body = {"detail": exc.message, "code": exc.code}
+        if exc.field:
+            body["field"] = exc.field
+        return Response(body, status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "message_dict"):
+            return Response(exc.message_dict, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, IntegrityError):
+        # A constraint caught what validation did not (usually a concurrent duplicate).
+        return Response(
+            {"detail": "The change conflicts with existing data (a unique or consistency rule).", "code": "conflict"},
+            status=status.HTTP_409_CONFLICT,
+        )
+    return drf_exception_handler(exc, context)

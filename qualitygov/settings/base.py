@@ -1,0 +1,221 @@
+"""Settings shared by every mode. Every deployment knob comes from the environment."""
+
+from pathlib import Path
+
+import environ
+from celery.schedules import crontab
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+env = environ.Env()
+# An optional .env file next to manage.py (never committed) for local overrides.
+if (BASE_DIR / ".env").exists():
+    environ.Env.read_env(str(BASE_DIR / ".env"))
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env("SECRET_KEY", default="dev-insecure-qualitygov-secret-key-change-me-0123456789abcdef")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "releases",
+    "defects",
+    "testing",
+    "incidents",
+    "metrics",
+    "gates",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "qualitygov.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "qualitygov.urls"
+WSGI_APPLICATION = "qualitygov.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "qualitygov.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+# Database: SQLite file in the project folder unless DATABASE_URL points elsewhere.
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A busy timeout so a dev server and a management command can share the file.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith(("postgresql", "postgis"))
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+import plotly as _plotly  # noqa: E402
+
+# plotly.min.js is served straight from the installed plotly package, so it always matches plotly.py.
+STATICFILES_DIRS = [BASE_DIR / "static", ("plotly", Path(_plotly.__file__).parent / "package_data")]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# Uploads: anything larger than this is refused with 413 before it is parsed.
+QUALITYGOV_MAX_UPLOAD_BYTES = env.int("QUALITYGOV_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = QUALITYGOV_MAX_UPLOAD_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 20000
+
+# --- REST framework -------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "qualitygov.api.Pagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "qualitygov.api.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"login": "20/min"},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "QualityGov API",
+    "DESCRIPTION": "Release quality governance: evidence, metrics, quality gates and go/no-go decisions.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status" field with different choices: name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "ReleaseStatusEnum": "releases.models.ReleaseStatus",
+        "RoleEnum": "releases.models.Role",
+        "ChangeClassEnum": "releases.models.ChangeClass",
+        "DefectStatusEnum": "defects.models.DefectStatus",
+        "ResolutionEnum": "defects.models.Resolution",
+        "SeverityEnum": "defects.models.Severity",
+        "PriorityEnum": "defects.models.Priority",
+        "EnvironmentEnum": "defects.models.Environment",
+        "EvaluationStatusEnum": "gates.models.EvaluationStatus",
+        "OutcomeEnum": "gates.models.Outcome",
+        "DecisionKindEnum": "gates.models.DecisionKind",
+        "IncidentSeverityEnum": "incidents.models.IncidentSeverity",
+        "ActionItemStatusEnum": "incidents.models.ActionItemStatus",
+        "AlertDirectionEnum": "metrics.models.AlertDirection",
+        "DeliveryStatusEnum": "metrics.models.DeliveryStatus",
+        "RunSourceEnum": "testing.models.RunSource",
+        "RunStatusEnum": "testing.models.RunStatus",
+        "ResultStatusEnum": "testing.models.ResultStatus",
+        "TestCaseKindEnum": "testing.models.TestCaseKind",
+        "CriticalityEnum": "testing.models.Criticality",
+    },
+}
+
+# --- Celery ---------------------------------------------------------------
+REDIS_URL = env("REDIS_URL", default="")
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
+# Without a broker, tasks run in-process so one command gives a working app.
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 15 * 60
+CELERY_TASK_SOFT_TIME_LIMIT = 10 * 60
+CELERY_RESULT_EXPIRES = 24 * 3600
+CELERY_TIMEZONE = "UTC"
+# Longer than the longest countdown/ETA we ever schedule, so a late-acked task is not redelivered early.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "daily-metric-snapshots": {
+        "task": "metrics.tasks.snapshot_all_active",
+        "schedule": crontab(minute=15, hour=0),
+    },
+    "sweep-pending-recomputes": {
+        "task": "metrics.tasks.sweep_pending_recomputes",
+        "schedule": 60.0,
+    },
+    "scheduled-gate-evaluations": {
+        "task": "gates.tasks.evaluate_scheduled_gates",
+        "schedule": crontab(minute=30, hour="*/6"),
+    },
+}
+# Coalescing window for metric recomputes after events (seconds).
+QUALITYGOV_RECOMPUTE_DELAY = env.int("QUALITYGOV_RECOMPUTE_DELAY", default=10)
+
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="qualitygov@localhost")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,260 @@
+"""Command-line client for QualityGov pipelines. Standard library only (urllib, argparse, json, gzip).
+
+    qualitygov-cli upload-junit --release ID FILE [--revision R] [--environment E] [--run-name N]
+    qualitygov-cli gate-check --gate ID --release ID [--strict] [--wait SECONDS]
+
+The server and token come from QUALITYGOV_URL and QUALITYGOV_TOKEN (or --url / --token).
+
+Exit codes of gate-check (the contract's): 0 passed (or warned without --strict), 1 failed, 2 warned with
+--strict, 3 no evaluation could be made (unknown gate or release, bad token, server unreachable, bad input).
+upload-junit exits 0 when the report was stored, 3 otherwise.
+"""
+
+import argparse
+import gzip
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+EXIT_PASSED, EXIT_FAILED, EXIT_WARNED, EXIT_NO_EVALUATION = 0, 1, 2, 3
+USER_AGENT = "qualitygov-cli/0.1"
+
+
+class ApiError(Exception):
+    """A request that got no usable answer. status is the HTTP status, or None when the server was not reached."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def transient(self) -> bool:
+        return self.status is None or self.status >= 500
+
+
+def _request(
+    method: str,
+    url: str,
+    *,
+    token: str,
+    body: bytes | None = None,
+    content_type: str = "",
+    timeout: float = 60.0,
+    extra_headers: dict | None = None,
+) -> dict:
+    headers = {"Accept": "application/json", "User-Agent": USER_AGENT, "Accept-Encoding": "gzip"}
+    headers.update(extra_headers or {})
+    if token:
+        headers["Authorization"] = f"Token {token}"
+    if content_type:
+        headers["Content-Type"] = content_type
+    if not url.lower().startswith(("http://", "https://")):
+        raise ApiError(f"QUALITYGOV_URL must start with http:// or https://, not {url!r}")
+    req = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310 - scheme checked
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - scheme checked above
+            raw = resp.read()
+            if resp.headers.get("Content-Encoding") == "gzip":
+                raw = gzip.decompress(raw)
+            return json.loads(raw or b"{}")
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        if exc.headers.get("Content-Encoding") == "gzip":
+            raw = gzip.decompress(raw)
+        try:
+            payload = json.loads(raw or b"{}")
+            detail = payload.get("detail") if isinstance(payload, dict) else None
+            message = detail or json.dumps(payload)
+        except ValueError:
+            message = raw[:300].decode("utf-8", "replace")
+        raise ApiError(f"HTTP {exc.code}: {message}", status=exc.code) from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ApiError(f"cannot reach {url}: {reason}") from None
+    except ValueError:
+        raise ApiError(f"the answer from {url} is not JSON") from None
+
+
+def _with_retries(call, *, wait: float, out) -> dict:
+    """Call until it answers, retrying unreachable/5xx answers with growing pauses for up to `wait` seconds."""
+    deadline = time.monotonic() + max(0.0, wait)
+    pause = 1.0
+    while True:
+        try:
+            return call()
+        except ApiError as exc:
+            left = deadline - time.monotonic()
+            if not exc.transient or left <= 0:
+                raise
+            print(f"qualitygov-cli: {exc}; retrying in {min(pause, left):.0f}s", file=out)
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 10.0)
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "no data"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+OPS = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">=", "eq": "=="}
+
+
+def format_table(evaluation: dict) -> str:
+    """A short plain-text table of the evaluation's conditions and checklist items."""
+    rows = [("Condition", "Value", "Rule", "Warn", "Outcome")]
+    for c in evaluation.get("conditions", []):
+        name = c.get("metric", "?") + (" (key)" if c.get("key") else "")
+        rule = f"{OPS.get(c.get('operator'), c.get('operator'))} {_fmt(c.get('error_threshold'))}"
+        warn = (
+            ""
+            if c.get("warn_threshold") is None
+            else f"{OPS.get(c.get('operator'))} {_fmt(c.get('warn_threshold'))}"
+        )
+        rows.append((name, _fmt(c.get("value")), rule, warn, str(c.get("outcome", "")).upper()))
+    for i in evaluation.get("checklist", []):
+        who = f"signed by {i.get('signed_by')}" if i.get("signed") else f"unsigned ({i.get('role')})"
+        rows.append((f"[checklist] {i.get('text', '')}"[:60], who, "", "", str(i.get("outcome", "")).upper()))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def gate_check(args, *, base: str, token: str, out=sys.stdout, err=sys.stderr) -> int:
+    url = f"{base}/api/v1/gates/{args.gate}/evaluations/"
+    body = json.dumps({"release": args.release, "via": "cli"}).encode()
+    try:
+        evaluation = _with_retries(
+            lambda: _request("POST", url, token=token, body=body, content_type="application/json"),
+            wait=args.wait,
+            out=err,
+        )
+    except ApiError as exc:
+        print(f"qualitygov-cli: no evaluation could be made: {exc}", file=err)
+        return EXIT_NO_EVALUATION
+    status = evaluation.get("status")
+    print(format_table(evaluation), file=out)
+    print(
+        f"\nGate '{evaluation.get('gate_name', args.gate)}' for release {args.release}: {str(status).upper()} "
+        f"(evaluation {evaluation.get('id')}, {base}/evaluations/{evaluation.get('id')}/)",
+        file=out,
+    )
+    if status == "passed":
+        return EXIT_PASSED
+    if status == "failed":
+        return EXIT_FAILED
+    if status == "warned":
+        return EXIT_WARNED if args.strict else EXIT_PASSED
+    print(f"qualitygov-cli: unexpected status {status!r}", file=err)
+    return EXIT_NO_EVALUATION
+
+
+def upload_junit(args, *, base: str, token: str, out=sys.stdout, err=sys.stderr) -> int:
+    """Send the report as a gzip-compressed XML body (an already gzipped file is sent as it is)."""
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"qualitygov-cli: no such file: {path}", file=err)
+        return EXIT_NO_EVALUATION
+    raw = path.read_bytes()
+    body = raw if raw[:2] == b"\x1f\x8b" else gzip.compress(raw)
+    params = {
+        k: v
+        for k, v in {
+            "revision": args.revision,
+            "environment": args.environment,
+            "run_name": args.run_name,
+        }.items()
+        if v
+    }
+    url = f"{base}/api/v1/releases/{args.release}/junit/" + (
+        f"?{urllib.parse.urlencode(params)}" if params else ""
+    )
+    try:
+        result = _with_retries(
+            lambda: _request(
+                "POST",
+                url,
+                token=token,
+                body=body,
+                content_type="application/xml",
+                extra_headers={"Content-Encoding": "gzip"},
+            ),
+            wait=args.wait,
+            out=err,
+        )
+    except ApiError as exc:
+        print(f"qualitygov-cli: upload failed: {exc}", file=err)
+        return EXIT_NO_EVALUATION
+    counts = ", ".join(
+        f"{k} {result[k]}" for k in ("tests", "passed", "failed", "error", "skipped", "flaky") if k in result
+    )
+    what = "already ingested as run" if result.get("duplicate") else "stored as run"
+    print(f"Uploaded {path.name} to release {args.release}: {what} {result.get('run')} ({counts})", file=out)
+    return EXIT_PASSED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--url", default=os.environ.get("QUALITYGOV_URL", ""), help="Server URL (default: $QUALITYGOV_URL)"
+    )
+    common.add_argument(
+        "--token",
+        default=os.environ.get("QUALITYGOV_TOKEN", ""),
+        help="API token (default: $QUALITYGOV_TOKEN)",
+    )
+    parser = argparse.ArgumentParser(prog="qualitygov-cli", description="QualityGov client for CI pipelines.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser(
+        "upload-junit", parents=[common], help="Upload a JUnit XML report (optionally .gz) to a release."
+    )
+    up.add_argument("--release", type=int, required=True)
+    up.add_argument("file")
+    up.add_argument("--revision", default="")
+    up.add_argument("--environment", default="")
+    up.add_argument("--run-name", default="")
+    up.add_argument(
+        "--wait", type=float, default=0, help="Retry for up to SECONDS while the server is down/5xx."
+    )
+
+    gc = sub.add_parser(
+        "gate-check", parents=[common], help="Evaluate a gate for a release; exit code tells the outcome."
+    )
+    gc.add_argument("--gate", type=int, required=True)
+    gc.add_argument("--release", type=int, required=True)
+    gc.add_argument("--strict", action="store_true", help="Exit 2 when the gate only warned.")
+    gc.add_argument(
+        "--wait", type=float, default=0, help="Retry for up to SECONDS while the server is down/5xx."
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad usage; 2 means "warned" here, so report 3
+        return EXIT_NO_EVALUATION if exc.code else EXIT_PASSED
+    base = args.url.rstrip("/")
+    if not base:
+        print("qualitygov-cli: set QUALITYGOV_URL (or --url) to the server address.", file=sys.stderr)
+        return EXIT_NO_EVALUATION
+    if not args.token:
+        print(
+            "qualitygov-cli: set QUALITYGOV_TOKEN (or --token); continuing without a token.", file=sys.stderr
+        )
+    handler = gate_check if args.command == "gate-check" else upload_junit
+    return handler(args, base=base, token=args.token)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,379 @@
+"""REST API for projects, releases, members and the current user.
+
+Thin: parse with an input serializer, call one service or selector, render with an output serializer.
+Object-level access: querysets only hold what the caller may see, so other projects' objects answer 404;
+writes check the caller's role in the project (403 when it does not allow the action).
+"""
+
+import django_filters
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from qualitygov.errors import AccessDenied, ConflictError, DomainError
+
+from . import selectors, services
+from .access import ROLE_ACTIONS, Action, require
+from .models import ChangeClass, Membership, Project, Release, ReleaseStatus, Role
+
+ERRORS = {
+    400: OpenApiResponse(
+        description="Invalid input: field errors, or {detail, code, field} for a broken rule."
+    ),
+    401: OpenApiResponse(description="Not authenticated (session or `Authorization: Token ...`)."),
+    403: OpenApiResponse(description="Your role in this project does not allow this action."),
+    404: OpenApiResponse(description="No such object among the projects you are a member of."),
+}
+CONFLICT = {
+    409: OpenApiResponse(description="Conflicts with existing data (duplicate key, last admin, ...).")
+}
+
+
+def run_service(fn, **kwargs):
+    """Call a service; a refusal that names a field becomes DRF's field-error shape (400)."""
+    try:
+        return fn(**kwargs)
+    except (AccessDenied, ConflictError):
+        raise
+    except DomainError as exc:
+        if exc.field:
+            raise serializers.ValidationError({exc.field: [exc.message]}) from exc
+        raise
+
+
+# --- Projects -------------------------------------------------------------------------------------------
+
+
+class ProjectOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Project
+        fields = ["key", "name", "description", "created_at"]
+
+
+class ProjectCreateSerializer(serializers.Serializer):
+    key = serializers.CharField(
+        max_length=16, help_text="2-16 upper-case letters or digits, starting with a letter."
+    )
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ProjectUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Projects you are a member of", responses={200: ProjectOutputSerializer(many=True)}
+    ),
+    retrieve=extend_schema(summary="One project by key", responses={200: ProjectOutputSerializer, **ERRORS}),
+    create=extend_schema(
+        summary="Create a project (you become its admin; default gates are added)",
+        request=ProjectCreateSerializer,
+        responses={201: ProjectOutputSerializer, **ERRORS, **CONFLICT},
+    ),
+    partial_update=extend_schema(
+        summary="Rename or describe a project (project admins)",
+        request=ProjectUpdateSerializer,
+        responses={200: ProjectOutputSerializer, **ERRORS},
+    ),
+)
+class ProjectViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    lookup_field = "key"
+    lookup_value_regex = "[A-Za-z][A-Za-z0-9]{1,15}"
+    serializer_class = ProjectOutputSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Project.objects.none()
+        return selectors.project_list_for_user(user=self.request.user)
+
+    def get_object(self):
+        return selectors.project_get_for_user(user=self.request.user, key=self.kwargs["key"])
+
+    def create(self, request, *args, **kwargs):
+        data = ProjectCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = run_service(services.project_create, by=request.user, **data.validated_data)
+        return Response(ProjectOutputSerializer(project).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        project = self.get_object()
+        data = ProjectUpdateSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        project = run_service(
+            services.project_update, project=project, data=data.validated_data, by=request.user
+        )
+        return Response(ProjectOutputSerializer(project).data)
+
+
+# --- Releases -------------------------------------------------------------------------------------------
+
+
+class ReleaseOutputSerializer(serializers.ModelSerializer):
+    project = serializers.CharField(source="project.key", read_only=True)
+    defect_count = serializers.IntegerField(read_only=True, required=False)
+    run_count = serializers.IntegerField(read_only=True, required=False)
+
+    class Meta:
+        model = Release
+        fields = [
+            "id",
+            "project",
+            "version",
+            "name",
+            "status",
+            "change_class",
+            "planned_release_date",
+            "actual_release_date",
+            "hotfix_for",
+            "description",
+            "created_at",
+            "defect_count",
+            "run_count",
+        ]
+
+
+class ReleaseInputSerializer(serializers.Serializer):
+    project = serializers.CharField(help_text="Project key, e.g. PAY. Fixed once the release exists.")
+    version = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    status = serializers.ChoiceField(choices=ReleaseStatus.choices, required=False)
+    change_class = serializers.ChoiceField(choices=ChangeClass.choices, required=False)
+    planned_release_date = serializers.DateField(required=False, allow_null=True)
+    actual_release_date = serializers.DateTimeField(required=False, allow_null=True)
+    hotfix_for = serializers.PrimaryKeyRelatedField(
+        queryset=Release.objects.all(), required=False, allow_null=True
+    )
+    description = serializers.CharField(required=False, allow_blank=True)
+
+
+class ReleaseFilter(django_filters.FilterSet):
+    project = django_filters.CharFilter(method="filter_project", help_text="Project key, e.g. PAY.")
+    status = django_filters.ChoiceFilter(choices=ReleaseStatus.choices)
+    change_class = django_filters.ChoiceFilter(choices=ChangeClass.choices)
+
+    class Meta:
+        model = Release
+        fields = ["project", "status", "change_class"]
+
+    def filter_project(self, queryset, name, value):
+        return queryset.filter(project__key=value.strip().upper())
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Releases of your projects", responses={200: ReleaseOutputSerializer(many=True)}
+    ),
+    retrieve=extend_schema(summary="One release", responses={200: ReleaseOutputSerializer, **ERRORS}),
+    create=extend_schema(
+        summary="Create a release (manager, release manager, admin)",
+        request=ReleaseInputSerializer,
+        responses={201: ReleaseOutputSerializer, **ERRORS, **CONFLICT},
+    ),
+    update=extend_schema(
+        summary="Replace a release's fields",
+        request=ReleaseInputSerializer,
+        responses={200: ReleaseOutputSerializer, **ERRORS, **CONFLICT},
+    ),
+    partial_update=extend_schema(
+        summary="Change some of a release's fields",
+        request=ReleaseInputSerializer,
+        responses={200: ReleaseOutputSerializer, **ERRORS, **CONFLICT},
+    ),
+    destroy=extend_schema(
+        summary="Delete a release without recorded evaluations or decisions",
+        responses={204: None, **ERRORS, **CONFLICT},
+    ),
+)
+class ReleaseViewSet(viewsets.ModelViewSet):
+    serializer_class = ReleaseOutputSerializer
+    filterset_class = ReleaseFilter
+    ordering_fields = ["created_at", "planned_release_date", "actual_release_date", "version", "id"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Release.objects.none()
+        return selectors.release_list(user=self.request.user)
+
+    def create(self, request, *args, **kwargs):
+        data = ReleaseInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        project = self._project(fields.pop("project"))
+        release = run_service(services.release_create, project=project, by=request.user, **fields)
+        return Response(ReleaseOutputSerializer(release).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        release = self.get_object()
+        data = ReleaseInputSerializer(data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        key = fields.pop("project", None)
+        if key is not None and key.strip().upper() != release.project.key:
+            raise serializers.ValidationError({"project": ["A release cannot move to another project."]})
+        release = run_service(services.release_update, release=release, data=fields, by=request.user)
+        return Response(ReleaseOutputSerializer(release).data)
+
+    def destroy(self, request, *args, **kwargs):
+        release = self.get_object()
+        run_service(services.release_delete, release=release, by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _project(self, key: str) -> Project:
+        project = (
+            selectors.project_list_for_user(user=self.request.user).filter(key=key.strip().upper()).first()
+        )
+        if project is None:
+            raise serializers.ValidationError({"project": [f"No project '{key}' among your projects."]})
+        return project
+
+
+# --- Members --------------------------------------------------------------------------------------------
+
+
+class MemberOutputSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+    project = serializers.CharField(source="project.key", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["username", "role", "project", "created_at"]
+
+
+class MemberAddSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class MemberRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Members of a project", responses={200: MemberOutputSerializer(many=True), **ERRORS}
+    ),
+    retrieve=extend_schema(summary="One member", responses={200: MemberOutputSerializer, **ERRORS}),
+    create=extend_schema(
+        summary="Add a member (project admins)",
+        request=MemberAddSerializer,
+        responses={201: MemberOutputSerializer, **ERRORS, **CONFLICT},
+    ),
+    partial_update=extend_schema(
+        summary="Change a member's role (project admins)",
+        request=MemberRoleSerializer,
+        responses={200: MemberOutputSerializer, **ERRORS},
+    ),
+    destroy=extend_schema(summary="Remove a member (project admins)", responses={204: None, **ERRORS}),
+)
+@extend_schema(
+    parameters=[
+        OpenApiParameter("project_key", str, OpenApiParameter.PATH, description="Project key, e.g. PAY."),
+    ]
+)
+class MemberViewSet(viewsets.GenericViewSet):
+    serializer_class = MemberOutputSerializer
+    lookup_field = "username"
+    lookup_value_regex = r"[\w.@+-]+"
+    filter_backends: list = []
+
+    def _project(self) -> Project:
+        return selectors.project_get_for_user(user=self.request.user, key=self.kwargs["project_key"])
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Membership.objects.none()
+        return selectors.membership_list(project=self._project()).select_related("project")
+
+    def get_object(self):
+        return selectors.membership_get(project=self._project(), username=self.kwargs["username"])
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(MemberOutputSerializer(page, many=True).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(MemberOutputSerializer(self.get_object()).data)
+
+    def create(self, request, *args, **kwargs):
+        project = self._project()
+        require(request.user, project, Action.MANAGE_MEMBERS)
+        data = MemberAddSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = run_service(services.member_add, project=project, by=request.user, **data.validated_data)
+        return Response(MemberOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        membership = self.get_object()
+        require(request.user, membership.project, Action.MANAGE_MEMBERS)
+        data = MemberRoleSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = run_service(
+            services.member_update, membership=membership, by=request.user, role=data.validated_data["role"]
+        )
+        return Response(MemberOutputSerializer(membership).data)
+
+    def destroy(self, request, *args, **kwargs):
+        membership = self.get_object()
+        run_service(services.member_remove, membership=membership, by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Me -------------------------------------------------------------------------------------------------
+
+
+class MeApi(APIView):
+    """Who am I, and what may I do in each of my projects."""
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        username = serializers.CharField()
+        email = serializers.EmailField(allow_blank=True)
+        is_superuser = serializers.BooleanField()
+        roles = serializers.ListField(
+            child=inline_serializer(
+                "MeRole",
+                fields={
+                    "project": serializers.CharField(),
+                    "project_name": serializers.CharField(),
+                    "role": serializers.ChoiceField(choices=Role.choices),
+                    "actions": serializers.ListField(child=serializers.CharField()),
+                },
+            )
+        )
+
+    @extend_schema(
+        summary="The authenticated user and their roles", responses={200: OutputSerializer, 401: ERRORS[401]}
+    )
+    def get(self, request):
+        user = request.user
+        roles = [
+            {
+                "project": m.project.key,
+                "project_name": m.project.name,
+                "role": m.role,
+                "actions": [a.value for a, allowed in ROLE_ACTIONS.items() if m.role in allowed],
+            }
+            for m in selectors.memberships_for_user(user=user)
+        ]
+        body = {
+            "id": user.pk,
+            "username": user.username,
+            "email": user.email,
+            "is_superuser": user.is_superuser,
+            "roles": roles,
+        }
+        return Response(self.OutputSerializer(body).data)

@@ -1,0 +1,109 @@
+"""Projects, who works on them in which role, and their releases."""
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+
+class Role(models.TextChoices):
+    VIEWER = "viewer", "Viewer"
+    QA = "qa", "QA"
+    MANAGER = "manager", "Manager"
+    RELEASE_MANAGER = "release_manager", "Release manager"
+    ADMIN = "admin", "Admin"
+
+
+project_key_validator = RegexValidator(
+    r"^[A-Z][A-Z0-9]{1,15}$", "A project key is 2-16 upper-case letters or digits, starting with a letter."
+)
+
+
+class Project(models.Model):
+    key = models.CharField(max_length=16, unique=True, validators=[project_key_validator])
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    # Per-project metric policy: risk-score thresholds/weights, stability weights, target MTTR, window.
+    # Empty means the contract's defaults (see metrics/policy.py).
+    metric_policy = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.key} · {self.name}"
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="membership_one_role_per_project"),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project.key} as {self.role}"
+
+
+class ReleaseStatus(models.TextChoices):
+    PLANNING = "planning", "Planning"
+    TESTING = "testing", "Testing"
+    READY = "ready", "Ready"
+    RELEASED = "released", "Released"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_RELEASE_STATUSES = (ReleaseStatus.PLANNING, ReleaseStatus.TESTING, ReleaseStatus.READY)
+
+
+class ChangeClass(models.TextChoices):
+    MAJOR = "major", "Major"
+    MINOR = "minor", "Minor"
+    PATCH = "patch", "Patch"
+    HOTFIX = "hotfix", "Hotfix"
+
+
+class Release(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="releases")
+    version = models.CharField(max_length=64)
+    name = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=12, choices=ReleaseStatus.choices, default=ReleaseStatus.PLANNING)
+    change_class = models.CharField(max_length=8, choices=ChangeClass.choices, default=ChangeClass.MINOR)
+    planned_release_date = models.DateField(null=True, blank=True)
+    # When the release was deployed to production; change failure rate counts releases by this.
+    actual_release_date = models.DateTimeField(null=True, blank=True)
+    # A hotfix release points at the release whose failure it repairs.
+    hotfix_for = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="hotfixes"
+    )
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "version"], name="release_version_unique_in_project"),
+            models.CheckConstraint(condition=Q(status__in=ReleaseStatus.values), name="release_status_valid"),
+            models.CheckConstraint(
+                condition=Q(change_class__in=ChangeClass.values), name="release_change_class_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ReleaseStatus.RELEASED) | Q(actual_release_date__isnull=False),
+                name="released_release_has_date",
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "status"]), models.Index(fields=["actual_release_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.project.key} {self.version}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_RELEASE_STATUSES

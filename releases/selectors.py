@@ -1,0 +1,117 @@
+"""Reads about projects, memberships and releases."""
+
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.http import Http404
+
+from defects.models import Defect
+from testing.models import TestRun
+
+from .models import Membership, Project, Release
+
+
+def _count_of(model, fk: str):
+    """A correlated COUNT(*) of `model` rows pointing at the outer release (no join fan-out)."""
+    counted = (
+        model.objects.filter(**{fk: OuterRef("pk")}).order_by().values(fk).annotate(c=Count("*")).values("c")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def _with_counts(qs: QuerySet[Release]) -> QuerySet[Release]:
+    return qs.annotate(
+        defect_count=_count_of(Defect, "found_in_release"), run_count=_count_of(TestRun, "release")
+    )
+
+
+def project_list_for_user(*, user) -> QuerySet[Project]:
+    """Projects the user can see: those they are a member of (all of them for superusers)."""
+    qs = Project.objects.all()
+    if not user.is_superuser:
+        qs = qs.filter(memberships__user=user)
+    return qs.order_by("key")
+
+
+def project_get_for_user(*, user, key: str) -> Project:
+    """The project with this key if the user may see it; Http404 otherwise (other projects do not exist)."""
+    project = project_list_for_user(user=user).filter(key=(key or "").upper()).first()
+    if project is None:
+        raise Http404("No such project.")
+    return project
+
+
+def release_list_for_user(*, user) -> QuerySet[Release]:
+    qs = Release.objects.select_related("project")
+    if not user.is_superuser:
+        qs = qs.filter(project__memberships__user=user)
+    return qs
+
+
+def release_list(*, user, project_key: str = "", status: str = "") -> QuerySet[Release]:
+    """Releases the user can see, newest first, optionally filtered by project key and status.
+
+    Each row carries its project and the number of defects and test runs, in one query.
+    """
+    qs = release_list_for_user(user=user).select_related("hotfix_for")
+    if project_key:
+        qs = qs.filter(project__key=project_key.upper())
+    if status:
+        qs = qs.filter(status=status)
+    return _with_counts(qs).order_by("project__key", "-created_at", "-id")
+
+
+def release_get_for_user(*, user, release_id: int) -> Release:
+    """One release the user may see, with its project and hotfix link; Http404 otherwise."""
+    release = release_list_for_user(user=user).select_related("hotfix_for").filter(pk=release_id).first()
+    if release is None:
+        raise Http404("No such release.")
+    return release
+
+
+def release_counts(*, release: Release) -> dict[str, int]:
+    """Evidence counts shown on the release page, in two queries."""
+    from defects.models import OPEN_STATUSES
+
+    defects = release.found_defects.aggregate(
+        total=Count("id"),
+        open=Count("id", filter=Q(status__in=OPEN_STATUSES)),
+        production=Count("id", filter=Q(found_in_environment="production")),
+    )
+    runs = release.test_runs.aggregate(total=Count("id"))
+    return {
+        "defects": defects["total"],
+        "open_defects": defects["open"],
+        "production_defects": defects["production"],
+        "runs": runs["total"],
+    }
+
+
+def membership_list(*, project: Project) -> QuerySet[Membership]:
+    return Membership.objects.filter(project=project).select_related("user").order_by("user__username")
+
+
+def membership_get(*, project: Project, username: str) -> Membership:
+    """A member of the project by username; Http404 when they are not a member."""
+    membership = membership_list(project=project).filter(user__username=username).first()
+    if membership is None:
+        raise Http404("No such member.")
+    return membership
+
+
+def memberships_for_user(*, user) -> QuerySet[Membership]:
+    """The user's roles, project by project (for /api/v1/me/)."""
+    return Membership.objects.filter(user=user).select_related("project").order_by("project__key")
+
+
+def project_releases(*, project: Project) -> QuerySet[Release]:
+    """A project's releases, newest first, with defect and run counts (one query)."""
+    return _with_counts(Release.objects.filter(project=project).select_related("hotfix_for")).order_by(
+        "-created_at", "-id"
+    )
+
+
+def home_projects(*, user) -> QuerySet[Project]:
+    """Projects for the home page with their releases prefetched (two queries whatever the size)."""
+    return project_list_for_user(user=user).prefetch_related(
+        Prefetch("releases", queryset=Release.objects.order_by("-created_at"))
+    )

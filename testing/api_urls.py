@@ -1,0 +1,24 @@
+from django.urls import path
+
+from . import apis
+
+urlpatterns = [
+    path("requirements/", apis.RequirementListApi.as_view(), name="api-requirements"),
+    path("requirements/<int:pk>/", apis.RequirementDetailApi.as_view(), name="api-requirement"),
+    path("testcases/", apis.TestCaseListApi.as_view(), name="api-testcases"),
+    path("testcases/bulk-link/", apis.BulkLinkApi.as_view(), name="api-testcases-bulk-link"),
+    path("testcases/<int:pk>/", apis.TestCaseDetailApi.as_view(), name="api-testcase"),
+    path("runs/", apis.RunListApi.as_view(), name="api-runs"),
+    path("runs/<int:pk>/", apis.RunDetailApi.as_view(), name="api-run"),
+    path("runs/<int:pk>/results/", apis.RunResultsApi.as_view(), name="api-run-results"),
+    path("runs/<int:pk>/complete/", apis.RunCompleteApi.as_view(), name="api-run-complete"),
+    path("runs/<int:pk>/comparison/", apis.RunComparisonApi.as_view(), name="api-run-comparison"),
+    path("results/<int:pk>/defect/", apis.ResultDefectApi.as_view(), name="api-result-defect"),
+    path("releases/<int:release_id>/runs/", apis.ManualRunCreateApi.as_view(), name="api-release-runs"),
+    path("releases/<int:release_id>/junit/", apis.JUnitUploadApi.as_view(), name="api-release-junit"),
+    path(
+        "releases/<int:release_id>/traceability/",
+        apis.TraceabilityApi.as_view(),
+        name="api-release-traceability",
+    ),
+]

@@ -1,0 +1,778 @@
+"""REST API for requirements, test cases, runs, results, JUnit uploads and the traceability matrix.
+
+Thin: parse with an input serializer, call one service or selector, render with an output serializer.
+Objects of projects the caller is not a member of answer 404; writes check the role (403).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from defects.models import Environment, Severity
+from qualitygov.errors import AccessDenied, ConflictError, DomainError, PayloadTooLarge
+from releases.access import Action, require
+from releases.selectors import project_get_for_user, release_get_for_user
+
+from . import ingest, selectors, services
+from .junit import JUnitRefused, spool_upload
+from .models import (
+    Criticality,
+    Requirement,
+    ResultStatus,
+    RunSource,
+    TestCase,
+    TestCaseKind,
+    TestResult,
+    TestRun,
+)
+
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input: field errors, or {detail, code, field}."),
+    401: OpenApiResponse(description="Not authenticated (session or `Authorization: Token ...`)."),
+    403: OpenApiResponse(description="Your role in this project does not allow this action."),
+    404: OpenApiResponse(description="No such object among the projects you are a member of."),
+}
+
+
+def run_service(fn, **kwargs):
+    """Call a service; a refusal that names a field becomes DRF's field-error shape (400)."""
+    try:
+        return fn(**kwargs)
+    except (AccessDenied, ConflictError, PayloadTooLarge, JUnitRefused):
+        raise
+    except DomainError as exc:
+        if exc.field:
+            raise serializers.ValidationError({exc.field: [exc.message]}) from exc
+        raise
+
+
+def _int_list(values, *, field: str) -> list[int]:
+    try:
+        return [int(v) for v in values]
+    except (TypeError, ValueError):
+        raise serializers.ValidationError({field: ["A list of ids is expected."]}) from None
+
+
+# --- serializers ----------------------------------------------------------------------------------------
+
+
+class RequirementOutput(serializers.ModelSerializer):
+    project = serializers.CharField(source="project.key")
+    test_cases = serializers.SerializerMethodField()
+    releases = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Requirement
+        fields = [
+            "id",
+            "project",
+            "key",
+            "title",
+            "description",
+            "criticality",
+            "component",
+            "releases",
+            "test_cases",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_test_cases(self, obj) -> list[int]:
+        return [c.pk for c in obj.test_cases.all()]
+
+    def get_releases(self, obj) -> list[int]:
+        return [r.pk for r in obj.releases.all()]
+
+
+class RequirementInput(serializers.Serializer):
+    project = serializers.CharField(help_text="Project key, e.g. PAY.")
+    key = serializers.CharField(max_length=40)
+    title = serializers.CharField(max_length=300)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    criticality = serializers.ChoiceField(choices=Criticality.choices, default=Criticality.MEDIUM)
+    component = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+    releases = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+
+
+class RequirementUpdate(serializers.Serializer):
+    key = serializers.CharField(max_length=40, required=False)
+    title = serializers.CharField(max_length=300, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    criticality = serializers.ChoiceField(choices=Criticality.choices, required=False)
+    component = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    releases = serializers.ListField(child=serializers.IntegerField(), required=False)
+
+
+class StepSerializer(serializers.Serializer):
+    action = serializers.CharField(max_length=2000)
+    expected = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class TestCaseOutput(serializers.ModelSerializer):
+    project = serializers.CharField(source="project.key")
+    requirements = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TestCase
+        fields = [
+            "id",
+            "project",
+            "title",
+            "kind",
+            "identity",
+            "suite",
+            "name",
+            "component",
+            "preconditions",
+            "steps",
+            "requirements",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_requirements(self, obj) -> list[str]:
+        return [r.key for r in obj.requirements.all()]
+
+
+class TestCaseInput(serializers.Serializer):
+    project = serializers.CharField(help_text="Project key, e.g. PAY.")
+    title = serializers.CharField(max_length=500)
+    kind = serializers.ChoiceField(choices=TestCaseKind.choices, default=TestCaseKind.MANUAL)
+    suite = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    component = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+    preconditions = serializers.CharField(required=False, allow_blank=True, default="")
+    steps = StepSerializer(many=True, required=False, default=list)
+    requirements = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+
+
+class TestCaseUpdate(serializers.Serializer):
+    title = serializers.CharField(max_length=500, required=False)
+    kind = serializers.ChoiceField(choices=TestCaseKind.choices, required=False)
+    suite = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    component = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    preconditions = serializers.CharField(required=False, allow_blank=True)
+    steps = StepSerializer(many=True, required=False)
+    requirements = serializers.ListField(child=serializers.IntegerField(), required=False)
+
+
+class RunOutput(serializers.ModelSerializer):
+    project = serializers.CharField(source="release.project.key")
+    release_version = serializers.CharField(source="release.version")
+    pass_rate = serializers.FloatField(allow_null=True)
+
+    class Meta:
+        model = TestRun
+        fields = [
+            "id",
+            "project",
+            "release",
+            "release_version",
+            "name",
+            "revision",
+            "environment",
+            "source",
+            "status",
+            "started_at",
+            "finished_at",
+            "tests",
+            "passed",
+            "failed",
+            "errors",
+            "skipped",
+            "blocked",
+            "flaky",
+            "pass_rate",
+            "content_hash",
+        ]
+
+
+class ResultOutput(serializers.ModelSerializer):
+    test_case_title = serializers.CharField(source="test_case.title")
+    identity = serializers.CharField(source="test_case.identity")
+    suite = serializers.CharField(source="test_case.suite")
+
+    class Meta:
+        model = TestResult
+        fields = [
+            "id",
+            "run",
+            "test_case",
+            "test_case_title",
+            "identity",
+            "suite",
+            "status",
+            "duration",
+            "flaky",
+            "attempts",
+            "message",
+            "details",
+            "comment",
+            "step_results",
+            "finished_at",
+        ]
+
+
+class StepResultInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=services.MANUAL_STATUSES)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class ManualResultInput(serializers.Serializer):
+    test_case = serializers.IntegerField()
+    status = serializers.ChoiceField(
+        choices=services.MANUAL_STATUSES, required=False, allow_blank=True, default=""
+    )
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    step_results = StepResultInput(many=True, required=False, default=list)
+
+
+class ManualRunInput(serializers.Serializer):
+    test_cases = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+    name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    environment = serializers.ChoiceField(choices=Environment.choices, default=Environment.TEST)
+
+
+class BulkLinkInput(serializers.Serializer):
+    project = serializers.CharField()
+    test_cases = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+    requirements = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+    unlink = serializers.BooleanField(default=False)
+
+
+class FileDefectInput(serializers.Serializer):
+    title = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+    severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.MAJOR)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+JUNIT_RESPONSE = inline_serializer(
+    "JUnitIngestResult",
+    fields={
+        "run": serializers.IntegerField(),
+        "tests": serializers.IntegerField(),
+        "passed": serializers.IntegerField(),
+        "failed": serializers.IntegerField(),
+        "error": serializers.IntegerField(),
+        "skipped": serializers.IntegerField(),
+        "flaky": serializers.IntegerField(),
+        "duplicate": serializers.BooleanField(),
+    },
+)
+
+
+# --- requirements ---------------------------------------------------------------------------------------
+
+
+class RequirementListApi(GenericAPIView):
+    serializer_class = RequirementOutput
+
+    @extend_schema(
+        summary="Requirements (filters: project, q, release)",
+        parameters=[
+            OpenApiParameter("project", str),
+            OpenApiParameter("q", str),
+            OpenApiParameter("release", int),
+        ],
+    )
+    def get(self, request):
+        release = request.query_params.get("release")
+        qs = selectors.requirement_list(
+            user=request.user,
+            project_key=request.query_params.get("project", ""),
+            q=request.query_params.get("q", "").strip(),
+            release_id=int(release) if release and release.isdigit() else None,
+        ).prefetch_related("test_cases", "releases")
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(RequirementOutput(page, many=True).data)
+
+    @extend_schema(
+        summary="Create a requirement", request=RequirementInput, responses={201: RequirementOutput, **ERRORS}
+    )
+    def post(self, request):
+        data = RequirementInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        project = project_get_for_user(user=request.user, key=v["project"])
+        requirement = run_service(
+            services.requirement_create,
+            project=project,
+            key=v["key"],
+            title=v["title"],
+            by=request.user,
+            description=v["description"],
+            criticality=v["criticality"],
+            component=v["component"],
+            release_ids=v["releases"],
+        )
+        return Response(RequirementOutput(requirement).data, status=status.HTTP_201_CREATED)
+
+
+class RequirementDetailApi(APIView):
+    @extend_schema(summary="One requirement", responses={200: RequirementOutput, **ERRORS})
+    def get(self, request, pk: int):
+        return Response(RequirementOutput(selectors.requirement_get_for_user(user=request.user, pk=pk)).data)
+
+    @extend_schema(
+        summary="Edit a requirement", request=RequirementUpdate, responses={200: RequirementOutput, **ERRORS}
+    )
+    def patch(self, request, pk: int):
+        requirement = selectors.requirement_get_for_user(user=request.user, pk=pk)
+        data = RequirementUpdate(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        v = dict(data.validated_data)
+        if "releases" in v:
+            v["release_ids"] = v.pop("releases")
+        run_service(services.requirement_update, requirement=requirement, by=request.user, data=v)
+        return Response(RequirementOutput(requirement).data)
+
+    put = patch
+
+    @extend_schema(summary="Delete a requirement", responses={204: None, **ERRORS})
+    def delete(self, request, pk: int):
+        requirement = selectors.requirement_get_for_user(user=request.user, pk=pk)
+        run_service(services.requirement_delete, requirement=requirement, by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- test cases -----------------------------------------------------------------------------------------
+
+
+class TestCaseListApi(GenericAPIView):
+    serializer_class = TestCaseOutput
+
+    @extend_schema(
+        summary="Test cases (filters: project, q, kind, component, requirement)",
+        parameters=[OpenApiParameter(n, str) for n in ("project", "q", "kind", "component", "requirement")],
+    )
+    def get(self, request):
+        p = request.query_params
+        req = p.get("requirement", "")
+        qs = selectors.testcase_list(
+            user=request.user,
+            project_key=p.get("project", ""),
+            q=p.get("q", "").strip(),
+            kind=p.get("kind", ""),
+            component=p.get("component", ""),
+            requirement_id=int(req) if req.isdigit() else None,
+        ).order_by("project__key", "suite", "title", "id")
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(TestCaseOutput(page, many=True).data)
+
+    @extend_schema(
+        summary="Create a test case", request=TestCaseInput, responses={201: TestCaseOutput, **ERRORS}
+    )
+    def post(self, request):
+        data = TestCaseInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        project = project_get_for_user(user=request.user, key=v["project"])
+        case = run_service(
+            services.testcase_create,
+            project=project,
+            title=v["title"],
+            by=request.user,
+            kind=v["kind"],
+            suite=v["suite"],
+            component=v["component"],
+            preconditions=v["preconditions"],
+            steps=[dict(s) for s in v["steps"]],
+            requirement_ids=v["requirements"],
+        )
+        return Response(TestCaseOutput(case).data, status=status.HTTP_201_CREATED)
+
+
+class TestCaseDetailApi(APIView):
+    @extend_schema(summary="One test case", responses={200: TestCaseOutput, **ERRORS})
+    def get(self, request, pk: int):
+        return Response(TestCaseOutput(selectors.testcase_get_for_user(user=request.user, pk=pk)).data)
+
+    @extend_schema(
+        summary="Edit a test case", request=TestCaseUpdate, responses={200: TestCaseOutput, **ERRORS}
+    )
+    def patch(self, request, pk: int):
+        case = selectors.testcase_get_for_user(user=request.user, pk=pk)
+        data = TestCaseUpdate(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        v = dict(data.validated_data)
+        if "requirements" in v:
+            v["requirement_ids"] = v.pop("requirements")
+        if "steps" in v:
+            v["steps"] = [dict(s) for s in v["steps"]]
+        run_service(services.testcase_update, test_case=case, by=request.user, data=v)
+        return Response(TestCaseOutput(case).data)
+
+    put = patch
+
+    @extend_schema(summary="Delete a test case (and its results)", responses={204: None, **ERRORS})
+    def delete(self, request, pk: int):
+        case = selectors.testcase_get_for_user(user=request.user, pk=pk)
+        run_service(services.testcase_delete, test_case=case, by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class BulkLinkApi(APIView):
+    @extend_schema(
+        summary="Link (or unlink) every given test case to every given requirement",
+        request=BulkLinkInput,
+        responses={
+            200: inline_serializer("BulkLinkResult", {"changed": serializers.IntegerField()}),
+            **ERRORS,
+        },
+    )
+    def post(self, request):
+        data = BulkLinkInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        project = project_get_for_user(user=request.user, key=v["project"])
+        changed = run_service(
+            services.testcases_link_requirements,
+            project=project,
+            by=request.user,
+            test_case_ids=v["test_cases"],
+            requirement_ids=v["requirements"],
+            unlink=v["unlink"],
+        )
+        return Response({"changed": changed})
+
+
+# --- runs and results -----------------------------------------------------------------------------------
+
+
+class RunListApi(GenericAPIView):
+    serializer_class = RunOutput
+
+    @extend_schema(
+        summary="Test runs, newest first (filters: release, source, project)",
+        parameters=[
+            OpenApiParameter("release", int),
+            OpenApiParameter("source", str, enum=RunSource.values),
+            OpenApiParameter("project", str),
+        ],
+    )
+    def get(self, request):
+        p = request.query_params
+        release = p.get("release", "")
+        qs = selectors.run_list(
+            user=request.user,
+            release_id=int(release) if release.isdigit() else None,
+            source=p.get("source", ""),
+            project_key=p.get("project", ""),
+        )
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(RunOutput(page, many=True).data)
+
+
+class RunDetailApi(APIView):
+    @extend_schema(summary="One test run with its counts", responses={200: RunOutput, **ERRORS})
+    def get(self, request, pk: int):
+        return Response(RunOutput(selectors.run_get_for_user(user=request.user, pk=pk)).data)
+
+
+class RunResultsApi(GenericAPIView):
+    serializer_class = ResultOutput
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    @extend_schema(
+        summary="Results of a run (filters: status, flaky=yes|no, suite, q)",
+        parameters=[
+            OpenApiParameter("status", str, enum=ResultStatus.values),
+            OpenApiParameter("flaky", str),
+            OpenApiParameter("suite", str),
+            OpenApiParameter("q", str),
+        ],
+    )
+    def get(self, request, pk: int):
+        run = selectors.run_get_for_user(user=request.user, pk=pk)
+        p = request.query_params
+        qs = selectors.run_results(
+            run=run,
+            status=p.get("status", ""),
+            flaky=p.get("flaky", ""),
+            suite=p.get("suite", ""),
+            q=p.get("q", "").strip(),
+        )
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(ResultOutput(page, many=True).data)
+
+    @extend_schema(
+        summary="Record a manual result (status and/or per-step outcomes)",
+        request=ManualResultInput,
+        responses={201: ResultOutput, **ERRORS},
+    )
+    def post(self, request, pk: int):
+        run = selectors.run_get_for_user(user=request.user, pk=pk)
+        data = ManualResultInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        case = TestCase.objects.filter(pk=v["test_case"], project_id=run.release.project_id).first()
+        if case is None:
+            raise serializers.ValidationError({"test_case": ["Unknown test case for this run's project."]})
+        result = run_service(
+            services.manual_result_record,
+            run=run,
+            test_case=case,
+            by=request.user,
+            status=v["status"],
+            comment=v["comment"],
+            step_results=[dict(s) for s in v["step_results"]],
+        )
+        return Response(ResultOutput(result).data, status=status.HTTP_201_CREATED)
+
+
+class RunCompleteApi(APIView):
+    @extend_schema(summary="Complete a manual run", request=None, responses={200: RunOutput, **ERRORS})
+    def post(self, request, pk: int):
+        run = selectors.run_get_for_user(user=request.user, pk=pk)
+        run = run_service(services.manual_run_complete, run=run, by=request.user)
+        return Response(RunOutput(selectors.run_get_for_user(user=request.user, pk=run.pk)).data)
+
+
+class RunComparisonApi(APIView):
+    @extend_schema(
+        summary="Comparison with the previous run of the release: new failures, fixed, still failing",
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+    )
+    def get(self, request, pk: int):
+        run = selectors.run_get_for_user(user=request.user, pk=pk)
+        cmp = selectors.run_comparison(run=run)
+
+        def ids(results):
+            return [
+                {"result": r.pk, "test_case": r.test_case_id, "title": r.test_case.title, "status": r.status}
+                for r in results
+            ]
+
+        return Response(
+            {
+                "previous_run": cmp.previous.pk if cmp.previous else None,
+                "new_failures": ids(cmp.new_failures),
+                "fixed": ids(cmp.fixed),
+                "still_failing": ids(cmp.still_failing),
+            }
+        )
+
+
+class ManualRunCreateApi(APIView):
+    @extend_schema(
+        summary="Plan a manual run of a release over selected test cases",
+        request=ManualRunInput,
+        responses={201: RunOutput, **ERRORS},
+    )
+    def post(self, request, release_id: int):
+        release = release_get_for_user(user=request.user, release_id=release_id)
+        data = ManualRunInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        run = run_service(
+            services.manual_run_create,
+            release=release,
+            by=request.user,
+            test_case_ids=v["test_cases"],
+            name=v["name"],
+            environment=v["environment"],
+        )
+        return Response(RunOutput(run).data, status=status.HTTP_201_CREATED)
+
+
+class ResultDefectApi(APIView):
+    @extend_schema(
+        summary="File a defect from a failed result (prefilled, linked to result, test case and requirements)",
+        request=FileDefectInput,
+        responses={
+            201: inline_serializer(
+                "FiledDefect", {"key": serializers.CharField(), "id": serializers.IntegerField()}
+            ),
+            **ERRORS,
+        },
+    )
+    def post(self, request, pk: int):
+        result = (
+            TestResult.objects.select_related("run__release__project", "release__project", "test_case")
+            .filter(pk=pk, release__project__in=selectors.project_list_for_user(user=request.user))
+            .first()
+        )
+        if result is None:
+            raise Http404("No such result.")
+        data = FileDefectInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        defect = run_service(
+            services.defect_file_from_result,
+            result=result,
+            by=request.user,
+            title=v["title"],
+            severity=v["severity"],
+            description=v["description"],
+        )
+        return Response({"id": defect.pk, "key": defect.key}, status=status.HTTP_201_CREATED)
+
+
+# --- JUnit upload ---------------------------------------------------------------------------------------
+
+
+XML_TYPES = (
+    "application/xml",
+    "text/xml",
+    "application/gzip",
+    "application/x-gzip",
+    "application/octet-stream",
+)
+MULTIPART_SLACK = 64 * 1024  # boundaries and form fields around the file
+
+
+class JUnitUploadApi(APIView):
+    """POST a JUnit report: raw XML body (optionally gzip) or multipart field `file`."""
+
+    # Raw XML is read from the request stream by the view; only multipart goes through DRF's parsers.
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        summary="Upload a JUnit XML report for a release (CI)",
+        description=(
+            "Body: the XML (`Content-Type: application/xml` or `text/xml`, optionally `Content-Encoding: gzip`) "
+            "or multipart field `file`. Parameters `revision`, `environment`, `run_name` in the query string or "
+            "form. 201 with the new run and counts; 200 with `duplicate: true` and the existing run when the "
+            "same report was already ingested for this release and revision. 400 with line/column for malformed "
+            "XML, non-JUnit documents, DOCTYPE/entity declarations; 413 over the size limit."
+        ),
+        parameters=[
+            OpenApiParameter("revision", str),
+            OpenApiParameter("environment", str, enum=Environment.values),
+            OpenApiParameter("run_name", str),
+        ],
+        request={"application/xml": OpenApiTypes.BINARY, "multipart/form-data": OpenApiTypes.OBJECT},
+        responses={
+            201: JUNIT_RESPONSE,
+            200: JUNIT_RESPONSE,
+            413: OpenApiResponse(description="Too large."),
+            415: OpenApiResponse(description="Unsupported content type."),
+            **ERRORS,
+        },
+    )
+    def post(self, request, release_id: int):
+        release = release_get_for_user(user=request.user, release_id=release_id)
+        require(request.user, release.project_id, Action.UPLOAD_RESULTS)
+        limit = settings.QUALITYGOV_MAX_UPLOAD_BYTES
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        content_type = (request.content_type or "").split(";")[0].strip().lower()
+        multipart = content_type == "multipart/form-data"
+        if declared > limit + (MULTIPART_SLACK if multipart else 0):
+            raise PayloadTooLarge(f"The upload ({declared} bytes) is larger than the limit of {limit} bytes.")
+        params = request.query_params
+        if multipart:
+            file = request.FILES.get("file")
+            if file is None:
+                raise DomainError("The multipart field 'file' is missing.", field="file", code="missing_file")
+            if file.size > limit:
+                raise PayloadTooLarge(
+                    f"The file ({file.size} bytes) is larger than the limit of {limit} bytes."
+                )
+            params = {
+                **params.dict(),
+                **{
+                    k: request.data.get(k)
+                    for k in ("revision", "environment", "run_name")
+                    if request.data.get(k) is not None
+                },
+            }
+            upload = spool_upload(file, limit=limit)
+        elif content_type in XML_TYPES:
+            encoding = request.META.get("HTTP_CONTENT_ENCODING", "").lower()
+            gzipped = True if "gzip" in encoding else None
+            upload = spool_upload(request._request, limit=limit, gzipped=gzipped)
+        else:
+            return Response(
+                {
+                    "detail": "Send the report as application/xml or text/xml (optionally Content-Encoding: gzip), "
+                    "or as the multipart field 'file'.",
+                    "code": "unsupported_media_type",
+                },
+                status=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            )
+        try:
+            if upload.size == 0:
+                raise JUnitRefused("The report is empty.", line=1, column=1, code="empty")
+            outcome = run_service(
+                ingest.junit_ingest,
+                release=release,
+                upload=upload,
+                by=request.user,
+                revision=params.get("revision") or "",
+                environment=params.get("environment") or Environment.TEST,
+                run_name=params.get("run_name") or "",
+            )
+        finally:
+            upload.close()
+        return Response(
+            outcome.as_dict(), status=status.HTTP_200_OK if outcome.duplicate else status.HTTP_201_CREATED
+        )
+
+
+# --- traceability ---------------------------------------------------------------------------------------
+
+
+class TraceabilityApi(APIView):
+    @extend_schema(
+        summary="Traceability matrix of a release (gap: no_tests | failing | not_run | blocking)",
+        parameters=[
+            OpenApiParameter("gap", str, enum=list(selectors.GAP_FILTERS)),
+            OpenApiParameter("q", str),
+        ],
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+    )
+    def get(self, request, release_id: int):
+        release = release_get_for_user(user=request.user, release_id=release_id)
+        gap = request.query_params.get("gap", "")
+        if gap and gap not in selectors.GAP_FILTERS:
+            raise serializers.ValidationError({"gap": [f"Use one of: {', '.join(selectors.GAP_FILTERS)}."]})
+        all_rows = selectors.traceability_matrix(release=release, q=request.query_params.get("q", "").strip())
+        rows = [row for row in all_rows if row.matches(gap)] if gap else all_rows
+        return Response(
+            {
+                "release": release.pk,
+                "summary": selectors.matrix_summary(all_rows),
+                "rows": [
+                    {
+                        "requirement": {
+                            "id": row.requirement.pk,
+                            "key": row.requirement.key,
+                            "title": row.requirement.title,
+                        },
+                        "state": row.state,
+                        "verified": row.verified,
+                        "test_cases": [
+                            {
+                                "id": case.pk,
+                                "title": case.title,
+                                "latest": None
+                                if result is None
+                                else {
+                                    "result": result.pk,
+                                    "run": result.run_id,
+                                    "status": result.status,
+                                    "flaky": result.flaky,
+                                    "finished_at": result.finished_at,
+                                },
+                            }
+                            for case, result in row.cells
+                        ],
+                        "open_defects": [
+                            {"key": d.key, "severity": d.severity, "status": d.status}
+                            for d in row.open_defects
+                        ],
+                    }
+                    for row in rows
+                ],
+            }
+        )

@@ -1,0 +1,297 @@
+"""JUnit ingestion: one report -> one CI test run with one result per test, in one transaction.
+
+Parsing happens before anything is written (a refused upload writes nothing). On PostgreSQL new test cases
+are inserted with one `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING`, their ids fetched with one
+`= ANY(...)` query, and the results streamed with `COPY ... FROM STDIN`; other databases use bulk_create.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from defects.models import Environment
+from qualitygov.errors import DomainError
+from releases.access import Action, require
+from releases.models import Release
+
+from .junit import ParsedReport, Upload, parse_report, requirement_keys_in_name
+from .models import Requirement, RunSource, RunStatus, TestCase, TestCaseKind, TestResult, TestRun
+
+RESULT_COLUMNS = (
+    "run_id",
+    "release_id",
+    "test_case_id",
+    "status",
+    "duration",
+    "message",
+    "details",
+    "flaky",
+    "attempts",
+    "finished_at",
+    "comment",
+    "step_results",
+)
+BATCH = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    run: TestRun
+    duplicate: bool
+
+    def as_dict(self) -> dict:
+        run = self.run
+        return {
+            "run": run.pk,
+            "tests": run.tests,
+            "passed": run.passed,
+            "failed": run.failed,
+            "error": run.errors,
+            "skipped": run.skipped,
+            "flaky": run.flaky,
+            "duplicate": self.duplicate,
+        }
+
+
+def junit_ingest(
+    *,
+    release: Release,
+    upload: Upload,
+    by=None,
+    revision: str = "",
+    environment: str = Environment.TEST,
+    run_name: str = "",
+    check_access: bool = True,
+) -> IngestOutcome:
+    """Ingest a JUnit report for a release; idempotent per (release, revision, content hash).
+
+    Returns the new run (duplicate=False) or the run that already holds this very report (duplicate=True).
+    Raises JUnitRefused (400) for a bad document, AccessDenied (403) without the upload role, DomainError for
+    bad parameters. Schedules one metric recompute for the release on commit.
+    """
+    if check_access:
+        require(by, release.project_id, Action.UPLOAD_RESULTS)
+    revision = (revision or "").strip()
+    run_name = (run_name or "").strip()
+    environment = (environment or Environment.TEST).strip()
+    if environment not in Environment.values:
+        raise DomainError(
+            f"Unknown environment '{environment}'; use one of: {', '.join(Environment.values)}.",
+            field="environment",
+        )
+    if len(revision) > 100:
+        raise DomainError("The revision is longer than 100 characters.", field="revision")
+    if len(run_name) > 200:
+        raise DomainError("The run name is longer than 200 characters.", field="run_name")
+
+    existing = _existing_run(release=release, revision=revision, content_hash=upload.sha256)
+    if existing is not None:
+        return IngestOutcome(run=existing, duplicate=True)
+
+    report = parse_report(upload.file)  # refuses before anything is written
+    counts = report.counts()
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            run = TestRun.objects.create(
+                release=release,
+                name=run_name or f"JUnit upload {now:%Y-%m-%d %H:%M:%S}",
+                revision=revision,
+                environment=environment,
+                source=RunSource.CI,
+                status=RunStatus.COMPLETED,
+                started_at=now,
+                finished_at=now,
+                created_by=by if getattr(by, "pk", None) else None,
+                content_hash=upload.sha256,
+                tests=counts["tests"],
+                passed=counts["passed"],
+                failed=counts["failed"],
+                errors=counts["error"],
+                skipped=counts["skipped"],
+                flaky=counts["flaky"],
+            )
+            case_ids = _upsert_test_cases(project_id=release.project_id, report=report)
+            _write_results(run=run, report=report, case_ids=case_ids, finished_at=now)
+            _link_requirements(project_id=release.project_id, report=report, case_ids=case_ids)
+            _schedule_recompute(release_id=release.pk)
+    except IntegrityError:
+        # The same report raced in from a concurrent upload: answer like a repeat upload.
+        existing = _existing_run(release=release, revision=revision, content_hash=upload.sha256)
+        if existing is None:
+            raise
+        return IngestOutcome(run=existing, duplicate=True)
+    return IngestOutcome(run=run, duplicate=False)
+
+
+def _existing_run(*, release: Release, revision: str, content_hash: str) -> TestRun | None:
+    return TestRun.objects.filter(release=release, revision=revision, content_hash=content_hash).first()
+
+
+def _schedule_recompute(*, release_id: int) -> None:
+    from metrics.services import schedule_recompute
+
+    schedule_recompute(release_ids=[release_id])
+
+
+def _upsert_test_cases(*, project_id: int, report: ParsedReport) -> dict[str, int]:
+    """Create the automated test cases this report names for the first time; return identity -> id."""
+    cases = report.cases
+    if not cases:
+        return {}
+    identities = list(cases)
+    if connection.vendor == "postgresql":
+        return _upsert_test_cases_pg(project_id=project_id, report=report, identities=identities)
+    TestCase.objects.bulk_create(
+        [
+            TestCase(
+                project_id=project_id,
+                identity=c.identity,
+                suite=c.suite,
+                name=c.name,
+                title=c.title,
+                kind=TestCaseKind.AUTOMATED,
+            )
+            for c in cases.values()
+        ],
+        batch_size=BATCH,
+        ignore_conflicts=True,
+    )
+    ids: dict[str, int] = {}
+    for start in range(0, len(identities), 500):
+        chunk = identities[start : start + 500]
+        ids.update(
+            TestCase.objects.filter(project_id=project_id, identity__in=chunk).values_list("identity", "id")
+        )
+    return ids
+
+
+def _upsert_test_cases_pg(*, project_id: int, report: ParsedReport, identities: list[str]) -> dict[str, int]:
+    """Known identities in one `= ANY` query; only the new ones inserted (ON CONFLICT DO NOTHING, RETURNING)."""
+    select = "SELECT identity, id FROM testing_testcase WHERE project_id = %s AND identity = ANY(%s::text[])"
+    with connection.cursor() as cursor:
+        cursor.execute(select, [project_id, identities])
+        ids = dict(cursor.fetchall())
+        missing = [report.cases[i] for i in identities if i not in ids]
+        if not missing:
+            return ids
+        now = timezone.now()
+        cursor.execute(
+            """
+            INSERT INTO testing_testcase (project_id, identity, suite, name, title, kind, component,
+                                          preconditions, steps, created_at, updated_at)
+            SELECT %s, t.identity, t.suite, t.name, t.title, %s, '', '', '[]'::jsonb, %s, %s
+            FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS t(identity, suite, name, title)
+            ON CONFLICT DO NOTHING
+            RETURNING identity, id
+            """,
+            [
+                project_id,
+                TestCaseKind.AUTOMATED,
+                now,
+                now,
+                [c.identity for c in missing],
+                [c.suite for c in missing],
+                [c.name for c in missing],
+                [c.title for c in missing],
+            ],
+        )
+        ids.update(cursor.fetchall())
+        raced = [c.identity for c in missing if c.identity not in ids]
+        if raced:  # created by a concurrent upload between our SELECT and INSERT
+            cursor.execute(select, [project_id, raced])
+            ids.update(cursor.fetchall())
+    return ids
+
+
+def _copy_text(value: str) -> str:
+    """Escape a value for COPY's text format."""
+    return (
+        value.replace("\\", "\\\\")
+        .replace("\t", "\\t")
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+        .replace("\x00", "")
+    )
+
+
+def _write_results(*, run: TestRun, report: ParsedReport, case_ids: dict[str, int], finished_at) -> None:
+    if not report.cases:
+        return
+    if connection.vendor == "postgresql":
+        buffer = io.StringIO()
+        write = buffer.write
+        prefix = f"{run.pk}\t{run.release_id}\t"
+        stamp = finished_at.isoformat()
+        for identity, c in report.cases.items():
+            duration = "\\N" if c.duration is None or not math.isfinite(c.duration) else repr(c.duration)
+            message = _copy_text(c.message) if c.message else ""
+            details = _copy_text(c.details) if c.details else ""
+            write(
+                f"{prefix}{case_ids[identity]}\t{c.status}\t{duration}\t{message}\t{details}\t"
+                f"{'t' if c.flaky else 'f'}\t{min(c.attempts, 32767)}\t{stamp}\t\t[]\n"
+            )
+        buffer.seek(0)
+        with connection.cursor() as cursor:
+            cursor.copy_expert(
+                f"COPY testing_testresult ({', '.join(RESULT_COLUMNS)}) FROM STDIN WITH (FORMAT text)", buffer
+            )
+        return
+    TestResult.objects.bulk_create(
+        [
+            TestResult(
+                run_id=run.pk,
+                release_id=run.release_id,
+                test_case_id=case_ids[identity],
+                status=c.status,
+                duration=c.duration,
+                message=c.message,
+                details=c.details,
+                flaky=c.flaky,
+                attempts=min(c.attempts, 32767),
+                finished_at=finished_at,
+            )
+            for identity, c in report.cases.items()
+        ],
+        batch_size=BATCH,
+    )
+
+
+def _link_requirements(*, project_id: int, report: ParsedReport, case_ids: dict[str, int]) -> int:
+    """Link test cases to the project's requirements named in properties or test names. Returns links made.
+
+    Only keys that exist in the project count (case-insensitive); unknown keys are ignored.
+    """
+    known = {
+        key.upper(): pk
+        for key, pk in Requirement.objects.filter(project_id=project_id).values_list("key", "id")
+    }
+    if not known:
+        return 0
+    prefixes = {key.split("-", 1)[0].lower() for key in known if "-" in key}
+    pairs: set[tuple[int, int]] = set()
+    for identity, c in report.cases.items():
+        keys = set(c.requirement_keys)
+        if prefixes:
+            text = f"{c.classname} {c.name}"
+            lowered = text.lower()
+            if any(p in lowered for p in prefixes):
+                keys |= requirement_keys_in_name(text)
+        for key in keys:
+            req_id = known.get(key)
+            if req_id is not None:
+                pairs.add((case_ids[identity], req_id))
+    if not pairs:
+        return 0
+    through = TestCase.requirements.through
+    through.objects.bulk_create(
+        [through(testcase_id=tc, requirement_id=req) for tc, req in pairs],
+        batch_size=BATCH,
+        ignore_conflicts=True,
+    )
+    return len(pairs)

@@ -1,0 +1,201 @@
+"""Requirements, test cases, test runs (CI or manual) and their results."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from defects.models import Environment
+
+
+class Criticality(models.TextChoices):
+    CRITICAL = "critical", "Critical"
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+
+
+class Requirement(models.Model):
+    project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="requirements")
+    key = models.CharField(max_length=40, help_text="Stable key such as REQ-12, unique in the project.")
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    criticality = models.CharField(max_length=10, choices=Criticality.choices, default=Criticality.MEDIUM)
+    component = models.CharField(max_length=100, blank=True, default="")
+    releases = models.ManyToManyField("releases.Release", blank=True, related_name="requirements")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["project", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "key"], name="requirement_key_unique_in_project"),
+            models.CheckConstraint(
+                condition=Q(criticality__in=Criticality.values), name="requirement_criticality_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.title}"
+
+
+class TestCaseKind(models.TextChoices):
+    AUTOMATED = "automated", "Automated"
+    MANUAL = "manual", "Manual"
+
+
+class TestCase(models.Model):
+    project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="test_cases")
+    # Stable identity of an automated test: normalised "suite/class::name". Empty for manual cases.
+    identity = models.CharField(max_length=1000, blank=True, default="")
+    suite = models.CharField(max_length=500, blank=True, default="")
+    name = models.CharField(max_length=500, blank=True, default="")
+    title = models.CharField(max_length=500)
+    kind = models.CharField(max_length=10, choices=TestCaseKind.choices, default=TestCaseKind.MANUAL)
+    component = models.CharField(max_length=100, blank=True, default="")
+    preconditions = models.TextField(blank=True, default="")
+    # Steps of a manual case: a list of {"action": ..., "expected": ...}.
+    steps = models.JSONField(default=list, blank=True)
+    requirements = models.ManyToManyField(Requirement, blank=True, related_name="test_cases")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["project", "suite", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "identity"], condition=~Q(identity=""), name="testcase_identity_unique"
+            ),
+            models.CheckConstraint(condition=Q(kind__in=TestCaseKind.values), name="testcase_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class RunSource(models.TextChoices):
+    CI = "ci", "CI"
+    MANUAL = "manual", "Manual"
+
+
+class RunStatus(models.TextChoices):
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+
+
+class TestRun(models.Model):
+    release = models.ForeignKey("releases.Release", on_delete=models.CASCADE, related_name="test_runs")
+    name = models.CharField(max_length=200, blank=True, default="")
+    revision = models.CharField(max_length=100, blank=True, default="", help_text="Commit or build revision.")
+    environment = models.CharField(max_length=12, choices=Environment.choices, default=Environment.TEST)
+    source = models.CharField(max_length=8, choices=RunSource.choices, default=RunSource.CI)
+    status = models.CharField(max_length=12, choices=RunStatus.choices, default=RunStatus.COMPLETED)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The test cases a manual run was planned with (its checklist); CI runs leave it empty.
+    planned_cases = models.ManyToManyField(TestCase, blank=True, related_name="planned_runs")
+    # SHA-256 of an uploaded report: the same report for the same release and revision is ingested once.
+    content_hash = models.CharField(max_length=64, blank=True, default="")
+    # Counts stored at ingestion/completion so run lists need no aggregation.
+    tests = models.PositiveIntegerField(default=0)
+    passed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    blocked = models.PositiveIntegerField(default=0)
+    flaky = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["release", "revision", "content_hash"],
+                condition=~Q(content_hash=""),
+                name="testrun_report_ingested_once",
+            ),
+            models.CheckConstraint(condition=Q(source__in=RunSource.values), name="testrun_source_valid"),
+            models.CheckConstraint(
+                condition=Q(finished_at__isnull=True) | Q(finished_at__gte=models.F("started_at")),
+                name="testrun_finishes_after_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["release", "started_at"])]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} of {self.release} ({self.source})"
+
+    @property
+    def pass_rate(self) -> float | None:
+        executed = self.passed + self.failed + self.errors + self.blocked
+        return round(100 * self.passed / executed, 2) if executed else None
+
+
+class ResultStatus(models.TextChoices):
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+    ERROR = "error", "Error"
+    SKIPPED = "skipped", "Skipped"
+    BLOCKED = "blocked", "Blocked"
+
+
+class TestResult(models.Model):
+    # Every result row is written by bulk ingestion, so each index costs at COPY time: run_id is covered by
+    # the (run, test_case) unique index and release_id by result_latest_idx, so neither gets its own index.
+    run = models.ForeignKey(TestRun, on_delete=models.CASCADE, related_name="results", db_index=False)
+    # Denormalised from the run: "latest result of a test case in a release" is the hottest query.
+    # No database-level constraint: release_id is always copied from the run (whose own constraint holds), and
+    # a deferred FK check per row at commit cost a third of a 100k-result ingestion. Deleting a release still
+    # cascades here through the ORM, and through the run's constraint in the database.
+    release = models.ForeignKey(
+        "releases.Release",
+        on_delete=models.CASCADE,
+        related_name="test_results",
+        db_index=False,
+        db_constraint=False,
+    )
+    test_case = models.ForeignKey(TestCase, on_delete=models.CASCADE, related_name="results")
+    status = models.CharField(max_length=8, choices=ResultStatus.choices)
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds; null when unknown or invalid.")
+    message = models.TextField(blank=True, default="")
+    details = models.TextField(
+        blank=True, default="", help_text="Bounded excerpt of stack trace / system-out."
+    )
+    flaky = models.BooleanField(default=False)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    finished_at = models.DateTimeField(default=timezone.now)
+    comment = models.TextField(blank=True, default="")
+    # Indexed only where set (manual results), so CI rows cost nothing here.
+    executed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    # Per-step outcomes of a manual execution: [{"status": ..., "comment": ...}, ...].
+    step_results = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["run", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "test_case"], name="result_one_per_case_per_run"),
+            models.CheckConstraint(condition=Q(status__in=ResultStatus.values), name="result_status_valid"),
+            models.CheckConstraint(
+                condition=Q(duration__isnull=True) | Q(duration__gte=0), name="result_duration_not_negative"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["release", "test_case", "-finished_at", "-id"], name="result_latest_idx"),
+            models.Index(fields=["run", "status"]),
+            models.Index(
+                fields=["executed_by"], condition=Q(executed_by__isnull=False), name="result_executed_by_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.test_case} {self.status}"

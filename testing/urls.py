@@ -1,0 +1,26 @@
+from django.urls import path
+
+from . import views
+
+app_name = "testing"
+
+urlpatterns = [
+    path("requirements/", views.requirement_list, name="requirement_list"),
+    path("requirements/new/", views.requirement_create, name="requirement_create"),
+    path("requirements/<int:pk>/", views.requirement_detail, name="requirement_detail"),
+    path("requirements/<int:pk>/edit/", views.requirement_edit, name="requirement_edit"),
+    path("requirements/<int:pk>/link/", views.requirement_link, name="requirement_link"),
+    path("testcases/", views.testcase_list, name="testcase_list"),
+    path("testcases/new/", views.testcase_create, name="testcase_create"),
+    path("testcases/bulk-link/", views.testcase_bulk_link, name="testcase_bulk_link"),
+    path("testcases/<int:pk>/edit/", views.testcase_edit, name="testcase_edit"),
+    path("runs/", views.run_list, name="run_list"),
+    path("runs/<int:pk>/", views.run_detail, name="run_detail"),
+    path("runs/<int:pk>/execute/", views.run_execute, name="run_execute"),
+    path("runs/<int:pk>/execute/<int:case_id>/", views.run_record, name="run_record"),
+    path("runs/<int:pk>/counts/", views.run_counts, name="run_counts"),
+    path("runs/<int:pk>/complete/", views.run_complete, name="run_complete"),
+    path("results/<int:pk>/defect/", views.result_file_defect, name="result_file_defect"),
+    path("releases/<int:release_id>/runs/new/", views.run_create, name="run_create"),
+    path("releases/<int:release_id>/traceability/", views.traceability, name="traceability"),
+]

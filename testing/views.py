@@ -1,0 +1,595 @@
+"""Pages for requirements, test cases, runs, manual execution and the traceability matrix.
+
+They parse input, call one service or selector, and render. Refusals from services show next to the field
+they name; a role that does not allow an action gets 403.
+"""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from defects.models import Environment
+from qualitygov.errors import AccessDenied, DomainError
+from releases.access import Action, can
+from releases.selectors import project_get_for_user, project_list_for_user, release_get_for_user
+
+from . import selectors, services
+from .forms import FileDefectForm, ManualRunForm, RequirementForm, TestCaseForm, format_steps
+from .models import ResultStatus, RunSource, RunStatus, TestCaseKind, TestResult
+
+PAGE_SIZE = 50
+
+
+def _apply_error(form, exc: DomainError) -> None:
+    if exc.field and exc.field in form.fields:
+        form.add_error(exc.field, exc.message)
+    else:
+        form.add_error(None, exc.message)
+
+
+def _int(value, default=None):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _ids(values) -> list[int]:
+    return [i for i in (_int(v) for v in values) if i is not None]
+
+
+def _pick_project(request):
+    """The project named by ?project=KEY, or the user's only/first project (None when they have none)."""
+    key = request.GET.get("project") or request.POST.get("project") or ""
+    if key:
+        return project_get_for_user(user=request.user, key=key)
+    return project_list_for_user(user=request.user).first()
+
+
+# --- requirements ---------------------------------------------------------------------------------------
+
+
+def requirement_list(request):
+    q = request.GET.get("q", "").strip()
+    project_key = request.GET.get("project", "")
+    release_id = _int(request.GET.get("release"))
+    qs = selectors.requirement_list(user=request.user, project_key=project_key, q=q, release_id=release_id)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "q": q,
+        "selected_project": project_key.upper(),
+        "projects": project_list_for_user(user=request.user),
+    }
+    return render(request, "testing/requirement_list.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def requirement_create(request):
+    project = _pick_project(request)
+    if project is None:
+        raise Http404("You are not a member of any project.")
+    if not can(request.user, project, Action.EDIT_TESTS):
+        raise PermissionDenied("Creating requirements needs the QA, manager, release manager or admin role.")
+    form = RequirementForm(request.POST or None, project=project)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            requirement = services.requirement_create(
+                project=project,
+                key=data["key"],
+                title=data["title"],
+                by=request.user,
+                description=data["description"],
+                criticality=data["criticality"],
+                component=data["component"],
+                release_ids=_ids(data["releases"]),
+            )
+        except DomainError as exc:
+            _apply_error(form, exc)
+        else:
+            messages.success(request, f"Requirement {requirement.key} created.")
+            return redirect("testing:requirement_detail", pk=requirement.pk)
+    return render(
+        request,
+        "testing/requirement_form.html",
+        {"form": form, "project": project, "requirement": None},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def requirement_edit(request, pk: int):
+    requirement = selectors.requirement_get_for_user(user=request.user, pk=pk)
+    project = requirement.project
+    if not can(request.user, project, Action.EDIT_TESTS):
+        raise PermissionDenied("Editing requirements needs the QA, manager, release manager or admin role.")
+    initial = {
+        "key": requirement.key,
+        "title": requirement.title,
+        "description": requirement.description,
+        "criticality": requirement.criticality,
+        "component": requirement.component,
+        "releases": [str(r) for r in requirement.releases.values_list("pk", flat=True)],
+    }
+    form = RequirementForm(request.POST or None, project=project, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        data["release_ids"] = _ids(data.pop("releases"))
+        try:
+            services.requirement_update(requirement=requirement, by=request.user, data=data)
+        except DomainError as exc:
+            _apply_error(form, exc)
+        else:
+            messages.success(request, f"Requirement {requirement.key} saved.")
+            return redirect("testing:requirement_detail", pk=requirement.pk)
+    return render(
+        request,
+        "testing/requirement_form.html",
+        {"form": form, "project": project, "requirement": requirement},
+        status=400 if form.errors else 200,
+    )
+
+
+def requirement_detail(request, pk: int):
+    requirement = selectors.requirement_get_for_user(user=request.user, pk=pk)
+    detail = selectors.requirement_detail(requirement=requirement)
+    link_q = request.GET.get("link_q", "").strip()
+    candidates = []
+    if link_q:
+        linked = {c.pk for c in detail.test_cases}
+        candidates = [
+            c
+            for c in selectors.testcase_list(
+                user=request.user, project_key=requirement.project.key, q=link_q
+            ).order_by("suite", "title", "id")[:50]
+            if c.pk not in linked
+        ]
+    rows = [
+        (case, [detail.latest.get(case.pk, {}).get(r.pk) for r in detail.releases])
+        for case in detail.test_cases
+    ]
+    context = {
+        "requirement": requirement,
+        "project": requirement.project,
+        "detail": detail,
+        "rows": rows,
+        "link_q": link_q,
+        "candidates": candidates,
+        "can_edit": can(request.user, requirement.project, Action.EDIT_TESTS),
+    }
+    return render(request, "testing/requirement_detail.html", context)
+
+
+@require_POST
+def requirement_link(request, pk: int):
+    """Link (or unlink) test cases to this requirement from its page."""
+    requirement = selectors.requirement_get_for_user(user=request.user, pk=pk)
+    try:
+        changed = services.testcases_link_requirements(
+            project=requirement.project,
+            by=request.user,
+            test_case_ids=_ids(request.POST.getlist("test_cases")),
+            requirement_ids=[requirement.pk],
+            unlink=request.POST.get("unlink") == "1",
+        )
+    except AccessDenied as exc:
+        raise PermissionDenied(exc.message) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        verb = "Unlinked" if request.POST.get("unlink") == "1" else "Linked"
+        messages.success(request, f"{verb} {changed} test case(s).")
+    return redirect("testing:requirement_detail", pk=requirement.pk)
+
+
+# --- test cases -----------------------------------------------------------------------------------------
+
+
+def testcase_list(request):
+    p = request.GET
+    project_key = p.get("project", "")
+    q = p.get("q", "").strip()
+    qs = selectors.testcase_list(
+        user=request.user,
+        project_key=project_key,
+        q=q,
+        kind=p.get("kind", ""),
+        component=p.get("component", ""),
+        requirement_id=_int(p.get("requirement")),
+    ).order_by("project__key", "kind", "suite", "title", "id")
+    page = Paginator(qs, PAGE_SIZE).get_page(p.get("page"))
+    project = project_get_for_user(user=request.user, key=project_key) if project_key else None
+    context = {
+        "page": page,
+        "q": q,
+        "kind": p.get("kind", ""),
+        "component": p.get("component", ""),
+        "kinds": TestCaseKind.choices,
+        "selected_project": project_key.upper(),
+        "project": project,
+        "projects": project_list_for_user(user=request.user),
+        "requirements": list(project.requirements.only("id", "project_id", "key", "title"))
+        if project
+        else [],
+        "can_edit": project is not None and can(request.user, project, Action.EDIT_TESTS),
+    }
+    return render(request, "testing/testcase_list.html", context)
+
+
+@require_POST
+def testcase_bulk_link(request):
+    project = project_get_for_user(user=request.user, key=request.POST.get("project", ""))
+    try:
+        changed = services.testcases_link_requirements(
+            project=project,
+            by=request.user,
+            test_case_ids=_ids(request.POST.getlist("test_cases")),
+            requirement_ids=_ids(request.POST.getlist("requirements")),
+            unlink=request.POST.get("unlink") == "1",
+        )
+    except AccessDenied as exc:
+        raise PermissionDenied(exc.message) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{changed} link(s) changed.")
+    return redirect(f"{reverse('testing:testcase_list')}?project={project.key}")
+
+
+@require_http_methods(["GET", "POST"])
+def testcase_create(request):
+    project = _pick_project(request)
+    if project is None:
+        raise Http404("You are not a member of any project.")
+    if not can(request.user, project, Action.EDIT_TESTS):
+        raise PermissionDenied("Creating test cases needs the QA, manager, release manager or admin role.")
+    initial = {"requirements": request.GET.getlist("requirement")}
+    form = TestCaseForm(request.POST or None, project=project, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            case = services.testcase_create(
+                project=project,
+                title=data["title"],
+                by=request.user,
+                kind=data["kind"],
+                suite=data["suite"],
+                component=data["component"],
+                preconditions=data["preconditions"],
+                steps=data["steps"],
+                requirement_ids=_ids(data["requirements"]),
+            )
+        except DomainError as exc:
+            _apply_error(form, exc)
+        else:
+            messages.success(request, f"Test case “{case.title}” created.")
+            return redirect(f"{reverse('testing:testcase_list')}?project={project.key}")
+    return render(
+        request,
+        "testing/testcase_form.html",
+        {"form": form, "project": project, "case": None},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def testcase_edit(request, pk: int):
+    case = selectors.testcase_get_for_user(user=request.user, pk=pk)
+    project = case.project
+    if not can(request.user, project, Action.EDIT_TESTS):
+        raise PermissionDenied("Editing test cases needs the QA, manager, release manager or admin role.")
+    initial = {
+        "title": case.title,
+        "kind": case.kind,
+        "suite": case.suite,
+        "component": case.component,
+        "preconditions": case.preconditions,
+        "steps": format_steps(case.steps),
+        "requirements": [str(i) for i in case.requirements.values_list("pk", flat=True)],
+    }
+    form = TestCaseForm(request.POST or None, project=project, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        data["requirement_ids"] = _ids(data.pop("requirements"))
+        try:
+            services.testcase_update(test_case=case, by=request.user, data=data)
+        except DomainError as exc:
+            _apply_error(form, exc)
+        else:
+            messages.success(request, f"Test case “{case.title}” saved.")
+            return redirect(f"{reverse('testing:testcase_list')}?project={project.key}")
+    return render(
+        request,
+        "testing/testcase_form.html",
+        {"form": form, "project": project, "case": case},
+        status=400 if form.errors else 200,
+    )
+
+
+# --- runs -----------------------------------------------------------------------------------------------
+
+
+def run_list(request):
+    release_id = _int(request.GET.get("release"))
+    source = request.GET.get("source", "")
+    release = release_get_for_user(user=request.user, release_id=release_id) if release_id else None
+    qs = selectors.run_list(user=request.user, release_id=release_id, source=source)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"page": page, "release": release, "source": source, "sources": RunSource.choices}
+    return render(request, "testing/run_list.html", context)
+
+
+def run_detail(request, pk: int):
+    run = selectors.run_get_for_user(user=request.user, pk=pk)
+    p = request.GET
+    filters = {
+        "status": p.get("status", ""),
+        "flaky": p.get("flaky", ""),
+        "suite": p.get("suite", ""),
+        "q": p.get("q", "").strip(),
+    }
+    results = selectors.run_results(run=run, **filters)
+    page = Paginator(results, PAGE_SIZE).get_page(p.get("page"))
+    context = {
+        "run": run,
+        "release": run.release,
+        "page": page,
+        "filters": filters,
+        "statuses": ResultStatus.choices,
+        "suites": selectors.run_suites(run=run),
+        "comparison": selectors.run_comparison(run=run),
+        "can_file": can(request.user, run.release.project_id, Action.EDIT_DEFECTS),
+        "can_execute": run.source == RunSource.MANUAL
+        and run.status == RunStatus.IN_PROGRESS
+        and can(request.user, run.release.project_id, Action.EXECUTE_TESTS),
+        "failing": services.FAILING_STATUSES,
+        "query": "&".join(f"{k}={v}" for k, v in filters.items() if v),
+    }
+    return render(request, "testing/run_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def run_create(request, release_id: int):
+    """Plan a manual run of a release from a selection: by requirement, component or search."""
+    release = release_get_for_user(user=request.user, release_id=release_id)
+    if not can(request.user, release.project_id, Action.EXECUTE_TESTS):
+        raise PermissionDenied("Running tests needs the QA, manager, release manager or admin role.")
+    source = request.POST if request.method == "POST" else request.GET
+    requirement_ids = _ids(source.getlist("requirement"))
+    component = source.get("component", "").strip()
+    q = source.get("q", "").strip()
+    form = ManualRunForm(request.POST or None, initial={"environment": Environment.TEST})
+    if request.method == "POST" and "create" in request.POST and form.is_valid():
+        try:
+            run = services.manual_run_create(
+                release=release,
+                by=request.user,
+                test_case_ids=_ids(request.POST.getlist("test_cases")),
+                name=form.cleaned_data["name"],
+                environment=form.cleaned_data["environment"],
+            )
+        except DomainError as exc:
+            _apply_error(form, exc)
+        else:
+            messages.success(request, f"Run “{run.name}” planned with {run.tests} test case(s).")
+            return redirect("testing:run_execute", pk=run.pk)
+    candidates = selectors.testcase_selection(
+        release=release, requirement_ids=requirement_ids, component=component, q=q
+    )
+    context = {
+        "release": release,
+        "project": release.project,
+        "form": form,
+        "candidates": candidates,
+        "requirements": release.project.requirements.only("id", "project_id", "key", "title"),
+        "selected_requirements": requirement_ids,
+        "component": component,
+        "q": q,
+    }
+    return render(request, "testing/run_create.html", context, status=400 if form.errors else 200)
+
+
+def _execute_context(request, run, case, result, error=""):
+    return {
+        "run": run,
+        "case": case,
+        "result": result,
+        "error": error,
+        "statuses": services.MANUAL_STATUSES,
+        "step_rows": list(
+            zip(case.steps, (result.step_results if result else []) + [None] * len(case.steps), strict=False)
+        ),
+        "can_file": result is not None
+        and result.status in services.FAILING_STATUSES
+        and can(request.user, run.release.project_id, Action.EDIT_DEFECTS),
+        "can_execute": run.status == RunStatus.IN_PROGRESS,
+    }
+
+
+def run_execute(request, pk: int):
+    """The tester's worklist: every planned case with its outcome form (htmx posts one case at a time)."""
+    run = selectors.run_get_for_user(user=request.user, pk=pk)
+    if run.source != RunSource.MANUAL:
+        raise Http404("Only manual runs are executed here.")
+    if not can(request.user, run.release.project_id, Action.EXECUTE_TESTS):
+        raise PermissionDenied("Running tests needs the QA, manager, release manager or admin role.")
+    items = [
+        _execute_context(request, run, case, result)
+        for case, result in selectors.manual_run_worklist(run=run)
+    ]
+    return render(request, "testing/run_execute.html", {"run": run, "release": run.release, "items": items})
+
+
+@require_POST
+def run_record(request, pk: int, case_id: int):
+    """Record one case's outcome; returns the case fragment to htmx, or redirects a plain form post."""
+    run = selectors.run_get_for_user(user=request.user, pk=pk)
+    case = run.planned_cases.filter(pk=case_id).first()
+    if case is None:
+        raise Http404("This test case is not part of the run.")
+    steps = []
+    for i in range(len(case.steps)):
+        steps.append(
+            {
+                "status": request.POST.get(f"step-{i}-status", ""),
+                "comment": request.POST.get(f"step-{i}-comment", ""),
+            }
+        )
+    if steps and not any(s["status"] for s in steps):
+        steps = []
+    error = ""
+    try:
+        result = services.manual_result_record(
+            run=run,
+            test_case=case,
+            by=request.user,
+            status=request.POST.get("status", ""),
+            comment=request.POST.get("comment", ""),
+            step_results=steps,
+        )
+    except AccessDenied as exc:
+        raise PermissionDenied(exc.message) from exc
+    except DomainError as exc:
+        error = exc.message
+        result = run.results.filter(test_case=case).first()
+    if not request.headers.get("HX-Request"):
+        if error:
+            messages.error(request, error)
+        return redirect("testing:run_execute", pk=run.pk)
+    run.refresh_from_db()
+    context = _execute_context(request, run, case, result, error)
+    # htmx swaps only 2xx answers: a refusal comes back as the same fragment with its message shown.
+    response = render(request, "testing/_execute_case.html", context)
+    response["HX-Trigger"] = "runCountsChanged"
+    return response
+
+
+def run_counts(request, pk: int):
+    run = selectors.run_get_for_user(user=request.user, pk=pk)
+    return render(request, "testing/_run_counts.html", {"run": run})
+
+
+@require_POST
+def run_complete(request, pk: int):
+    run = selectors.run_get_for_user(user=request.user, pk=pk)
+    try:
+        services.manual_run_complete(run=run, by=request.user)
+    except AccessDenied as exc:
+        raise PermissionDenied(exc.message) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Run completed.")
+    return redirect("testing:run_detail", pk=run.pk)
+
+
+@require_POST
+def result_file_defect(request, pk: int):
+    """One click: a defect prefilled from the failed result, linked to it, its test case and requirements."""
+    result = (
+        TestResult.objects.select_related("run__release__project", "release__project", "test_case")
+        .filter(pk=pk, release__project__in=project_list_for_user(user=request.user))
+        .first()
+    )
+    if result is None:
+        raise Http404("No such result.")
+    form = FileDefectForm(request.POST)
+    data = form.cleaned_data if form.is_valid() else {"title": "", "severity": "major"}
+    try:
+        defect = services.defect_file_from_result(
+            result=result, by=request.user, title=data["title"], severity=data["severity"]
+        )
+    except AccessDenied as exc:
+        raise PermissionDenied(exc.message) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("testing:run_detail", pk=result.run_id)
+    messages.success(request, f"Defect {defect.key} filed from the failed result.")
+    return redirect("defects:detail", key=defect.key)
+
+
+# --- traceability ---------------------------------------------------------------------------------------
+
+
+def traceability(request, release_id: int):
+    release = release_get_for_user(user=request.user, release_id=release_id)
+    gap = request.GET.get("gap", "")
+    if gap not in selectors.GAP_FILTERS:
+        gap = ""
+    q = request.GET.get("q", "").strip()
+    all_rows = selectors.traceability_matrix(release=release, q=q)
+    rows = [row for row in all_rows if row.matches(gap)] if gap else all_rows
+    if request.GET.get("format") == "csv":
+        return _traceability_csv(release, rows)
+    context = {
+        "release": release,
+        "project": release.project,
+        "rows": rows,
+        "gap": gap,
+        "q": q,
+        "gaps": selectors.GAP_FILTERS.items(),
+        "summary": selectors.matrix_summary(all_rows),
+        "csv_query": "&".join(x for x in (f"gap={gap}" if gap else "", f"q={q}" if q else "") if x),
+    }
+    return render(request, "testing/traceability.html", context)
+
+
+def _csv_cell(value: str) -> str:
+    """Neutralise spreadsheet formulas in untrusted text (CSV injection)."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _traceability_csv(release, rows) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    filename = f"traceability-{release.project.key}-{release.version}.csv".replace('"', "")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "requirement",
+            "title",
+            "state",
+            "verified",
+            "test_case_id",
+            "test_case",
+            "latest_status",
+            "latest_finished_at",
+            "run",
+            "open_defects",
+            "open_blocking_defects",
+        ]
+    )
+    for row in rows:
+        defects = " ".join(d.key for d in row.open_defects)
+        blocking = " ".join(d.key for d in row.open_defects if d.is_blocking)
+        base = [
+            _csv_cell(row.requirement.key),
+            _csv_cell(row.requirement.title),
+            row.state,
+            "yes" if row.verified else "no",
+        ]
+        if not row.cells:
+            writer.writerow([*base, "", "", "", "", "", defects, blocking])
+        for case, result in row.cells:
+            writer.writerow(
+                [
+                    *base,
+                    case.pk,
+                    _csv_cell(case.title),
+                    result.status if result else "not run",
+                    result.finished_at.isoformat() if result else "",
+                    result.run_id if result else "",
+                    defects,
+                    blocking,
+                ]
+            )
+    return response

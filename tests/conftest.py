@@ -1,0 +1,110 @@
+"""Fixtures shared by the whole suite: users per role, API clients with tokens, a headless browser."""
+
+import os
+import shutil
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from releases.models import Role
+
+from .factories import MembershipFactory, ProjectFactory, ReleaseFactory, UserFactory
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make there are
+# ordinary synchronous calls, so Django's async-safety guard does not apply.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "pass-word-123"
+CHROMIUM = os.environ.get("QUALITYGOV_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture
+def project(db):
+    return ProjectFactory(key="PAY", name="Payments")
+
+
+@pytest.fixture
+def release(project):
+    return ReleaseFactory(project=project, version="2.4.0", status="testing")
+
+
+@pytest.fixture
+def make_member(db, project):
+    """make_member(role, project=None, username=None) -> a user holding that role in the project."""
+
+    def _make(role: str, project_=None, username: str | None = None):
+        target = project_ or project
+        user = UserFactory(username=username or f"{role}_{target.key.lower()}")
+        MembershipFactory(project=target, user=user, role=role)
+        return user
+
+    return _make
+
+
+@pytest.fixture
+def users_by_role(make_member):
+    return {role: make_member(role) for role in Role.values}
+
+
+@pytest.fixture
+def api_client_for(db):
+    """api_client_for(user) -> an APIClient authenticated with the user's token (None: anonymous)."""
+
+    def _client(user=None):
+        client = APIClient()
+        if user is not None:
+            token, _ = Token.objects.get_or_create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return _client
+
+
+# --- Browser --------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright. Skips only where no Chromium is installed."""
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"Chromium not found at {CHROMIUM}; CI must install it (make test does).")
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(10_000)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.js_errors = errors
+    yield pg
+    context.close()
+
+
+@pytest.fixture
+def login(page):
+    """login(user) logs the user in through the real login form and returns the page."""
+
+    def _login(user, password: str = PASSWORD):
+        page.goto("/accounts/login/")
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+        return page
+
+    return _login

@@ -1,0 +1,30 @@
+"""The README's quick start stays true: two commands first, the roles table equals ROLE_ACTIONS."""
+
+from pathlib import Path
+
+from releases.access import role_table_markdown
+from releases.demo import DEMO_PASSWORD, DEMO_USERS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def quickstart() -> str:
+    text = (ROOT / "README.md").read_text()
+    return text[text.index("<!-- section:quickstart -->") : text.index("<!-- /section:quickstart -->")]
+
+
+def test_quickstart_opens_with_the_two_commands():
+    first_block = quickstart().split("```sh", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in first_block.splitlines() if line.split("#")[0].strip()]
+    assert commands == ["make run", "make test"]
+
+
+def test_roles_table_is_generated_from_role_actions():
+    assert role_table_markdown() in quickstart()
+
+
+def test_demo_users_and_password_are_documented():
+    text = quickstart()
+    assert DEMO_PASSWORD in text
+    for username in DEMO_USERS:
+        assert f"`{username}`" in text

@@ -1,0 +1,96 @@
+"""Gate selectors other helpers call: live status per release and expired waivers."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from gates import services
+from gates.models import GateEvaluation, QualityGate
+from gates.selectors import expired_waivers, gate_status_by_release
+from tests.factories import ReleaseFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_gate_status_is_the_worst_latest_evaluation_of_active_gates(
+    project, gate, release, metric_values, django_assert_num_queries
+):
+    # given two gates; the first failed then passed (latest counts), the second warned; an inactive gate failed
+    other = QualityGate.objects.create(project=project, name="Warn gate", order=2)
+    other.conditions.create(metric="test_pass_rate", operator="gte", error_threshold=90, warn_threshold=99)
+    off = QualityGate.objects.create(project=project, name="Off gate", is_active=False)
+    off.conditions.create(metric="test_pass_rate", operator="gte", error_threshold=100)
+    gate.checklist_items.all().delete()
+    metric_values({"blocking_open_defects": 3, "test_pass_rate": 97.0})
+    services.gate_evaluate(gate=gate, release=release)
+    services.gate_evaluate(gate=off, release=release)
+    metric_values({"blocking_open_defects": 0, "test_pass_rate": 99.0})
+    latest = services.gate_evaluate(gate=gate, release=release)
+    metric_values({"test_pass_rate": 95.0})
+    services.gate_evaluate(gate=other, release=release)
+    untouched = ReleaseFactory(project=project, version="0.1")
+    # when asked for both releases / then one query, the worst active status, and None where nothing ran
+    with django_assert_num_queries(1):
+        status = gate_status_by_release(release_ids=[release.pk, untouched.pk])
+    assert status[release.pk]["status"] == "warned" and status[release.pk]["gate"] == "Warn gate"
+    assert {g["name"]: g["status"] for g in status[release.pk]["gates"]} == {
+        "RC gate": "passed",
+        "Warn gate": "warned",
+    }
+    assert latest.pk in {g["evaluation_id"] for g in status[release.pk]["gates"]}
+    assert status[untouched.pk] == {"status": None, "evaluated_at": None, "gate": None, "gates": []}
+    assert GateEvaluation.objects.count() == 4
+
+
+@pytest.mark.parametrize("releases", [2, 20])
+def test_gate_status_query_count_does_not_grow_with_releases(
+    project, gate, metric_values, releases, django_assert_num_queries
+):
+    metric_values({"blocking_open_defects": 0})
+    ids = []
+    for i in range(releases):
+        r = ReleaseFactory(project=project, version=f"9.{i}")
+        services.gate_evaluate(gate=gate, release=r)
+        ids.append(r.pk)
+    with django_assert_num_queries(1):
+        assert len(gate_status_by_release(release_ids=ids)) == releases
+
+
+def test_expired_waivers_by_project_and_release(project, gate, release, metric_values, make_member):
+    from gates.models import Waiver
+    from releases.models import Role
+
+    metric_values({"blocking_open_defects": 0, "test_pass_rate": 90.0})
+    rm = make_member(Role.RELEASE_MANAGER)
+    tomorrow = (timezone.now() + dt.timedelta(days=1)).date()
+    d = services.decision_record(
+        release=release,
+        gate=gate,
+        decision="go_with_waivers",
+        rationale="ok",
+        by=rm,
+        waivers=[
+            {
+                "condition": gate.conditions.get(metric="test_pass_rate").pk,
+                "justification": "j",
+                "owner": rm,
+                "expires": tomorrow,
+            },
+            {
+                "checklist_item": gate.checklist_items.get().pk,
+                "justification": "j",
+                "owner": rm,
+                "expires": tomorrow,
+            },
+        ],
+    )
+    assert not expired_waivers(project=project).exists()
+    # one waiver expires yesterday, the other today (still valid through today)
+    w1, w2 = Waiver.objects.filter(decision=d).order_by("id")
+    today = timezone.now().date()
+    Waiver.objects.filter(pk=w1.pk).update(expires=today - dt.timedelta(days=1))
+    Waiver.objects.filter(pk=w2.pk).update(expires=today)
+    assert list(expired_waivers(project=project)) == [w1]
+    assert list(expired_waivers(release=release)) == [w1]
+    assert not expired_waivers(release=ReleaseFactory(project=project, version="8.0")).exists()
