@@ -24,7 +24,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", "pass-word-123")
 
     @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):  # noqa: N805
+    def _save(obj, create, extracted, **kwargs):
         if create:
             obj.save()
 
@@ -108,7 +108,7 @@ class DefectFactory(factory.django.DjangoModelFactory):
     created_at = factory.LazyFunction(timezone.now)
 
     @factory.post_generation
-    def creation_transition(obj, create, extracted, **kwargs):  # noqa: N805
+    def creation_transition(obj, create, extracted, **kwargs):
         if create:
             DefectTransition.objects.create(defect=obj, from_status="", to_status=obj.status, at=obj.created_at,
                                             resolution=obj.resolution)
