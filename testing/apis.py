@@ -273,9 +273,12 @@ JUNIT_RESPONSE = inline_serializer(
 
 class RequirementListApi(GenericAPIView):
     serializer_class = RequirementOutput
+    queryset = Requirement.objects.none()  # for the schema only; get() reads through the selectors
+    filter_backends = ()
 
     @extend_schema(
         summary="Requirements (filters: project, q, release)",
+        responses={200: RequirementOutput(many=True), **ERRORS},
         parameters=[
             OpenApiParameter("project", str),
             OpenApiParameter("q", str),
@@ -347,9 +350,12 @@ class RequirementDetailApi(APIView):
 
 class TestCaseListApi(GenericAPIView):
     serializer_class = TestCaseOutput
+    queryset = TestCase.objects.none()  # for the schema only; get() reads through the selectors
+    filter_backends = ()
 
     @extend_schema(
         summary="Test cases (filters: project, q, kind, component, requirement)",
+        responses={200: TestCaseOutput(many=True), **ERRORS},
         parameters=[OpenApiParameter(n, str) for n in ("project", "q", "kind", "component", "requirement")],
     )
     def get(self, request):
@@ -448,9 +454,12 @@ class BulkLinkApi(APIView):
 
 class RunListApi(GenericAPIView):
     serializer_class = RunOutput
+    queryset = TestRun.objects.none()  # for the schema only; get() reads through the selectors
+    filter_backends = ()
 
     @extend_schema(
         summary="Test runs, newest first (filters: release, source, project)",
+        responses={200: RunOutput(many=True), **ERRORS},
         parameters=[
             OpenApiParameter("release", int),
             OpenApiParameter("source", str, enum=RunSource.values),

@@ -160,6 +160,7 @@ SPECTACULAR_SETTINGS = {
         "ResultStatusEnum": "testing.models.ResultStatus",
         "TestCaseKindEnum": "testing.models.TestCaseKind",
         "CriticalityEnum": "testing.models.Criticality",
+        "ManualResultStatusEnum": "testing.services.MANUAL_STATUSES",
     },
 }
 

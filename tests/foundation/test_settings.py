@@ -89,11 +89,7 @@ def test_production_without_a_secret_refuses_to_start():
 
 
 def test_production_passes_check_deploy():
-    """Django's deployment checks report nothing at WARNING level.
-
-    drf-spectacular adds its schema warnings to `check --deploy`; each app's API owns those (see the schema
-    tests), so here they only must not come from this app, and every other check must be silent.
-    """
+    """Django's deployment checks, drf-spectacular's schema warnings included, report nothing at WARNING level."""
     clean = {k: v for k, v in os.environ.items() if k not in CLEARED}
     clean.update(
         DJANGO_ENV="production", SECRET_KEY="k3y-" + "a1B2c3D4e5" * 6, ALLOWED_HOSTS="qg.example.com"
@@ -108,11 +104,8 @@ def test_production_passes_check_deploy():
         check=False,
     )
     output = result.stdout + result.stderr
-    issues = [line for line in output.splitlines() if line.startswith("?: (") or ": (" in line[:80]]
-    foreign_schema = [i for i in issues if "(drf_spectacular." in i and "releases/" not in i]
-    assert [i for i in issues if i not in foreign_schema] == []
-    if not foreign_schema:
-        assert result.returncode == 0, output
+    assert result.returncode == 0, output
+    assert "System check identified no issues" in output, output
 
 
 @pytest.mark.django_db
