@@ -73,8 +73,12 @@ def gate_index(request):
     from .models import ChecklistItem as Item
     from .models import GateCondition
 
+    visible = project_list_for_user(user=request.user)
+    only = request.GET.get("project", "").strip().upper()
+    if only:
+        visible = visible.filter(key=only)
     projects = list(
-        project_list_for_user(user=request.user).prefetch_related(
+        visible.prefetch_related(
             Prefetch(
                 "gates",
                 queryset=QualityGate.objects.order_by("order", "id").prefetch_related(
@@ -95,7 +99,7 @@ def gate_index(request):
         p.can_manage = can(request.user, p, Action.MANAGE_GATES)
         for r in p.active_releases:
             r.gate_status = status.get(r.pk)
-    return render(request, "gates/index.html", {"projects": projects})
+    return render(request, "gates/index.html", {"projects": projects, "only": only})
 
 
 def _editor(request, *, project: Project, gate: QualityGate | None):

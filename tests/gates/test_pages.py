@@ -75,6 +75,23 @@ def test_gate_index_lists_gates_and_release_status(client_for, gate, release, ma
     assert "New gate" not in body  # viewers do not edit
 
 
+def test_gate_index_narrows_to_one_project_from_the_query_string(client_for, gate, project, make_member):
+    from releases.models import Membership
+    from tests.factories import ProjectFactory
+
+    viewer = make_member(Role.VIEWER)
+    other = ProjectFactory(key="OTHER", name="Other project")
+    Membership.objects.create(project=other, user=viewer, role=Role.VIEWER)
+    c = client_for(viewer)
+    both = c.get("/gates/").content.decode()
+    assert f'id="project-{project.key}"' in both and 'id="project-OTHER"' in both
+    only = c.get("/gates/?project=other").content.decode()
+    assert 'id="project-OTHER"' in only and f'id="project-{project.key}"' not in only
+    assert "All your projects" in only
+    # a project the user is not a member of shows nothing of it
+    assert "not a member of a project NOPE" in c.get("/gates/?project=NOPE").content.decode()
+
+
 @pytest.mark.parametrize("releases", [1, 8])
 def test_gate_index_query_count_is_bounded(
     client_for, gate, project, make_member, evidence, releases, django_assert_max_num_queries
