@@ -74,6 +74,8 @@ class TestCaseFactory(factory.django.DjangoModelFactory):
 
 
 class TestRunFactory(factory.django.DjangoModelFactory):
+    __test__ = False  # a factory, not a pytest test class
+
     class Meta:
         model = TestRun
 
@@ -84,6 +86,8 @@ class TestRunFactory(factory.django.DjangoModelFactory):
 
 
 class TestResultFactory(factory.django.DjangoModelFactory):
+    __test__ = False  # a factory, not a pytest test class
+
     class Meta:
         model = TestResult
 

@@ -118,8 +118,10 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 20000
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: a call without credentials gets 401 with `WWW-Authenticate: Token`, which CI clients
+        # understand; the browser's session (with CSRF on unsafe methods) still works.
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
