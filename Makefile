@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 .PHONY: help run test setup lint format worker beat
 
 help:
-	@echo "make run     install, migrate, seed demo data once, create the local admin, serve on http://$(HOST):$(PORT)"
+	@echo "make run     install, migrate, seed demo data once, backfill metrics, evaluate gates, serve on http://$(HOST):$(PORT)"
 	@echo "make test    install test extras and headless Chromium, run the whole suite (PYTEST_ARGS=... to narrow)"
 	@echo "make setup   the same installs as make test, plus migrations, without running anything"
 	@echo "make lint    ruff check"
@@ -21,6 +21,7 @@ run:
 	@scripts/setup.sh venv run
 	@scripts/setup.sh app
 	$(PY) manage.py backfill_metrics --days 30 --if-empty
+	$(PY) manage.py evaluate_gates --if-never
 	@echo "QualityGov on http://$(HOST):$(PORT)/  (demo users: admin, qa, manager, rm, viewer; password qualitygov-demo)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 

@@ -582,30 +582,37 @@ def evaluation_is_fresh(*, evaluation: GateEvaluation, now: dt.datetime | None =
     return not TestRun.objects.filter(release_id=release_id, created_at__gt=since).exists()
 
 
-def gates_evaluate_scheduled(*, now: dt.datetime | None = None) -> int:
-    """Evaluate every active, scheduled gate for every active release of its project; returns how many.
-
-    Each evaluation commits on its own, and one that is refused (a DomainError, e.g. a metric the registry
-    rejects) is logged and skipped so the others still run; anything else propagates (the task fails loudly).
-    """
-    count = 0
+def scheduled_gate_pairs() -> list[tuple[QualityGate, Release]]:
+    """Every (active scheduled gate, active release of its project) pair, in gate order."""
     gates = QualityGate.objects.filter(is_active=True, evaluate_on_schedule=True).select_related("project")
     releases_by_project: dict[int, list[Release]] = {}
     for release in Release.objects.filter(status__in=ACTIVE_RELEASE_STATUSES).select_related("project"):
         releases_by_project.setdefault(release.project_id, []).append(release)
-    for gate in gates:
-        for release in releases_by_project.get(gate.project_id, []):
-            try:
-                gate_evaluate(gate=gate, release=release, by=None, via="schedule")
-            except DomainError as exc:
-                logger.warning(
-                    "Scheduled evaluation of gate %s for release %s refused: %s",
-                    gate.pk,
-                    release.pk,
-                    exc.message,
-                )
-                continue
+    return [(gate, release) for gate in gates for release in releases_by_project.get(gate.project_id, [])]
+
+
+def gates_evaluate_scheduled(*, on_each=None) -> int:
+    """Evaluate every active, scheduled gate for every active release of its project; returns how many.
+
+    Each evaluation commits on its own, and one that is refused (a DomainError, e.g. a metric the registry
+    rejects) is logged and skipped so the others still run; anything else propagates (the task fails loudly).
+    `on_each()` is called after every pair, evaluated or refused (progress bars).
+    """
+    count = 0
+    for gate, release in scheduled_gate_pairs():
+        try:
+            gate_evaluate(gate=gate, release=release, by=None, via="schedule")
+        except DomainError as exc:
+            logger.warning(
+                "Scheduled evaluation of gate %s for release %s refused: %s",
+                gate.pk,
+                release.pk,
+                exc.message,
+            )
+        else:
             count += 1
+        if on_each is not None:
+            on_each()
     return count
 
 

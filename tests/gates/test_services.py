@@ -260,6 +260,26 @@ def test_scheduled_task_evaluates_active_gates_for_active_releases(project, gate
     assert (ev.gate, ev.release, ev.requested_via, ev.requested_by) == (gate, release, "schedule", None)
 
 
+def test_evaluate_gates_command_evaluates_once_and_if_never_skips_after(project, gate, release, metric_values):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    metric_values(GOOD)
+    ReleaseFactory(project=project, version="9.1", status="planning")
+    out = StringIO()
+    call_command("evaluate_gates", "--no-progress", "--if-never", stdout=out)
+    assert "Evaluated 2 gate(s)" in out.getvalue()
+    assert set(GateEvaluation.objects.values_list("release__version", flat=True)) == {release.version, "9.1"}
+    # --if-never: evaluations exist now, nothing more is written
+    out = StringIO()
+    call_command("evaluate_gates", "--no-progress", "--if-never", stdout=out)
+    assert "nothing to do" in out.getvalue() and GateEvaluation.objects.count() == 2
+    # without it, every pair is evaluated again
+    call_command("evaluate_gates", "--no-progress", stdout=StringIO())
+    assert GateEvaluation.objects.count() == 4
+
+
 @pytest.mark.parametrize("evidence", ["test_run", "defect_move"])
 def test_new_evidence_makes_an_evaluation_stale(gate, release, metric_values, make_member, evidence):
     from tests import factories
