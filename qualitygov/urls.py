@@ -1,23 +1,27 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import views
+from . import account_api, account_views, views
 
 APPS = ["releases", "defects", "testing", "incidents", "metrics", "gates"]
 
-api_v1 = [path("", include(f"{app}.api_urls")) for app in APPS]
+api_v1 = [
+    path("auth/token/", account_api.ObtainTokenApi.as_view(), name="api-token"),
+    *[path("", include(f"{app}.api_urls")) for app in APPS],
+]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", account_views.RateLimitedLoginView.as_view(), name="login"),
+    path("accounts/token/", account_views.api_token, name="api_token"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     *[path("", include(f"{app}.urls")) for app in APPS],
 ]
 

@@ -13,3 +13,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# The failed-login limits are tested with their own figures (tests/hardening/test_web_security.py); elsewhere the
+# suite's many wrong passwords from 127.0.0.1 (API fuzzing included) must not lock out the next test's login.
+QUALITYGOV_LOGIN_MAX_FAILURES = 1000

@@ -18,6 +18,27 @@
       });
     });
   }
+  // Inline handlers are refused by the Content-Security-Policy; these attributes replace them.
+  //   <input type="checkbox" data-select-all="CSS selector">  ticks/unticks every box the selector finds
+  //   <button data-print>                                       prints the page
+  //   <button data-copy="#input-id">                           copies the input's value
+  document.addEventListener("click", function (ev) {
+    var el = ev.target.closest && ev.target.closest("[data-select-all], [data-print], [data-copy]");
+    if (!el) return;
+    if (el.hasAttribute("data-select-all")) {
+      document.querySelectorAll(el.getAttribute("data-select-all")).forEach(function (box) {
+        if (box !== el) box.checked = el.checked;
+      });
+    } else if (el.hasAttribute("data-print")) {
+      window.print();
+    } else {
+      var source = document.querySelector(el.getAttribute("data-copy"));
+      if (!source) return;
+      source.select();
+      if (navigator.clipboard) navigator.clipboard.writeText(source.value).catch(function () {});
+      el.textContent = "Copied";
+    }
+  });
   document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
   document.addEventListener("htmx:afterSwap", function (ev) { drawCharts(ev.target); });
   window.QualityGov = { drawCharts: drawCharts };
