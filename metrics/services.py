@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from qualitygov.faults import checkpoint
 from releases.models import ACTIVE_RELEASE_STATUSES, Project, Release
 
 from .models import MetricSnapshot, PendingRecompute, RecomputeLock, Scope
@@ -130,6 +131,7 @@ def snapshot_release(*, release: Release, as_of: dt.datetime | None = None) -> d
             as_of=as_of,
             computed_at=now,
         )
+        checkpoint("metrics.snapshot_release.stored")
         if as_of >= now - dt.timedelta(minutes=1):
             alerts_evaluate(project=release.project, release=release, results=results)
     return results

@@ -1,13 +1,15 @@
 """API plumbing shared by every app: pagination and the one exception handler."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import DomainError
+
+DATABASE_DOWN = (OperationalError, InterfaceError)
 
 
 class Pagination(PageNumberPagination):
@@ -27,6 +29,11 @@ def exception_handler(exc, context):
         if hasattr(exc, "message_dict"):
             return Response(exc.message_dict, status=status.HTTP_400_BAD_REQUEST)
         return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, DATABASE_DOWN):
+        # The connection was lost or refused; the request's transaction did not commit.
+        from .resilience import database_unavailable_response
+
+        return database_unavailable_response(api=True)
     if isinstance(exc, IntegrityError):
         # A constraint caught what validation did not (usually a concurrent duplicate).
         return Response(

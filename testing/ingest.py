@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from defects.models import Environment
 from qualitygov.errors import DomainError
+from qualitygov.faults import checkpoint
 from releases.access import Action, require
 from releases.models import Release
 
@@ -118,6 +119,7 @@ def junit_ingest(
             )
             case_ids = _upsert_test_cases(project_id=release.project_id, report=report)
             _write_results(run=run, report=report, case_ids=case_ids, finished_at=now)
+            checkpoint("testing.junit_ingest.results_written")
             _link_requirements(project_id=release.project_id, report=report, case_ids=case_ids)
             _schedule_recompute(release_id=release.pk)
     except IntegrityError:
