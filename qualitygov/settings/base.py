@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our own static files (the CSP allows no CDN)
     "releases",
     "defects",
     "testing",
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "qualitygov.security.SecurityHeadersMiddleware",  # CSP with a per-request nonce, Permissions-Policy
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -107,6 +109,17 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# --- Web security (qualitygov/security.py, qualitygov/ratelimit.py) ------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Failed log-ins (form and POST /api/v1/auth/token/) per client IP and per username within a window.
+QUALITYGOV_LOGIN_MAX_FAILURES = env.int("QUALITYGOV_LOGIN_MAX_FAILURES", default=10)
+QUALITYGOV_LOGIN_WINDOW_SECONDS = env.int("QUALITYGOV_LOGIN_WINDOW_SECONDS", default=300)
+# Behind N reverse proxies that append to X-Forwarded-For, the client is the N-th address from the right.
+QUALITYGOV_TRUSTED_PROXIES = env.int("QUALITYGOV_TRUSTED_PROXIES", default=0)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -141,6 +154,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Release quality governance: evidence, metrics, quality gates and go/no-go decisions.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a "status" field with different choices: name each enum after its model.
     "ENUM_NAME_OVERRIDES": {
