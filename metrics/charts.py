@@ -4,6 +4,8 @@ Every figure has a title, axis titles with units and hover text; points carry cu
 them (static/js/app.js opens them on click).
 """
 
+import html
+
 import plotly.graph_objects as go
 from django.utils.safestring import mark_safe
 
@@ -42,6 +44,12 @@ def to_json(fig: go.Figure) -> str:
     """The figure as JSON safe to place inside a <script type="application/json"> element."""
     raw = fig.to_json()
     return mark_safe(raw.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def plain(text) -> str:
+    """User-provided text (run names, versions) for Plotly labels and hover text: Plotly renders a subset of HTML
+    there (<b>, <a href>, <br>...), so it is escaped; Plotly shows the entities as the characters themselves."""
+    return html.escape(str(text), quote=False)
 
 
 def _layout(fig: go.Figure, *, title: str, x_title: str, y_title: str, **extra) -> go.Figure:
@@ -120,7 +128,7 @@ def pass_rate_per_run_figure(runs: list[dict], *, list_url: str) -> go.Figure:
         name="Pass rate",
         line={"color": "#12b76a"},
         customdata=[[r["url"] or list_url] for r in runs],
-        text=[f"{r['label']}: {r['passed']} passed / {r['executed']} executed" for r in runs],
+        text=[f"{plain(r['label'])}: {r['passed']} passed / {r['executed']} executed" for r in runs],
         hovertemplate="%{x|%Y-%m-%d %H:%M}<br>Pass rate: %{y:.1f}%<br>%{text}<extra></extra>",
     )
     fig.update_yaxes(range=[0, 102])
@@ -158,7 +166,7 @@ def series_figure(
             x=marker["x"],
             y=1,
             yref="paper",
-            text=marker["label"],
+            text=plain(marker["label"]),
             showarrow=False,
             font={"size": 10, "color": "#5f6b7a"},
             textangle=-90,
@@ -175,7 +183,7 @@ def risk_by_release_figure(rows: list[dict]) -> go.Figure:
     fig = go.Figure()
     fig.add_bar(
         x=[r["risk"] if r["risk"] is not None else 0 for r in rows],
-        y=[f"{r['project_key']} {r['version']}" for r in rows],
+        y=[plain(f"{r['project_key']} {r['version']}") for r in rows],
         orientation="h",
         marker_color=[BAND_COLORS.get(r["band"]) for r in rows],
         customdata=[[r["dashboard_url"]] for r in rows],
