@@ -58,8 +58,12 @@ def test_admin_creates_a_gate_from_the_index(login, make_member, project, releas
 def test_audit_log_csv_export_is_a_download_of_the_filtered_events(login, make_member, project, release):
     admin = make_member(Role.ADMIN)
     for name in ("Alpha gate", "Beta gate"):
-        AuditEvent.objects.create(project=project, action="gate.created", actor=admin, summary=f"Gate '{name}'")
-    AuditEvent.objects.create(project=project, action="signoff.signed", actor=admin, summary="=SUM(A1) signed")
+        AuditEvent.objects.create(
+            project=project, action="gate.created", actor=admin, summary=f"Gate '{name}'"
+        )
+    AuditEvent.objects.create(
+        project=project, action="signoff.signed", actor=admin, summary="=SUM(A1) signed"
+    )
     page = login(admin)
     page.goto(f"/projects/{project.key}/audit/")
     expect(page.locator("#audit-table tbody tr")).to_have_count(3)

@@ -101,7 +101,9 @@ def test_testcase_create_edit_and_bulk_link(login, make_member, project, release
 
 def test_manual_run_execute_and_complete(login, make_member, project, release):
     qa = make_member("qa")
-    ok = f.TestCaseFactory(project=project, title="Pay by card", steps=[{"action": "Pay", "expected": "Paid"}])
+    ok = f.TestCaseFactory(
+        project=project, title="Pay by card", steps=[{"action": "Pay", "expected": "Paid"}]
+    )
     ko = f.TestCaseFactory(project=project, title="Pay by voucher")
     skipped = f.TestCaseFactory(project=project, title="Pay by cheque")
     run = services.manual_run_create(release=release, by=qa, test_case_ids=[ok.pk, ko.pk, skipped.pk])
