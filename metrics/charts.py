@@ -4,9 +4,11 @@ Every figure has a title, axis titles with units and hover text; points carry cu
 them (static/js/app.js opens them on click).
 """
 
+import datetime as dt
 import html
 
 import plotly.graph_objects as go
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 SEVERITY_COLORS = {
@@ -57,6 +59,20 @@ def _layout(fig: go.Figure, *, title: str, x_title: str, y_title: str, **extra) 
     fig.update_xaxes(title_text=x_title, **AXIS)
     fig.update_yaxes(title_text=y_title, **AXIS)
     return fig
+
+
+def _widen_single_date(fig: go.Figure, xs, *, days: int) -> None:
+    """Give a date axis with fewer than two distinct x values a range of +- `days` days around its only day
+    (or today when it has none): left alone, Plotly zooms such an axis to milliseconds (ticks such as
+    23:59:59.999, or around 1970 when empty)."""
+    distinct = {str(x)[:10] for x in xs if x}
+    if len(distinct) > 1:
+        return
+    day = dt.date.fromisoformat(distinct.pop()) if distinct else timezone.now().date()
+    fig.update_xaxes(
+        range=[(day - dt.timedelta(days=days)).isoformat(), (day + dt.timedelta(days=days)).isoformat()],
+        type="date",
+    )
 
 
 def defect_flow_figure(buckets: list[dict], *, list_url: str, bucket: str = "day") -> go.Figure:
@@ -132,6 +148,7 @@ def pass_rate_per_run_figure(runs: list[dict], *, list_url: str) -> go.Figure:
         hovertemplate="%{x|%Y-%m-%d %H:%M}<br>Pass rate: %{y:.1f}%<br>%{text}<extra></extra>",
     )
     fig.update_yaxes(range=[0, 102])
+    _widen_single_date(fig, [r["started_at"] for r in runs], days=1)
     return _layout(fig, title="Test pass rate per run", x_title="Run start (UTC)", y_title="Pass rate (%)")
 
 
@@ -175,6 +192,8 @@ def series_figure(
         )
     if percent:
         fig.update_yaxes(range=[0, 102])
+    if not markers:  # release markers already give the axis its span
+        _widen_single_date(fig, [p["bucket"] for points in series.values() for p in points], days=3)
     return _layout(fig, title=title, x_title="Date (UTC)", y_title=y_title)
 
 

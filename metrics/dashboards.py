@@ -4,7 +4,10 @@ A scope without any snapshot yet is computed on demand and stored once (then the
 """
 
 import datetime as dt
+import hashlib
+import logging
 
+from django.core.cache import cache
 from django.db.models import Count
 from django.utils import timezone
 
@@ -14,6 +17,8 @@ from . import charts, selectors, services
 from .flow import defect_flow
 from .models import MetricSnapshot, Scope
 from .registry import PROJECT_KEYS, REGISTRY, RELEASE_KEYS
+
+logger = logging.getLogger(__name__)
 
 TREND_DAYS = 7
 CHART_DAYS = 30
@@ -98,6 +103,38 @@ def _ensure_release_snapshots(releases: list[Release]) -> dict[int, dict[str, Me
     return snaps
 
 
+CHARTS_CACHE_SECONDS = 15 * 60
+
+
+def _charts_stamp(snapshots, now: dt.datetime, *, extra=()) -> str:
+    """What the charts depend on, in a few bytes: the newest snapshot of the scope (every recompute after an event
+    writes new ones), today's date (the day buckets) and `extra` (e.g. the releases marked on a project chart)."""
+    newest = max((s.computed_at for s in snapshots), default=None)
+    raw = repr((newest.isoformat() if newest else "", now.date().isoformat(), list(extra)))
+    return hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
+def _cached_charts(scope: str, stamp: str, build):
+    """The charts of a dashboard from the cache while the scope's snapshots are unchanged, else built and stored.
+
+    Charts show the data as of the last recompute, like the tiles beside them. Without a cache (Redis down) they
+    are simply built each time."""
+    key = f"metrics:charts:v1:{scope}:{stamp}"
+    try:
+        hit = cache.get(key)
+    except Exception:
+        logger.warning("Chart cache unavailable; building the charts.", exc_info=True)
+        return build()
+    if hit is not None:
+        return hit
+    value = build()
+    try:
+        cache.set(key, value, CHARTS_CACHE_SECONDS)
+    except Exception:
+        logger.warning("Chart cache unavailable; not storing the charts.", exc_info=True)
+    return value
+
+
 def _series_for(*, keys, start, end, release_id=None, project_id=None) -> dict[str, list[dict]]:
     """Daily last snapshot per key for several keys in one query."""
     qs = MetricSnapshot.objects.filter(key__in=keys, as_of__gte=start, as_of__lte=end)
@@ -121,10 +158,9 @@ def _series_for(*, keys, start, end, release_id=None, project_id=None) -> dict[s
 def release_dashboard(*, release: Release) -> dict:
     """Everything the release dashboard shows."""
     from gates.selectors import expired_waivers, gate_status_by_release
-    from testing.models import RunStatus, TestRun
 
-    now = timezone.now()
     snaps = _ensure_release_snapshots([release])[release.pk]
+    now = timezone.now()  # after the snapshots just taken, so that the trend charts include them
     before = selectors.release_metrics_before(
         release_ids=[release.pk], before=now - dt.timedelta(days=TREND_DAYS)
     )
@@ -155,6 +191,111 @@ def release_dashboard(*, release: Release) -> dict:
             }
         )
 
+    figures, chart_points = _cached_charts(
+        f"release:{release.pk}",
+        _charts_stamp(snaps.values(), now),
+        lambda: _release_charts(release=release, now=now),
+    )
+    gate = gate_status_by_release(release_ids=[release.pk])[release.pk]
+    return {
+        "release": release,
+        "project": release.project,
+        "tiles": tiles,
+        "risk": risk,
+        "risk_band": (risk.details.get("band") if risk else None),
+        "indicators": indicators,
+        "figures": figures,
+        "chart_points": chart_points,
+        "gate": gate,
+        "expired_waivers": list(expired_waivers(release=release)[:20]),
+        "alerts": list(selectors.active_alerts(release_ids=[release.pk])[:20]),
+        "computed_at": risk.computed_at if risk else None,
+        "project_tiles": [tile(k, snaps.get(k), None) for k in PROJECT_KEYS],
+    }
+
+
+PERCENTILE_LABELS = {"median": "Median", "p90": "90th percentile"}
+
+
+def with_percentiles(points: list[dict], *, key: str) -> dict[str, list[dict]]:
+    """The mean series of a time metric plus its median and p90 (kept in each snapshot's details)."""
+    out = {key: points}
+    for part in ("median", "p90"):
+        out[part] = [{**p, "value": (p.get("details") or {}).get(part)} for p in points]
+    return out
+
+
+def _thresholds(row: dict, unit: str) -> str:
+    sign = "≤" if row["direction"] == "lower" else "≥"
+    suffix = "%" if unit == "%" else ""
+    return f"pass {sign} {row['pass']:g}{suffix}, warn {sign} {row['warn']:g}{suffix}"
+
+
+def project_dashboard(*, project) -> dict:
+    """Everything the project dashboard shows."""
+    from gates.selectors import expired_waivers, gate_status_by_release
+    from incidents.selectors import open_incidents, overdue_action_items
+
+    releases = list(project.releases.order_by("-created_at", "-id")[:50])
+    snaps = _ensure_release_snapshots(releases) if releases else {}
+    project_snaps = selectors.latest_project_metrics(project_ids=[project.pk]).get(project.pk, {})
+    if any(k not in project_snaps for k in PROJECT_KEYS):
+        services.snapshot_project(project=project)
+        project_snaps = selectors.latest_project_metrics(project_ids=[project.pk]).get(project.pk, {})
+    now = timezone.now()  # after the snapshots just taken, so that the trend charts include them
+    before = selectors.project_metrics_before(
+        project_id=project.pk, before=now - dt.timedelta(days=TREND_DAYS)
+    )
+    tiles = [
+        tile(
+            k,
+            project_snaps.get(k),
+            before.get(k),
+            url="/incidents/?project=" + project.key if k == "mttr_hours" else "",
+        )
+        for k in PROJECT_KEYS
+    ]
+    gates = gate_status_by_release(release_ids=[r.pk for r in releases])
+    rows = []
+    for release in releases:
+        s = snaps.get(release.pk, {})
+        risk = s.get("release_risk_score")
+        rows.append(
+            {
+                "release": release,
+                "risk": risk.value if risk else None,
+                "band": risk.details.get("band") if risk else None,
+                "blocking": s["blocking_open_defects"].value if "blocking_open_defects" in s else None,
+                "pass_rate": s["test_pass_rate"].value if "test_pass_rate" in s else None,
+                "gate": gates.get(release.pk, {}),
+            }
+        )
+    stamp = _charts_stamp(
+        project_snaps.values(), now, extra=[(r.pk, r.version, r.actual_release_date) for r in releases]
+    )
+    figures, _ = _cached_charts(
+        f"project:{project.pk}",
+        stamp,
+        lambda: (_project_charts(project=project, releases=releases, now=now), {}),
+    )
+    return {
+        "project": project,
+        "tiles": tiles,
+        "mttr_details": project_snaps["mttr_hours"].details if "mttr_hours" in project_snaps else {},
+        "rows": rows,
+        "figures": figures,
+        "overdue_items": list(overdue_action_items(project=project)[:50]),
+        "open_incidents": list(open_incidents(project=project)[:20]),
+        "expired_waivers": list(expired_waivers(project=project)[:20]),
+        "alerts": list(selectors.active_alerts(project_ids=[project.pk])[:20]),
+    }
+
+
+def _release_charts(*, release: Release, now: dt.datetime) -> tuple[dict, dict]:
+    """The release dashboard's Plotly figures and their point counts (the expensive part: flow queries, plotly)."""
+    from testing.models import RunStatus, TestRun
+
+    defects_url = f"/defects/?release={release.pk}"
     start = now - dt.timedelta(days=CHART_DAYS)
     flow = defect_flow(release=release, start=start, end=now, bucket="day", by_severity=True)
     runs = list(
@@ -209,85 +350,18 @@ def release_dashboard(*, release: Release) -> dict:
             )
         ),
     }
-    gate = gate_status_by_release(release_ids=[release.pk])[release.pk]
-    return {
-        "release": release,
-        "project": release.project,
-        "tiles": tiles,
-        "risk": risk,
-        "risk_band": (risk.details.get("band") if risk else None),
-        "indicators": indicators,
-        "figures": figures,
-        "chart_points": {
-            "flow": len(flow),
-            "runs": len(run_rows),
-            "coverage": len(series["requirement_coverage"]),
-            "mttr": len(series["defect_mttr_hours"]),
-        },
-        "gate": gate,
-        "expired_waivers": list(expired_waivers(release=release)[:20]),
-        "alerts": list(selectors.active_alerts(release_ids=[release.pk])[:20]),
-        "computed_at": risk.computed_at if risk else None,
-        "project_tiles": [tile(k, snaps.get(k), None) for k in PROJECT_KEYS],
+    chart_points = {
+        "flow": len(flow),
+        "runs": len(run_rows),
+        "coverage": len(series["requirement_coverage"]),
+        "mttr": len(series["defect_mttr_hours"]),
     }
+    return figures, chart_points
 
 
-PERCENTILE_LABELS = {"median": "Median", "p90": "90th percentile"}
+def _project_charts(*, project, releases: list[Release], now: dt.datetime) -> dict:
+    """The project dashboard's Plotly figures."""
 
-
-def with_percentiles(points: list[dict], *, key: str) -> dict[str, list[dict]]:
-    """The mean series of a time metric plus its median and p90 (kept in each snapshot's details)."""
-    out = {key: points}
-    for part in ("median", "p90"):
-        out[part] = [{**p, "value": (p.get("details") or {}).get(part)} for p in points]
-    return out
-
-
-def _thresholds(row: dict, unit: str) -> str:
-    sign = "≤" if row["direction"] == "lower" else "≥"
-    suffix = "%" if unit == "%" else ""
-    return f"pass {sign} {row['pass']:g}{suffix}, warn {sign} {row['warn']:g}{suffix}"
-
-
-def project_dashboard(*, project) -> dict:
-    """Everything the project dashboard shows."""
-    from gates.selectors import expired_waivers, gate_status_by_release
-    from incidents.selectors import open_incidents, overdue_action_items
-
-    now = timezone.now()
-    releases = list(project.releases.order_by("-created_at", "-id")[:50])
-    snaps = _ensure_release_snapshots(releases) if releases else {}
-    project_snaps = selectors.latest_project_metrics(project_ids=[project.pk]).get(project.pk, {})
-    if any(k not in project_snaps for k in PROJECT_KEYS):
-        services.snapshot_project(project=project)
-        project_snaps = selectors.latest_project_metrics(project_ids=[project.pk]).get(project.pk, {})
-    before = selectors.project_metrics_before(
-        project_id=project.pk, before=now - dt.timedelta(days=TREND_DAYS)
-    )
-    tiles = [
-        tile(
-            k,
-            project_snaps.get(k),
-            before.get(k),
-            url="/incidents/?project=" + project.key if k == "mttr_hours" else "",
-        )
-        for k in PROJECT_KEYS
-    ]
-    gates = gate_status_by_release(release_ids=[r.pk for r in releases])
-    rows = []
-    for release in releases:
-        s = snaps.get(release.pk, {})
-        risk = s.get("release_risk_score")
-        rows.append(
-            {
-                "release": release,
-                "risk": risk.value if risk else None,
-                "band": risk.details.get("band") if risk else None,
-                "blocking": s["blocking_open_defects"].value if "blocking_open_defects" in s else None,
-                "pass_rate": s["test_pass_rate"].value if "test_pass_rate" in s else None,
-                "gate": gates.get(release.pk, {}),
-            }
-        )
     start = now - dt.timedelta(days=PROJECT_CHART_DAYS)
     series = _series_for(keys=list(PROJECT_KEYS), start=start, end=now, project_id=project.pk)
     markers = [
@@ -333,17 +407,7 @@ def project_dashboard(*, project) -> dict:
             charts.defect_flow_figure(flow, list_url=f"/defects/?project={project.key}", bucket="week")
         ),
     }
-    return {
-        "project": project,
-        "tiles": tiles,
-        "mttr_details": project_snaps["mttr_hours"].details if "mttr_hours" in project_snaps else {},
-        "rows": rows,
-        "figures": figures,
-        "overdue_items": list(overdue_action_items(project=project)[:50]),
-        "open_incidents": list(open_incidents(project=project)[:20]),
-        "expired_waivers": list(expired_waivers(project=project)[:20]),
-        "alerts": list(selectors.active_alerts(project_ids=[project.pk])[:20]),
-    }
+    return figures
 
 
 def portfolio(*, projects) -> dict:
@@ -398,5 +462,12 @@ def portfolio(*, projects) -> dict:
         for p in projects
     ]
     alerts = list(selectors.active_alerts(project_ids=[p.pk for p in projects])[:20])
-    figure = charts.to_json(charts.risk_by_release_figure(rows)) if rows else None
+    figure = None
+    if rows:
+        shown = [(r["project_key"], r["version"], r["risk"], r["band"], r["dashboard_url"]) for r in rows]
+        figure = _cached_charts(
+            "portfolio",
+            hashlib.sha256(repr(shown).encode()).hexdigest()[:24],
+            lambda: charts.to_json(charts.risk_by_release_figure(rows)),
+        )
     return {"rows": rows, "project_rows": project_rows, "figure": figure, "alerts": alerts}

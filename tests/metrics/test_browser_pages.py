@@ -56,3 +56,26 @@ def test_alert_rule_is_deleted_from_its_page(login, make_member, project, releas
     assert list(AlertRule.objects.values_list("pk", flat=True)) == [keep.pk]
     page.screenshot(path=SHOTS / "h5-alert-rules.png", full_page=True)
     assert page.js_errors == []
+
+
+def test_trend_chart_with_a_single_day_keeps_a_day_scale_axis(login, make_member, project, release):
+    # a new release has one day of snapshots (coverage: one point; MTTR: none, no fixed defect): the trend
+    # charts must not zoom into milliseconds around that day (or around 1970)
+    f.DefectFactory(project=project, found_in_release=release)
+    f.RequirementFactory(project=project, key="REQ-1").releases.add(release)
+    page = login(make_member(Role.VIEWER))
+    page.goto(f"/releases/{release.pk}/dashboard/")
+    for name in ("coverage", "mttr"):
+        page.wait_for_selector(f"#chart-{name} .main-svg")
+        ticks = page.locator(f"#chart-{name} .xtick text").all_text_contents()
+        assert ticks and not any(":" in tick for tick in ticks), ticks
+        span_days = page.evaluate(
+            "(id) => { const r = document.getElementById(id).layout.xaxis.range;"
+            " return (new Date(r[1]) - new Date(r[0])) / 86400000; }",
+            f"chart-{name}",
+        )
+        assert span_days >= 2
+    coverage_points = page.evaluate("() => document.getElementById('chart-coverage').data[0].x.length")
+    assert coverage_points == 1
+    page.screenshot(path=SHOTS / "h5-release-dashboard-one-day.png", full_page=True)
+    assert page.js_errors == []
