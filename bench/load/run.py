@@ -63,11 +63,19 @@ def main() -> int:
     queries = measure_queries(plan)
     print_queries(queries)
     procs = []
+    usage = {}
     try:
         procs.append(start_worker(env))
         procs.append(start_gunicorn(args, env))
         wait_healthy(args.port)
-        run_locust(args, env, plan_file)
+        before = {name: cpu_seconds(proc) for name, proc in zip(("worker", "gunicorn"), procs, strict=True)}
+        with LoadSampler() as load:
+            run_locust(args, env, plan_file)
+        usage = {
+            f"{name}_cpu_s": round(cpu_seconds(proc) - before[name], 1)
+            for name, proc in zip(("worker", "gunicorn"), procs, strict=True)
+        }
+        usage["machine_load_avg"] = load.mean()
     finally:
         for proc in reversed(procs):
             stop(proc)
@@ -75,6 +83,11 @@ def main() -> int:
     stats = read_stats(OUT / "locust_stats.csv")
     exceptions = sum(int(row["Count"]) for row in read_stats(OUT / "locust_exceptions.csv"))
     summary = summarize(args, stats, queries, exceptions)
+    summary.update(usage)
+    if summary["requests"]:
+        summary["gunicorn_cpu_ms_per_request"] = round(
+            1000 * usage["gunicorn_cpu_s"] / summary["requests"], 1
+        )
     (OUT / "summary.json").write_text(json.dumps(summary, indent=2))
     (OUT / "summary.md").write_text(markdown(summary))
     print(markdown(summary))
@@ -111,6 +124,7 @@ def server_env(args) -> dict[str, str]:
         **os.environ,
         "DJANGO_ENV": "production",
         "DJANGO_SETTINGS_MODULE": "qualitygov.settings",
+        "PYTHONPATH": str(ROOT),  # this checkout's code, also for gunicorn and Celery
         "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
         "SECURE_SSL_REDIRECT": "False",
@@ -273,6 +287,48 @@ def print_queries(queries: dict) -> None:
         print(f"    {name:<20} {row['queries']:>3} queries  {row['best_ms']:>7} ms  {row['url']}")
 
 
+def cpu_seconds(proc: subprocess.Popen | None) -> float:
+    """User + system CPU time of a process and its live children (gunicorn's workers, Celery's pool)."""
+    if proc is None:
+        return 0.0
+    import psutil  # a dependency of locust
+
+    total = 0.0
+    try:
+        root = psutil.Process(proc.pid)
+        for p in [root, *root.children(recursive=True)]:
+            times = p.cpu_times()
+            total += times.user + times.system
+    except psutil.Error:
+        pass
+    return total
+
+
+class LoadSampler:
+    """The machine's 1-minute load average every 10 s while the traffic runs: how busy the box was overall
+    (the benchmark shares it with PostgreSQL, Redis, locust itself and anything else running)."""
+
+    def __enter__(self):
+        import threading
+
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.wait(10):
+            self.samples.append(os.getloadavg()[0])
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def mean(self) -> float | None:
+        return round(statistics.mean(self.samples), 1) if self.samples else None
+
+
 def start_worker(env: dict) -> subprocess.Popen | None:
     if not env.get("REDIS_URL"):
         step("no REDIS_URL: recomputes run inside the requests (eager), no worker started")
@@ -401,6 +457,9 @@ def markdown(summary: dict) -> str:
         f"{summary['requests']} requests, {summary['throughput_rps']} req/s, {summary['errors']} errors; "
         f"/healthz p95 {summary['healthz_p95_ms']:.0f} ms, page limit {summary['page_p95_limit_ms']:.0f} ms; "
         f"target {'met' if summary['target_met'] else 'MISSED: ' + ', '.join(summary['pages_over_limit'])}",
+        f"gunicorn CPU {summary.get('gunicorn_cpu_s')} s ({summary.get('gunicorn_cpu_ms_per_request')} ms per "
+        f"request), Celery worker CPU {summary.get('worker_cpu_s')} s, machine load average "
+        f"{summary.get('machine_load_avg')} on {os.cpu_count()} cores",
         "",
         "| endpoint | requests | errors | req/s | p50 ms | p95 ms | p99 ms | queries |",
         "|---|---|---|---|---|---|---|---|",
