@@ -38,10 +38,12 @@ CONFLICT = {
 
 class DefectOutputSerializer(serializers.ModelSerializer):
     project = serializers.CharField(source="project.key")
-    assignee = serializers.CharField(source="assignee.username", default=None)
-    reporter = serializers.CharField(source="reporter.username", default=None)
+    assignee = serializers.CharField(source="assignee.username", default=None, allow_null=True)
+    reporter = serializers.CharField(source="reporter.username", default=None, allow_null=True)
     found_in_release = serializers.IntegerField(source="found_in_release_id", allow_null=True)
-    found_in_release_version = serializers.CharField(source="found_in_release.version", default=None)
+    found_in_release_version = serializers.CharField(
+        source="found_in_release.version", default=None, allow_null=True
+    )
     fixed_in_release = serializers.IntegerField(source="fixed_in_release_id", allow_null=True)
     duplicate_of = serializers.IntegerField(source="duplicate_of_id", allow_null=True)
     allowed_next_statuses = serializers.ListField(child=serializers.CharField(), read_only=True)
@@ -186,6 +188,8 @@ def _reload(request, defect: Defect) -> Defect:
 
 
 class DefectListApi(APIView):
+    pagination_class = Pagination  # the list is paginated: the schema says so
+
     @extend_schema(
         summary="Defects of your projects, filtered",
         parameters=[

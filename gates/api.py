@@ -5,6 +5,7 @@ Evaluations and decisions have no update or delete endpoints (405): they are app
 """
 
 from django.contrib.auth import get_user_model
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -13,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from qualitygov.errors import DomainError
-from releases.access import Action, require
+from releases.access import Action, can, require
 from releases.models import Project, Release
 
 from . import selectors, services
@@ -36,6 +37,12 @@ ERRORS = {
     403: OpenApiResponse(description="Your role in the project does not allow this"),
     404: OpenApiResponse(description="Not found"),
 }
+
+
+def _visible(user, project) -> None:
+    """Objects of projects the caller is not a member of answer 404, before the body is even read."""
+    if not can(user, project, Action.VIEW):
+        raise Http404
 
 
 def _project_from(value) -> Project:
@@ -298,6 +305,7 @@ class GateEvaluationsApi(GenericAPIView):
     def post(self, request, pk: int):
         """Evaluate the gate for a release now, from fresh metric values. 404 for an unknown gate or release."""
         gate = get_object_or_404(QualityGate.objects.select_related("project"), pk=pk)
+        _visible(request.user, gate.project)
         data = EvaluationInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         release = get_object_or_404(
@@ -398,6 +406,7 @@ class SignoffCreateApi(APIView):
     def post(self, request, pk: int):
         """Sign a checklist item off for a release (only users holding the item's role)."""
         item = get_object_or_404(ChecklistItem.objects.select_related("gate__project"), pk=pk)
+        _visible(request.user, item.gate.project)
         data = SignoffInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         release = get_object_or_404(Release, pk=data.validated_data["release"])
@@ -411,7 +420,8 @@ class SignoffRevokeApi(APIView):
     @extend_schema(request=RevokeInputSerializer, responses={200: SignoffOutputSerializer, **ERRORS})
     def post(self, request, pk: int):
         """Revoke a sign-off with a reason (kept in its history)."""
-        signoff = get_object_or_404(ChecklistSignoff, pk=pk)
+        signoff = get_object_or_404(ChecklistSignoff.objects.select_related("item__gate__project"), pk=pk)
+        _visible(request.user, signoff.item.gate.project)
         data = RevokeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         signoff = services.signoff_revoke(

@@ -26,7 +26,7 @@ ERRORS = {
 
 
 class ActionItemOutputSerializer(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = ActionItem
@@ -123,6 +123,8 @@ def _incident(request, pk: int) -> Incident:
 
 
 class IncidentListApi(APIView):
+    pagination_class = Pagination  # the list is paginated: the schema says so
+
     @extend_schema(
         summary="Incidents of your projects, newest first",
         parameters=[

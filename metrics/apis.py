@@ -10,6 +10,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from qualitygov.api import Pagination
 from qualitygov.errors import DomainError
 from releases.access import Action, require
 from releases.models import Release
@@ -220,7 +221,7 @@ class WebhookInputSerializer(serializers.Serializer):
 
 
 class AlertRuleOutputSerializer(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     webhooks = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     project = serializers.SlugRelatedField(slug_field="key", read_only=True)
 
@@ -383,6 +384,8 @@ class ProjectWebhooksApi(APIView):
 
 
 class AlertListApi(APIView):
+    pagination_class = Pagination  # the list is paginated: the schema says so
+
     @extend_schema(
         summary="Alerts of your projects, newest first",
         parameters=[
@@ -392,7 +395,6 @@ class AlertListApi(APIView):
         responses={200: AlertOutputSerializer(many=True), **ERRORS},
     )
     def get(self, request):
-        from qualitygov.api import Pagination
         from releases.selectors import project_list_for_user
 
         projects = project_list_for_user(user=request.user)

@@ -7,6 +7,9 @@ from . import account_api, account_views, views
 
 APPS = ["releases", "defects", "testing", "incidents", "metrics", "gates"]
 
+# Unmatched URLs: JSON under /api/ (e.g. a project key the route's pattern refuses), the usual page elsewhere.
+handler404 = "qualitygov.views.not_found"
+
 api_v1 = [
     path("auth/token/", account_api.ObtainTokenApi.as_view(), name="api-token"),
     *[path("", include(f"{app}.api_urls")) for app in APPS],

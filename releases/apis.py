@@ -213,7 +213,7 @@ class ReleaseViewSet(viewsets.ModelViewSet):
         fields = dict(data.validated_data)
         project = self._project(fields.pop("project"))
         release = run_service(services.release_create, project=project, by=request.user, **fields)
-        return Response(ReleaseOutputSerializer(release).data, status=status.HTTP_201_CREATED)
+        return Response(ReleaseOutputSerializer(self._counted(release)).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)
@@ -225,7 +225,11 @@ class ReleaseViewSet(viewsets.ModelViewSet):
         if key is not None and key.strip().upper() != release.project.key:
             raise serializers.ValidationError({"project": ["A release cannot move to another project."]})
         release = run_service(services.release_update, release=release, data=fields, by=request.user)
-        return Response(ReleaseOutputSerializer(release).data)
+        return Response(ReleaseOutputSerializer(self._counted(release)).data)
+
+    def _counted(self, release: Release) -> Release:
+        """The release as the list shows it, with its defect and run counts (the schema promises them)."""
+        return selectors.release_list(user=self.request.user).get(pk=release.pk)
 
     def destroy(self, request, *args, **kwargs):
         release = self.get_object()
