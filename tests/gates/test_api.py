@@ -324,3 +324,24 @@ def test_waiver_list_flags_expired_waivers_of_decisions_in_force(
     assert client.get("/api/v1/waivers/?project=PAY&expired=1").json()["count"] == 0
     assert client.get("/api/v1/waivers/?project=PAY").json()["count"] == 2
     assert client.get("/api/v1/waivers/").status_code == 400
+
+
+# --- found by the generated access matrix (tests/hardening/test_access_matrix.py) ---------------------------
+
+
+@pytest.mark.parametrize("kind", ["evaluate", "sign", "revoke"])
+def test_other_projects_gate_objects_answer_404_before_the_body_is_read(kind, api_client_for, make_member, db):
+    from gates.models import ChecklistItem, ChecklistSignoff, QualityGate
+
+    from ..factories import ProjectFactory, ReleaseFactory, UserFactory
+
+    other = ProjectFactory(key="OTH")
+    gate = QualityGate.objects.create(project=other, name="G", order=1)
+    item = ChecklistItem.objects.create(gate=gate, text="x", role="release_manager", order=0)
+    signoff = ChecklistSignoff.objects.create(item=item, release=ReleaseFactory(project=other),
+                                              signed_by=UserFactory(username="someone"))
+    url = {"evaluate": f"/api/v1/gates/{gate.id}/evaluations/",
+           "sign": f"/api/v1/checklist-items/{item.id}/signoffs/",
+           "revoke": f"/api/v1/signoffs/{signoff.id}/revoke/"}[kind]
+    response = api_client_for(make_member("admin")).post(url, {}, format="json")  # an empty, invalid body
+    assert response.status_code == 404
