@@ -87,6 +87,9 @@ def browser():
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1400, "height": 900})
     context.set_default_timeout(10_000)
+    # Page loads go through the single-threaded live server, which on a busy 2-core machine (CI plus
+    # background work) can take well over 10 s for a dashboard that computes on first view.
+    context.set_default_navigation_timeout(30_000)
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
