@@ -83,6 +83,8 @@ DEFAULT_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": PERMISSIONS_POLICY,
+    # Django's XFrameOptionsMiddleware never sees files WhiteNoise serves from STATIC_ROOT.
+    "X-Frame-Options": "DENY",
 }
 
 
