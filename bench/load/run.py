@@ -24,6 +24,7 @@ import json
 import os
 import random
 import secrets
+import shutil
 import signal
 import statistics
 import subprocess
@@ -56,6 +57,16 @@ def main() -> int:
     import django
 
     django.setup()
+    from django.conf import settings
+
+    static_existed = Path(settings.STATIC_ROOT).exists()
+    try:
+        return run(args, env)
+    finally:
+        remove_collected_static(static_existed)
+
+
+def run(args, env: dict[str, str]) -> int:
     prepare_data(args)
     plan = make_plan(args)
     plan_file = OUT / "plan.json"
@@ -163,6 +174,14 @@ def prepare_data(args) -> None:
         snapshot_all_active()
     step("collectstatic")
     call_command("collectstatic", "--noinput", verbosity=0)
+
+
+def remove_collected_static(existed_before: bool) -> None:
+    """Leave the checkout as found: with STATIC_ROOT present, whitenoise serves it directly, also to the tests."""
+    from django.conf import settings
+
+    if not existed_before:
+        shutil.rmtree(settings.STATIC_ROOT, ignore_errors=True)
 
 
 def make_plan(args) -> dict:
