@@ -18,6 +18,15 @@
       });
     });
   }
+  // <form data-confirm="Delete this rule?">: destructive forms ask first; Cancel keeps everything as it is.
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    var question = form && form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      ev.preventDefault();
+      ev.stopImmediatePropagation();
+    }
+  }, true);
   // Inline handlers are refused by the Content-Security-Policy; these attributes replace them.
   //   <input type="checkbox" data-select-all="CSS selector">  ticks/unticks every box the selector finds
   //   <button data-print>                                       prints the page

@@ -235,6 +235,7 @@ def test_browser_admin_manages_members(login, make_member, project):
     page.wait_for_load_state()
     assert Membership.objects.get(user__username="newbie").role == "manager"
     page.screenshot(path=SHOTS / "project_members.png", full_page=True)
+    page.on("dialog", lambda d: d.accept())  # "Remove ... from PAY?"
     page.locator("tr[data-member=newbie] form.member-remove button").click()
     page.wait_for_load_state()
     assert page.locator("tr[data-member=newbie]").count() == 0

@@ -48,7 +48,15 @@ def test_alert_rule_is_deleted_from_its_page(login, make_member, project, releas
     page = login(admin)
     page.goto(f"/projects/{project.key}/alerts/")
     expect(page.locator("#rules tr[data-rule]")).to_have_count(2)
-    page.locator(f"#rules tr[data-rule='{gone.pk}']").get_by_role("button", name="Delete").click()
+    delete = page.locator(f"#rules tr[data-rule='{gone.pk}']").get_by_role("button", name="Delete")
+    # the page asks first; Cancel keeps the rule
+    questions: list[str] = []
+    page.once("dialog", lambda d: (questions.append(d.message), d.dismiss()))
+    delete.click()
+    expect(page.locator("#rules tr[data-rule]")).to_have_count(2)
+    assert questions == ["Delete the alert rule on reopen_rate?"] and AlertRule.objects.count() == 2
+    page.once("dialog", lambda d: d.accept())
+    delete.click()
     page.wait_for_url(f"**/projects/{project.key}/alerts/")
     expect(page.locator(".messages")).to_contain_text("Alert rule deleted.")
     expect(page.locator("#rules tr[data-rule]")).to_have_count(1)
