@@ -112,3 +112,12 @@ class ActionItem(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def is_overdue(self) -> bool:
+        """Not done and past its due date (UTC today): the same rule as selectors.overdue_action_items."""
+        return (
+            self.status in (ActionItemStatus.OPEN, ActionItemStatus.IN_PROGRESS)
+            and self.due_date is not None
+            and self.due_date < timezone.now().date()
+        )

@@ -7,7 +7,7 @@ from releases.models import Project
 
 from .models import ActionItem, ActionItemStatus, Incident
 
-OPEN_ITEM_STATUSES = (ActionItemStatus.OPEN, ActionItemStatus.IN_PROGRESS)
+OPEN_ITEM_STATUSES = (ActionItemStatus.OPEN, ActionItemStatus.IN_PROGRESS)  # also ActionItem.is_overdue
 
 
 def incident_list(*, projects, filters: dict | None = None) -> QuerySet[Incident]:

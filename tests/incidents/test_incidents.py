@@ -237,6 +237,22 @@ def test_overdue_action_items_show_on_the_project_dashboard(client, make_member,
     assert "Done already" not in body
 
 
+def test_incident_page_marks_only_overdue_open_items(client, make_member, project):
+    import re
+
+    incident = f.IncidentFactory(project=project)
+    late = ActionItem.objects.create(incident=incident, title="Write runbook", due_date=dt.date(2020, 1, 1))
+    done = ActionItem.objects.create(
+        incident=incident, title="Done already", due_date=dt.date(2020, 1, 1), status="done"
+    )
+    later = ActionItem.objects.create(incident=incident, title="Add alert", due_date=dt.date(2999, 1, 1))
+    client.force_login(make_member("viewer"))
+    body = client.get(f"/incidents/{incident.pk}/").content.decode()
+    rows = dict(re.findall(r'<tr data-item="(\d+)">(.*?)</tr>', body, flags=re.S))
+    assert "overdue" in rows[str(late.pk)]
+    assert "overdue" not in rows[str(done.pk)] and "overdue" not in rows[str(later.pk)]
+
+
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_browser_record_restore_and_write_postmortem(login, make_member, project, release):
