@@ -28,7 +28,7 @@ def in_ci() -> bool:
 
 def skip_or_fail(reason: str) -> None:
     if in_ci():
-        pytest.fail(f"This fault test must run in CI: {reason}")
+        pytest.fail(f"This test must run in CI: {reason}")
     pytest.skip(reason)
 
 

@@ -15,6 +15,7 @@ from django.db import connection
 
 from metrics.models import MetricSnapshot
 from tests import factories as f
+from tests.hardening.faultkit import database_url, skip_or_fail
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -30,35 +31,21 @@ def _redis_url() -> str:
     )
 
 
-def _skip_or_fail(reason: str):
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"The worker test must run in CI: {reason}")
-    pytest.skip(reason)
-
-
-def _database_url() -> str:
-    s = connection.settings_dict
-    auth = s["USER"] or ""
-    if s.get("PASSWORD"):
-        auth += f":{s['PASSWORD']}"
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
 @pytest.fixture
 def worker():
     if connection.vendor != "postgresql":
-        _skip_or_fail("the real-worker test needs DATABASE_URL=postgres://... (a shared test database)")
+        skip_or_fail("the real-worker test needs DATABASE_URL=postgres://... (a shared test database)")
     import redis
 
     url = _redis_url()
     try:
         redis.Redis.from_url(url, socket_connect_timeout=2).ping()
     except redis.exceptions.ConnectionError as exc:
-        _skip_or_fail(f"Redis is not reachable at {url}: {exc}")
+        skip_or_fail(f"Redis is not reachable at {url}: {exc}")
     env = {
         **os.environ,
         "DJANGO_ENV": "test",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "REDIS_URL": url,
         "PYTHONPATH": str(ROOT),
     }
