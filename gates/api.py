@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from qualitygov.errors import DomainError
-from releases.access import Action, can, require
+from releases.access import Action, can
 from releases.models import Project, Release
 
 from . import selectors, services
@@ -265,7 +265,7 @@ class GateListApi(GenericAPIView):
 class GateDetailApi(APIView):
     def _gate(self, request, pk):
         gate = get_object_or_404(QualityGate.objects.select_related("project"), pk=pk)
-        require(request.user, gate.project, Action.VIEW)
+        _visible(request.user, gate.project)
         return gate
 
     @extend_schema(responses={200: GateOutputSerializer, **ERRORS})
@@ -294,7 +294,7 @@ class GateEvaluationsApi(GenericAPIView):
     def get(self, request, pk: int):
         """The gate's evaluations, newest first; `?release=ID` narrows to one release."""
         gate = get_object_or_404(QualityGate.objects.select_related("project"), pk=pk)
-        require(request.user, gate.project, Action.VIEW)
+        _visible(request.user, gate.project)
         qs = GateEvaluation.objects.filter(gate=gate).select_related("gate", "requested_by")
         if request.query_params.get("release", "").isdigit():
             qs = qs.filter(release_id=int(request.query_params["release"]))
@@ -323,7 +323,7 @@ class EvaluationDetailApi(APIView):
         evaluation = get_object_or_404(
             GateEvaluation.objects.select_related("gate__project", "requested_by"), pk=pk
         )
-        require(request.user, evaluation.gate.project, Action.VIEW)
+        _visible(request.user, evaluation.gate.project)
         return Response(EvaluationOutputSerializer(evaluation).data)
 
 
@@ -444,7 +444,7 @@ class SignoffListApi(GenericAPIView):
         if not release_id.isdigit():
             raise DomainError("Give ?release=ID.", field="release")
         release = get_object_or_404(Release.objects.select_related("project"), pk=int(release_id))
-        require(request.user, release.project, Action.VIEW)
+        _visible(request.user, release.project)
         page = self.paginate_queryset(selectors.signoffs_for_release(release=release))
         return self.get_paginated_response(SignoffOutputSerializer(page, many=True).data)
 
@@ -468,7 +468,7 @@ class AuditEventListApi(GenericAPIView):
         if not request.query_params.get("project"):
             raise DomainError("Give ?project=KEY.", field="project")
         project = _project_from(request.query_params["project"])
-        require(request.user, project, Action.VIEW)
+        _visible(request.user, project)
         p = request.query_params
         qs = selectors.audit_events(
             project=project,
@@ -507,7 +507,7 @@ class WaiverListApi(GenericAPIView):
         if not request.query_params.get("project"):
             raise DomainError("Give ?project=KEY.", field="project")
         project = _project_from(request.query_params["project"])
-        require(request.user, project, Action.VIEW)
+        _visible(request.user, project)
         release_id = request.query_params.get("release", "")
         if request.query_params.get("expired") in ("1", "true", "yes"):
             qs = selectors.expired_waivers(project=project)

@@ -345,3 +345,29 @@ def test_other_projects_gate_objects_answer_404_before_the_body_is_read(kind, ap
            "revoke": f"/api/v1/signoffs/{signoff.id}/revoke/"}[kind]
     response = api_client_for(make_member("admin")).post(url, {}, format="json")  # an empty, invalid body
     assert response.status_code == 404
+
+
+def test_other_projects_gates_evaluations_and_lists_answer_404_like_the_rest_of_the_api(
+    api_client_for, make_member, db
+):
+    from gates import services as gate_services
+    from gates.models import QualityGate
+
+    from ..factories import ProjectFactory, ReleaseFactory
+
+    other = ProjectFactory(key="OTH")
+    gate = QualityGate.objects.create(project=other, name="G", order=1)
+    release = ReleaseFactory(project=other)
+    evaluation = gate_services.gate_evaluate(gate=gate, release=release, by=None, via="schedule")
+    client = api_client_for(make_member("admin"))  # admin of another project
+    for url in (
+        f"/api/v1/gates/{gate.id}/",
+        f"/api/v1/gates/{gate.id}/evaluations/",
+        f"/api/v1/evaluations/{evaluation.id}/",
+        f"/api/v1/signoffs/?release={release.id}",
+        "/api/v1/audit-events/?project=OTH",
+        "/api/v1/waivers/?project=OTH",
+    ):
+        response = client.get(url)
+        assert response.status_code == 404, (url, response.status_code)
+        assert "OTH" not in response.content.decode()
