@@ -38,6 +38,7 @@ setup:
 lint:
 	@scripts/setup.sh venv test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 format:
 	$(VENV)/bin/ruff format .

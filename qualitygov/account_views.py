@@ -47,7 +47,9 @@ def api_token(request):
             messages.success(request, "A new token was made; the old one no longer works.")
         elif action == "revoke":
             if accounts.revoke_token(request.user):
-                messages.success(request, "Your token was deleted; calls made with it are refused from now on.")
+                messages.success(
+                    request, "Your token was deleted; calls made with it are refused from now on."
+                )
         else:
             messages.error(request, "Unknown action.")
         return redirect("api_token")

@@ -10,9 +10,7 @@ from .errors import DomainError
 
 class InvalidCredentials(DomainError):
     def __init__(self):
-        super().__init__(
-            "Unable to log in with the given username and password.", code="invalid_credentials"
-        )
+        super().__init__("Unable to log in with the given username and password.", code="invalid_credentials")
 
 
 def obtain_token(*, username: str, password: str, ip: str, request=None) -> Token:

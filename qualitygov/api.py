@@ -37,7 +37,10 @@ def exception_handler(exc, context):
     if isinstance(exc, IntegrityError):
         # A constraint caught what validation did not (usually a concurrent duplicate).
         return Response(
-            {"detail": "The change conflicts with existing data (a unique or consistency rule).", "code": "conflict"},
+            {
+                "detail": "The change conflicts with existing data (a unique or consistency rule).",
+                "code": "conflict",
+            },
             status=status.HTTP_409_CONFLICT,
         )
     return drf_exception_handler(exc, context)

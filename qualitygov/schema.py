@@ -32,7 +32,7 @@ WRITE_METHODS = {"post", "put", "patch", "delete"}
 JSON_OR_FORM = {"application/json", "application/x-www-form-urlencoded", "multipart/form-data"}
 
 DESCRIPTIONS = {
-    400: "Invalid input: DRF field errors (`{\"field\": [\"message\"]}`) or `{detail, code, field}` for a "
+    400: 'Invalid input: DRF field errors (`{"field": ["message"]}`) or `{detail, code, field}` for a '
     "broken rule.",
     401: "Not authenticated: no or an invalid `Authorization: Token ...` (or session). "
     "The response carries `WWW-Authenticate: Token`.",
@@ -121,7 +121,9 @@ def document_error_responses(result, generator, request, public):
                 component = VALIDATION_ERROR_COMPONENT if code == 400 else ERROR_COMPONENT
                 responses[str(code)] = {
                     "description": existing.get("description") or DESCRIPTIONS.get(code, "Refused."),
-                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}},
+                    "content": {
+                        "application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}
+                    },
                 }
                 if code == 401:
                     responses["401"]["headers"] = {

@@ -5,7 +5,9 @@ from typing import Any
 from django.db import models
 
 
-def model_update(*, instance: models.Model, fields: list[str], data: dict[str, Any]) -> tuple[models.Model, dict]:
+def model_update(
+    *, instance: models.Model, fields: list[str], data: dict[str, Any]
+) -> tuple[models.Model, dict]:
     """Set the given fields from data where they differ and save only those.
 
     Returns the instance and a dict {field: (old, new)} of what changed, for audit trails.

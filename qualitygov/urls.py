@@ -27,4 +27,3 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     *[path("", include(f"{app}.urls")) for app in APPS],
 ]
-

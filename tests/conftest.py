@@ -63,6 +63,7 @@ def api_client_for(db):
 
 # --- Browser --------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def browser():
     """Headless Debian Chromium driven by Playwright. Skips only where no Chromium is installed."""
@@ -76,8 +77,15 @@ def browser():
         browser = pw.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         yield browser
         browser.close()

@@ -114,8 +114,9 @@ class DefectFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def creation_transition(obj, create, extracted, **kwargs):
         if create:
-            DefectTransition.objects.create(defect=obj, from_status="", to_status=obj.status, at=obj.created_at,
-                                            resolution=obj.resolution)
+            DefectTransition.objects.create(
+                defect=obj, from_status="", to_status=obj.status, at=obj.created_at, resolution=obj.resolution
+            )
 
 
 class IncidentFactory(factory.django.DjangoModelFactory):
@@ -158,7 +159,9 @@ class ChecklistItemFactory(factory.django.DjangoModelFactory):
 # --- testing helpers (appended by the testing area) ---------------------------------------------------
 
 
-def junit_report(n: int, *, fail_every: int = 0, skip_every: int = 0, suites: int = 1, prefix: str = "t") -> bytes:
+def junit_report(
+    n: int, *, fail_every: int = 0, skip_every: int = 0, suites: int = 1, prefix: str = "t"
+) -> bytes:
     """A synthetic JUnit report with n testcases spread over `suites` suites (for tests and the benchmark)."""
     parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>']
     per_suite = max(1, -(-n // suites))
@@ -167,8 +170,10 @@ def junit_report(n: int, *, fail_every: int = 0, skip_every: int = 0, suites: in
         for i in range(s * per_suite, min(n, (s + 1) * per_suite)):
             cls = f"pkg.mod{s}.Test{prefix}"
             if fail_every and i % fail_every == 0:
-                parts.append(f'<testcase classname="{cls}" name="test_{i}" time="0.01">'
-                             f'<failure message="assert {i} == 0">Traceback line {i}</failure></testcase>')
+                parts.append(
+                    f'<testcase classname="{cls}" name="test_{i}" time="0.01">'
+                    f'<failure message="assert {i} == 0">Traceback line {i}</failure></testcase>'
+                )
             elif skip_every and i % skip_every == 0:
                 parts.append(f'<testcase classname="{cls}" name="test_{i}"><skipped/></testcase>')
             else:

@@ -49,8 +49,9 @@ def test_nullable_people_fields_are_nullable_in_the_schema(client):
     assert schemas["AlertRuleOutput"]["properties"]["owner"].get("nullable") is True
 
 
-@pytest.mark.parametrize("path", ["/api/v1/defects/", "/api/v1/incidents/", "/api/v1/alerts/",
-                                  "/api/v1/runs/{id}/results/"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/defects/", "/api/v1/incidents/", "/api/v1/alerts/", "/api/v1/runs/{id}/results/"]
+)
 def test_paginated_lists_are_paginated_in_the_schema(client, path):
     schema = _schema(client)
     ref = schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
@@ -83,4 +84,3 @@ def test_every_operation_documents_its_errors_with_a_body(client):
     junit = schema["paths"]["/api/v1/releases/{release_id}/junit/"]["post"]["responses"]
     assert "413" in junit
     assert "413" not in schema["paths"]["/api/v1/releases/"]["post"]["responses"]
-

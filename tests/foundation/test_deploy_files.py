@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 import jsonschema
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from .procs import ROOT, run_python, run_setup
 
 
 def compose() -> dict:
@@ -157,15 +157,7 @@ def test_production_settings_boot_from_the_env_example_and_pass_the_deploy_check
     """The example file alone (with a real secret) configures production: `check --deploy` is clean."""
     values = {**env_example(), "SECRET_KEY": "Q9vT3kLm7pRw2ZsYb8NcHf5JdGa-" * 3}
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), **values}
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_python("manage.py", "check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
@@ -272,14 +264,7 @@ def test_setup_script_skips_the_install_when_pyproject_is_unchanged(tmp_path):
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     (venv / ".qualitygov-test.stamp").write_text(digest + "\n")
     # when setup runs again
-    result = subprocess.run(
-        ["bash", str(ROOT / "scripts/setup.sh"), "venv", "test"],
-        env={**os.environ, "VENV": str(venv)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_setup("venv", "test", env={**os.environ, "VENV": str(venv)})
     # then it does nothing, quickly
     assert result.returncode == 0, result.stderr
     assert "Installing" not in result.stdout
@@ -288,14 +273,7 @@ def test_setup_script_skips_the_install_when_pyproject_is_unchanged(tmp_path):
     (venv / "bin" / "python").unlink()
     (venv / "bin" / "python").write_text('#!/bin/sh\necho "pip $*"\n')
     (venv / "bin" / "python").chmod(0o755)
-    result = subprocess.run(
-        ["bash", str(ROOT / "scripts/setup.sh"), "venv", "test"],
-        env={**os.environ, "VENV": str(venv)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_setup("venv", "test", env={**os.environ, "VENV": str(venv)})
     assert result.returncode == 0, result.stderr
     assert "Installing QualityGov (.[test])" in result.stdout
     assert "pip -m pip install --quiet -e .[test]" in result.stdout
@@ -303,11 +281,5 @@ def test_setup_script_skips_the_install_when_pyproject_is_unchanged(tmp_path):
 
 
 def test_setup_script_refuses_unknown_commands():
-    result = subprocess.run(
-        ["bash", str(ROOT / "scripts/setup.sh"), "frobnicate"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = run_setup("frobnicate")
     assert result.returncode == 2 and "usage" in result.stderr

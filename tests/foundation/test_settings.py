@@ -2,13 +2,11 @@
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from .procs import run_python
+
 PROBE = (
     "import json, django; django.setup(); from django.conf import settings as s; "
     "print(json.dumps({'engine': s.DATABASES['default']['ENGINE'], 'name': str(s.DATABASES['default']['NAME']), "
@@ -31,15 +29,8 @@ def run_settings(**env) -> dict:
     """Load the settings in a fresh interpreter with exactly these variables set, and report them."""
     clean = {k: v for k, v in os.environ.items() if k not in CLEARED}
     clean.update(DJANGO_SETTINGS_MODULE="qualitygov.settings", **env)
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    out = run_python("-c", PROBE, env=clean)
+    assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -75,15 +66,7 @@ def test_production_reads_secret_and_hosts_and_turns_debug_off():
 def test_production_without_a_secret_refuses_to_start():
     clean = {k: v for k, v in os.environ.items() if k not in CLEARED}
     clean.update(DJANGO_SETTINGS_MODULE="qualitygov.settings", DJANGO_ENV="production", ALLOWED_HOSTS="x")
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_python("-c", PROBE, env=clean)
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
 
@@ -94,15 +77,7 @@ def test_production_passes_check_deploy():
     clean.update(
         DJANGO_ENV="production", SECRET_KEY="k3y-" + "a1B2c3D4e5" * 6, ALLOWED_HOSTS="qg.example.com"
     )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_python("manage.py", "check", "--deploy", "--fail-level", "WARNING", env=clean)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "System check identified no issues" in output, output

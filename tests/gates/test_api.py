@@ -330,7 +330,9 @@ def test_waiver_list_flags_expired_waivers_of_decisions_in_force(
 
 
 @pytest.mark.parametrize("kind", ["evaluate", "sign", "revoke"])
-def test_other_projects_gate_objects_answer_404_before_the_body_is_read(kind, api_client_for, make_member, db):
+def test_other_projects_gate_objects_answer_404_before_the_body_is_read(
+    kind, api_client_for, make_member, db
+):
     from gates.models import ChecklistItem, ChecklistSignoff, QualityGate
 
     from ..factories import ProjectFactory, ReleaseFactory, UserFactory
@@ -338,11 +340,14 @@ def test_other_projects_gate_objects_answer_404_before_the_body_is_read(kind, ap
     other = ProjectFactory(key="OTH")
     gate = QualityGate.objects.create(project=other, name="G", order=1)
     item = ChecklistItem.objects.create(gate=gate, text="x", role="release_manager", order=0)
-    signoff = ChecklistSignoff.objects.create(item=item, release=ReleaseFactory(project=other),
-                                              signed_by=UserFactory(username="someone"))
-    url = {"evaluate": f"/api/v1/gates/{gate.id}/evaluations/",
-           "sign": f"/api/v1/checklist-items/{item.id}/signoffs/",
-           "revoke": f"/api/v1/signoffs/{signoff.id}/revoke/"}[kind]
+    signoff = ChecklistSignoff.objects.create(
+        item=item, release=ReleaseFactory(project=other), signed_by=UserFactory(username="someone")
+    )
+    url = {
+        "evaluate": f"/api/v1/gates/{gate.id}/evaluations/",
+        "sign": f"/api/v1/checklist-items/{item.id}/signoffs/",
+        "revoke": f"/api/v1/signoffs/{signoff.id}/revoke/",
+    }[kind]
     response = api_client_for(make_member("admin")).post(url, {}, format="json")  # an empty, invalid body
     assert response.status_code == 404
 

@@ -260,7 +260,9 @@ def test_scheduled_task_evaluates_active_gates_for_active_releases(project, gate
     assert (ev.gate, ev.release, ev.requested_via, ev.requested_by) == (gate, release, "schedule", None)
 
 
-def test_evaluate_gates_command_evaluates_once_and_if_never_skips_after(project, gate, release, metric_values):
+def test_evaluate_gates_command_evaluates_once_and_if_never_skips_after(
+    project, gate, release, metric_values
+):
     from io import StringIO
 
     from django.core.management import call_command

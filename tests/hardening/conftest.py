@@ -74,32 +74,45 @@ def build_world(key: str) -> World:
     world = World(project=project, users=users, tokens=tokens)
     manager, qa, rm = users[Role.MANAGER], users[Role.QA], users[Role.RELEASE_MANAGER]
 
-    old = release_services.release_create(project=project, version="1.0.0", status="released", by=manager,
-                                          actual_release_date=timezone.now() - dt.timedelta(days=20))
+    old = release_services.release_create(
+        project=project,
+        version="1.0.0",
+        status="released",
+        by=manager,
+        actual_release_date=timezone.now() - dt.timedelta(days=20),
+    )
     current = release_services.release_create(project=project, version="1.1.0", status="testing", by=manager)
     world.releases = [current, old]
 
-    req = testing_services.requirement_create(project=project, key="REQ-1", title="Pay by card", by=qa,
-                                              release_ids=[current.id])
+    req = testing_services.requirement_create(
+        project=project, key="REQ-1", title="Pay by card", by=qa, release_ids=[current.id]
+    )
     world.requirements = [req]
-    manual = testing_services.testcase_create(project=project, title="Card payment works", by=qa,
-                                              steps=[{"action": "pay", "expected": "paid"}],
-                                              requirement_ids=[req.id])
+    manual = testing_services.testcase_create(
+        project=project,
+        title="Card payment works",
+        by=qa,
+        steps=[{"action": "pay", "expected": "paid"}],
+        requirement_ids=[req.id],
+    )
     world.test_cases = [manual]
 
     auto_run = TestRunFactory(release=current, name="ci-1", source="ci")
     passed = TestResultFactory(run=auto_run, status="passed")
     failed = TestResultFactory(run=auto_run, status="failed", message="assert 1 == 0")
     world.test_cases += [passed.test_case, failed.test_case]
-    manual_run = testing_services.manual_run_create(release=current, by=qa, test_case_ids=[manual.id],
-                                                    name="manual-1")
+    manual_run = testing_services.manual_run_create(
+        release=current, by=qa, test_case_ids=[manual.id], name="manual-1"
+    )
     world.runs = [auto_run, manual_run]
     world.results = [failed, passed, *TestResult.objects.filter(run=manual_run)]
 
-    first = defect_services.defect_create(project=project, title="Checkout crashes", by=qa,
-                                          severity="critical", found_in_release=current)
-    second = defect_services.defect_create(project=project, title="Typo on receipt", by=qa, severity="minor",
-                                           found_in_release=current)
+    first = defect_services.defect_create(
+        project=project, title="Checkout crashes", by=qa, severity="critical", found_in_release=current
+    )
+    second = defect_services.defect_create(
+        project=project, title="Typo on receipt", by=qa, severity="minor", found_in_release=current
+    )
     defect_services.defect_transition(defect=second, to="triaged", by=qa)
     defect_services.defect_comment_add(defect=first, by=qa, body="Seen on staging too.")
     world.defects = [first, second]
@@ -113,20 +126,31 @@ def build_world(key: str) -> World:
         item = world.checklist_items[0]
         signer = users.get(item.role, rm)
         world.signoffs = [gate_services.signoff_create(item=item, release=current, by=signer)]
-    world.decisions = [gate_services.decision_record(release=current, gate=gate, decision="no_go",
-                                                     rationale="Blocking defect open.", by=rm)]
+    world.decisions = [
+        gate_services.decision_record(
+            release=current, gate=gate, decision="no_go", rationale="Blocking defect open.", by=rm
+        )
+    ]
 
-    incident = incident_services.incident_create(project=project, title="Payments down", by=manager,
-                                                 started_at=timezone.now() - dt.timedelta(hours=5),
-                                                 release=old)
+    incident = incident_services.incident_create(
+        project=project,
+        title="Payments down",
+        by=manager,
+        started_at=timezone.now() - dt.timedelta(hours=5),
+        release=old,
+    )
     incident_services.postmortem_save(incident=incident, summary="Config drift", by=manager)
     world.incidents = [incident]
-    world.action_items = [incident_services.action_item_create(incident=incident, title="Add a check",
-                                                               by=manager)]
+    world.action_items = [
+        incident_services.action_item_create(incident=incident, title="Add a check", by=manager)
+    ]
 
-    hook = Webhook.objects.create(project=project, name="chat", url="https://example.com/hook", secret="s3cret")
-    rule = AlertRule.objects.create(project=project, metric="blocking_open_defects", threshold=3,
-                                    owner=manager, created_by=admin)
+    hook = Webhook.objects.create(
+        project=project, name="chat", url="https://example.com/hook", secret="s3cret"
+    )
+    rule = AlertRule.objects.create(
+        project=project, metric="blocking_open_defects", threshold=3, owner=manager, created_by=admin
+    )
     rule.webhooks.add(hook)
     world.webhooks, world.alert_rules = [hook], [rule]
     return world

@@ -176,7 +176,9 @@ def test_operation_survives_fuzzing_as_every_role(label, settings, keep_test_con
     world = build_world("FUZ")
     operation = OPERATIONS[label]
     # Invalid path parameters are replaced by seeded ids anyway; only a body or a query string can be negated.
-    negatable = operation.body or any(getattr(p.location, "value", p.location) == "query" for p in operation.iter_parameters())
+    negatable = operation.body or any(
+        getattr(p.location, "value", p.location) == "query" for p in operation.iter_parameters()
+    )
     for role in ROLES:
         fuzz(operation, world, role, GenerationMode.POSITIVE, EXAMPLES)
         if NEGATIVE_EXAMPLES and negatable:
@@ -186,7 +188,8 @@ def test_operation_survives_fuzzing_as_every_role(label, settings, keep_test_con
 def test_every_schema_operation_is_fuzzed():
     """The parametrization above comes from the live schema; make sure it is not empty or truncated."""
     paths = SCHEMA.raw_schema["paths"]
-    expected = sum(1 for item in paths.values() for method in item if method in {"get", "post", "put", "patch",
-                                                                                 "delete"})
+    expected = sum(
+        1 for item in paths.values() for method in item if method in {"get", "post", "put", "patch", "delete"}
+    )
     assert len(OPERATIONS) == expected
     assert expected > 50

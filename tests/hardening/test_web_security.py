@@ -40,6 +40,7 @@ def limits(settings):
 
 # --- API token endpoint and page -------------------------------------------------------------------------------
 
+
 @pytest.mark.django_db
 def test_token_endpoint_gives_the_users_token_and_it_authenticates(limits):
     alice = UserFactory(username="alice")
@@ -118,6 +119,7 @@ def test_token_page_needs_login_and_is_linked_from_the_user_menu(client):
 
 # --- Failed-login limits -----------------------------------------------------------------------------------------
 
+
 def _login(client, username, password):
     return client.post("/accounts/login/", {"username": username, "password": password})
 
@@ -142,7 +144,9 @@ def test_login_form_is_limited_per_username_then_lifts(limits, monkeypatch):
     assert b"Try again in 5 minutes" in blocked.content
     assert "_auth_user_id" not in client.session
     clock[0] += 240
-    later = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.0.1.1")
+    later = client.post(
+        "/accounts/login/", {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.0.1.1"
+    )
     assert later.status_code == 429 and int(later["Retry-After"]) == 60
     assert b"Try again in 1 minute" in later.content
     clock[0] += 61
@@ -159,7 +163,9 @@ def test_login_form_is_limited_per_client_ip(limits, monkeypatch):
     for i in range(10):  # ten different usernames from one address
         assert _login(client, f"guess{i}", "bad").status_code == 200
     assert _login(client, "bob", PASSWORD).status_code == 429
-    other_address = client.post("/accounts/login/", {"username": "bob", "password": PASSWORD}, REMOTE_ADDR="10.9.9.9")
+    other_address = client.post(
+        "/accounts/login/", {"username": "bob", "password": PASSWORD}, REMOTE_ADDR="10.9.9.9"
+    )
     assert other_address.status_code == 302  # the username itself is not limited
     clock[0] += 301
     assert _login(Client(), "bob", PASSWORD).status_code == 302
@@ -210,6 +216,7 @@ def test_client_ip_trusts_forwarded_for_only_behind_configured_proxies(rf, setti
 
 # --- Headers ------------------------------------------------------------------------------------------------------
 
+
 def _csp(response) -> dict[str, str]:
     parts = [p.strip().split(None, 1) for p in response["Content-Security-Policy"].split(";")]
     return {p[0]: p[1] if len(p) > 1 else "" for p in parts}
@@ -248,6 +255,7 @@ def test_nonce_is_fresh_per_request_and_used_by_the_page(client):
 
 
 # --- CSRF ---------------------------------------------------------------------------------------------------------
+
 
 def _fingerprint() -> str:
     """A hash of every row of every project model (the demo data is small enough)."""
@@ -292,11 +300,14 @@ def test_every_post_without_csrf_token_is_refused_and_changes_nothing():
     with_token.get("/")
     csrf = with_token.cookies["csrftoken"].value
     accepting = [
-        url
-        for url in pages
-        if with_token.post(url, {}, HTTP_X_CSRFTOKEN=csrf).status_code not in (403, 405)
+        url for url in pages if with_token.post(url, {}, HTTP_X_CSRFTOKEN=csrf).status_code not in (403, 405)
     ]
-    for expected in ("/defects/bulk/", f"/defects/{ids['defect_key']}/move/", f"/incidents/{ids['incident']}/restore/",
-                     "/accounts/token/", f"/releases/{ids['release']}/gates/{ids['gate']}/evaluate/"):
+    for expected in (
+        "/defects/bulk/",
+        f"/defects/{ids['defect_key']}/move/",
+        f"/incidents/{ids['incident']}/restore/",
+        "/accounts/token/",
+        f"/releases/{ids['release']}/gates/{ids['gate']}/evaluate/",
+    ):
         assert expected in accepting
     assert len(accepting) >= 25, accepting

@@ -40,15 +40,19 @@ def watch(page) -> dict:
     problems: dict[str, list[str]] = {"console": [], "failed": []}
     page.on(
         "console",
-        lambda msg: problems["console"].append(msg.text)
-        if msg.type == "error" and "Content Security Policy" in msg.text
-        else None,
+        lambda msg: (
+            problems["console"].append(msg.text)
+            if msg.type == "error" and "Content Security Policy" in msg.text
+            else None
+        ),
     )
     page.on(
         "response",
-        lambda r: problems["failed"].append(f"{r.status} {r.url}")
-        if r.status >= 400 and not r.url.endswith("/favicon.ico")
-        else None,
+        lambda r: (
+            problems["failed"].append(f"{r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico")
+            else None
+        ),
     )
     return problems
 
@@ -67,10 +71,19 @@ def test_every_page_works_under_the_content_security_policy(page, live_server):
     ids = seed_ids()
     pages = html_pages(ids)
     # the generated list really covers the site: boards, details, dashboards, gates, forms
-    for expected in ("/defects/", f"/defects/{ids['defect_key']}/", f"/runs/{ids['run']}/", "/dashboards/",
-                     f"/releases/{ids['release']}/dashboard/", "/projects/PAY/dashboard/",
-                     f"/releases/{ids['release']}/readiness/", "/projects/PAY/audit/", "/accounts/token/",
-                     f"/releases/{ids['release']}/traceability/", f"/incidents/{ids['incident']}/"):
+    for expected in (
+        "/defects/",
+        f"/defects/{ids['defect_key']}/",
+        f"/runs/{ids['run']}/",
+        "/dashboards/",
+        f"/releases/{ids['release']}/dashboard/",
+        "/projects/PAY/dashboard/",
+        f"/releases/{ids['release']}/readiness/",
+        "/projects/PAY/audit/",
+        "/accounts/token/",
+        f"/releases/{ids['release']}/traceability/",
+        f"/incidents/{ids['incident']}/",
+    ):
         assert expected in pages
     assert len(pages) >= 30, pages
 

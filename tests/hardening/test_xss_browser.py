@@ -42,7 +42,7 @@ INJECTED = (
 
 def junit(names: list[str], message: str) -> bytes:
     cases = "".join(
-        f"<testcase classname={quoteattr('xss.suite')} name={quoteattr(n)} time=\"0.1\">"
+        f'<testcase classname={quoteattr("xss.suite")} name={quoteattr(n)} time="0.1">'
         f"<failure message={quoteattr(message)}>{message.replace('&', '&amp;').replace('<', '&lt;')}</failure>"
         "</testcase>"
         for n in names
@@ -58,14 +58,25 @@ def hostile(make_member, api_client_for, project, release):
     qa_api, manager_api = api_client_for(qa), api_client_for(manager)
     created = qa_api.post(
         "/api/v1/defects/",
-        {"project": project.key, "title": f"Refund {ALL}", "description": f"Steps {ALL}",
-         "severity": "critical", "found_in_release": release.version, "component": f"pay{SVG}"},
+        {
+            "project": project.key,
+            "title": f"Refund {ALL}",
+            "description": f"Steps {ALL}",
+            "severity": "critical",
+            "found_in_release": release.version,
+            "component": f"pay{SVG}",
+        },
         format="json",
     )
     assert created.status_code == 201, created.content
     key = created.json()["key"]
-    assert qa_api.post(f"/api/v1/defects/{key}/comments/", {"body": f"Comment {ALL}"}, format="json").status_code == 201
-    moved = qa_api.post(f"/api/v1/defects/{key}/transitions/", {"to": "triaged", "comment": f"Move {ALL}"}, format="json")
+    assert (
+        qa_api.post(f"/api/v1/defects/{key}/comments/", {"body": f"Comment {ALL}"}, format="json").status_code
+        == 201
+    )
+    moved = qa_api.post(
+        f"/api/v1/defects/{key}/transitions/", {"to": "triaged", "comment": f"Move {ALL}"}, format="json"
+    )
     assert moved.status_code in (200, 201), moved.content
     # two CI runs, so the pass-rate chart has points whose hover text carries the run name
     for i, name in enumerate((f"nightly {IMG} {RICH}", f"nightly {SCRIPT}")):
@@ -83,9 +94,14 @@ def hostile(make_member, api_client_for, project, release):
     assert requirement.status_code == 201, requirement.content
     incident = manager_api.post(
         "/api/v1/incidents/",
-        {"project": project.key, "title": f"Outage {ALL}", "description": f"Impact {ALL}",
-         "started_at": (timezone.now() - dt.timedelta(hours=2)).isoformat(), "release": release.pk,
-         "defects": [key]},
+        {
+            "project": project.key,
+            "title": f"Outage {ALL}",
+            "description": f"Impact {ALL}",
+            "started_at": (timezone.now() - dt.timedelta(hours=2)).isoformat(),
+            "release": release.pk,
+            "defects": [key],
+        },
         format="json",
     )
     assert incident.status_code == 201, incident.content
@@ -94,12 +110,20 @@ def hostile(make_member, api_client_for, project, release):
     if gate is not None:
         gate_services.gate_evaluate(gate=gate, release=release, by=admin)
     run = testing_models.TestRun.objects.filter(release=release).order_by("-id").first()
-    return {"admin": admin, "key": key, "run": run.pk, "release": release.pk, "incident": incident.json()["id"],
-            "requirement": requirement.json()["id"]}
+    return {
+        "admin": admin,
+        "key": key,
+        "run": run.pk,
+        "release": release.pk,
+        "incident": incident.json()["id"],
+        "requirement": requirement.json()["id"],
+    }
 
 
 def test_hostile_text_is_shown_escaped_and_never_runs(browser, live_server, hostile, project):
-    context = browser.new_context(base_url=live_server.url, bypass_csp=True, viewport={"width": 1400, "height": 900})
+    context = browser.new_context(
+        base_url=live_server.url, bypass_csp=True, viewport={"width": 1400, "height": 900}
+    )
     context.set_default_timeout(10_000)
     page = context.new_page()
     errors: list[str] = []
@@ -154,7 +178,9 @@ def test_hostile_text_is_shown_escaped_and_never_runs(browser, live_server, host
     page.goto(f"/releases/{release}/dashboard/")
     page.wait_for_load_state("networkidle")
     chart = page.locator("[data-chart='runs']")
-    page.wait_for_function("document.querySelector(\"[data-chart='runs']\").classList.contains('js-plotly-plot')")
+    page.wait_for_function(
+        "document.querySelector(\"[data-chart='runs']\").classList.contains('js-plotly-plot')"
+    )
     hover_texts = []
     for point in (0, 1):
         page.evaluate(

@@ -90,7 +90,9 @@ def fill(route: str, ids: dict) -> str:
         key = VALUES.get((segment, name))
         if key is None and route.startswith("api/v1/"):
             key = API_VALUES.get((segment, name)) or API_VALUES.get(name)
-        assert key is not None, f"no value for <{name}> in route {route!r}: extend tests/hardening/web_routes.py"
+        assert key is not None, (
+            f"no value for <{name}> in route {route!r}: extend tests/hardening/web_routes.py"
+        )
         return str(ids[key])
 
     return "/" + PARAM.sub(value, route)
@@ -101,7 +103,9 @@ def seed_ids() -> dict:
     alert rule), and pick one object of each kind in project PAY."""
     call_command("seed_demo", verbosity=0, seed=7)
     release = (
-        Release.objects.filter(project__key="PAY", test_runs__results__status="failed").order_by("-id").first()
+        Release.objects.filter(project__key="PAY", test_runs__results__status="failed")
+        .order_by("-id")
+        .first()
     )
     gate = QualityGate.objects.filter(project__key="PAY").order_by("id").first()
     evaluation = GateEvaluation.objects.filter(release=release).first() or gate_services.gate_evaluate(
@@ -132,7 +136,9 @@ def seed_ids() -> dict:
         "run_case": result.test_case_id,
         "result": result.pk,
         "incident": incident.pk,
-        "action_item": (ActionItem.objects.filter(incident=incident).first() or ActionItem.objects.first()).pk,
+        "action_item": (
+            ActionItem.objects.filter(incident=incident).first() or ActionItem.objects.first()
+        ).pk,
         "signoff": signoff.pk,
         "evaluation": evaluation.pk,
         "alert_rule": rule.pk,

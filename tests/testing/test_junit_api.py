@@ -187,9 +187,12 @@ def test_non_member_gets_404_and_anonymous_is_refused(release, api_client_for):
         .status_code
         == 404
     )
-    assert api_client_for(None).post(
-        URL.format(release.pk), data=REPORT, content_type="application/xml"
-    ).status_code == 401
+    assert (
+        api_client_for(None)
+        .post(URL.format(release.pk), data=REPORT, content_type="application/xml")
+        .status_code
+        == 401
+    )
     assert _nothing_written()
 
 
