@@ -88,8 +88,14 @@ DEFAULT_HEADERS = {
 }
 
 
+# With DEBUG on, Django answers 404 and 500 with its technical pages, whose inline <style> and <script> carry no
+# nonce: a CSP would leave a developer an unstyled page with dead buttons. They never exist with DEBUG off.
+DEBUG_PAGE_STATUSES = (404, 500)
+
+
 class SecurityHeadersMiddleware:
-    """Gives each request a fresh nonce and each response a CSP built with it (unless the view set its own)."""
+    """Gives each request a fresh nonce and each response a CSP built with it (unless the view set its own, or the
+    response is one of Django's technical debug pages)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -98,7 +104,8 @@ class SecurityHeadersMiddleware:
         request.csp_nonce = secrets.token_urlsafe(18)
         request.csp_style_ids = PLOTLY_STYLE_IDS
         response = self.get_response(request)
-        if "Content-Security-Policy" not in response:
+        debug_page = settings.DEBUG and response.status_code in DEBUG_PAGE_STATUSES
+        if "Content-Security-Policy" not in response and not debug_page:
             response["Content-Security-Policy"] = build_csp(request.csp_nonce)
         for name, value in DEFAULT_HEADERS.items():
             if name not in response:

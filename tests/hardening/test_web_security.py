@@ -245,6 +245,23 @@ def test_every_response_carries_the_security_headers(client, path):
 
 
 @pytest.mark.django_db
+def test_not_found_pages_carry_the_csp_unless_they_are_djangos_debug_pages(client, settings):
+    client.force_login(UserFactory(username="alice"))
+    # in production (DEBUG off) a 404 is one of our pages and keeps the full policy
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert _csp(response)["script-src"].startswith("'self' 'nonce-")
+    assert response["X-Frame-Options"] == "DENY"
+    # with DEBUG on, Django's technical 404 page (inline styles without a nonce) is left readable
+    settings.DEBUG = True
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert b"Using the URLconf defined in" in response.content
+    assert "Content-Security-Policy" not in response
+    assert response["X-Frame-Options"] == "DENY"  # the other headers stay
+
+
+@pytest.mark.django_db
 def test_nonce_is_fresh_per_request_and_used_by_the_page(client):
     client.force_login(UserFactory(username="alice"))
     first, second = client.get("/"), client.get("/")
