@@ -1,7 +1,8 @@
 """Every page needs a login. The API authenticates itself (session or token) through DRF.
 
-Query strings with NUL characters are refused (400) before any view: PostgreSQL cannot store or compare
-text containing NUL, so a filter such as `?q=%00` would otherwise end in a 500.
+Query strings and submitted page forms with NUL characters are refused (400) before any view: PostgreSQL
+cannot store or compare text containing NUL, so a filter such as `?q=%00` or a form field `project=a%00b` would
+otherwise end in a 500. API bodies are left to DRF, whose fields refuse NUL with a field error.
 """
 
 from django.conf import settings
@@ -22,16 +23,29 @@ class LoginRequiredMiddleware:
         return self.get_response(request)
 
 
-class RejectNulQueryMiddleware:
-    """Answer 400 to a query string holding a NUL character (JSON under /api/, plain text elsewhere)."""
+FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _has_nul(data) -> bool:
+    return any("\x00" in key or any("\x00" in v for v in values) for key, values in data.lists())
+
+
+class RejectNulInputMiddleware:
+    """Answer 400 to a query string, or a page's submitted form fields, holding a NUL character (JSON under
+    /api/, plain text elsewhere). Uploaded files are not looked at: their content is the views' business."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if any("\x00" in key or any("\x00" in v for v in values) for key, values in request.GET.lists()):
-            message = "Query parameters must not contain NUL characters."
-            if request.path_info.startswith("/api/"):
+        api = request.path_info.startswith("/api/")
+        bad = _has_nul(request.GET)
+        if not bad and not api and request.method == "POST" and request.content_type in FORM_CONTENT_TYPES:
+            # The same parse CsrfViewMiddleware does next; Django caches it for the view.
+            bad = _has_nul(request.POST)
+        if bad:
+            message = "Query parameters and form fields must not contain NUL characters."
+            if api:
                 return JsonResponse({"detail": message, "code": "invalid"}, status=400)
             return HttpResponseBadRequest(message)
         return self.get_response(request)

@@ -28,3 +28,17 @@ def model_update(
             update_fields.append("updated_at")
         instance.save(update_fields=update_fields)
     return instance, changes
+
+
+# Primary keys are 64-bit signed integers (BigAutoField): a larger number cannot name a row, and SQLite refuses
+# even to compare a column with it (OverflowError), so such input is treated as no id at all.
+MAX_ID = 2**63 - 1
+
+
+def parse_id(value) -> int | None:
+    """An object id from user input (``"12"``), or None when it is not a whole number that could name a row."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number <= MAX_ID else None

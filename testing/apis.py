@@ -54,13 +54,6 @@ def run_service(fn, **kwargs):
         raise
 
 
-def _int_list(values, *, field: str) -> list[int]:
-    try:
-        return [int(v) for v in values]
-    except (TypeError, ValueError):
-        raise serializers.ValidationError({field: ["A list of ids is expected."]}) from None
-
-
 # --- serializers ----------------------------------------------------------------------------------------
 
 

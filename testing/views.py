@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from defects.models import Environment
 from qualitygov.errors import AccessDenied, DomainError
+from qualitygov.services import parse_id
 from releases.access import Action, can
 from releases.selectors import project_get_for_user, project_list_for_user, release_get_for_user
 
@@ -35,15 +36,8 @@ def _apply_error(form, exc: DomainError) -> None:
         form.add_error(None, exc.message)
 
 
-def _int(value, default=None):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
 def _ids(values) -> list[int]:
-    return [i for i in (_int(v) for v in values) if i is not None]
+    return [i for i in (parse_id(v) for v in values) if i is not None]
 
 
 def _pick_project(request):
@@ -60,7 +54,7 @@ def _pick_project(request):
 def requirement_list(request):
     q = request.GET.get("q", "").strip()
     project_key = request.GET.get("project", "")
-    release_id = _int(request.GET.get("release"))
+    release_id = parse_id(request.GET.get("release"))
     qs = selectors.requirement_list(user=request.user, project_key=project_key, q=q, release_id=release_id)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
@@ -204,7 +198,7 @@ def testcase_list(request):
         q=q,
         kind=p.get("kind", ""),
         component=p.get("component", ""),
-        requirement_id=_int(p.get("requirement")),
+        requirement_id=parse_id(p.get("requirement")),
     ).order_by("project__key", "kind", "suite", "title", "id")
     page = Paginator(qs, PAGE_SIZE).get_page(p.get("page"))
     project = project_get_for_user(user=request.user, key=project_key) if project_key else None
@@ -319,7 +313,7 @@ def testcase_edit(request, pk: int):
 
 
 def run_list(request):
-    release_id = _int(request.GET.get("release"))
+    release_id = parse_id(request.GET.get("release"))
     source = request.GET.get("source", "")
     release = release_get_for_user(user=request.user, release_id=release_id) if release_id else None
     qs = selectors.run_list(user=request.user, release_id=release_id, source=source)

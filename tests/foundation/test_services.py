@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from gates.models import QualityGate
 from qualitygov.errors import AccessDenied, ConflictError, DomainError
+from qualitygov.services import MAX_ID, parse_id
 from releases import services
 from releases.models import Membership, Project, Release, Role
 
@@ -130,3 +131,25 @@ def test_release_with_evaluations_cannot_be_deleted(make_member, release):
     with pytest.raises(ConflictError):
         services.release_delete(release=release, by=make_member(Role.MANAGER))
     assert Release.objects.filter(pk=release.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("12", 12),
+        (12, 12),
+        (" 7 ", 7),
+        (str(MAX_ID), MAX_ID),
+        (str(MAX_ID + 1), None),
+        ("99999999999999999999", None),
+        ("0", None),
+        ("-3", None),
+        ("1.5", None),
+        ("abc", None),
+        ("", None),
+        (None, None),
+        ([], None),
+    ],
+)
+def test_parse_id_accepts_only_numbers_that_can_name_a_row(value, expected):
+    assert parse_id(value) == expected
