@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from qualitygov.api import Pagination
 from qualitygov.errors import DomainError
+from qualitygov.services import parse_id
 from releases.access import Action, require
 from releases.selectors import project_get_for_user
 from testing.models import Requirement, TestCase, TestResult
@@ -466,7 +467,7 @@ class SimilarSearchApi(APIView):
 
 
 def _limit(request) -> int:
-    raw = request.query_params.get("limit", "5")
-    if not raw.isdigit() or not 1 <= int(raw) <= 20:
+    limit = parse_id(request.query_params.get("limit", "5"))
+    if limit is None or limit > 20:
         raise DomainError("'limit' is a whole number from 1 to 20.", field="limit")
-    return int(raw)
+    return limit

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.http import Http404
 
 from qualitygov.errors import DomainError
+from qualitygov.services import parse_id
 from releases.models import Project, Release
 
 from . import selectors, services
@@ -19,7 +20,8 @@ def defect_for(request, ref: str) -> Defect:
     qs = selectors.defect_list_for_user(user=request.user).select_related(
         "duplicate_of", "reporter", "fixed_in_release"
     )
-    defect = qs.filter(pk=int(ref)).first() if ref.isdigit() else qs.filter(key=ref.upper()).first()
+    pk = parse_id(ref)
+    defect = qs.filter(pk=pk).first() if pk is not None else qs.filter(key=ref.upper()).first()
     if defect is None:
         raise Http404("No such defect.")
     return defect
@@ -38,7 +40,8 @@ def release_in(project: Project, ref, *, field: str) -> Release | None:
     if ref in (None, ""):
         return None
     qs = Release.objects.filter(project=project)
-    release = qs.filter(pk=int(ref)).first() if str(ref).isdigit() else qs.filter(version=str(ref)).first()
+    pk = parse_id(ref)
+    release = qs.filter(pk=pk).first() if pk is not None else qs.filter(version=str(ref)).first()
     if release is None:
         raise DomainError(f"No release '{ref}' in project {project.key}.", field=field)
     return release

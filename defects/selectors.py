@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
+from qualitygov.services import parse_id
 from releases.selectors import project_list_for_user
 from testing.models import TestResult
 
@@ -104,8 +105,8 @@ def defect_list(*, user, filters: DefectFilters) -> QuerySet[Defect]:
     if filters.release:
         if filters.release == "none":
             qs = qs.filter(found_in_release__isnull=True)
-        elif filters.release.isdigit():
-            qs = qs.filter(found_in_release_id=int(filters.release))
+        elif (release_id := parse_id(filters.release)) is not None:
+            qs = qs.filter(found_in_release_id=release_id)
         else:
             qs = qs.filter(found_in_release__version=filters.release)
     if filters.status:

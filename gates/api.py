@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from qualitygov.errors import DomainError
+from qualitygov.services import parse_id
 from releases.access import Action, can
 from releases.models import Project, Release
 
@@ -48,10 +49,9 @@ def _visible(user, project) -> None:
 def _project_from(value) -> Project:
     """A project by id or key; 400 when it does not exist."""
     text = str(value or "").strip()
+    pk = parse_id(text)
     project = (
-        Project.objects.filter(pk=int(text)).first()
-        if text.isdigit()
-        else Project.objects.filter(key=text).first()
+        Project.objects.filter(pk=pk).first() if pk is not None else Project.objects.filter(key=text).first()
     )
     if project is None:
         raise DomainError(f"No project '{text}'.", field="project")
@@ -296,8 +296,8 @@ class GateEvaluationsApi(GenericAPIView):
         gate = get_object_or_404(QualityGate.objects.select_related("project"), pk=pk)
         _visible(request.user, gate.project)
         qs = GateEvaluation.objects.filter(gate=gate).select_related("gate", "requested_by")
-        if request.query_params.get("release", "").isdigit():
-            qs = qs.filter(release_id=int(request.query_params["release"]))
+        if (release_id := parse_id(request.query_params.get("release"))) is not None:
+            qs = qs.filter(release_id=release_id)
         page = self.paginate_queryset(qs.order_by("-created_at", "-id"))
         return self.get_paginated_response(EvaluationOutputSerializer(page, many=True).data)
 
@@ -347,12 +347,8 @@ class DecisionListApi(GenericAPIView):
         qs = selectors.decision_list(
             user=request.user,
             project=project,
-            release_id=request.query_params.get("release")
-            if request.query_params.get("release", "").isdigit()
-            else None,
-            gate_id=request.query_params.get("gate")
-            if request.query_params.get("gate", "").isdigit()
-            else None,
+            release_id=parse_id(request.query_params.get("release")),
+            gate_id=parse_id(request.query_params.get("gate")),
         ).select_related("superseded_by")
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(DecisionOutputSerializer(page, many=True).data)
@@ -440,10 +436,10 @@ class SignoffListApi(GenericAPIView):
     )
     def get(self, request):
         """Sign-offs (live and revoked) of one release: `?release=ID` is required."""
-        release_id = request.query_params.get("release", "")
-        if not release_id.isdigit():
+        release_id = parse_id(request.query_params.get("release"))
+        if release_id is None:
             raise DomainError("Give ?release=ID.", field="release")
-        release = get_object_or_404(Release.objects.select_related("project"), pk=int(release_id))
+        release = get_object_or_404(Release.objects.select_related("project"), pk=release_id)
         _visible(request.user, release.project)
         page = self.paginate_queryset(selectors.signoffs_for_release(release=release))
         return self.get_paginated_response(SignoffOutputSerializer(page, many=True).data)
@@ -474,7 +470,7 @@ class AuditEventListApi(GenericAPIView):
             project=project,
             action=p.get("action", ""),
             actor=p.get("actor", ""),
-            release_id=int(p["release"]) if p.get("release", "").isdigit() else None,
+            release_id=parse_id(p.get("release")),
             q=p.get("q", ""),
         )
         page = self.paginate_queryset(qs)
@@ -508,7 +504,7 @@ class WaiverListApi(GenericAPIView):
             raise DomainError("Give ?project=KEY.", field="project")
         project = _project_from(request.query_params["project"])
         _visible(request.user, project)
-        release_id = request.query_params.get("release", "")
+        release_id = parse_id(request.query_params.get("release"))
         if request.query_params.get("expired") in ("1", "true", "yes"):
             qs = selectors.expired_waivers(project=project)
         else:
@@ -517,7 +513,7 @@ class WaiverListApi(GenericAPIView):
                 .select_related("decision__release", "decision__gate", "owner")
                 .order_by("expires", "id")
             )
-        if release_id.isdigit():
-            qs = qs.filter(decision__release_id=int(release_id))
+        if release_id is not None:
+            qs = qs.filter(decision__release_id=release_id)
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(WaiverOutputWithContextSerializer(page, many=True).data)

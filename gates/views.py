@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from qualitygov.errors import AccessDenied, DomainError
+from qualitygov.services import parse_id
 from releases.access import Action, can, require, role_of
 from releases.models import Membership, Project, Release
 from releases.selectors import project_list_for_user
@@ -595,7 +596,7 @@ def audit_log(request, key: str):
             messages.error(request, f"'{p.get(name)}' is not a date (YYYY-MM-DD); the filter was ignored.")
             return None
 
-    release_id = int(p["release"]) if p.get("release", "").isdigit() else None
+    release_id = parse_id(p.get("release"))
     events = selectors.audit_events(
         project=project,
         action=p.get("action", ""),

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from defects.models import Defect
 from qualitygov.api import Pagination
 from qualitygov.errors import DomainError
+from qualitygov.services import parse_id
 from releases.access import Action, require
 from releases.models import Release
 from releases.selectors import project_get_for_user, project_list_for_user
@@ -137,8 +138,10 @@ class IncidentListApi(APIView):
     )
     def get(self, request):
         filters = {k: request.query_params.get(k) for k in ("project", "severity", "state", "release")}
-        if filters["release"] and not str(filters["release"]).isdigit():
-            raise DomainError("release must be a release id.", field="release")
+        if filters["release"]:
+            filters["release"] = parse_id(filters["release"])
+            if filters["release"] is None:
+                raise DomainError("release must be a release id.", field="release")
         qs = selectors.incident_list(projects=project_list_for_user(user=request.user), filters=filters)
         paginator = Pagination()
         page = paginator.paginate_queryset(qs.prefetch_related("defects"), request, view=self)

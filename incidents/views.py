@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from qualitygov.errors import DomainError
+from qualitygov.services import parse_id
 from releases.access import Action, can
 from releases.selectors import project_get_for_user, project_list_for_user
 
@@ -41,8 +42,7 @@ def _incident(request, pk: int):
 def incident_list(request):
     projects = list(project_list_for_user(user=request.user))
     filters = {k: request.GET.get(k, "") for k in ("project", "release", "severity", "state")}
-    if filters["release"] and not filters["release"].isdigit():
-        filters["release"] = ""
+    filters["release"] = parse_id(filters["release"])
     page = Paginator(selectors.incident_list(projects=projects, filters=filters), 50).get_page(
         request.GET.get("page")
     )

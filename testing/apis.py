@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from defects.models import Environment, Severity
 from qualitygov.errors import AccessDenied, ConflictError, DomainError, PayloadTooLarge
+from qualitygov.services import parse_id
 from releases.access import Action, require
 from releases.selectors import project_get_for_user, release_get_for_user
 
@@ -284,7 +285,7 @@ class RequirementListApi(GenericAPIView):
             user=request.user,
             project_key=request.query_params.get("project", ""),
             q=request.query_params.get("q", "").strip(),
-            release_id=int(release) if release and release.isdigit() else None,
+            release_id=parse_id(release),
         ).prefetch_related("test_cases", "releases")
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(RequirementOutput(page, many=True).data)
@@ -360,7 +361,7 @@ class TestCaseListApi(GenericAPIView):
             q=p.get("q", "").strip(),
             kind=p.get("kind", ""),
             component=p.get("component", ""),
-            requirement_id=int(req) if req.isdigit() else None,
+            requirement_id=parse_id(req),
         ).order_by("project__key", "suite", "title", "id")
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(TestCaseOutput(page, many=True).data)
@@ -464,7 +465,7 @@ class RunListApi(GenericAPIView):
         release = p.get("release", "")
         qs = selectors.run_list(
             user=request.user,
-            release_id=int(release) if release.isdigit() else None,
+            release_id=parse_id(release),
             source=p.get("source", ""),
             project_key=p.get("project", ""),
         )
