@@ -12,7 +12,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from qualitygov.api import Pagination
+from qualitygov.api import Pagination, id_field
 from qualitygov.errors import DomainError
 from qualitygov.services import parse_id
 from releases.access import Action, require
@@ -99,9 +99,9 @@ class DefectCreateSerializer(serializers.Serializer):
         required=False, allow_null=True, default=None, help_text="Past creation time (importers only)."
     )
     external_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    requirements = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
-    test_cases = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
-    test_results = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    requirements = serializers.ListField(child=id_field(), required=False, default=list)
+    test_cases = serializers.ListField(child=id_field(), required=False, default=list)
+    test_results = serializers.ListField(child=id_field(), required=False, default=list)
 
 
 class DefectUpdateSerializer(serializers.Serializer):

@@ -13,6 +13,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from qualitygov.api import id_field
 from qualitygov.errors import DomainError
 from qualitygov.services import parse_id
 from releases.access import Action, can
@@ -20,6 +21,7 @@ from releases.models import Project, Release
 
 from . import selectors, services
 from .models import (
+    ORDER_MAX,
     AuditEvent,
     ChecklistItem,
     ChecklistSignoff,
@@ -62,7 +64,7 @@ def _project_from(value) -> Project:
 
 
 class ConditionSerializer(serializers.Serializer):
-    id = serializers.IntegerField(required=False, allow_null=True)
+    id = id_field(required=False, allow_null=True)
     metric = serializers.CharField(max_length=64)
     operator = serializers.ChoiceField(choices=Operator.choices)
     error_threshold = serializers.FloatField()
@@ -71,21 +73,23 @@ class ConditionSerializer(serializers.Serializer):
     missing_data = serializers.ChoiceField(
         choices=MissingData.choices, required=False, default=MissingData.FAIL
     )
-    order = serializers.IntegerField(required=False, min_value=0, default=0)
+    order = serializers.IntegerField(required=False, min_value=0, max_value=ORDER_MAX, default=0)
 
 
 class ChecklistItemSerializer(serializers.Serializer):
-    id = serializers.IntegerField(required=False, allow_null=True)
+    id = id_field(required=False, allow_null=True)
     text = serializers.CharField(max_length=300)
     role = serializers.CharField(max_length=20)
-    order = serializers.IntegerField(required=False, min_value=0, default=0)
+    order = serializers.IntegerField(required=False, min_value=0, max_value=ORDER_MAX, default=0)
 
 
 class GateInputSerializer(serializers.Serializer):
     project = serializers.CharField(help_text="Project id or key.")
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    order = serializers.IntegerField(required=False, min_value=0, allow_null=True, default=None)
+    order = serializers.IntegerField(
+        required=False, min_value=0, max_value=ORDER_MAX, allow_null=True, default=None
+    )
     is_active = serializers.BooleanField(required=False, default=True)
     evaluate_on_schedule = serializers.BooleanField(required=False, default=True)
     conditions = ConditionSerializer(many=True, required=False, default=list)
@@ -95,7 +99,7 @@ class GateInputSerializer(serializers.Serializer):
 class GateUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
-    order = serializers.IntegerField(required=False, min_value=0)
+    order = serializers.IntegerField(required=False, min_value=0, max_value=ORDER_MAX)
     is_active = serializers.BooleanField(required=False)
     evaluate_on_schedule = serializers.BooleanField(required=False)
     revision = serializers.IntegerField(
@@ -138,22 +142,22 @@ class EvaluationOutputSerializer(serializers.ModelSerializer):
 
 
 class EvaluationInputSerializer(serializers.Serializer):
-    release = serializers.IntegerField()
+    release = id_field()
     via = serializers.ChoiceField(choices=["api", "cli", "ci"], required=False, default="api")
 
 
 class WaiverInputSerializer(serializers.Serializer):
-    condition = serializers.IntegerField(required=False, allow_null=True)
-    checklist_item = serializers.IntegerField(required=False, allow_null=True)
+    condition = id_field(required=False, allow_null=True)
+    checklist_item = id_field(required=False, allow_null=True)
     justification = serializers.CharField()
     owner = serializers.CharField(help_text="Username of the waiver's owner.")
     expires = serializers.DateField()
 
 
 class DecisionInputSerializer(serializers.Serializer):
-    release = serializers.IntegerField()
-    gate = serializers.IntegerField()
-    evaluation = serializers.IntegerField(required=False, allow_null=True)
+    release = id_field()
+    gate = id_field()
+    evaluation = id_field(required=False, allow_null=True)
     decision = serializers.ChoiceField(choices=DecisionKind.choices)
     rationale = serializers.CharField()
     waivers = WaiverInputSerializer(many=True, required=False, default=list)
@@ -196,7 +200,7 @@ class DecisionOutputSerializer(serializers.ModelSerializer):
 
 
 class SignoffInputSerializer(serializers.Serializer):
-    release = serializers.IntegerField()
+    release = id_field()
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 

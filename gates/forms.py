@@ -5,7 +5,7 @@ from django.forms import formset_factory
 
 from releases.models import Role
 
-from .models import DecisionKind, MissingData, Operator
+from .models import ORDER_MAX, DecisionKind, MissingData, Operator
 
 
 def metric_choices() -> list[tuple[str, str]]:
@@ -22,7 +22,7 @@ def metric_choices() -> list[tuple[str, str]]:
 class GateForm(forms.Form):
     name = forms.CharField(max_length=200)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    order = forms.IntegerField(min_value=0, initial=0)
+    order = forms.IntegerField(min_value=0, max_value=ORDER_MAX, initial=0)
     is_active = forms.BooleanField(required=False, initial=True, label="Active")
     evaluate_on_schedule = forms.BooleanField(required=False, initial=True, label="Evaluate on schedule")
     revision = forms.IntegerField(required=False, widget=forms.HiddenInput)
@@ -36,7 +36,7 @@ class ConditionForm(forms.Form):
     warn_threshold = forms.FloatField(required=False)
     key = forms.BooleanField(required=False)
     missing_data = forms.ChoiceField(choices=MissingData.choices, initial=MissingData.FAIL, required=False)
-    order = forms.IntegerField(min_value=0, required=False)
+    order = forms.IntegerField(min_value=0, max_value=ORDER_MAX, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -57,7 +57,7 @@ class ChecklistItemForm(forms.Form):
     id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     text = forms.CharField(max_length=300, required=False)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.RELEASE_MANAGER)
-    order = forms.IntegerField(min_value=0, required=False)
+    order = forms.IntegerField(min_value=0, max_value=ORDER_MAX, required=False)
 
 
 ConditionFormSet = formset_factory(ConditionForm, extra=2, can_delete=True)

@@ -10,6 +10,9 @@ from django.utils import timezone
 
 from releases.models import Role
 
+# Largest value of the `order` columns (PositiveSmallIntegerField): forms and the API refuse more.
+ORDER_MAX = 32767
+
 
 class Operator(models.TextChoices):
     LT = "lt", "<"

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from defects.models import Defect
-from qualitygov.api import Pagination
+from qualitygov.api import Pagination, id_field
 from qualitygov.errors import DomainError
 from qualitygov.services import parse_id
 from releases.access import Action, require
@@ -74,7 +74,7 @@ class IncidentInputSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=300)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     severity = serializers.ChoiceField(choices=IncidentSeverity.values, default=IncidentSeverity.SEV3)
-    release = serializers.IntegerField(required=False, allow_null=True, help_text="Attributed release id.")
+    release = id_field(required=False, allow_null=True, help_text="Attributed release id.")
     started_at = serializers.DateTimeField()
     detected_at = serializers.DateTimeField(required=False, allow_null=True)
     restored_at = serializers.DateTimeField(required=False, allow_null=True)

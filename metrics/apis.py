@@ -10,7 +10,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from qualitygov.api import Pagination
+from qualitygov.api import Pagination, id_field
 from qualitygov.errors import DomainError
 from releases.access import Action, require
 from releases.models import Release
@@ -245,7 +245,7 @@ class AlertRuleInputSerializer(serializers.Serializer):
     threshold = serializers.FloatField()
     direction = serializers.ChoiceField(choices=AlertDirection.values)
     owner = serializers.CharField(required=False, allow_null=True, help_text="Username of a project member.")
-    webhooks = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    webhooks = serializers.ListField(child=id_field(), required=False, default=list)
     active = serializers.BooleanField(required=False, default=True)
 
 

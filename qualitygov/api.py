@@ -1,13 +1,14 @@
-"""API plumbing shared by every app: pagination and the one exception handler."""
+"""API plumbing shared by every app: pagination, the one exception handler, the id field of request bodies."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, InterfaceError, OperationalError
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import DomainError
+from .services import MAX_ID
 
 DATABASE_DOWN = (OperationalError, InterfaceError)
 
@@ -44,3 +45,9 @@ def exception_handler(exc, context):
             status=status.HTTP_409_CONFLICT,
         )
     return drf_exception_handler(exc, context)
+
+
+def id_field(**kwargs) -> serializers.IntegerField:
+    """An object id in a request body: no more than a 64-bit primary key holds (SQLite cannot even compare
+    a larger number with a column; it would end in a 500 instead of a field error)."""
+    return serializers.IntegerField(max_value=MAX_ID, **kwargs)

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from defects.models import Environment, Severity
+from qualitygov.api import id_field
 from qualitygov.errors import AccessDenied, ConflictError, DomainError, PayloadTooLarge
 from qualitygov.services import parse_id
 from releases.access import Action, require
@@ -93,7 +94,7 @@ class RequirementInput(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, default="")
     criticality = serializers.ChoiceField(choices=Criticality.choices, default=Criticality.MEDIUM)
     component = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
-    releases = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    releases = serializers.ListField(child=id_field(), required=False, default=list)
 
 
 class RequirementUpdate(serializers.Serializer):
@@ -102,7 +103,7 @@ class RequirementUpdate(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
     criticality = serializers.ChoiceField(choices=Criticality.choices, required=False)
     component = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    releases = serializers.ListField(child=serializers.IntegerField(), required=False)
+    releases = serializers.ListField(child=id_field(), required=False)
 
 
 class StepSerializer(serializers.Serializer):
@@ -144,7 +145,7 @@ class TestCaseInput(serializers.Serializer):
     component = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
     preconditions = serializers.CharField(required=False, allow_blank=True, default="")
     steps = StepSerializer(many=True, required=False, default=list)
-    requirements = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    requirements = serializers.ListField(child=id_field(), required=False, default=list)
 
 
 class TestCaseUpdate(serializers.Serializer):
@@ -154,7 +155,7 @@ class TestCaseUpdate(serializers.Serializer):
     component = serializers.CharField(required=False, allow_blank=True, max_length=100)
     preconditions = serializers.CharField(required=False, allow_blank=True)
     steps = StepSerializer(many=True, required=False)
-    requirements = serializers.ListField(child=serializers.IntegerField(), required=False)
+    requirements = serializers.ListField(child=id_field(), required=False)
 
 
 class RunOutput(serializers.ModelSerializer):
@@ -220,7 +221,7 @@ class StepResultInput(serializers.Serializer):
 
 
 class ManualResultInput(serializers.Serializer):
-    test_case = serializers.IntegerField()
+    test_case = id_field()
     status = serializers.ChoiceField(
         choices=services.MANUAL_STATUSES, required=False, allow_blank=True, default=""
     )
@@ -229,15 +230,15 @@ class ManualResultInput(serializers.Serializer):
 
 
 class ManualRunInput(serializers.Serializer):
-    test_cases = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+    test_cases = serializers.ListField(child=id_field(), allow_empty=False)
     name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
     environment = serializers.ChoiceField(choices=Environment.choices, default=Environment.TEST)
 
 
 class BulkLinkInput(serializers.Serializer):
     project = serializers.CharField()
-    test_cases = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
-    requirements = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+    test_cases = serializers.ListField(child=id_field(), allow_empty=False)
+    requirements = serializers.ListField(child=id_field(), allow_empty=False)
     unlink = serializers.BooleanField(default=False)
 
 

@@ -84,3 +84,34 @@ def test_every_operation_documents_its_errors_with_a_body(client):
     junit = schema["paths"]["/api/v1/releases/{release_id}/junit/"]["post"]["responses"]
     assert "413" in junit
     assert "413" not in schema["paths"]["/api/v1/releases/"]["post"]["responses"]
+
+
+HUGE = 2**70  # more than any 64-bit primary key: SQLite cannot even compare it with a column
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "body", "field"),
+    [
+        (Role.QA, "/api/v1/defects/", {"title": "Huge link", "requirements": [HUGE]}, "requirements"),
+        (Role.QA, "/api/v1/testcases/bulk-link/", {"test_cases": [HUGE], "requirements": [1]}, "test_cases"),
+        (
+            Role.MANAGER,
+            "/api/v1/incidents/",
+            {"title": "Down", "severity": "sev1", "release": HUGE},
+            "release",
+        ),
+        (
+            Role.RELEASE_MANAGER,
+            "/api/v1/decisions/",
+            {"release": HUGE, "gate": 1, "decision": "go"},
+            "release",
+        ),
+    ],
+)
+def test_ids_beyond_64_bits_are_a_field_error_not_a_500(
+    api_client_for, make_member, project, role, path, body, field
+):
+    client = api_client_for(make_member(role))
+    response = client.post(path, {"project": project.key, "rationale": "r", **body}, format="json")
+    assert response.status_code == 400, response.content
+    assert field in response.json()

@@ -69,6 +69,17 @@ def test_non_admins_cannot_create_or_change_gates(api_client_for, project, gate,
         ),
         ({"checklist_items": [{"text": "x", "role": "boss"}]}, "role must be"),
         ({"project": "NOPE"}, "No project"),
+        # orders are small integers in the database: more was a 500 ("smallint out of range") on PostgreSQL
+        ({"order": 99999}, "less than or equal to 32767"),
+        (
+            {
+                "conditions": [
+                    {"metric": "open_defects", "operator": "lte", "error_threshold": 1, "order": 70000}
+                ]
+            },
+            "less than or equal to 32767",
+        ),
+        ({"checklist_items": [{"text": "x", "role": "qa", "order": 2**40}]}, "less than or equal to 32767"),
     ],
 )
 def test_bad_gate_input_is_a_400_with_a_message(api_client_for, project, make_member, change, message):
