@@ -155,7 +155,7 @@ class CommentOutputSerializer(serializers.Serializer):
 
 class BulkInputSerializer(serializers.Serializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=services.MAX_BULK_ROWS
+        child=id_field(min_value=1), allow_empty=False, max_length=services.MAX_BULK_ROWS
     )
     action = serializers.ChoiceField([(a, a) for a in services.BulkAction.ALL])
     assignee = serializers.CharField(required=False, allow_null=True, allow_blank=True)
