@@ -154,9 +154,7 @@ class CommentOutputSerializer(serializers.Serializer):
 
 
 class BulkInputSerializer(serializers.Serializer):
-    ids = serializers.ListField(
-        child=id_field(min_value=1), allow_empty=False, max_length=services.MAX_BULK_ROWS
-    )
+    ids = serializers.ListField(child=id_field(), allow_empty=False, max_length=services.MAX_BULK_ROWS)
     action = serializers.ChoiceField([(a, a) for a in services.BulkAction.ALL])
     assignee = serializers.CharField(required=False, allow_null=True, allow_blank=True)
     severity = serializers.ChoiceField(Severity.choices, required=False)

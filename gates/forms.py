@@ -30,7 +30,7 @@ class GateForm(forms.Form):
 
 
 class ConditionForm(forms.Form):
-    id = forms.IntegerField(required=False, max_value=MAX_ID, widget=forms.HiddenInput)
+    id = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
     metric = forms.ChoiceField(choices=(), required=False)
     operator = forms.ChoiceField(choices=Operator.choices, required=False)
     error_threshold = forms.FloatField(required=False)
@@ -55,7 +55,7 @@ class ConditionForm(forms.Form):
 
 
 class ChecklistItemForm(forms.Form):
-    id = forms.IntegerField(required=False, max_value=MAX_ID, widget=forms.HiddenInput)
+    id = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
     text = forms.CharField(max_length=300, required=False)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.RELEASE_MANAGER)
     order = forms.IntegerField(min_value=0, max_value=ORDER_MAX, required=False)
@@ -92,6 +92,6 @@ class RevokeForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    evaluation = forms.IntegerField(widget=forms.HiddenInput, required=False, max_value=MAX_ID)
+    evaluation = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1, max_value=MAX_ID)
     decision = forms.ChoiceField(choices=DecisionKind.choices, widget=forms.RadioSelect)
     rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))

@@ -48,6 +48,7 @@ def exception_handler(exc, context):
 
 
 def id_field(**kwargs) -> serializers.IntegerField:
-    """An object id in a request body: no more than a 64-bit primary key holds (SQLite cannot even compare
-    a larger number with a column; it would end in a 500 instead of a field error)."""
+    """An object id in a request body: a positive number no larger than a 64-bit primary key holds (SQLite cannot
+    even compare a larger one, positive or negative, with a column: a 500 instead of a field error)."""
+    kwargs.setdefault("min_value", 1)
     return serializers.IntegerField(max_value=MAX_ID, **kwargs)

@@ -94,6 +94,7 @@ HUGE = 2**70  # more than any 64-bit primary key: SQLite cannot even compare it 
     [
         (Role.QA, "/api/v1/defects/", {"title": "Huge link", "requirements": [HUGE]}, "requirements"),
         (Role.QA, "/api/v1/defects/bulk/", {"ids": [1, HUGE], "action": "assign"}, "ids"),
+        (Role.QA, "/api/v1/defects/", {"title": "Negative link", "test_cases": [-HUGE]}, "test_cases"),
         (Role.QA, "/api/v1/testcases/bulk-link/", {"test_cases": [HUGE], "requirements": [1]}, "test_cases"),
         (
             Role.MANAGER,
