@@ -4,7 +4,6 @@ import datetime as dt
 
 from django.http import Http404
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -12,6 +11,7 @@ from rest_framework.views import APIView
 
 from qualitygov.api import Pagination, id_field
 from qualitygov.errors import DomainError
+from qualitygov.services import parse_instant
 from releases.access import Action, require
 from releases.models import Release
 from releases.selectors import project_get_for_user, release_list_for_user
@@ -29,26 +29,6 @@ ERRORS = {
     404: OpenApiResponse(description="No such object among the projects you are a member of."),
 }
 MAX_SERIES_DAYS = 400
-
-
-def parse_instant(raw: str | None, *, field: str, end_of_day: bool = False) -> dt.datetime | None:
-    """An ISO datetime (naive = UTC) or date; DomainError (400) when unparseable."""
-    if raw in (None, ""):
-        return None
-    try:
-        value = parse_datetime(raw)
-        day = parse_date(raw) if value is None else None
-    except ValueError:
-        value = day = None
-    if value is None:
-        if day is None:
-            raise DomainError(
-                f"'{raw}' is not a valid ISO date or datetime.", field=field, code="invalid_datetime"
-            )
-        value = dt.datetime.combine(day, dt.time.max if end_of_day else dt.time.min)
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value, dt.UTC)
-    return value
 
 
 def _release_for(user, pk: int) -> Release:

@@ -6,7 +6,6 @@ Objects of projects the caller is not a member of answer 404; writes check the r
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -20,11 +19,11 @@ from defects.models import Environment, Severity
 from qualitygov.api import id_field
 from qualitygov.errors import AccessDenied, ConflictError, DomainError, PayloadTooLarge
 from qualitygov.services import parse_id
+from qualitygov.uploads import XML_TYPES, UploadRefused, request_upload
 from releases.access import Action, require
 from releases.selectors import project_get_for_user, release_get_for_user
 
 from . import ingest, selectors, services
-from .junit import JUnitRefused, spool_upload
 from .models import (
     Criticality,
     Requirement,
@@ -48,7 +47,7 @@ def run_service(fn, **kwargs):
     """Call a service; a refusal that names a field becomes DRF's field-error shape (400)."""
     try:
         return fn(**kwargs)
-    except (AccessDenied, ConflictError, PayloadTooLarge, JUnitRefused):
+    except (AccessDenied, ConflictError, PayloadTooLarge, UploadRefused):
         raise
     except DomainError as exc:
         if exc.field:
@@ -624,16 +623,6 @@ class ResultDefectApi(APIView):
 # --- JUnit upload ---------------------------------------------------------------------------------------
 
 
-XML_TYPES = (
-    "application/xml",
-    "text/xml",
-    "application/gzip",
-    "application/x-gzip",
-    "application/octet-stream",
-)
-MULTIPART_SLACK = 64 * 1024  # boundaries and form fields around the file
-
-
 class JUnitUploadApi(APIView):
     """POST a JUnit report: raw XML body (optionally gzip) or multipart field `file`."""
 
@@ -666,49 +655,10 @@ class JUnitUploadApi(APIView):
     def post(self, request, release_id: int):
         release = release_get_for_user(user=request.user, release_id=release_id)
         require(request.user, release.project_id, Action.UPLOAD_RESULTS)
-        limit = settings.QUALITYGOV_MAX_UPLOAD_BYTES
+        upload, params = request_upload(
+            request, accepted_types=XML_TYPES, form_fields=("revision", "environment", "run_name")
+        )
         try:
-            declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            declared = 0
-        content_type = (request.content_type or "").split(";")[0].strip().lower()
-        multipart = content_type == "multipart/form-data"
-        if declared > limit + (MULTIPART_SLACK if multipart else 0):
-            raise PayloadTooLarge(f"The upload ({declared} bytes) is larger than the limit of {limit} bytes.")
-        params = request.query_params
-        if multipart:
-            file = request.FILES.get("file")
-            if file is None:
-                raise DomainError("The multipart field 'file' is missing.", field="file", code="missing_file")
-            if file.size > limit:
-                raise PayloadTooLarge(
-                    f"The file ({file.size} bytes) is larger than the limit of {limit} bytes."
-                )
-            params = {
-                **params.dict(),
-                **{
-                    k: request.data.get(k)
-                    for k in ("revision", "environment", "run_name")
-                    if request.data.get(k) is not None
-                },
-            }
-            upload = spool_upload(file, limit=limit)
-        elif content_type in XML_TYPES:
-            encoding = request.META.get("HTTP_CONTENT_ENCODING", "").lower()
-            gzipped = True if "gzip" in encoding else None
-            upload = spool_upload(request._request, limit=limit, gzipped=gzipped)
-        else:
-            return Response(
-                {
-                    "detail": "Send the report as application/xml or text/xml (optionally Content-Encoding: gzip), "
-                    "or as the multipart field 'file'.",
-                    "code": "unsupported_media_type",
-                },
-                status=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            )
-        try:
-            if upload.size == 0:
-                raise JUnitRefused("The report is empty.", line=1, column=1, code="empty")
             outcome = run_service(
                 ingest.junit_ingest,
                 release=release,

@@ -17,10 +17,11 @@ from django.utils import timezone
 from defects.models import Environment
 from qualitygov.errors import DomainError
 from qualitygov.faults import checkpoint
+from qualitygov.uploads import Upload
 from releases.access import Action, require
 from releases.models import Release
 
-from .junit import ParsedReport, Upload, parse_report, requirement_keys_in_name
+from .junit import ParsedReport, parse_report, requirement_keys_in_name
 from .models import Requirement, RunSource, RunStatus, TestCase, TestCaseKind, TestResult, TestRun
 
 RESULT_COLUMNS = (

@@ -39,14 +39,12 @@ import hashlib
 import io
 import math
 import re
-import tempfile
-import zlib
 from dataclasses import dataclass, field
-from typing import IO, BinaryIO
+from typing import IO
 
 from lxml import etree
 
-from qualitygov.errors import DomainError, PayloadTooLarge
+from qualitygov.uploads import UploadRefused, check_prolog, local_name, safe_iterparse, syntax_refusal
 
 MESSAGE_CHARS = 2000
 DETAILS_CHARS = 4096
@@ -62,16 +60,8 @@ _SPACES = re.compile(r"\s+")
 _VALUE_SPLIT = re.compile(r"[\s,;]+")
 
 
-class JUnitRefused(DomainError):
+class JUnitRefused(UploadRefused):
     """The upload is not an acceptable JUnit report. Carries the line and column when known (HTTP 400)."""
-
-    def __init__(
-        self, message: str, *, line: int | None = None, column: int | None = None, code: str = "invalid"
-    ):
-        where = f" (line {line}, column {column})" if line is not None else ""
-        super().__init__(f"{message}{where}", field="file", code=code)
-        self.line = line
-        self.column = column
 
 
 @dataclass(slots=True)
@@ -112,160 +102,7 @@ class ParsedReport:
         return out
 
 
-@dataclass(slots=True)
-class Upload:
-    """A spooled, decompressed upload: the XML bytes in `file`, their SHA-256 and size."""
-
-    file: IO[bytes]
-    sha256: str
-    size: int
-
-    def close(self) -> None:
-        self.file.close()
-
-
-# --- Reading the upload --------------------------------------------------------------------------------
-
-
-def spool_upload(stream: BinaryIO, *, limit: int, gzipped: bool | None = None) -> Upload:
-    """Copy an uploaded body to a spooled temporary file, decompressing gzip, hashing, enforcing the size limit.
-
-    gzipped=None detects gzip by its magic bytes. Both the bytes received and the decompressed bytes are held
-    to `limit` (a small gzip that inflates past the limit is refused too): PayloadTooLarge -> 413.
-    """
-    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - returned to the caller
-    digest = hashlib.sha256()
-    received = 0
-    size = 0
-    inflater = None
-    first = True
-    try:
-        while True:
-            chunk = stream.read(READ_CHUNK)
-            if not chunk:
-                break
-            received += len(chunk)
-            if received > limit:
-                raise PayloadTooLarge(f"The upload is larger than the limit of {limit} bytes.")
-            if first:
-                first = False
-                if gzipped is None:
-                    gzipped = chunk[:2] == b"\x1f\x8b"
-                if gzipped:
-                    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            pieces = [chunk]
-            if inflater is not None:
-                pieces = []
-                data = chunk
-                try:
-                    while data:
-                        piece = inflater.decompress(data, READ_CHUNK)
-                        pieces.append(piece)
-                        size_after = size + sum(len(p) for p in pieces)
-                        if size_after > limit:
-                            raise PayloadTooLarge(
-                                f"The decompressed upload is larger than the limit of {limit} bytes."
-                            )
-                        data = inflater.unconsumed_tail
-                except zlib.error as exc:
-                    raise JUnitRefused(f"The body is not valid gzip: {exc}.", code="bad_gzip") from exc
-            for piece in pieces:
-                size += len(piece)
-                if size > limit:
-                    raise PayloadTooLarge(f"The upload is larger than the limit of {limit} bytes.")
-                digest.update(piece)
-                out.write(piece)
-        if inflater is not None and not inflater.eof:
-            raise JUnitRefused("The gzip body is truncated.", code="bad_gzip")
-    except BaseException:
-        out.close()
-        raise
-    out.seek(0)
-    return Upload(file=out, sha256=digest.hexdigest(), size=size)
-
-
-def upload_from_bytes(data: bytes, *, limit: int) -> Upload:
-    return spool_upload(io.BytesIO(data), limit=limit)
-
-
-def upload_from_path(path: str, *, limit: int) -> Upload:
-    with open(path, "rb") as fh:
-        return spool_upload(fh, limit=limit, gzipped=path.endswith(".gz") or None)
-
-
-# --- Refusing DTDs before the parser sees them ----------------------------------------------------------
-
-
-def _prolog_text(head: bytes) -> str:
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return head.decode("utf-16", errors="replace")
-    if head[:4] in (b"\x00<\x00?", b"<\x00?\x00"):
-        return head.decode("utf-16-be" if head[0] == 0 else "utf-16-le", errors="replace")
-    return head.decode("latin-1")
-
-
-def check_prolog(file: IO[bytes]) -> None:
-    """Refuse a DOCTYPE or ENTITY declaration before the root element, saying where it is.
-
-    Reads until the first start tag (at most 1 MiB of prolog), then rewinds the file.
-    """
-    start = file.tell()
-    head = b""
-    try:
-        while True:
-            chunk = file.read(64 * 1024)
-            head += chunk
-            text = _prolog_text(head)
-            pos = 0
-            while True:
-                lt = text.find("<", pos)
-                if lt < 0 or lt + 1 >= len(text):
-                    break
-                nxt = text[lt + 1]
-                if nxt == "?":
-                    end = text.find("?>", lt)
-                    if end < 0:
-                        break
-                    pos = end + 2
-                elif nxt == "!":
-                    if text.startswith("<!--", lt):
-                        end = text.find("-->", lt)
-                        if end < 0:
-                            break
-                        pos = end + 3
-                        continue
-                    if len(text) - lt < 9 and chunk:
-                        break  # read more to see the whole keyword
-                    if (
-                        text[lt : lt + 9]
-                        .upper()
-                        .startswith(("<!DOCTYPE", "<!ENTITY", "<!ELEMENT", "<!ATTLIST"))
-                    ):
-                        line = text.count("\n", 0, lt) + 1
-                        column = lt - (text.rfind("\n", 0, lt) + 1) + 1
-                        raise JUnitRefused(
-                            "DOCTYPE and entity declarations are not accepted (XXE / entity expansion); "
-                            "nothing was resolved",
-                            line=line,
-                            column=column,
-                            code="doctype",
-                        )
-                    pos = lt + 2
-                else:
-                    return  # the root element starts here: the prolog is clean
-            if not chunk or len(head) > 1024 * 1024:
-                return
-    finally:
-        file.seek(start)
-
-
 # --- Parsing --------------------------------------------------------------------------------------------
-
-
-def _local(tag) -> str:
-    if not isinstance(tag, str):
-        return ""
-    return tag.rpartition("}")[2] if tag[:1] == "{" else tag
 
 
 def _clean(value: str | None) -> str:
@@ -310,7 +147,7 @@ def _property_keys(props_elem) -> set[str]:
     keys: set[str] = set()
     for prop in props_elem:
         if (
-            _local(prop.tag) == "property"
+            local_name(prop.tag) == "property"
             and (prop.get("name") or "").strip().lower() in REQUIREMENT_PROPERTIES
         ):
             value = prop.get("value")
@@ -353,7 +190,7 @@ def _outcome_of(case_elem) -> tuple[str, list[str], str, str, set[str]]:
     keys: set[str] = set()
     outputs: list[str] = []
     for child in case_elem:
-        tag = _local(child.tag)
+        tag = local_name(child.tag)
         if tag == "error":
             main, main_elem = ERROR, child
         elif tag == "failure":
@@ -386,47 +223,19 @@ def _outcome_of(case_elem) -> tuple[str, list[str], str, str, set[str]]:
     return attempts[-1], attempts, message[:MESSAGE_CHARS], excerpt[:DETAILS_CHARS], keys
 
 
-def _syntax_error(exc: etree.XMLSyntaxError, log) -> JUnitRefused:
-    """The first fatal parser error with its line and column (iterparse's own message is often generic)."""
-    entries = [e for e in (log or []) if e.level_name in ("FATAL", "ERROR")]
-    if entries:
-        first = entries[0]
-        line, column, msg, kind = first.line, first.column, first.message.strip(), first.type_name
-    else:
-        (line, column), msg, kind = (exc.position or (exc.lineno, exc.offset)), (exc.msg or str(exc)), ""
-    line, column = max(line or 1, 1), max(column or 1, 1)
-    if "ENTITY" in kind or "ntity" in msg:
-        return JUnitRefused(
-            f"Entity references are not accepted: {msg}", line=line, column=column, code="entity"
-        )
-    return JUnitRefused(f"Malformed XML: {msg}", line=line, column=column, code="malformed")
-
-
 _TAGS = ("{*}testsuites", "{*}testsuite", "{*}testcase", "{*}properties")
 
 
 def iter_events(file: IO[bytes]):
-    """lxml iterparse locked down: no DTD, no entity resolution, no network; events for the tags we read only."""
-    return etree.iterparse(
-        file,
-        events=("start", "end"),
-        tag=_TAGS,
-        resolve_entities=False,
-        load_dtd=False,
-        no_network=True,
-        dtd_validation=False,
-        huge_tree=True,  # long system-out text nodes; size is bounded by the upload limit
-        remove_comments=True,
-        remove_pis=True,
-        recover=False,
-    )
+    """Locked-down iterparse (qualitygov.uploads) with events for the tags we read only."""
+    return safe_iterparse(file, tag=_TAGS)
 
 
 def _check_root(root) -> None:
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
         raise JUnitRefused("DOCTYPE declarations are not accepted", line=1, column=1, code="doctype")
-    tag = _local(root.tag)
+    tag = local_name(root.tag)
     if tag not in ("testsuites", "testsuite"):
         raise JUnitRefused(
             f"Not a JUnit report: the root element is <{tag}>, expected <testsuites> or <testsuite>",
@@ -441,7 +250,7 @@ def parse_report(file: IO[bytes]) -> ParsedReport:
 
     Raises JUnitRefused (400) for a DOCTYPE/entity declaration, malformed XML or a non-JUnit document.
     """
-    check_prolog(file)
+    check_prolog(file, refused=JUnitRefused)
     cases: dict[str, ParsedCase] = {}
     stack: list[_Suite] = []
     scopes: dict[str, str] = {}
@@ -455,7 +264,7 @@ def parse_report(file: IO[bytes]) -> ParsedReport:
             if not root_checked:
                 root_checked = True
                 _check_root(elem.getroottree().getroot())
-            tag = _local(elem.tag)
+            tag = local_name(elem.tag)
             if event == "start":
                 if tag == "testcase":
                     in_case = True
@@ -484,7 +293,7 @@ def parse_report(file: IO[bytes]) -> ParsedReport:
                     stack[-1].identities.extend(suite.identities)
                 _release(elem)
     except etree.XMLSyntaxError as exc:
-        raise _syntax_error(exc, getattr(events, "error_log", None)) from None
+        raise syntax_refusal(exc, getattr(events, "error_log", None), refused=JUnitRefused) from None
     if not root_checked:
         root = getattr(events, "root", None)
         if root is None:

@@ -3,10 +3,10 @@
 from celery import shared_task
 from django.conf import settings
 
+from qualitygov.uploads import upload_from_path
 from releases.models import Release
 
 from .ingest import junit_ingest
-from .junit import upload_from_path
 
 
 @shared_task(name="testing.tasks.import_junit_file", acks_late=True, reject_on_worker_lost=True)

@@ -6,13 +6,13 @@ import io
 import pytest
 
 from qualitygov.errors import PayloadTooLarge
+from qualitygov.uploads import UploadRefused, spool_upload
 from testing.junit import (
     DETAILS_CHARS,
     JUnitRefused,
     normalise_identity,
     parse_report,
     requirement_keys_in_name,
-    spool_upload,
 )
 
 
@@ -232,7 +232,7 @@ def test_spool_upload_enforces_the_limit_on_raw_and_decompressed_bytes(data, gz)
 
 
 def test_corrupt_gzip_is_refused():
-    with pytest.raises(JUnitRefused):
+    with pytest.raises(UploadRefused):
         spool_upload(io.BytesIO(b"\x1f\x8b" + b"garbage" * 10), limit=10_000)
 
 

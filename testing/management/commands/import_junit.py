@@ -6,9 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from qualitygov.errors import DomainError
+from qualitygov.uploads import upload_from_path
 from releases.models import Release
 from testing.ingest import junit_ingest
-from testing.junit import upload_from_path
 
 
 class Command(BaseCommand):
