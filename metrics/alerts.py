@@ -118,9 +118,10 @@ class WebhookFailed(Exception):
 
 
 def webhook_deliver(*, alert_id: int, webhook_id: int, timeout: float = 5.0) -> WebhookDelivery:
-    """POST the alert as JSON to the webhook with its HMAC signature; raises WebhookFailed on failure."""
-    import urllib.error
-    import urllib.request
+    """POST the alert as JSON to the webhook with its HMAC signature through qualitygov.outbound (public addresses
+    only, pinned, no redirects). Raises WebhookFailed when a retry may help (unreachable, timeout, 4xx/5xx); a
+    refused address or a redirect is recorded as failed and not retried."""
+    from qualitygov import outbound
 
     alert = Alert.objects.select_related("project", "release").get(pk=alert_id)
     webhook = Webhook.objects.get(pk=webhook_id)
@@ -128,30 +129,42 @@ def webhook_deliver(*, alert_id: int, webhook_id: int, timeout: float = 5.0) -> 
     if delivery.status == DeliveryStatus.DELIVERED:
         return delivery
     body = json.dumps(alert_payload(alert), sort_keys=True).encode()
-    request = urllib.request.Request(  # noqa: S310 - the URL is an http(s) URLField set by a project admin
-        webhook.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "QualityGov-Webhook/1",
-            "X-QualityGov-Signature": sign(secret=webhook.secret, body=body),
-        },
-    )
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "QualityGov-Webhook/1",
+        "X-QualityGov-Signature": sign(secret=webhook.secret, body=body),
+    }
     delivery.attempts += 1
+    fields = ["attempts", "response_code", "status", "last_error", "updated_at"]
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            delivery.response_code = response.status
-        delivery.status = DeliveryStatus.DELIVERED
-        delivery.last_error = ""
-        delivery.save(update_fields=["attempts", "response_code", "status", "last_error", "updated_at"])
+        answer = outbound.post(webhook.url, body=body, headers=headers, timeout=timeout)
+    except outbound.OutboundRefused as exc:
+        delivery.status, delivery.response_code, delivery.last_error = (
+            DeliveryStatus.FAILED,
+            None,
+            exc.message,
+        )
+        delivery.save(update_fields=fields)
+        logger.warning("Webhook %s refused: %s", webhook.pk, exc.message)
         return delivery
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        delivery.status = DeliveryStatus.FAILED
-        delivery.response_code = getattr(exc, "code", None)
-        delivery.last_error = str(exc)[:1000]
-        delivery.save(update_fields=["attempts", "response_code", "status", "last_error", "updated_at"])
-        raise WebhookFailed(str(exc)) from exc
+    except OSError as exc:
+        delivery.status, delivery.response_code = DeliveryStatus.FAILED, None
+        delivery.last_error = str(exc)[:1000] or type(exc).__name__
+        delivery.save(update_fields=fields)
+        raise WebhookFailed(delivery.last_error) from exc
+    delivery.response_code = answer.status
+    if 200 <= answer.status < 300:
+        delivery.status, delivery.last_error = DeliveryStatus.DELIVERED, ""
+        delivery.save(update_fields=fields)
+        return delivery
+    delivery.status = DeliveryStatus.FAILED
+    if 300 <= answer.status < 400:
+        delivery.last_error = f"HTTP {answer.status}: redirects are not followed."
+        delivery.save(update_fields=fields)
+        return delivery
+    delivery.last_error = f"HTTP {answer.status}"
+    delivery.save(update_fields=fields)
+    raise WebhookFailed(delivery.last_error)
 
 
 # --- Managing rules and webhooks ----------------------------------------------------------------------------------
@@ -213,14 +226,11 @@ def alert_rule_delete(*, rule: AlertRule) -> None:
 
 
 def webhook_create(*, project: Project, name: str, url: str, secret: str) -> Webhook:
-    """Register a webhook; the URL must be http(s)."""
-    from django.core.exceptions import ValidationError
-    from django.core.validators import URLValidator
+    """Register a webhook: an http(s) URL to a public host (qualitygov.outbound.validate_url; checked again at
+    delivery)."""
+    from qualitygov import outbound
 
-    try:
-        URLValidator(schemes=["http", "https"])(url)
-    except ValidationError as exc:
-        raise DomainError("Enter a valid http(s) URL.", field="url") from exc
+    outbound.validate_url(url)
     if len(secret or "") < 16:
         raise DomainError("The secret must be at least 16 characters.", field="secret")
     return Webhook.objects.create(project=project, name=name or url, url=url, secret=secret)

@@ -39,3 +39,13 @@ class WebhookForm(forms.Form):
         widget=forms.PasswordInput(render_value=False),
         help_text="At least 16 characters; used for the X-QualityGov-Signature HMAC.",
     )
+
+    def clean_url(self):
+        from qualitygov import outbound
+
+        url = self.cleaned_data["url"]
+        try:
+            outbound.validate_url(url)
+        except outbound.OutboundRefused as exc:
+            raise forms.ValidationError(exc.message) from exc
+        return url

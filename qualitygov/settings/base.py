@@ -120,6 +120,11 @@ QUALITYGOV_LOGIN_MAX_FAILURES = env.int("QUALITYGOV_LOGIN_MAX_FAILURES", default
 QUALITYGOV_LOGIN_WINDOW_SECONDS = env.int("QUALITYGOV_LOGIN_WINDOW_SECONDS", default=300)
 # Behind N reverse proxies that append to X-Forwarded-For, the client is the N-th address from the right.
 QUALITYGOV_TRUSTED_PROXIES = env.int("QUALITYGOV_TRUSTED_PROXIES", default=0)
+# Who may start a project (and so become its admin): "staff" (is_staff or superuser) or "everyone" signed in.
+QUALITYGOV_PROJECT_CREATION = env.str("QUALITYGOV_PROJECT_CREATION", default="staff")
+# Outbound requests (webhooks) only reach public addresses; list internal host names or networks an operator
+# wants reachable anyway, comma-separated (qualitygov/outbound.py).
+QUALITYGOV_OUTBOUND_ALLOW = env.list("QUALITYGOV_OUTBOUND_ALLOW", default=[])
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

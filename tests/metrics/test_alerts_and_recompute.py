@@ -7,10 +7,12 @@ from unittest import mock
 
 import pytest
 from django.core import mail
+from django.test import override_settings
 
 from metrics import alerts, services
 from metrics.models import Alert, AlertRule, MetricSnapshot, PendingRecompute, Webhook, WebhookDelivery
 from tests import factories as f
+from tests.httplistener import listening
 
 pytestmark = pytest.mark.django_db
 
@@ -70,12 +72,8 @@ def test_backfilled_snapshots_do_not_fire_alerts(rule, release):
     assert not Alert.objects.exists()
 
 
-def test_webhook_is_posted_with_hmac_signature(rule, release):
-    hook = Webhook.objects.create(
-        project=release.project, name="ops", url="https://hooks.example.com/x", secret="k" * 32
-    )
-    rule.webhooks.add(hook)
-    alert = Alert.objects.create(
+def _alert(rule, release):
+    return Alert.objects.create(
         rule=rule,
         project=release.project,
         release=release,
@@ -84,51 +82,45 @@ def test_webhook_is_posted_with_hmac_signature(rule, release):
         threshold=1,
         direction="above",
     )
-    sent = {}
 
-    class Response:
-        status = 204
 
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-    def fake_urlopen(request, timeout):
-        sent["body"] = request.data
-        sent["signature"] = request.headers["X-qualitygov-signature"]
-        return Response()
-
-    with mock.patch("urllib.request.urlopen", fake_urlopen):
+def test_webhook_is_posted_with_hmac_signature(rule, release):
+    """Delivered for real to a listener on 127.0.0.1 (let through by the operator allow-list)."""
+    alert = _alert(rule, release)
+    with listening() as listener, override_settings(QUALITYGOV_OUTBOUND_ALLOW=["127.0.0.1"]):
+        hook = Webhook.objects.create(
+            project=release.project, name="ops", url=f"http://127.0.0.1:{listener.port}/x", secret="k" * 32
+        )
+        rule.webhooks.add(hook)
         delivery = alerts.webhook_deliver(alert_id=alert.pk, webhook_id=hook.pk)
+    [sent] = listener.requests
     expected = "sha256=" + hmac.new(b"k" * 32, sent["body"], hashlib.sha256).hexdigest()
-    assert sent["signature"] == expected
+    assert sent["headers"]["X-QualityGov-Signature"] == expected
+    assert sent["headers"]["Content-Type"] == "application/json"
     assert json.loads(sent["body"])["metric"] == "open_defects"
     assert (delivery.status, delivery.response_code, delivery.attempts) == ("delivered", 204, 1)
 
 
 def test_failed_webhook_raises_for_retry_and_records_the_error(rule, release):
-    import urllib.error
-
+    alert = _alert(rule, release)
+    with listening() as listener:
+        port = listener.port  # closed when the block ends: nothing listens there any more
     hook = Webhook.objects.create(
-        project=release.project, name="ops", url="https://hooks.example.com/x", secret="k" * 32
+        project=release.project, name="ops", url=f"http://127.0.0.1:{port}/x", secret="k" * 32
     )
-    alert = Alert.objects.create(
-        rule=rule,
-        project=release.project,
-        release=release,
-        metric="open_defects",
-        value=3,
-        threshold=1,
-        direction="above",
-    )
-    refused = urllib.error.URLError("connection refused")
-    with mock.patch("urllib.request.urlopen", side_effect=refused), pytest.raises(alerts.WebhookFailed):
+    with override_settings(QUALITYGOV_OUTBOUND_ALLOW=["127.0.0.1"]), pytest.raises(alerts.WebhookFailed):
         alerts.webhook_deliver(alert_id=alert.pk, webhook_id=hook.pk)
     delivery = WebhookDelivery.objects.get()
     assert (delivery.status, delivery.attempts) == ("failed", 1)
-    assert "connection refused" in delivery.last_error
+    assert "refused" in delivery.last_error.lower()
+
+    with listening(status=503) as listener, override_settings(QUALITYGOV_OUTBOUND_ALLOW=["127.0.0.1"]):
+        Webhook.objects.filter(pk=hook.pk).update(url=f"http://127.0.0.1:{listener.port}/x")
+        with pytest.raises(alerts.WebhookFailed):
+            alerts.webhook_deliver(alert_id=alert.pk, webhook_id=hook.pk)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.response_code, delivery.attempts) == ("failed", 503, 2)
+    assert delivery.last_error == "HTTP 503"
 
 
 def test_webhook_task_retries_with_backoff_only_on_failure(rule, release):
