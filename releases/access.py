@@ -116,3 +116,25 @@ def role_table_markdown() -> str:
         marks = " | ".join("✓" if r.value in allowed else "—" for r in roles)
         lines.append(f"| `{action.value}` | {ACTION_DESCRIPTIONS[action]} | {marks} |")
     return "\n".join(lines)
+
+
+def may_create_projects(user) -> bool:
+    """Starting a project makes its creator the admin, so by default only staff may (Django's is_staff or a
+    superuser); QUALITYGOV_PROJECT_CREATION = "everyone" opens it to every signed-in user."""
+    from django.conf import settings
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if getattr(settings, "QUALITYGOV_PROJECT_CREATION", "staff") == "everyone":
+        return True
+    return bool(user.is_staff or user.is_superuser)
+
+
+def require_project_creation(user) -> None:
+    """Raise AccessDenied (403) unless the user may start a project."""
+    if not may_create_projects(user):
+        raise AccessDenied(
+            "Only staff may create projects here; ask an administrator "
+            "(QUALITYGOV_PROJECT_CREATION=everyone opens it to every signed-in user).",
+            code="project_creation_restricted",
+        )

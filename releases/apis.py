@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from qualitygov.errors import AccessDenied, ConflictError, DomainError
 
 from . import selectors, services
-from .access import ROLE_ACTIONS, Action, require
+from .access import ROLE_ACTIONS, Action, require, require_project_creation
 from .models import ChangeClass, Membership, Project, Release, ReleaseStatus, Role
 
 ERRORS = {
@@ -103,6 +103,7 @@ class ProjectViewSet(
         return selectors.project_get_for_user(user=self.request.user, key=self.kwargs["key"])
 
     def create(self, request, *args, **kwargs):
+        require_project_creation(request.user)
         data = ProjectCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         project = run_service(services.project_create, by=request.user, **data.validated_data)

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods
 from qualitygov.errors import AccessDenied, DomainError
 
 from . import selectors, services
-from .access import ROLE_ACTIONS, Action, can
+from .access import ROLE_ACTIONS, Action, can, may_create_projects
 from .forms import MemberAddForm, MemberRoleForm, ProjectForm, ReleaseForm
 from .models import ReleaseStatus, Role
 
@@ -24,7 +24,10 @@ def _apply_error(form, exc: DomainError) -> None:
 
 @require_http_methods(["GET", "POST"])
 def project_create(request):
-    """Any signed-in user may start a project; they become its admin."""
+    """Staff (or, with QUALITYGOV_PROJECT_CREATION=everyone, anyone signed in) may start a project and become
+    its admin."""
+    if not may_create_projects(request.user):
+        raise PermissionDenied("Only staff may create projects.")
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -59,13 +59,26 @@ def test_other_project_answers_404(api_client_for, make_member, project):
     assert client.get("/api/v1/projects/PAY/").json()["key"] == "PAY"
 
 
-def test_any_user_creates_a_project_and_becomes_its_admin(api_client_for):
-    user = UserFactory(username="founder")
+def test_staff_creates_a_project_and_becomes_its_admin(api_client_for):
+    user = UserFactory(username="founder", is_staff=True)
     response = api_client_for(user).post(
         "/api/v1/projects/", {"key": "NEW", "name": "New thing"}, format="json"
     )
     assert response.status_code == 201, response.json()
     assert response.json()["key"] == "NEW"
+    assert Membership.objects.get(project__key="NEW", user=user).role == Role.ADMIN
+
+
+def test_project_creation_is_staff_only_unless_opened(api_client_for, settings):
+    """Issue 12: any signed-in user could create a project and so become an admin (with webhooks)."""
+    user = UserFactory(username="someone")
+    response = api_client_for(user).post("/api/v1/projects/", {"key": "NEW", "name": "x"}, format="json")
+    assert response.status_code == 403
+    assert response.json()["code"] == "project_creation_restricted"
+    assert not Project.objects.exists()
+    settings.QUALITYGOV_PROJECT_CREATION = "everyone"
+    response = api_client_for(user).post("/api/v1/projects/", {"key": "NEW", "name": "x"}, format="json")
+    assert response.status_code == 201
     assert Membership.objects.get(project__key="NEW", user=user).role == Role.ADMIN
 
 
@@ -78,14 +91,14 @@ def test_any_user_creates_a_project_and_becomes_its_admin(api_client_for):
     ],
 )
 def test_project_create_bad_input_gives_field_errors(api_client_for, payload, field):
-    response = api_client_for(UserFactory()).post("/api/v1/projects/", payload, format="json")
+    response = api_client_for(UserFactory(is_staff=True)).post("/api/v1/projects/", payload, format="json")
     assert response.status_code == 400
     assert field in response.json()
     assert not Project.objects.exists()
 
 
 def test_project_create_duplicate_key_is_409(api_client_for, project):
-    response = api_client_for(UserFactory()).post(
+    response = api_client_for(UserFactory(is_staff=True)).post(
         "/api/v1/projects/", {"key": "PAY", "name": "x"}, format="json"
     )
     assert response.status_code == 409

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from releases.models import Membership, Release, Role
+from releases.models import Membership, Project, Release, Role
 
 from ..factories import DefectFactory, ProjectFactory, ReleaseFactory, TestRunFactory, UserFactory
 
@@ -169,7 +169,12 @@ def test_members_page_refuses_non_admin_writes(client, make_member, project):
 
 
 def test_project_create_page(client):
-    user = UserFactory(username="founder")
+    outsider = UserFactory(username="outsider")
+    client.force_login(outsider)
+    assert client.get("/projects/new/").status_code == 403
+    assert client.post("/projects/new/", {"key": "NEW", "name": "New"}).status_code == 403
+    assert not Project.objects.exists()
+    user = UserFactory(username="founder", is_staff=True)
     client.force_login(user)
     response = client.post("/projects/new/", {"key": "NEW", "name": "New"})
     assert response.status_code == 302 and response["Location"] == "/projects/NEW/"
@@ -246,8 +251,11 @@ def test_browser_admin_manages_members(login, make_member, project):
 def test_browser_new_project_then_filter_releases(login, make_member, project):
     ReleaseFactory(project=project, version="1.0.0", status="testing")
     ReleaseFactory(project=project, version="0.9.0", status="planning")
-    page = login(make_member(Role.VIEWER))
-    # a viewer of PAY starts their own project and lands on it as its admin
+    viewer = make_member(Role.VIEWER)
+    viewer.is_staff = True  # project creation is staff-only by default
+    viewer.save(update_fields=["is_staff"])
+    page = login(viewer)
+    # a (staff) viewer of PAY starts their own project and lands on it as its admin
     page.goto("/projects/new/")
     page.fill("#id_key", "MOB")
     page.fill("#id_name", "Mobile app")
