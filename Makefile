@@ -6,8 +6,9 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+DOCS_PORT ?= 8001
 
-.PHONY: help run test setup lint format worker beat
+.PHONY: help run test setup lint format worker beat docs docs-build
 
 help:
 	@echo "make run     install, migrate, seed demo data once, backfill metrics, evaluate gates, serve on http://$(HOST):$(PORT)"
@@ -16,6 +17,8 @@ help:
 	@echo "make lint    ruff check"
 	@echo "make worker  a Celery worker (needs REDIS_URL)"
 	@echo "make beat    Celery beat, the scheduler (needs REDIS_URL)"
+	@echo "make docs    serve the documentation site (MkDocs) on http://$(HOST):$(DOCS_PORT)"
+	@echo "make docs-build  build the documentation into site/ with mkdocs build --strict (CI does)"
 
 run:
 	@scripts/setup.sh venv run
@@ -50,3 +53,11 @@ worker:
 beat:
 	@scripts/setup.sh venv run
 	$(VENV)/bin/celery -A qualitygov beat -l info --schedule $(VENV)/celerybeat-schedule
+
+docs:
+	@scripts/setup.sh venv test
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --dev-addr $(HOST):$(DOCS_PORT)
+
+docs-build:
+	@scripts/setup.sh venv test
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site

@@ -1,6 +1,6 @@
 """How one gate condition is judged: pure functions, no database.
 
-The rule (also in README, "How a condition is judged"):
+The rule (also in docs/contract.md, "How a condition is judged"):
 
 * A condition holds when ``value OP threshold`` is true, OP being one of lt, lte, gt, gte, eq.
 * ``failed``  when the value does not satisfy the *error* threshold: ``not (value OP error_threshold)``.

@@ -1,5 +1,5 @@
 """docker-compose.yml against the Compose Specification's JSON schema, plus what production needs from it;
-the Makefile, setup script and CI script have the shape the README promises."""
+the Makefile, setup script and CI script have the shape the docs promise."""
 
 import ast
 import json
@@ -198,8 +198,15 @@ def test_dockerfile_copies_every_app_package_and_what_the_install_needs():
     assert {"pyproject.toml", "README.md", "manage.py", "templates", "static"} <= copied
 
 
+def deployment_page_section(heading: str) -> str:
+    """One `## ` section of the deployment and operations page (docs/operations/deployment.md)."""
+    page = (ROOT / "docs" / "operations" / "deployment.md").read_text()
+    section = page[page.index(heading) + len(heading) :]
+    return section[: section.index("\n## ")] if "\n## " in section else section
+
+
 def test_commands_of_the_image_and_compose_file_exist():
-    """gunicorn, celery and the manage.py commands the recipe and README call are really there."""
+    """gunicorn, celery and the manage.py commands the recipe and the deployment docs call are really there."""
     from django.core.management import get_commands
 
     bin_dir = Path(sys.executable).parent
@@ -210,9 +217,7 @@ def test_commands_of_the_image_and_compose_file_exist():
     for exe in executables - {"python", "redis-server"}:  # redis-server lives in the redis image
         assert (bin_dir / exe).exists(), f"{exe} is not installed by the project's dependencies"
     django_commands = get_commands()
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("### Production with docker-compose") :]
-    section = section[: section.index("\n## ")]
+    section = deployment_page_section("## Production with docker-compose")
     used = set(re.findall(r"manage\.py (\w+)", section)) | {"migrate", "collectstatic"}
     assert {"createsuperuser", "drf_create_token"} <= used
     for name in used:
@@ -227,10 +232,8 @@ def test_commands_of_the_image_and_compose_file_exist():
             assert re.fullmatch(r"[a-z]+:\d+", svc["image"]), name
 
 
-def test_readme_backup_and_restore_use_the_compose_services():
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("### Production with docker-compose") :]
-    section = section[: section.index("\n## ")]
+def test_documented_backup_and_restore_use_the_compose_services():
+    section = deployment_page_section("## Production with docker-compose")
     assert "pg_dump" in section and "pg_restore" in section
     assert "docker compose exec -T db" in section
     # restore with the app stopped, so nothing writes while the tables are replaced
@@ -240,7 +243,7 @@ def test_readme_backup_and_restore_use_the_compose_services():
 
 def test_makefile_has_the_documented_targets():
     text = (ROOT / "Makefile").read_text()
-    for target in ("run", "test", "setup", "lint", "worker", "beat"):
+    for target in ("run", "test", "setup", "lint", "worker", "beat", "docs", "docs-build"):
         assert re.search(rf"^{target}:", text, re.M), target
     assert "runserver" in text and "scripts/setup.sh" in text
 

@@ -1,4 +1,4 @@
-"""The README's quick start stays true: two commands first, the roles table equals ROLE_ACTIONS."""
+"""The README's quick start stays true: two commands first, the demo users; the roles page equals ROLE_ACTIONS."""
 
 from pathlib import Path
 
@@ -19,12 +19,17 @@ def test_quickstart_opens_with_the_two_commands():
     assert commands == ["make run", "make test"]
 
 
+def test_the_two_commands_come_before_any_other_section():
+    text = (ROOT / "README.md").read_text()
+    assert text.index("make run") < text.index("\n## ")
+
+
 def test_roles_table_is_generated_from_role_actions():
-    assert role_table_markdown() in quickstart()
+    assert role_table_markdown() in (ROOT / "docs" / "roles.md").read_text()
 
 
 def test_demo_users_and_password_are_documented():
-    text = quickstart()
-    assert DEMO_PASSWORD in text
-    for username in DEMO_USERS:
-        assert f"`{username}`" in text
+    for text in (quickstart(), (ROOT / "docs" / "getting-started.md").read_text()):
+        assert DEMO_PASSWORD in text
+        for username in DEMO_USERS:
+            assert f"`{username}`" in text

@@ -17,7 +17,7 @@ CORPUS = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "junit-co
 if not CORPUS.exists():
     CORPUS = Path("/work/shared/datasets/junit-corpus")
 
-# Files where the independent parser's semantics differ from ours, and why (also in the README).
+# Files where the independent parser's semantics differ from ours, and why (also in docs/guides/ci-integrator.md).
 KNOWN_DIFFERENCES = {
     # No <testcase> at all, only a suite's summary attributes (tests="6" failures="1" ...). The independent
     # parser falls back to those attributes; we record results per test identity, and a summary names none.
