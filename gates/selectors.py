@@ -6,7 +6,11 @@ from django.db.models import F, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from releases.models import Project, Release
+from defects.models import BLOCKING_SEVERITIES, OPEN_STATUSES, Defect
+from metrics import services as metric_services
+from releases.models import ACTIVE_RELEASE_STATUSES, Membership, Project, Release
+from releases.selectors import project_list_for_user
+from testing.models import Requirement, TestResult
 
 from .models import (
     AuditEvent,
@@ -245,8 +249,6 @@ def audit_events(
 
 def open_blocking_defects(*, release: Release, limit: int = 50) -> list:
     """Open blocker/critical defects found in the release, worst first (one query)."""
-    from defects.models import BLOCKING_SEVERITIES, OPEN_STATUSES, Defect
-
     return list(
         Defect.objects.filter(
             found_in_release=release, status__in=OPEN_STATUSES, severity__in=BLOCKING_SEVERITIES
@@ -261,8 +263,6 @@ def requirement_status(*, release: Release) -> list[dict]:
     `verified_requirements`): linked test cases, those without a latest result in the release, those whose
     latest result is not `passed`. Three queries whatever the size.
     """
-    from testing.models import Requirement, TestResult
-
     latest = dict(
         TestResult.objects.filter(release=release)
         .annotate(
@@ -295,3 +295,108 @@ def requirement_status(*, release: Release) -> list[dict]:
 def release_decisions_current(*, release: Release) -> list[Decision]:
     """The decisions in force for the release (one per gate: those not superseded), with waivers."""
     return list(decisions_for_release(release=release).filter(superseded_by__isnull=True))
+
+
+def scheduled_gate_pairs() -> list[tuple[QualityGate, Release]]:
+    """Every (active scheduled gate, active release of its project) pair, in gate order."""
+    gates = QualityGate.objects.filter(is_active=True, evaluate_on_schedule=True).select_related("project")
+    releases_by_project: dict[int, list[Release]] = {}
+    for release in Release.objects.filter(status__in=ACTIVE_RELEASE_STATUSES).select_related("project"):
+        releases_by_project.setdefault(release.project_id, []).append(release)
+    return [(gate, release) for gate in gates for release in releases_by_project.get(gate.project_id, [])]
+
+
+def evaluation_get(*, pk: int | None) -> GateEvaluation | None:
+    """An evaluation by id, or None (the decision service refuses one of another gate or release)."""
+    return GateEvaluation.objects.filter(pk=pk).first() if pk else None
+
+
+def release_evidence(*, release: Release) -> dict:
+    """What a decision and the readiness report show beside the gates: the risk score, requirement coverage and
+    verification (fresh values, nothing stored), open blocking defects and each requirement's status."""
+    values = metric_services.compute_for_release(
+        release=release, keys=["release_risk_score", "requirement_coverage", "verified_requirements"]
+    )
+    requirements = requirement_status(release=release)
+    return {
+        "risk": values.get("release_risk_score"),
+        "coverage": values.get("requirement_coverage"),
+        "verified": values.get("verified_requirements"),
+        "blockers": open_blocking_defects(release=release),
+        "requirements": requirements,
+        "unverified": [r for r in requirements if not r["verified"]],
+    }
+
+
+def decision_page(*, release: Release, gate: QualityGate) -> dict:
+    """The reads of the decision page: the gate's latest evaluation for the release, the release's evidence,
+    the project's members (waiver owners) and the gate's last 20 decisions for the release."""
+    latest = (latest_evaluations(release_ids=[release.pk], gate_ids=[gate.pk]) or [None])[0]
+    members = (
+        Membership.objects.filter(project=release.project).select_related("user").order_by("user__username")
+    )
+    return {
+        "evaluation": latest,
+        **release_evidence(release=release),
+        "members": [m.user for m in members],
+        "history": decisions_for_release(release=release).filter(gate=gate)[:20],
+    }
+
+
+def readiness_report(*, release: Release) -> dict:
+    """The reads of the readiness report: each active gate with its latest evaluation, the decisions in force
+    (and who made them), expired waivers still in force, and the release's evidence."""
+    gates = list(gate_list(project=release.project).filter(is_active=True))
+    latest = {e.gate_id: e for e in latest_evaluations(release_ids=[release.pk])}
+    decisions = release_decisions_current(release=release)
+    return {
+        "rows": [{"gate": g, "evaluation": latest.get(g.pk)} for g in gates],
+        "decisions": decisions,
+        "deciders": sorted({d.decided_by.get_full_name() or d.decided_by.get_username() for d in decisions}),
+        "expired": list(expired_waivers(release=release)),
+        **release_evidence(release=release),
+    }
+
+
+def gate_index(*, user, project_key: str = "") -> list[Project]:
+    """The projects the user is a member of (or the one named), each with its gates (conditions and items
+    prefetched), its active releases as ``active_releases``, and each of those with its ``gate_status``."""
+    visible = project_list_for_user(user=user)
+    if project_key:
+        visible = visible.filter(key=project_key)
+    projects = list(
+        visible.prefetch_related(
+            Prefetch(
+                "gates",
+                queryset=QualityGate.objects.order_by("order", "id").prefetch_related(
+                    Prefetch("conditions", queryset=GateCondition.objects.order_by("order", "id")),
+                    Prefetch("checklist_items", queryset=ChecklistItem.objects.order_by("order", "id")),
+                ),
+            ),
+            Prefetch(
+                "releases",
+                queryset=Release.objects.filter(status__in=ACTIVE_RELEASE_STATUSES).order_by("-created_at"),
+                to_attr="active_releases",
+            ),
+        )
+    )
+    status = gate_status_by_release(release_ids=[r.pk for p in projects for r in p.active_releases])
+    for p in projects:
+        for r in p.active_releases:
+            r.gate_status = status.get(r.pk)
+    return projects
+
+
+def waiver_list(
+    *, project: Project, release_id: int | None = None, expired_only: bool = False
+) -> QuerySet[Waiver]:
+    """A project's waivers (soonest expiry first), or only the expired ones whose decision is in force."""
+    if expired_only:
+        qs = expired_waivers(project=project)
+    else:
+        qs = (
+            Waiver.objects.filter(decision__release__project=project)
+            .select_related("decision__release", "decision__gate", "owner")
+            .order_by("expires", "id")
+        )
+    return qs if release_id is None else qs.filter(decision__release_id=release_id)

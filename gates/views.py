@@ -4,25 +4,19 @@ Views parse input, call one service or selector, and render. Rules and permissio
 the pages only hide buttons a user cannot use.
 """
 
-import csv
 import datetime as dt
 import functools
-import io
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from qualitygov.errors import AccessDenied, DomainError
-from qualitygov.services import parse_id
 from releases.access import Action, can, require, role_of
-from releases.models import Membership, Project, Release
-from releases.selectors import project_list_for_user
+from releases.models import Project, Release
 
 from . import selectors, services
 from .forms import (
@@ -34,7 +28,7 @@ from .forms import (
     SignoffForm,
     formset_rows,
 )
-from .models import ChecklistItem, ChecklistSignoff, GateEvaluation, Outcome, QualityGate
+from .models import ChecklistItem, ChecklistSignoff, GateEvaluation, QualityGate
 
 
 def page(view):
@@ -67,39 +61,10 @@ def _error(request, exc: DomainError) -> None:
 @require_GET
 def gate_index(request):
     """Gates per project the user can see, with each active release's gate status."""
-    from django.db.models import Prefetch
-
-    from releases.models import ACTIVE_RELEASE_STATUSES
-
-    from .models import ChecklistItem as Item
-    from .models import GateCondition
-
-    visible = project_list_for_user(user=request.user)
     only = request.GET.get("project", "").strip().upper()
-    if only:
-        visible = visible.filter(key=only)
-    projects = list(
-        visible.prefetch_related(
-            Prefetch(
-                "gates",
-                queryset=QualityGate.objects.order_by("order", "id").prefetch_related(
-                    Prefetch("conditions", queryset=GateCondition.objects.order_by("order", "id")),
-                    Prefetch("checklist_items", queryset=Item.objects.order_by("order", "id")),
-                ),
-            ),
-            Prefetch(
-                "releases",
-                queryset=Release.objects.filter(status__in=ACTIVE_RELEASE_STATUSES).order_by("-created_at"),
-                to_attr="active_releases",
-            ),
-        )
-    )
-    release_ids = [r.pk for p in projects for r in p.active_releases]
-    status = selectors.gate_status_by_release(release_ids=release_ids)
+    projects = selectors.gate_index(user=request.user, project_key=only)
     for p in projects:
         p.can_manage = can(request.user, p, Action.MANAGE_GATES)
-        for r in p.active_releases:
-            r.gate_status = status.get(r.pk)
     return render(request, "gates/index.html", {"projects": projects, "only": only})
 
 
@@ -381,44 +346,6 @@ def evaluation_detail(request, pk: int):
 # --- Decision -------------------------------------------------------------------------------
 
 
-def _risk(release: Release):
-    from metrics.services import compute_for_release
-
-    return compute_for_release(
-        release=release, keys=["release_risk_score", "requirement_coverage", "verified_requirements"]
-    )
-
-
-def _failures(evaluation: GateEvaluation | None) -> list[dict]:
-    """One row per failure of the evaluation, for the waiver part of the form."""
-    if evaluation is None:
-        return []
-    rows = []
-    for c in evaluation.conditions:
-        if c["outcome"] == Outcome.FAILED:
-            rows.append(
-                {
-                    "kind": "condition",
-                    "id": c["condition"],
-                    "row": c,
-                    "key": c.get("key", False),
-                    "subject": services._condition_subject(c),
-                }
-            )
-    for i in evaluation.checklist:
-        if i["outcome"] == Outcome.FAILED:
-            rows.append(
-                {
-                    "kind": "checklist_item",
-                    "id": i["item"],
-                    "row": i,
-                    "key": False,
-                    "subject": f"checklist: {i['text']} (not signed)",
-                }
-            )
-    return rows
-
-
 def _waivers_from_post(post, failures: list[dict]) -> list[dict]:
     waivers = []
     for f in failures:
@@ -440,18 +367,19 @@ def decide(request, pk: int, gate_id: int):
     gate = get_object_or_404(
         QualityGate.objects.select_related("project"), pk=gate_id, project=release.project
     )
-    latest = (selectors.latest_evaluations(release_ids=[release.pk], gate_ids=[gate.pk]) or [None])[0]
+    data = selectors.decision_page(release=release, gate=gate)
+    latest = data["evaluation"]
     status = 200
     form = DecisionForm(initial={"evaluation": latest.pk if latest else None})
     if request.method == "POST":
         form = DecisionForm(request.POST)
         if form.is_valid():
-            evaluation = None
-            if form.cleaned_data.get("evaluation"):
-                evaluation = GateEvaluation.objects.filter(pk=form.cleaned_data["evaluation"]).first()
+            evaluation = selectors.evaluation_get(pk=form.cleaned_data.get("evaluation"))
             kind = form.cleaned_data["decision"]
             waivers = (
-                _waivers_from_post(request.POST, _failures(evaluation)) if kind == "go_with_waivers" else []
+                _waivers_from_post(request.POST, services.evaluation_failures(evaluation))
+                if kind == "go_with_waivers"
+                else []
             )
             try:
                 decision = services.decision_record(
@@ -470,180 +398,25 @@ def decide(request, pk: int, gate_id: int):
             except DomainError as exc:
                 form.add_error(None, exc.message)
         status = 400
-    failures = _failures(latest)
+    failures = services.evaluation_failures(latest)
     for f in failures:
         prefix = f"waiver-{f['kind']}-{f['id']}-"
         f["prefix"] = prefix
         f["values"] = {k: request.POST.get(prefix + k, "") for k in ("justification", "owner", "expires")}
-    risk = _risk(release)
-    requirement_rows = selectors.requirement_status(release=release)
-    members = (
-        Membership.objects.filter(project=release.project).select_related("user").order_by("user__username")
-    )
     return render(
         request,
         "gates/decide.html",
         {
+            **data,
             "release": release,
             "gate": gate,
-            "evaluation": latest,
             "form": form,
             "failures": failures,
             "fresh": latest is not None and services.evaluation_is_fresh(evaluation=latest),
-            "risk": risk.get("release_risk_score"),
-            "coverage": risk.get("requirement_coverage"),
-            "verified": risk.get("verified_requirements"),
-            "blockers": selectors.open_blocking_defects(release=release),
-            "requirements": [r for r in requirement_rows if not r["verified"]],
-            "requirements_total": len(requirement_rows),
-            "members": [m.user for m in members],
             "can_decide": can(request.user, release.project, Action.DECIDE),
             "can_evaluate": can(request.user, release.project, Action.EVALUATE_GATES),
             "key_failures": [f for f in failures if f["key"]],
             "default_expiry": (timezone.now() + dt.timedelta(days=14)).date().isoformat(),
-            "history": selectors.decisions_for_release(release=release).filter(gate=gate)[:20],
         },
         status=status,
-    )
-
-
-# --- Readiness report ------------------------------------------------------------------
-
-
-def _readiness_context(request, release: Release) -> dict:
-    gates = list(selectors.gate_list(project=release.project).filter(is_active=True))
-    latest = {e.gate_id: e for e in selectors.latest_evaluations(release_ids=[release.pk])}
-    decisions = selectors.release_decisions_current(release=release)
-    requirements = selectors.requirement_status(release=release)
-    risk = _risk(release)
-    deciders = sorted({d.decided_by.get_full_name() or d.decided_by.get_username() for d in decisions})
-    return {
-        "release": release,
-        "rows": [{"gate": g, "evaluation": latest.get(g.pk)} for g in gates],
-        "decisions": decisions,
-        "risk": risk.get("release_risk_score"),
-        "coverage": risk.get("requirement_coverage"),
-        "verified": risk.get("verified_requirements"),
-        "blockers": selectors.open_blocking_defects(release=release),
-        "requirements": requirements,
-        "unverified": [r for r in requirements if not r["verified"]],
-        "expired": list(selectors.expired_waivers(release=release)),
-        "generated_at": timezone.now(),
-        "generated_by": request.user,
-        "deciders": deciders,
-    }
-
-
-@page
-@require_GET
-def readiness(request, pk: int):
-    release = _release(pk, request.user)
-    return render(request, "gates/readiness.html", _readiness_context(request, release))
-
-
-@page
-@require_GET
-def readiness_pdf(request, pk: int):
-    """The readiness report as PDF, rendered by xhtml2pdf from its own print template."""
-    from xhtml2pdf import pisa
-
-    release = _release(pk, request.user)
-    html = render_to_string("gates/readiness_pdf.html", _readiness_context(request, release), request=request)
-    out = io.BytesIO()
-    result = pisa.CreatePDF(src=html, dest=out, encoding="utf-8")
-    if result.err:
-        raise Http404("The PDF could not be rendered.")
-    response = HttpResponse(out.getvalue(), content_type="application/pdf")
-    filename = f"readiness-{release.project.key}-{release.version}.pdf".replace(" ", "_")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-# --- Audit log --------------------------------------------------------------------------------
-
-AUDIT_ACTIONS = [
-    ("", "All actions"),
-    ("gate.", "Gate changes"),
-    ("evaluation.", "Evaluations"),
-    ("signoff.", "Sign-offs"),
-    ("decision.", "Decisions"),
-    ("waiver.", "Waivers"),
-]
-
-
-def _csv_safe(value) -> str:
-    """Neutralise spreadsheet formulas in exported text."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-@page
-@require_GET
-def audit_log(request, key: str):
-    project = get_object_or_404(Project, key=key)
-    require(request.user, project, Action.VIEW)
-    p = request.GET
-
-    def _date(name):
-        try:
-            return dt.date.fromisoformat(p.get(name, "")) if p.get(name) else None
-        except ValueError:
-            messages.error(request, f"'{p.get(name)}' is not a date (YYYY-MM-DD); the filter was ignored.")
-            return None
-
-    release_id = parse_id(p.get("release"))
-    events = selectors.audit_events(
-        project=project,
-        action=p.get("action", ""),
-        actor=p.get("actor", "").strip(),
-        release_id=release_id,
-        since=_date("since"),
-        until=_date("until"),
-        q=p.get("q", "").strip(),
-    )
-    if p.get("format") == "csv":
-        writer = csv.writer(_Echo())
-        rows = (
-            [
-                e.at.isoformat(),
-                e.action,
-                e.actor.get_username() if e.actor_id else "",
-                e.release.version if e.release_id else "",
-                _csv_safe(e.summary),
-            ]
-            for e in events.iterator(chunk_size=1000)
-        )
-
-        def stream():
-            yield writer.writerow(["at (UTC)", "action", "actor", "release", "summary"])
-            for row in rows:
-                yield writer.writerow(row)
-
-        response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="audit-{project.key}.csv"'
-        return response
-    from django.core.paginator import Paginator
-
-    page = Paginator(events, 100).get_page(p.get("page"))
-    query = p.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "gates/audit.html",
-        {
-            "project": project,
-            "page": page,
-            "actions": AUDIT_ACTIONS,
-            "filters": p,
-            "query": query.urlencode(),
-            "releases": Release.objects.filter(project=project).order_by("-created_at"),
-            "actors": Membership.objects.filter(project=project)
-            .select_related("user")
-            .order_by("user__username"),
-        },
     )

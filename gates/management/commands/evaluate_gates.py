@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from gates import services
+from gates import selectors, services
 from gates.models import GateEvaluation
 
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         if if_never and GateEvaluation.objects.exists():
             self.stdout.write("Gates have been evaluated before; nothing to do.")
             return
-        total = len(services.scheduled_gate_pairs())
+        total = len(selectors.scheduled_gate_pairs())
         with tqdm(total=total, unit="evaluation", disable=no_progress, desc="gates") as bar:
             done = services.gates_evaluate_scheduled(on_each=lambda: bar.update(1))
         refused = total - done
