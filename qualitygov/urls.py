@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from . import account_api, account_views, views
 
-APPS = ["releases", "defects", "testing", "incidents", "metrics", "gates"]
+APPS = ["releases", "defects", "testing", "incidents", "measures", "metrics", "gates"]
 
 # Unmatched URLs: JSON under /api/ (e.g. a project key the route's pattern refuses), the usual page elsewhere.
 handler404 = "qualitygov.views.not_found"

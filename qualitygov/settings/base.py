@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "defects",
     "testing",
     "incidents",
+    "measures",
     "metrics",
     "gates",
 ]
@@ -186,6 +187,8 @@ SPECTACULAR_SETTINGS = {
         "ActionItemStatusEnum": "incidents.models.ActionItemStatus",
         "AlertDirectionEnum": "metrics.models.AlertDirection",
         "DeliveryStatusEnum": "metrics.models.DeliveryStatus",
+        "MeasureDirectionEnum": "measures.models.Direction",
+        "FindingLevelEnum": "measures.models.FindingLevel",
         "RunSourceEnum": "testing.models.RunSource",
         "RunStatusEnum": "testing.models.RunStatus",
         "ResultStatusEnum": "testing.models.ResultStatus",

@@ -36,7 +36,7 @@ PUBLIC = {
     "api-docs": "Swagger UI over that schema (no data)",
     "api-token": "exchanges a username and password for a token (rate-limited)",
 }
-APPS_CHECKED = ["releases", "defects", "testing", "incidents", "metrics", "gates"]
+APPS_CHECKED = ["releases", "defects", "testing", "incidents", "measures", "metrics", "gates"]
 METHODS = ["get", "post", "put", "patch", "delete"]
 
 # (segment before the parameter, parameter name) -> how to get the value from project B's world.
@@ -81,6 +81,7 @@ OWNERS = {
     # not objects of a project: any valid value, the project part of the URL is what is checked
     ("metrics", "key"): lambda w: sorted(REGISTRY)[0],
     ("metrics", "metric"): lambda w: "stability_index",
+    ("measure-keys", "measure_key"): lambda w: "bundle_size_kb",
 }
 
 
