@@ -7,19 +7,20 @@ attributes, negative or unparseable durations and arbitrarily large `system-out`
 
 Rules (the README's "JUnit ingestion" section repeats them for users):
 
-* Identity of a test: ``<scope>::<name>`` where scope is the testcase's ``classname`` (or, without one, the
-  name of the innermost suite), ``/`` and ``\\`` in the scope become ``.``, surrounding dots go, runs of whitespace
-  in the scope collapse to one space; the name keeps its inner whitespace (mocha titles "a  b" and "a b" are
-  different tests) and loses only surrounding whitespace. A testcase without a name is named ``<unnamed N>`` with N
-  its position in its suite. Identities longer than 1000 characters keep a prefix and a hash of the rest.
+* Identity of a test: ``<where>::<classname>::<name>`` where ``where`` is the ``file`` attribute of the testcase
+  or of its nearest enclosing suite that has one (``\\`` becomes ``/``, a leading ``./`` goes), else the name of
+  the innermost suite; in the suite name and the classname ``/`` and ``\\`` become ``.``, surrounding dots go and
+  runs of whitespace collapse to one space; the name keeps its inner whitespace (mocha titles "a  b" and "a b"
+  are different tests) and loses only surrounding whitespace. A testcase without a name is named
+  ``<unnamed N>`` with N its position in its suite. Identities longer than 1000 characters keep a prefix and a
+  hash of the rest.
 * Outcome of one ``<testcase>`` element: ``error`` if it has an ``<error>`` child, else ``failed`` with a
   ``<failure>``, else ``skipped`` with a ``<skipped>`` (or a ``status`` attribute of disabled/skipped/notrun),
-  else ``passed``.
-* Retries: ``<flakyFailure>``/``<flakyError>`` are earlier failed attempts before the element's own (final)
-  outcome; ``<rerunFailure>``/``<rerunError>`` are later attempts after the first failure, and the last of them
-  is the final outcome. The same identity repeated in one report is further attempts, in document order.
-  One result per test: status of the final attempt, ``attempts`` = number of attempts, ``flaky`` when the
-  attempts disagree, i.e. at least one passed and at least one failed or errored.
+  else ``passed``. ``<flakyFailure>``/``<flakyError>`` are earlier failed attempts before the element's own
+  outcome; ``<rerunFailure>``/``<rerunError>`` are later attempts after the first failure, the last of them
+  is the element's final outcome.
+* Repeated elements of one identity (reruns vs separate executions, per runner dialect) and the run's totals:
+  see ``testing/junit_rules.py``.
 * Duration: the final attempt's ``time`` in seconds; negative, non-finite or unparseable values become
   unknown (null). Thousands separators ("1,234.5") are accepted.
 * Requirement links: ``<property name="requirement" value="REQ-12"/>`` (also ``requirements``, values may be
@@ -39,12 +40,27 @@ import hashlib
 import io
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO
 
 from lxml import etree
 
 from qualitygov.uploads import UploadRefused, check_prolog, local_name, safe_iterparse, syntax_refusal
+
+from .junit_rules import (
+    DEFAULT,
+    ERROR,
+    FAILED,
+    GO,
+    JEST,
+    PASSED,
+    SKIPPED,
+    Element,
+    ParsedCase,
+    count_totals,
+    detect_root_dialect,
+    suite_dialect,
+)
 
 MESSAGE_CHARS = 2000
 DETAILS_CHARS = 4096
@@ -52,7 +68,6 @@ IDENTITY_CHARS = 1000
 FIELD_CHARS = 500
 READ_CHUNK = 256 * 1024
 
-PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
 SKIP_STATUS_ATTRS = frozenset({"disabled", "skipped", "skip", "notrun", "not_run", "ignored"})
 REQUIREMENT_PROPERTIES = frozenset({"requirement", "requirements"})
 _KEY_IN_NAME = re.compile(r"(?<![A-Za-z0-9])([A-Za-z][A-Za-z0-9]*)[-_](\d+)(?![0-9])")
@@ -65,41 +80,15 @@ class JUnitRefused(UploadRefused):
 
 
 @dataclass(slots=True)
-class ParsedCase:
-    identity: str
-    suite: str
-    classname: str
-    name: str
-    status: str
-    duration: float | None
-    message: str
-    details: str
-    attempts: int
-    outcomes: set[str]
-    requirement_keys: set[str] = field(default_factory=set)
-
-    @property
-    def flaky(self) -> bool:
-        return PASSED in self.outcomes and bool(self.outcomes & {FAILED, ERROR})
-
-    @property
-    def title(self) -> str:
-        return (f"{self.classname}.{self.name}" if self.classname else self.name)[:FIELD_CHARS]
-
-
-@dataclass(slots=True)
 class ParsedReport:
     cases: dict[str, ParsedCase]
     suites: int
     testcase_elements: int
+    dialect: str = DEFAULT
 
     def counts(self) -> dict[str, int]:
-        """Counts of distinct tests by final status, and how many are flaky."""
-        out = {"tests": len(self.cases), "passed": 0, "failed": 0, "error": 0, "skipped": 0, "flaky": 0}
-        for case in self.cases.values():
-            out[case.status] += 1
-            out["flaky"] += case.flaky
-        return out
+        """The run's totals: executions by final status (the runner's own summary), flaky tests, test cases."""
+        return count_totals(self.cases.values())
 
 
 # --- Parsing --------------------------------------------------------------------------------------------
@@ -128,14 +117,28 @@ def normalise_scope(scope: str) -> str:
     return _clean(scope).replace("/", ".").replace("\\", ".").strip(".")
 
 
-def normalise_identity(*, scope: str, name: str) -> str:
-    """The stable identity of a test: normalised ``scope::name`` (see the module docstring)."""
-    scope = normalise_scope(scope)
-    identity = f"{scope}::{(name or '').strip()}"
+def normalise_file(path: str) -> str:
+    path = _clean(path).replace("\\", "/")
+    while path.startswith("./"):
+        path = path[2:]
+    return path
+
+
+def make_identity(*, where: str, classname: str, name: str) -> str:
+    """The stable identity of a test: ``where::classname::name``, all parts already normalised."""
+    identity = f"{where}::{classname}::{(name or '').strip()}"
     if len(identity) > IDENTITY_CHARS:
         tail = hashlib.sha256(identity.encode()).hexdigest()[:16]
         identity = f"{identity[: IDENTITY_CHARS - 17]}~{tail}"
     return identity
+
+
+def normalise_identity(
+    *, where: str = "", file: str = "", suite: str = "", classname: str = "", name: str
+) -> str:
+    """The identity of a test from raw attribute values (see the module docstring)."""
+    place = normalise_file(file) if file and file.strip() else normalise_scope(where or suite)
+    return make_identity(where=place, classname=normalise_scope(classname), name=name)
 
 
 def requirement_keys_in_name(text: str) -> set[str]:
@@ -170,13 +173,24 @@ def _text_of(elem) -> str:
 
 
 class _Suite:
-    __slots__ = ("name", "keys", "identities", "unnamed")
+    __slots__ = ("name", "file", "keys", "identities", "unnamed", "declared", "elements", "todo")
 
-    def __init__(self, name: str, keys: set[str]):
+    def __init__(self, name: str, file: str, keys: set[str], declared: int | None):
         self.name = name
+        self.file = file
         self.keys = keys
         self.identities: list[str] = []
         self.unnamed = 0
+        self.declared = declared  # the suite's own `tests` attribute (jest-junit leaves todos out of it)
+        self.elements = 0
+        self.todo: list[str] = []  # jest: empty zero-time testcases, the candidates for test.todo
+
+
+def _int_attr(value: str | None) -> int | None:
+    try:
+        return int((value or "").strip())
+    except ValueError:
+        return None
 
 
 def _outcome_of(case_elem) -> tuple[str, list[str], str, str, set[str]]:
@@ -258,34 +272,50 @@ def parse_report(file: IO[bytes]) -> ParsedReport:
     elements = 0
     in_case = False
     root_checked = False
+    dialect = DEFAULT
     events = iter_events(file)
     try:
         for event, elem in events:
             if not root_checked:
                 root_checked = True
-                _check_root(elem.getroottree().getroot())
+                root = elem.getroottree().getroot()
+                _check_root(root)
+                dialect = detect_root_dialect(local_name(root.tag), root.get("name") or "")
             tag = local_name(elem.tag)
             if event == "start":
                 if tag == "testcase":
                     in_case = True
                 elif tag == "testsuite" and not in_case:
                     suites += 1
-                    parent_keys = stack[-1].keys if stack else set()
-                    stack.append(_Suite(_clean(elem.get("name")), set(parent_keys)))
+                    parent = stack[-1] if stack else None
+                    name = _clean(elem.get("name"))
+                    dialect = suite_dialect(name, dialect)
+                    stack.append(
+                        _Suite(
+                            name,
+                            elem.get("file") or (parent.file if parent else ""),
+                            set(parent.keys) if parent else set(),
+                            _int_attr(elem.get("tests")),
+                        )
+                    )
                 continue
             if tag == "testcase":
                 in_case = False
                 elements += 1
-                _add_case(cases, stack, scopes, elem)
+                _add_case(cases, stack, scopes, elem, dialect)
                 _release(elem)
             elif in_case:
                 continue  # <properties> of a testcase: read when the testcase ends
             elif tag == "properties":
                 if stack:
                     stack[-1].keys |= _property_keys(elem)
+                if dialect == DEFAULT and _has_property(elem, "go.version"):
+                    dialect = GO  # gotestsum and go-junit-report: repeated elements are reruns
                 _release(elem)
             elif tag == "testsuite":
                 suite = stack.pop()
+                if dialect == JEST:
+                    _settle_jest_todos(cases, suite)
                 if suite.keys:
                     for identity in suite.identities:
                         cases[identity].requirement_keys |= suite.keys
@@ -299,7 +329,24 @@ def parse_report(file: IO[bytes]) -> ParsedReport:
         if root is None:
             raise JUnitRefused("The document is empty", line=1, column=1, code="malformed")
         _check_root(root)
-    return ParsedReport(cases=cases, suites=suites, testcase_elements=elements)
+    for case in cases.values():
+        case.finish()
+    return ParsedReport(cases=cases, suites=suites, testcase_elements=elements, dialect=dialect)
+
+
+def _has_property(props_elem, name: str) -> bool:
+    return any(local_name(p.tag) == "property" and p.get("name") == name for p in props_elem)
+
+
+def _settle_jest_todos(cases: dict[str, ParsedCase], suite: _Suite) -> None:
+    """jest-junit leaves test.todo out of the suite's `tests` count: exactly that many empty zero-time cases are
+    the todos. With more candidates than that, which ones are todos cannot be told: they stay passed."""
+    if suite.declared is None or not suite.todo:
+        return
+    missing = suite.elements - suite.declared
+    if missing > 0 and missing == len(suite.todo):
+        for identity in suite.todo:
+            cases[identity].mark_todo()
 
 
 def _release(elem) -> None:
@@ -311,7 +358,9 @@ def _release(elem) -> None:
             del parent[0]
 
 
-def _add_case(cases: dict[str, ParsedCase], stack: list[_Suite], scopes: dict[str, str], elem) -> None:
+def _add_case(
+    cases: dict[str, ParsedCase], stack: list[_Suite], scopes: dict[str, str], elem, dialect: str
+) -> None:
     suite = stack[-1] if stack else None
     raw_class = elem.get("classname") or elem.get("class") or ""
     name = (elem.get("name") or "").strip()
@@ -322,47 +371,43 @@ def _add_case(cases: dict[str, ParsedCase], stack: list[_Suite], scopes: dict[st
         else:
             name = "<unnamed>"
     suite_name = suite.name if suite else ""
-    scope_key = raw_class or "\x00" + suite_name
-    scope = scopes.get(scope_key)
-    if scope is None:
-        scope = scopes[scope_key] = normalise_scope(raw_class or suite_name)
-    identity = f"{scope}::{name}"
-    if len(identity) > IDENTITY_CHARS:
-        identity = normalise_identity(scope=scope, name=name)
+    raw_file = elem.get("file") or (suite.file if suite else "")
+    where_key = "\x01" + raw_file if raw_file and raw_file.strip() else "\x00" + suite_name
+    where = scopes.get(where_key)
+    if where is None:
+        where = scopes[where_key] = (
+            normalise_file(raw_file) if where_key[0] == "\x01" else normalise_scope(suite_name)
+        )
+    class_key = "\x02" + raw_class
+    classname = scopes.get(class_key)
+    if classname is None:
+        classname = scopes[class_key] = normalise_scope(raw_class)
+    identity = make_identity(where=where, classname=classname, name=name)
     if len(elem):
         status, attempts, message, details, keys = _outcome_of(elem)
+        empty = len(attempts) == 1 and status == PASSED
     else:
         status_attr = elem.get("status")
         status = SKIPPED if status_attr and status_attr.strip().lower() in SKIP_STATUS_ATTRS else PASSED
-        attempts, message, details, keys = (status,), "", "", set()
-    duration = _duration(elem.get("time"))
-    existing = cases.get(identity)
-    if existing is None:
-        cases[identity] = ParsedCase(
+        attempts, message, details, keys, empty = (status,), "", "", set(), status == PASSED
+    time_attr = elem.get("time")
+    element = Element(status, tuple(attempts), empty, _duration(time_attr), message, details, keys)
+    if suite is not None:
+        suite.elements += 1
+        if dialect == JEST and empty and (time_attr or "").strip() in ("0", "0.0", "0.000"):
+            suite.todo.append(identity)
+    case = cases.get(identity)
+    if case is None:
+        case = cases[identity] = ParsedCase(
             identity,
+            where[:FIELD_CHARS],
             suite_name[:FIELD_CHARS],
             (raw_class.strip() if raw_class else "")[:FIELD_CHARS],
             name[:FIELD_CHARS],
-            status,
-            duration,
-            message,
-            details,
-            len(attempts),
-            set(attempts),
-            keys,
         )
         if suite is not None:
             suite.identities.append(identity)
-        return
-    # The same test again in one report: a further attempt; the last one decides.
-    existing.attempts += len(attempts)
-    existing.outcomes.update(attempts)
-    existing.status = status
-    existing.duration = duration
-    if message or status != PASSED:
-        existing.message = message
-        existing.details = details
-    existing.requirement_keys |= keys
+    case.add(element, dialect)
 
 
 def open_upload_file(data: bytes) -> IO[bytes]:

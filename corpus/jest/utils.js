@@ -1,0 +1,1 @@
+exports.emptyOrNull = (text) => (text === "" ? null : text);
