@@ -36,6 +36,7 @@ from defects.models import (
     Resolution,
 )
 from incidents.models import ActionItem, ActionItemStatus, Incident, PostMortem
+from testing.junit import make_identity
 from testing.models import Requirement, TestCase, TestResult, TestRun
 
 from .models import ChangeClass, Membership, Project, Release, ReleaseStatus, Role
@@ -483,8 +484,11 @@ class DemoBuilder:
                 rows.append(
                     TestCase(
                         project=project,
-                        identity=f"{suite}::{name}",
+                        # as a pytest report names it: suite "pytest", classname module.Class
+                        identity=make_identity(where="pytest", classname=suite, name=name),
                         suite=suite,
+                        classname=suite,
+                        location="pytest",
                         name=name,
                         title=f"{req.title} ({j + 1})",
                         kind="automated",

@@ -21,8 +21,9 @@ from qualitygov.uploads import Upload
 from releases.access import Action, require
 from releases.models import Release
 
+from .ingest_cases import upsert_test_cases
 from .junit import ParsedReport, parse_report, requirement_keys_in_name
-from .models import Requirement, RunSource, RunStatus, TestCase, TestCaseKind, TestResult, TestRun
+from .models import Requirement, RunSource, RunStatus, TestCase, TestResult, TestRun
 
 RESULT_COLUMNS = (
     "run_id",
@@ -45,6 +46,7 @@ BATCH = 2000
 class IngestOutcome:
     run: TestRun
     duplicate: bool
+    test_cases: int | None = None  # distinct tests (result rows); the run's `tests` counts executions
 
     def as_dict(self) -> dict:
         run = self.run
@@ -56,6 +58,7 @@ class IngestOutcome:
             "error": run.errors,
             "skipped": run.skipped,
             "flaky": run.flaky,
+            "test_cases": run.results.count() if self.test_cases is None else self.test_cases,
             "duplicate": self.duplicate,
         }
 
@@ -118,7 +121,7 @@ def junit_ingest(
                 skipped=counts["skipped"],
                 flaky=counts["flaky"],
             )
-            case_ids = _upsert_test_cases(project_id=release.project_id, report=report)
+            case_ids = upsert_test_cases(project_id=release.project_id, report=report)
             _write_results(run=run, report=report, case_ids=case_ids, finished_at=now)
             checkpoint("testing.junit_ingest.results_written")
             _link_requirements(project_id=release.project_id, report=report, case_ids=case_ids)
@@ -129,7 +132,7 @@ def junit_ingest(
         if existing is None:
             raise
         return IngestOutcome(run=existing, duplicate=True)
-    return IngestOutcome(run=run, duplicate=False)
+    return IngestOutcome(run=run, duplicate=False, test_cases=counts["test_cases"])
 
 
 def _existing_run(*, release: Release, revision: str, content_hash: str) -> TestRun | None:
@@ -140,76 +143,6 @@ def _schedule_recompute(*, release_id: int) -> None:
     from metrics.services import schedule_recompute
 
     schedule_recompute(release_ids=[release_id])
-
-
-def _upsert_test_cases(*, project_id: int, report: ParsedReport) -> dict[str, int]:
-    """Create the automated test cases this report names for the first time; return identity -> id."""
-    cases = report.cases
-    if not cases:
-        return {}
-    identities = list(cases)
-    if connection.vendor == "postgresql":
-        return _upsert_test_cases_pg(project_id=project_id, report=report, identities=identities)
-    TestCase.objects.bulk_create(
-        [
-            TestCase(
-                project_id=project_id,
-                identity=c.identity,
-                suite=c.suite,
-                name=c.name,
-                title=c.title,
-                kind=TestCaseKind.AUTOMATED,
-            )
-            for c in cases.values()
-        ],
-        batch_size=BATCH,
-        ignore_conflicts=True,
-    )
-    ids: dict[str, int] = {}
-    for start in range(0, len(identities), 500):
-        chunk = identities[start : start + 500]
-        ids.update(
-            TestCase.objects.filter(project_id=project_id, identity__in=chunk).values_list("identity", "id")
-        )
-    return ids
-
-
-def _upsert_test_cases_pg(*, project_id: int, report: ParsedReport, identities: list[str]) -> dict[str, int]:
-    """Known identities in one `= ANY` query; only the new ones inserted (ON CONFLICT DO NOTHING, RETURNING)."""
-    select = "SELECT identity, id FROM testing_testcase WHERE project_id = %s AND identity = ANY(%s::text[])"
-    with connection.cursor() as cursor:
-        cursor.execute(select, [project_id, identities])
-        ids = dict(cursor.fetchall())
-        missing = [report.cases[i] for i in identities if i not in ids]
-        if not missing:
-            return ids
-        now = timezone.now()
-        cursor.execute(
-            """
-            INSERT INTO testing_testcase (project_id, identity, suite, name, title, kind, component,
-                                          preconditions, steps, created_at, updated_at)
-            SELECT %s, t.identity, t.suite, t.name, t.title, %s, '', '', '[]'::jsonb, %s, %s
-            FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS t(identity, suite, name, title)
-            ON CONFLICT DO NOTHING
-            RETURNING identity, id
-            """,
-            [
-                project_id,
-                TestCaseKind.AUTOMATED,
-                now,
-                now,
-                [c.identity for c in missing],
-                [c.suite for c in missing],
-                [c.name for c in missing],
-                [c.title for c in missing],
-            ],
-        )
-        ids.update(cursor.fetchall())
-        raced = [c.identity for c in missing if c.identity not in ids]
-        if raced:  # created by a concurrent upload between our SELECT and INSERT
-            cursor.execute(select, [project_id, raced])
-            ids.update(cursor.fetchall())
-    return ids
 
 
 def _copy_text(value: str) -> str:

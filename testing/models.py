@@ -46,9 +46,13 @@ class TestCaseKind(models.TextChoices):
 
 class TestCase(models.Model):
     project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="test_cases")
-    # Stable identity of an automated test: normalised "suite/class::name". Empty for manual cases.
+    # Stable identity of an automated test: normalised "file-or-suite::classname::name" (testing/junit.py).
+    # Empty for manual cases.
     identity = models.CharField(max_length=1000, blank=True, default="")
     suite = models.CharField(max_length=500, blank=True, default="")
+    # Where a JUnit report put the test: its classname and the file (or, without one, the suite name).
+    classname = models.CharField(max_length=500, blank=True, default="")
+    location = models.CharField(max_length=500, blank=True, default="")
     name = models.CharField(max_length=500, blank=True, default="")
     title = models.CharField(max_length=500)
     kind = models.CharField(max_length=10, choices=TestCaseKind.choices, default=TestCaseKind.MANUAL)

@@ -28,6 +28,16 @@ KNOWN_DIFFERENCES = {
         "failed": 0,
         "error": 0,
     },
+    # mocha's xunit reporter, one suite without files: 109 tests ran (the suite's own tests="109", mocha's
+    # count), 8 of them repeating a title of another describe block in another file. The independent parser
+    # merges equal titles (101 tests); the contract counts what the runner ran: 109 executions of 101 tests.
+    "publish-unit-test-result/mocha/latex-utensils.xml": {
+        "tests": 109,
+        "passed": 109,
+        "skipped": 0,
+        "failed": 0,
+        "error": 0,
+    },
 }
 HOSTILE = {"jenkins/testXxe-oob.xml", "jenkins/testXxe-xxe.xml"}
 
@@ -70,7 +80,7 @@ def test_corpus_file(name, release, make_member, api_client_for, monkeypatch):
     assert response.status_code == 201, response.content
     body = response.json()
     got = {k: body[k] for k in ("tests", "passed", "skipped", "failed", "error")}
-    assert tm.TestResult.objects.count() == body["tests"]
+    assert tm.TestResult.objects.count() == body["test_cases"] <= body["tests"]
     if name in KNOWN_DIFFERENCES:
         assert got == KNOWN_DIFFERENCES[name]
     elif expected_json.exists():

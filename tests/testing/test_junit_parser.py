@@ -120,22 +120,27 @@ def test_rerun_error_last_decides_the_final_status():
 
 
 @pytest.mark.parametrize(
-    ("attempts", "status", "flaky"),
+    ("elements", "status", "flaky", "executions"),
     [
-        (["<failure/>", ""], "passed", True),
-        (["", "<failure/>"], "failed", True),
-        (["<failure/>", "<error/>"], "error", False),
-        (["<skipped/>", ""], "passed", False),
-        (["", "", ""], "passed", False),
+        # Outside the rerun dialects repeated elements are separate executions; any failing one fails the test.
+        (["<failure/>", ""], "failed", False, [1, 1, 0, 0]),
+        (["", "<failure/>"], "failed", False, [1, 1, 0, 0]),
+        (["<failure/>", "<error/>"], "error", False, [0, 1, 1, 0]),
+        (["", "", ""], "passed", False, [3, 0, 0, 0]),
+        # A skipped element never overrides: it is a retried attempt (TestNG), before or after the one that ran.
+        (["<skipped/>", ""], "passed", True, [1, 0, 0, 0]),
+        (["", "<skipped/>"], "passed", True, [1, 0, 0, 0]),
+        (["<skipped/>", "<skipped/>", "<failure/>"], "failed", False, [0, 1, 0, 0]),
+        (["<skipped/>", "<skipped/>"], "skipped", False, [0, 0, 0, 2]),
     ],
 )
-def test_repeated_testcase_elements_are_attempts_and_the_last_decides(attempts, status, flaky):
+def test_repeated_elements_outside_rerun_dialects(elements, status, flaky, executions):
     body = "".join(
-        f'<testcase classname="A" name="t" time="{i}">{a}</testcase>' for i, a in enumerate(attempts)
+        f'<testcase classname="A" name="t" time="{i}">{a}</testcase>' for i, a in enumerate(elements)
     )
     case = one(f"<testsuites><testsuite>{body}</testsuite></testsuites>")
-    assert (case.status, case.flaky, case.attempts) == (status, flaky, len(attempts))
-    assert case.duration == float(len(attempts) - 1)
+    assert (case.status, case.flaky, case.attempts) == (status, flaky, len(elements))
+    assert case.executions() == executions
 
 
 @pytest.mark.parametrize(
@@ -160,14 +165,20 @@ def test_missing_attributes_give_positional_names_and_suite_scope():
     report = parse(
         "<testsuites><testsuite name='S'><testcase/><testcase><failure/></testcase></testsuite></testsuites>"
     )
-    assert list(report.cases) == ["S::<unnamed 1>", "S::<unnamed 2>"]
+    assert list(report.cases) == ["S::::<unnamed 1>", "S::::<unnamed 2>"]
 
 
 def test_identity_normalisation():
-    assert normalise_identity(scope=" pkg/sub\\mod ", name=" test x ") == "pkg.sub.mod::test x"
-    assert normalise_identity(scope="A  B", name="a  b") == "A B::a  b"
-    long = normalise_identity(scope="x" * 2000, name="y")
-    assert len(long) == 1000 and long != normalise_identity(scope="x" * 2001, name="y")
+    assert (
+        normalise_identity(suite=" pkg/sub\\mod ", classname="", name=" test x ") == "pkg.sub.mod::::test x"
+    )
+    assert normalise_identity(suite="S", classname="A  B", name="a  b") == "S::A B::a  b"
+    assert (
+        normalise_identity(file=".\\test\\a.spec.js", suite="S", classname="C", name="t")
+        == "test/a.spec.js::C::t"
+    )
+    long = normalise_identity(suite="x" * 2000, name="y")
+    assert len(long) == 1000 and long != normalise_identity(suite="x" * 2001, name="y")
 
 
 def test_huge_system_out_is_kept_as_a_bounded_excerpt():
@@ -185,14 +196,14 @@ def test_requirement_properties_on_case_and_enclosing_suites():
         </properties><testsuite name="inner"><testcase classname="A" name="a"><properties>
         <property name="requirements" value="req-2, REQ-3"/></properties></testcase></testsuite>
         <testcase classname="B" name="b"/></testsuite></testsuites>""")
-    assert report.cases["A::a"].requirement_keys == {"REQ-1", "REQ-2", "REQ-3"}
-    assert report.cases["B::b"].requirement_keys == {"REQ-1"}
+    assert report.cases["inner::A::a"].requirement_keys == {"REQ-1", "REQ-2", "REQ-3"}
+    assert report.cases["outer::B::b"].requirement_keys == {"REQ-1"}
 
 
 def test_suite_properties_written_after_the_testcases_still_apply():
     report = parse("""<testsuite name="s"><testcase classname="A" name="a"/>
         <properties><property name="requirement" value="REQ-9"/></properties></testsuite>""")
-    assert report.cases["A::a"].requirement_keys == {"REQ-9"}
+    assert report.cases["s::A::a"].requirement_keys == {"REQ-9"}
 
 
 def test_requirement_keys_in_names():
