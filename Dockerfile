@@ -21,6 +21,7 @@ COPY testing ./testing
 COPY incidents ./incidents
 COPY metrics ./metrics
 COPY gates ./gates
+COPY measures ./measures
 COPY templates ./templates
 COPY static ./static
 COPY manage.py ./
