@@ -127,6 +127,7 @@ def test_documented_endpoints_exist_with_their_methods():
         "{ref}": "PAY-12",
         "{username}": "qa",
         "{metric}": "stability_index",
+        "{measure_key}": "line_coverage",
     }
     for methods, path in endpoints:
         url = re.sub(r"\{\w+\}", lambda m: samples[m.group(0)], path)
