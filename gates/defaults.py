@@ -13,6 +13,8 @@ from releases.models import Role
 DEFAULT_GATES: list[dict] = [
     {
         "name": "Code complete -> Test",
+        "from_status": "planning",
+        "to_status": "testing",
         "description": "Entry to system test: scope covered by tests, no pile of blockers, tests mostly green.",
         "conditions": [
             {"metric": "blocking_open_defects", "operator": "lte", "error_threshold": 5, "warn_threshold": 2},
@@ -36,6 +38,8 @@ DEFAULT_GATES: list[dict] = [
     },
     {
         "name": "Release candidate -> Production",
+        "from_status": "ready",
+        "to_status": "released",
         "description": "Go-live gate: the risk score's indicators with its default pass/warn thresholds.",
         "conditions": [
             {"metric": "blocking_open_defects", "operator": "lte", "error_threshold": 0, "key": True},
@@ -71,6 +75,8 @@ DEFAULT_GATES: list[dict] = [
     },
     {
         "name": "Production -> Operations handover",
+        "from_status": "released",
+        "to_status": "handed_over",
         "description": "Hand-over to operations: the project's restore time, change failure rate and stability.",
         "conditions": [
             {

@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from releases.models import Role
+from releases.models import RELEASE_MOVES, ReleaseStatus, Role
 
 # Largest value of the `order` columns (PositiveSmallIntegerField): forms and the API refuse more.
 ORDER_MAX = 32767
@@ -41,14 +41,36 @@ class EvaluationStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+def guarded_move_q() -> Q:
+    """The allowed (from_status, to_status) pairs as a Q, for the gate's check constraint."""
+    parts = [
+        Q(from_status=source, to_status__in=list(targets))
+        for source, targets in RELEASE_MOVES.items()
+        if targets
+    ]
+    allowed = parts[0]
+    for part in parts[1:]:
+        allowed |= part
+    return allowed
+
+
+GUARDABLE_MOVES: list[tuple[str, str]] = [
+    (source, target) for source, targets in RELEASE_MOVES.items() for target in targets
+]
+
+
 class QualityGate(models.Model):
     project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="gates")
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
     order = models.PositiveSmallIntegerField(default=0)
     is_active = models.BooleanField(default=True)
-    # Evaluate automatically (beat) for every active release of the project.
+    # Evaluate automatically (beat) for every release whose next move the gate guards.
     evaluate_on_schedule = models.BooleanField(default=True)
+    # The release move this gate guards (metrics.md, "Gates guard release transitions"): a release in
+    # `from_status` moves to `to_status` only with a go decision in force at every gate guarding that move.
+    from_status = models.CharField(max_length=12, choices=ReleaseStatus.choices, default=ReleaseStatus.READY)
+    to_status = models.CharField(max_length=12, choices=ReleaseStatus.choices, default=ReleaseStatus.RELEASED)
     # Bumped on every change of the gate or its conditions/items; evaluations record it.
     revision = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -57,11 +79,18 @@ class QualityGate(models.Model):
     class Meta:
         ordering = ["project", "order", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["project", "name"], name="gate_name_unique_in_project")
+            models.UniqueConstraint(fields=["project", "name"], name="gate_name_unique_in_project"),
+            # Only a move the lifecycle allows can be guarded (releases.models.RELEASE_MOVES).
+            models.CheckConstraint(condition=guarded_move_q(), name="gate_guards_an_allowed_move"),
         ]
+        indexes = [models.Index(fields=["project", "from_status", "to_status"], name="gate_move_idx")]
 
     def __str__(self) -> str:
         return f"{self.project.key}: {self.name}"
+
+    @property
+    def move_label(self) -> str:
+        return f"{ReleaseStatus(self.from_status).label} → {ReleaseStatus(self.to_status).label}"
 
 
 class GateCondition(models.Model):
@@ -162,9 +191,12 @@ class GateEvaluation(AppendOnlyModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     requested_via = models.CharField(
-        max_length=20, default="browser", help_text="browser, api, schedule, cli, ..."
+        max_length=20, default="browser", help_text="browser, api, schedule, cli, live, ..."
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # The release's evidence watermark when the evaluation read its evidence (Release.evidence_changed_at);
+    # the evaluation is stale while the release's watermark is newer.
+    evidence_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -234,6 +266,40 @@ class Waiver(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"Waiver of {self.subject} until {self.expires}"
+
+
+class SuspensionReason(models.TextChoices):
+    KEY_CONDITION_FAILED = "key_condition_failed", "key condition failed"
+    UNCOVERED_FAILURE = "uncovered_failure", "failure not covered by a waiver"
+    WAIVER_EXPIRED = "waiver_expired", "waiver expired"
+
+
+class DecisionSuspension(AppendOnlyModel):
+    """A go decision that the evidence no longer supports (metrics.md, "Decisions stay true to the evidence").
+
+    A suspended decision permits nothing; only a new decision lifts it. Written once, never edited.
+    """
+
+    decision = models.OneToOneField(Decision, on_delete=models.PROTECT, related_name="suspension")
+    reason = models.CharField(max_length=24, choices=SuspensionReason.choices)
+    detail = models.CharField(max_length=500)
+    # The evaluation that contradicted the decision, or the waiver that expired.
+    evaluation = models.ForeignKey(
+        GateEvaluation, null=True, blank=True, on_delete=models.PROTECT, related_name="suspensions"
+    )
+    waiver = models.ForeignKey(Waiver, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reason__in=SuspensionReason.values), name="suspension_reason_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Decision {self.decision_id} suspended: {self.get_reason_display()}"
 
 
 class AuditEvent(AppendOnlyModel):

@@ -172,6 +172,9 @@ def schedule_recompute(*, release_ids: Iterable[int] = (), project_ids: Iterable
     if not releases and not project_ids:
         return
     now = timezone.now()
+    if releases:
+        # The evidence watermark: gate evaluations that saw older evidence are shown as stale from now on.
+        Release.objects.filter(pk__in=[rid for rid, _ in releases]).update(evidence_changed_at=now)
     rows = [
         PendingRecompute(scope=Scope.RELEASE, project_id=pid, release_id=rid, requested_at=now)
         for rid, pid in releases

@@ -25,6 +25,8 @@ def exception_handler(exc, context):
         body = {"detail": exc.message, "code": exc.code}
         if exc.field:
             body["field"] = exc.field
+        for name, value in exc.details.items():
+            body.setdefault(name, value)
         return Response(body, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "message_dict"):

@@ -6,11 +6,13 @@ class DomainError(Exception):
 
     status_code = 400
 
-    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid"):
+    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid", details=None):
         super().__init__(message)
         self.message = message
         self.field = field
         self.code = code
+        # Extra machine-readable facts for the API body (e.g. the gates that refused a release move).
+        self.details: dict = dict(details or {})
 
 
 class ConflictError(DomainError):
@@ -18,8 +20,8 @@ class ConflictError(DomainError):
 
     status_code = 409
 
-    def __init__(self, message: str, *, field: str | None = None, code: str = "conflict"):
-        super().__init__(message, field=field, code=code)
+    def __init__(self, message: str, *, field: str | None = None, code: str = "conflict", details=None):
+        super().__init__(message, field=field, code=code, details=details)
 
 
 class AccessDenied(DomainError):

@@ -57,10 +57,39 @@ class ReleaseStatus(models.TextChoices):
     TESTING = "testing", "Testing"
     READY = "ready", "Ready"
     RELEASED = "released", "Released"
+    HANDED_OVER = "handed_over", "Handed over"
     CANCELLED = "cancelled", "Cancelled"
 
 
 ACTIVE_RELEASE_STATUSES = (ReleaseStatus.PLANNING, ReleaseStatus.TESTING, ReleaseStatus.READY)
+
+# The lifecycle (metrics.md, "Gates guard release transitions"): each status's next step forward. A gate guards
+# one move; a release's *current gates* are those guarding the move to NEXT_STATUS[status].
+NEXT_STATUS: dict[str, str] = {
+    ReleaseStatus.PLANNING: ReleaseStatus.TESTING,
+    ReleaseStatus.TESTING: ReleaseStatus.READY,
+    ReleaseStatus.READY: ReleaseStatus.RELEASED,
+    ReleaseStatus.RELEASED: ReleaseStatus.HANDED_OVER,
+}
+
+# Every allowed move: one step forward, cancelling before release, and one step back while not yet released
+# (a candidate pulled back into test must pass the guarded move forward again). Anything else is refused.
+RELEASE_MOVES: dict[str, tuple[str, ...]] = {
+    ReleaseStatus.PLANNING: (ReleaseStatus.TESTING, ReleaseStatus.CANCELLED),
+    ReleaseStatus.TESTING: (ReleaseStatus.READY, ReleaseStatus.PLANNING, ReleaseStatus.CANCELLED),
+    ReleaseStatus.READY: (ReleaseStatus.RELEASED, ReleaseStatus.TESTING, ReleaseStatus.CANCELLED),
+    ReleaseStatus.RELEASED: (ReleaseStatus.HANDED_OVER,),
+    ReleaseStatus.HANDED_OVER: (),
+    ReleaseStatus.CANCELLED: (),
+}
+
+# Statuses that reached production: they carry an actual release date.
+DEPLOYED_RELEASE_STATUSES = (ReleaseStatus.RELEASED, ReleaseStatus.HANDED_OVER)
+
+
+def move_allowed(from_status: str, to_status: str) -> bool:
+    """Whether the lifecycle allows moving a release from one status to another (RELEASE_MOVES)."""
+    return to_status in RELEASE_MOVES.get(from_status, ())
 
 
 class ChangeClass(models.TextChoices):
@@ -85,6 +114,9 @@ class Release(models.Model):
     )
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The evidence watermark: when evidence of this release last changed (set wherever a recompute is asked
+    # for). A gate evaluation that saw older evidence is stale.
+    evidence_changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["project", "-created_at"]
@@ -95,7 +127,7 @@ class Release(models.Model):
                 condition=Q(change_class__in=ChangeClass.values), name="release_change_class_valid"
             ),
             models.CheckConstraint(
-                condition=~Q(status=ReleaseStatus.RELEASED) | Q(actual_release_date__isnull=False),
+                condition=~Q(status__in=DEPLOYED_RELEASE_STATUSES) | Q(actual_release_date__isnull=False),
                 name="released_release_has_date",
             ),
         ]
@@ -107,3 +139,8 @@ class Release(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_RELEASE_STATUSES
+
+    @property
+    def next_status(self) -> str | None:
+        """The status the release moves to next (its current gates guard that move); None at the end."""
+        return NEXT_STATUS.get(self.status)

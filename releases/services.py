@@ -16,7 +16,18 @@ from django.utils import timezone
 from qualitygov.errors import ConflictError, DomainError
 
 from .access import Action, require
-from .models import ChangeClass, Membership, Project, Release, ReleaseStatus, Role
+from .guards import Refusal, move_guards
+from .models import (
+    DEPLOYED_RELEASE_STATUSES,
+    RELEASE_MOVES,
+    ChangeClass,
+    Membership,
+    Project,
+    Release,
+    ReleaseStatus,
+    Role,
+    move_allowed,
+)
 
 User = get_user_model()
 
@@ -100,7 +111,7 @@ def project_update(*, project: Project, data: dict[str, Any], by=None) -> Projec
 
 def _validate_release(release: Release) -> None:
     """Rules beyond the model's constraints, with messages a person can act on."""
-    if release.status == ReleaseStatus.RELEASED and release.actual_release_date is None:
+    if release.status in DEPLOYED_RELEASE_STATUSES and release.actual_release_date is None:
         # Marking a release released without a date means "deployed now".
         release.actual_release_date = timezone.now()
     if (
@@ -170,10 +181,37 @@ def release_create(
     return release
 
 
+def _check_move(*, release: Release, from_status: str, to_status: str) -> None:
+    """Refuse a move the lifecycle does not allow (400), naming the moves that are allowed."""
+    if not move_allowed(from_status, to_status):
+        allowed = ", ".join(RELEASE_MOVES.get(from_status, ())) or "none (it is final)"
+        raise DomainError(
+            f"Release {release.version} cannot move from {from_status} to {to_status}. "
+            f"Allowed from {from_status}: {allowed}.",
+            field="status",
+            code="illegal_move",
+        )
+
+
+def _guard_refusal(*, release: Release, from_status: str, to_status: str) -> tuple[object, Refusal] | None:
+    """Ask every registered guard; the first refusal wins. Expects the release row to be locked."""
+    for guard in move_guards():
+        refusal = guard.refusal(release=release, from_status=from_status, to_status=to_status)
+        if refusal is not None:
+            return guard, refusal
+    return None
+
+
 def release_update(*, release: Release, data: dict[str, Any], by=None) -> Release:
-    """Change a release's fields (Action.MANAGE_RELEASES). Only keys present in `data` are touched."""
+    """Change a release's fields (Action.MANAGE_RELEASES). Only keys present in `data` are touched.
+
+    A change of `status` is a move (see release_move): allowed moves only, and a move guarded by gates is refused
+    with a ConflictError (409) naming the gate and the reason unless each guarding gate has a go decision in force.
+    No role bypasses a guard; the refusal is recorded by the guard (the audit log) and nothing else is saved.
+    """
     if by is not None:
         require(by, release.project, Action.MANAGE_RELEASES)
+    from_status = release.status
     changed = []
     for field in RELEASE_FIELDS:
         if field not in data:
@@ -186,19 +224,58 @@ def release_update(*, release: Release, data: dict[str, Any], by=None) -> Releas
             changed.append(field)
     if not changed:
         return release
+    moving = "status" in changed
+    if moving:
+        _check_move(release=release, from_status=from_status, to_status=release.status)
     had_date = release.actual_release_date
     _validate_release(release)
     if release.actual_release_date != had_date and "actual_release_date" not in changed:
         changed.append("actual_release_date")
+    refused = None
     try:
         with transaction.atomic():
-            release.save(update_fields=changed)
-            _schedule_project_recompute(release.project, (release.pk,))
+            if moving:
+                # Serialise with decisions and other moves of this release (decision_record locks the same row).
+                current = (
+                    Release.objects.select_for_update().values_list("status", flat=True).get(pk=release.pk)
+                )
+                if current != from_status:
+                    raise ConflictError(
+                        f"Release {release.version} moved to {current} meanwhile; reload and try again.",
+                        field="status",
+                    )
+                refused = _guard_refusal(release=release, from_status=from_status, to_status=release.status)
+            if refused is None:
+                release.save(update_fields=changed)
+                if moving:
+                    for guard in move_guards():
+                        moved = getattr(guard, "moved", None)
+                        if moved is not None:
+                            moved(release=release, from_status=from_status, to_status=release.status, by=by)
+                _schedule_project_recompute(release.project, (release.pk,))
     except IntegrityError as exc:
         raise ConflictError(
             f"Version '{release.version}' already exists in this project.", field="version"
         ) from exc
+    if refused is not None:
+        guard, refusal = refused
+        to_status = release.status
+        release.refresh_from_db()
+        guard.refused(release=release, from_status=from_status, to_status=to_status, by=by, refusal=refusal)
+        raise ConflictError(refusal.message, field="status", code=refusal.code, details=refusal.details)
     return release
+
+
+def release_move(*, release: Release, to: str, by=None) -> Release:
+    """Move a release to another status (Action.MANAGE_RELEASES): the lifecycle's allowed moves only
+    (releases.models.RELEASE_MOVES), guarded by the gates on the move; see release_update."""
+    if to not in ReleaseStatus.values:
+        raise DomainError(
+            f"Unknown status '{to}'. Choose one of: {', '.join(ReleaseStatus.values)}.", field="status"
+        )
+    if to == release.status:
+        raise DomainError(f"Release {release.version} is already {to}.", field="status", code="illegal_move")
+    return release_update(release=release, data={"status": to}, by=by)
 
 
 def release_delete(*, release: Release, by=None) -> None:

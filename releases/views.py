@@ -178,13 +178,16 @@ def release_edit(request, pk: int):
         raise PermissionDenied("Editing releases needs the manager, release manager or admin role.")
     initial = {field: getattr(release, field) for field in services.RELEASE_FIELDS}
     form = ReleaseForm(request.POST or None, project=project, instance=release, initial=initial)
+    status = 400
     if request.method == "POST" and form.is_valid():
         try:
             services.release_update(release=release, data=form.cleaned_data, by=request.user)
         except DomainError as exc:
+            # A move refused by a gate is a 409, as in the API; the form keeps what was typed.
             _apply_error(form, exc)
+            status = exc.status_code
         else:
             messages.success(request, f"Release {release.version} saved.")
             return redirect("releases:release_detail", pk=release.pk)
     context = {"form": form, "project": project, "release": release}
-    return render(request, "releases/release_form.html", context, status=400 if form.errors else 200)
+    return render(request, "releases/release_form.html", context, status=status if form.errors else 200)

@@ -10,14 +10,22 @@ from django.db import transaction
 from metrics.registry import REGISTRY
 from qualitygov.errors import ConflictError, DomainError
 from releases.access import Action, require
-from releases.models import Project, Release, Role
+from releases.models import Project, Release, ReleaseStatus, Role
 
 from ..defaults import DEFAULT_GATES
-from ..models import ChecklistItem, GateCondition, MissingData, Operator, QualityGate
+from ..models import GUARDABLE_MOVES, ChecklistItem, GateCondition, MissingData, Operator, QualityGate
 from ..rules import threshold_problem
 from .audit import audit_record
 
-GATE_FIELDS = ("name", "description", "order", "is_active", "evaluate_on_schedule")
+GATE_FIELDS = (
+    "name",
+    "description",
+    "order",
+    "is_active",
+    "evaluate_on_schedule",
+    "from_status",
+    "to_status",
+)
 CONDITION_FIELDS = ("metric", "operator", "error_threshold", "warn_threshold", "key", "missing_data", "order")
 ITEM_FIELDS = ("text", "role", "order")
 
@@ -97,11 +105,23 @@ def _clean_name(name: Any) -> str:
     return name
 
 
+def _check_guarded_move(from_status: Any, to_status: Any) -> None:
+    """A gate guards one move the release lifecycle allows (releases.models.RELEASE_MOVES)."""
+    if (from_status, to_status) not in GUARDABLE_MOVES:
+        moves = ", ".join(f"{a}->{b}" for a, b in GUARDABLE_MOVES)
+        raise DomainError(
+            f"A gate guards a release move; {from_status}->{to_status} is not one. Choose one of: {moves}.",
+            field="to_status",
+        )
+
+
 def gate_definition(*, gate: QualityGate) -> dict:
-    """The gate as it is now (name, revision, conditions, checklist items), as stored in evaluations."""
+    """The gate as it is now (name, move, revision, conditions, checklist items), as stored in evaluations."""
     return {
         "gate": gate.pk,
         "name": gate.name,
+        "from_status": gate.from_status,
+        "to_status": gate.to_status,
         "revision": gate.revision,
         "conditions": [
             {"id": c.pk, **{f: getattr(c, f) for f in CONDITION_FIELDS}} for c in gate.conditions.all()
@@ -125,8 +145,11 @@ def _gate_build(
     summary: str,
     is_active: bool = True,
     evaluate_on_schedule: bool = True,
+    from_status: str = ReleaseStatus.READY,
+    to_status: str = ReleaseStatus.RELEASED,
 ) -> QualityGate:
     """Create the gate with its rows and its ``gate.created`` audit row (``registry`` as in _clean_condition)."""
+    _check_guarded_move(from_status, to_status)
     cleaned_conditions = [_clean_condition(c, index=i, registry=registry) for i, c in enumerate(conditions)]
     cleaned_items = [_clean_item(c, index=i) for i, c in enumerate(checklist_items)]
     if QualityGate.objects.filter(project=project, name=name).exists():
@@ -138,6 +161,8 @@ def _gate_build(
         order=order,
         is_active=is_active,
         evaluate_on_schedule=evaluate_on_schedule,
+        from_status=from_status,
+        to_status=to_status,
     )
     GateCondition.objects.bulk_create(
         [GateCondition(gate=gate, **{k: v for k, v in c.items() if k != "id"}) for c in cleaned_conditions]
@@ -173,6 +198,8 @@ def gates_create_defaults(*, project: Project, by=None) -> list[QualityGate]:
             registry=None,
             by=by,
             summary="Default gate '{name}' created",
+            from_status=spec["from_status"],
+            to_status=spec["to_status"],
         )
         created.append(gate)
     return created
@@ -190,8 +217,11 @@ def gate_create(
     order: int | None = None,
     is_active: bool = True,
     evaluate_on_schedule: bool = True,
+    from_status: str = ReleaseStatus.READY,
+    to_status: str = ReleaseStatus.RELEASED,
 ) -> QualityGate:
-    """Create a gate with its conditions and checklist items (project admins only)."""
+    """Create a gate with its conditions and checklist items (project admins only); it guards the release move
+    from_status -> to_status (default ready -> released, the go-live)."""
     require(by, project, Action.MANAGE_GATES)
     name = _clean_name(name)
     if order is None:
@@ -208,6 +238,8 @@ def gate_create(
         summary="Gate '{name}' created",
         is_active=is_active,
         evaluate_on_schedule=evaluate_on_schedule,
+        from_status=from_status,
+        to_status=to_status,
     )
     return gate
 
@@ -268,6 +300,7 @@ def gate_update(*, gate: QualityGate, by, data: dict, expected_revision: int | N
             raise ConflictError(
                 f"Project {gate.project.key} already has a gate named '{fields['name']}'.", field="name"
             )
+    _check_guarded_move(fields.get("from_status", gate.from_status), fields.get("to_status", gate.to_status))
     changed_fields = [k for k, v in fields.items() if getattr(gate, k) != v]
     for k in changed_fields:
         setattr(gate, k, fields[k])

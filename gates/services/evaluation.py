@@ -44,6 +44,8 @@ def gate_evaluate(*, gate: QualityGate, release: Release, by=None, via: str = "b
     if by is not None:
         require(by, gate.project, Action.EVALUATE_GATES)
     check_release_in_gate_project(gate=gate, release=release)
+    # Read the watermark before the evidence, so evidence arriving during the evaluation marks it stale.
+    evidence_at = Release.objects.values_list("evidence_changed_at", flat=True).get(pk=release.pk)
     conditions = list(gate.conditions.all())
     items = list(gate.checklist_items.all())
     # A key the registry no longer knows has no value: the condition's missing-data policy then decides.
@@ -112,6 +114,7 @@ def gate_evaluate(*, gate: QualityGate, release: Release, by=None, via: str = "b
         checklist=checklist_rows,
         requested_by=by if getattr(by, "is_authenticated", False) else None,
         requested_via=via[:20],
+        evidence_at=evidence_at,
     )
     failed = [r["metric"] for r in condition_rows if r["outcome"] == Outcome.FAILED] + [
         r["text"] for r in checklist_rows if r["outcome"] == Outcome.FAILED

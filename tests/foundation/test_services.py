@@ -51,6 +51,7 @@ def test_release_create_by_viewer_is_refused_and_writes_nothing(make_member, pro
 def test_marking_released_without_date_sets_now(make_member, release):
     manager = make_member(Role.MANAGER)
     before = timezone.now()
+    services.release_move(release=release, to="ready", by=manager)
     services.release_update(release=release, data={"status": "released"}, by=manager)
     release.refresh_from_db()
     assert release.status == "released"
