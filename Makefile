@@ -8,7 +8,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 DOCS_PORT ?= 8001
 
-.PHONY: help run test setup lint format worker beat docs docs-build
+.PHONY: help run test setup lint format worker beat docs docs-build corpus
 
 help:
 	@echo "make run     install, migrate, seed demo data once, backfill metrics, evaluate gates, serve on http://$(HOST):$(PORT)"
@@ -19,6 +19,7 @@ help:
 	@echo "make beat    Celery beat, the scheduler (needs REDIS_URL)"
 	@echo "make docs    serve the documentation site (MkDocs) on http://$(HOST):$(DOCS_PORT)"
 	@echo "make docs-build  build the documentation into site/ with mkdocs build --strict (CI does)"
+	@echo "make corpus  run real test runners on corpus/ suites, refresh corpus/reports (RUNNERS=\"pytest go\" for some)"
 
 run:
 	@scripts/setup.sh venv run
@@ -61,3 +62,6 @@ docs:
 docs-build:
 	@scripts/setup.sh venv test
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
+corpus:
+	scripts/corpus.sh $(RUNNERS)

@@ -9,6 +9,7 @@ import org.testng.Assert;
 import org.testng.IRetryAnalyzer;
 import org.testng.ITestResult;
 import org.testng.SkipException;
+import org.testng.annotations.AfterSuite;
 import org.testng.annotations.DataProvider;
 import org.testng.annotations.Test;
 
@@ -21,14 +22,26 @@ public class CorpusTest {
         return n;
     }
 
+    /** How many attempts TestNG retried (it counts them as skips in its own summary line). */
+    private static int retried = 0;
+
     /** Retries a failed test up to twice. */
     public static class RetryTwice implements IRetryAnalyzer {
         private int retries = 0;
 
         @Override
         public boolean retry(ITestResult result) {
-            return retries++ < 2;
+            if (retries++ < 2) {
+                retried++;
+                return true;
+            }
+            return false;
         }
+    }
+
+    @AfterSuite(alwaysRun = true)
+    public void printRetried() {
+        System.out.println("Retried attempts: " + retried);
     }
 
     @DataProvider(name = "numbers")

@@ -1,0 +1,171 @@
+"""The real-runner corpus (corpus/reports/, made by `make corpus`): each report uploaded, compared with the
+runner's own console output saved beside it (its summary line, and its per-test lines where it prints them).
+
+Nothing here is typed by hand: every expected figure is parsed from the runner's output. Reruns are attempts,
+not tests (the contract), so where a runner's line counts reruns (gotestsum counts every attempt, TestNG
+counts retried attempts as skips) the test takes them out using the same output's own rerun figures.
+"""
+
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from testing import models as tm
+
+REPORTS = Path(__file__).resolve().parents[2] / "corpus" / "reports"
+
+
+def _output(runner: str) -> str:
+    return (REPORTS / runner / "output.txt").read_text()
+
+
+def _numbers(line: str) -> dict[str, int]:
+    return {word.lower(): int(n) for n, word in re.findall(r"(\d+) ([A-Za-z]+)", line)}
+
+
+def _labelled(line: str) -> dict[str, int]:
+    return {word.strip().lower(): int(n) for word, n in re.findall(r"([A-Za-z ]+?): (\d+)", line)}
+
+
+@pytest.fixture
+def upload(release, make_member, api_client_for):
+    client = api_client_for(make_member("qa"))
+
+    def _upload(runner: str) -> dict:
+        data = (REPORTS / runner / "report.xml").read_bytes()
+        response = client.post(
+            f"/api/v1/releases/{release.pk}/junit/", data=data, content_type="application/xml"
+        )
+        assert response.status_code == 201, response.content
+        body = response.json()
+        assert tm.TestResult.objects.filter(run_id=body["run"]).count() == body["test_cases"]
+        return body
+
+    return _upload
+
+
+def _results():
+    """{(location, classname, name): (status, flaky, attempts)} of everything stored."""
+    return {
+        (r.test_case.location, r.test_case.classname, r.test_case.name): (r.status, r.flaky, r.attempts)
+        for r in tm.TestResult.objects.select_related("test_case")
+    }
+
+
+def _totals(body: dict) -> tuple:
+    return tuple(body[k] for k in ("tests", "passed", "failed", "error", "skipped"))
+
+
+def test_pytest_with_rerunfailures(upload):
+    out = _output("pytest")
+    line = [s for s in out.splitlines() if re.match(r"^=+ .*\d+ (passed|failed).* in [\d.]+s", s)][-1]
+    n = _numbers(line)
+    passed, failed = n.get("passed", 0) + n.get("xpassed", 0), n.get("failed", 0)
+    error, skipped = n.get("error", 0) + n.get("errors", 0), n.get("skipped", 0) + n.get("xfailed", 0)
+    body = upload("pytest")
+    assert _totals(body) == (passed + failed + error + skipped, passed, failed, error, skipped)
+    # per test, from pytest -v: every attempt is a line; RERUN lines are the attempts it reran
+    attempts = defaultdict(list)
+    for nodeid, outcome in re.findall(
+        r"^(\S+::\S+) (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS|RERUN)\b", out, re.M
+    ):
+        attempts[nodeid].append(outcome)
+    results = _results()
+    assert sum(a - 1 for _, _, a in results.values()) == n.get("rerun", 0)
+    for nodeid, seen in attempts.items():
+        path, *parts = nodeid.split("::")
+        classname = ".".join([path.removesuffix(".py").replace("/", "."), *parts[:-1]])
+        status, flaky, tries = results[("pytest", classname, parts[-1])]
+        final = {"PASSED": "passed", "XPASS": "passed", "FAILED": "failed", "ERROR": "error"}.get(
+            seen[-1], "skipped"
+        )
+        assert (status, flaky, tries) == (final, "RERUN" in seen and final == "passed", len(seen)), nodeid
+
+
+def test_jest_with_jest_junit(upload):
+    out = _output("jest")
+    n = _numbers(next(s for s in out.splitlines() if s.startswith("Tests:")))
+    body = upload("jest")
+    skipped = n.get("skipped", 0) + n.get("todo", 0)
+    assert _totals(body) == (n["total"], n.get("passed", 0), n.get("failed", 0), 0, skipped)
+    # per file (jest --verbose): the titles that failed there, and only there
+    failed_in = defaultdict(set)
+    current = None
+    for line in out.splitlines():
+        header = re.match(r"^(PASS|FAIL) \./(\S+)", line)
+        if header:
+            current = header.group(2)
+        elif current and (mark := re.match(r"^\s+✕ (.+?)(?: \(\d+ ms\))?$", line)):
+            failed_in[current].add(mark.group(1))
+    stored = defaultdict(set)
+    for (location, _classname, name), (status, _flaky, _tries) in _results().items():
+        if status == "failed":
+            stored[location].add(name)
+    assert set(stored) == set(failed_in)
+    for location, titles in failed_in.items():
+        assert {t for t in titles if any(name.endswith(t) for name in stored[location])} == titles
+
+
+def test_mocha_with_mocha_junit_reporter_including_pending(upload):
+    n = _numbers(" ".join(re.findall(r"^\s+(\d+ (?:passing|pending|failing))", _output("mocha"), re.M)))
+    body = upload("mocha")
+    passed, failed, skipped = n.get("passing", 0), n.get("failing", 0), n.get("pending", 0)
+    assert _totals(body) == (passed + failed + skipped, passed, failed, 0, skipped)
+    assert len({loc for loc, _, _ in _results()}) == 2  # the same describe in two files: two places
+
+
+def test_gotestsum_rerun_fails(upload):
+    out = _output("go")
+    done = _numbers([s for s in out.splitlines() if s.startswith("DONE")][-1])
+    attempts = defaultdict(list)
+    for outcome, name in re.findall(r"^(PASS|FAIL) (Test\S*)", out, re.M):
+        attempts[name].append(outcome)
+    for name in re.findall(r"^=== SKIP: \S+ (Test\S*)", out, re.M):
+        attempts[name].append("SKIP")
+    body = upload("go")
+    results = {name: value for (_, _, name), value in _results().items()}
+    # gotestsum's DONE line counts every attempt: our attempts add up to it, failed attempts too
+    assert sum(tries for _, _, tries in results.values()) == done["tests"]
+    assert body["skipped"] == done["skipped"]
+    final = {
+        name: {"PASS": "passed", "FAIL": "failed", "SKIP": "skipped"}[seen[-1]]
+        for name, seen in attempts.items()
+    }
+    assert body["tests"] == len(final) == body["test_cases"]
+    assert body["failed"] == sum(1 for s in final.values() if s == "failed")
+    failed_attempts = sum(seen.count("FAIL") for seen in attempts.values())
+    assert failed_attempts == done["failures"]
+    for name, seen in attempts.items():
+        flaky = "FAIL" in seen and seen[-1] == "PASS"
+        assert results[name] == (final[name], flaky, len(seen)), name
+
+
+def test_testng_data_provider_and_retry_analyzer(upload):
+    out = _output("testng")
+    summary = _labelled(next(s for s in out.splitlines() if s.startswith("Total tests run")))
+    retried = int(re.search(r"^Retried attempts: (\d+)", out, re.M).group(1))
+    body = upload("testng")
+    # TestNG counts each retried attempt as a skip; they are attempts of the test that was retried
+    tests, failed = summary["total tests run"] - retried, summary["failures"]
+    skipped = summary["skips"] - retried
+    assert _totals(body) == (tests, tests - failed - skipped, failed, 0, skipped)
+    lines = defaultdict(list)
+    for outcome, method in re.findall(r"^(PASSED|FAILED|SKIPPED): (\w+)", out, re.M):
+        lines[method].append(outcome)
+    results = {name: value for (_, _, name), value in _results().items()}
+    for method, seen in lines.items():
+        status, flaky, _tries = results[method]
+        expected = "failed" if "FAILED" in seen else "passed" if "PASSED" in seen else "skipped"
+        assert status == expected, method
+        assert flaky == (expected == "passed" and "SKIPPED" in seen), method
+
+
+def test_phpunit(upload):
+    line = next(s for s in _output("phpunit").splitlines() if s.startswith(("Tests:", "OK (")))
+    n = _labelled(line) if line.startswith("Tests:") else {"tests": _numbers(line)["tests"]}
+    body = upload("phpunit")
+    error, failed = n.get("errors", 0), n.get("failures", 0)
+    skipped = n.get("skipped", 0) + n.get("incomplete", 0)
+    assert _totals(body) == (n["tests"], n["tests"] - error - failed - skipped, failed, error, skipped)
