@@ -7,6 +7,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 DOCS_PORT ?= 8001
+# The whole suite runs in one pytest-xdist process per core, each with a test database and a Redis database of its
+# own (qualitygov/testenv.py); PYTEST_WORKERS=0 runs it in this one process.
+PYTEST_WORKERS ?= auto
 
 .PHONY: help run test setup lint format worker beat docs docs-build corpus
 
@@ -32,7 +35,7 @@ run:
 test:
 	@scripts/setup.sh venv test
 	@scripts/setup.sh chromium
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 setup:
 	@scripts/setup.sh venv test
