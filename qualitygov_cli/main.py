@@ -7,14 +7,20 @@ The server and token come from QUALITYGOV_URL and QUALITYGOV_TOKEN (or --url / -
 
 Exit codes of gate-check (the contract's): 0 passed (or warned without --strict), 1 failed, 2 warned with
 --strict, 3 no evaluation could be made (unknown gate or release, bad token, server unreachable, bad input).
-upload-junit exits 0 when the report was stored, 3 otherwise.
+upload-junit exits 0 when the report was stored, 3 otherwise. A 4xx answer is never retried, even when the
+server answered before reading the whole body and then closed the connection (a 413 for a report over the
+limit): the answer is read from the connection after the send failed, and its message is printed.
 """
 
 import argparse
+import contextlib
 import gzip
+import http.client
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -157,14 +163,106 @@ def gate_check(args, *, base: str, token: str, out=sys.stdout, err=sys.stderr) -
     return EXIT_NO_EVALUATION
 
 
+def _message_of(raw: bytes, encoding: str | None) -> str:
+    if encoding == "gzip":
+        with contextlib.suppress(OSError):
+            raw = gzip.decompress(raw)
+    try:
+        payload = json.loads(raw or b"{}")
+    except ValueError:
+        return raw[:300].decode("utf-8", "replace")
+    detail = payload.get("detail") if isinstance(payload, dict) else None
+    return detail or json.dumps(payload)
+
+
+def _post_file(
+    url: str, *, token: str, path: Path, headers: dict, timeout: float = 300.0
+) -> tuple[int, dict]:
+    """POST a file, streamed from disk. Returns (status, JSON answer); raises ApiError for 4xx/5xx/no answer.
+
+    If sending fails because the server already answered and closed the connection (it refused the body
+    early), the answer is still read from the connection, so a 413 is reported as a 413, not as a network
+    error to retry.
+    """
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ApiError(f"QUALITYGOV_URL must start with http:// or https://, not {url!r}")
+    conn_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    conn = conn_class(parts.hostname, parts.port, timeout=timeout)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    send_error: OSError | None = None
+    try:
+        try:
+            conn.putrequest("POST", target, skip_accept_encoding=True)
+            all_headers = {
+                "Accept": "application/json",
+                "User-Agent": USER_AGENT,
+                "Content-Length": str(path.stat().st_size),
+                **headers,
+            }
+            if token:
+                all_headers["Authorization"] = f"Token {token}"
+            for key, value in all_headers.items():
+                conn.putheader(key, value)
+            conn.endheaders()
+            with path.open("rb") as fh:
+                while chunk := fh.read(256 * 1024):
+                    conn.send(chunk)
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError) as exc:
+            send_error = exc  # the server may have answered already: read it below
+        except OSError as exc:
+            raise ApiError(f"cannot reach {url}: {exc}") from None
+        try:
+            resp = conn.getresponse()
+            raw = resp.read()
+        except (OSError, http.client.HTTPException) as exc:
+            raise ApiError(f"cannot reach {url}: {send_error or exc}") from None
+        if resp.status >= 400:
+            message = _message_of(raw, resp.getheader("Content-Encoding"))
+            raise ApiError(f"HTTP {resp.status}: {message}", status=resp.status)
+        try:
+            return resp.status, json.loads(_maybe_gunzip(raw, resp.getheader("Content-Encoding")) or b"{}")
+        except ValueError:
+            raise ApiError(f"the answer from {url} is not JSON") from None
+    finally:
+        conn.close()
+
+
+def _maybe_gunzip(raw: bytes, encoding: str | None) -> bytes:
+    return gzip.decompress(raw) if encoding == "gzip" else raw
+
+
+def _gzipped_copy(path: Path) -> tempfile.NamedTemporaryFile:
+    """The report gzip-compressed into a temporary file (an already gzipped file is sent as it is)."""
+    out = tempfile.NamedTemporaryFile(suffix=".xml.gz")  # noqa: SIM115 - closed by the caller
+    with path.open("rb") as src, gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6) as gz:
+        shutil.copyfileobj(src, gz, 1024 * 1024)
+    out.flush()
+    return out
+
+
+def _wait_for_ingestion(status_url: str, *, token: str, wait: float, err) -> dict:
+    """Poll the status URL of an ingestion queued on a worker until it is done or failed."""
+    deadline = time.monotonic() + max(wait, 0.0)
+    pause = 1.0
+    while True:
+        state = _with_retries(lambda: _request("GET", status_url, token=token), wait=60, out=err)
+        if state.get("state") in ("done", "failed"):
+            return state
+        if time.monotonic() >= deadline:
+            raise ApiError(f"the ingestion was still {state.get('state')!r} after waiting {wait:.0f}s")
+        time.sleep(pause)
+        pause = min(pause * 1.5, 10.0)
+
+
 def upload_junit(args, *, base: str, token: str, out=sys.stdout, err=sys.stderr) -> int:
-    """Send the report as a gzip-compressed XML body (an already gzipped file is sent as it is)."""
+    """Send the report as a gzip-compressed XML body, streamed from disk."""
     path = Path(args.file)
     if not path.is_file():
         print(f"qualitygov-cli: no such file: {path}", file=err)
         return EXIT_NO_EVALUATION
-    raw = path.read_bytes()
-    body = raw if raw[:2] == b"\x1f\x8b" else gzip.compress(raw)
+    with path.open("rb") as fh:
+        already_gzipped = fh.read(2) == b"\x1f\x8b"
     params = {
         k: v
         for k, v in {
@@ -177,22 +275,33 @@ def upload_junit(args, *, base: str, token: str, out=sys.stdout, err=sys.stderr)
     url = f"{base}/api/v1/releases/{args.release}/junit/" + (
         f"?{urllib.parse.urlencode(params)}" if params else ""
     )
+    packed = None if already_gzipped else _gzipped_copy(path)
+    body_path = path if packed is None else Path(packed.name)
+    headers = {"Content-Type": "application/xml", "Content-Encoding": "gzip"}
     try:
-        result = _with_retries(
-            lambda: _request(
-                "POST",
-                url,
-                token=token,
-                body=body,
-                content_type="application/xml",
-                extra_headers={"Content-Encoding": "gzip"},
-            ),
+        status, result = _with_retries(
+            lambda: _post_file(url, token=token, path=body_path, headers=headers),
             wait=args.wait,
             out=err,
         )
+        if status == 202:
+            print(f"Uploaded {path.name}: queued for ingestion ({result.get('status_url')})", file=err)
+            state = _wait_for_ingestion(
+                urllib.parse.urljoin(base + "/", result["status_url"]),
+                token=token,
+                wait=args.ingest_timeout,
+                err=err,
+            )
+            if state.get("state") != "done":
+                print(f"qualitygov-cli: ingestion failed: {state.get('error') or state}", file=err)
+                return EXIT_NO_EVALUATION
+            result = state.get("result") or {}
     except ApiError as exc:
         print(f"qualitygov-cli: upload failed: {exc}", file=err)
         return EXIT_NO_EVALUATION
+    finally:
+        if packed is not None:
+            packed.close()
     counts = ", ".join(
         f"{k} {result[k]}" for k in ("tests", "passed", "failed", "error", "skipped", "flaky") if k in result
     )
@@ -224,6 +333,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--run-name", default="")
     up.add_argument(
         "--wait", type=float, default=0, help="Retry for up to SECONDS while the server is down/5xx."
+    )
+    up.add_argument(
+        "--ingest-timeout",
+        type=float,
+        default=1800,
+        help="How long to wait for a large report queued on a worker (202) to be ingested (default 1800 s).",
     )
 
     gc = sub.add_parser(
