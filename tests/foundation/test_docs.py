@@ -80,6 +80,11 @@ def test_the_build_fetches_nothing():
     plugins = [p if isinstance(p, str) else next(iter(p)) for p in config.get("plugins", [])]
     assert set(plugins) <= {"search"}, f"plugins that may fetch or need network: {plugins}"
     assert "```mermaid" in (DOCS / "architecture.md").read_text(), "the data-flow diagram"
+    # Material loads Mermaid from a CDN unless the site brings its own copy
+    scripts = config.get("extra_javascript", [])
+    assert "assets/javascripts/mermaid.min.js" in scripts
+    for script in scripts:
+        assert (DOCS / script).is_file(), script
 
 
 def test_readme_stays_short():
