@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_junit
 
 app_name = "testing"
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("testcases/bulk-link/", views.testcase_bulk_link, name="testcase_bulk_link"),
     path("testcases/<int:pk>/edit/", views.testcase_edit, name="testcase_edit"),
     path("runs/", views.run_list, name="run_list"),
+    path("runs/upload/", views_junit.junit_upload, name="junit_upload"),
     path("runs/<int:pk>/", views.run_detail, name="run_detail"),
     path("runs/<int:pk>/execute/", views.run_execute, name="run_execute"),
     path("runs/<int:pk>/execute/<int:case_id>/", views.run_record, name="run_record"),

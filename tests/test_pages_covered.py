@@ -32,6 +32,7 @@ DEFECTS = "tests/defects/test_browser.py::"
 DEFECTS_IMPORT = "tests/defects/test_browser_import.py::"
 TESTING = "tests/testing/test_browser.py::"
 TESTING_EDIT = "tests/testing/test_browser_edit.py::"
+TESTING_UPLOAD = "tests/testing/test_browser_junit_upload.py::"
 INCIDENTS = "tests/incidents/test_incidents.py::"
 INCIDENT_PAGES = "tests/incidents/test_browser_incident_pages.py::"
 METRICS = "tests/metrics/test_browser.py::"
@@ -64,6 +65,7 @@ PAGES = {
     "testing:testcase_edit": TESTING_EDIT + "test_testcase_create_edit_and_bulk_link",
     "testing:run_list": TESTING + "test_requirements_and_test_cases_pages_click_through",
     "testing:run_detail": TESTING + "test_run_page_shows_comparison_and_escapes_messages",
+    "testing:junit_upload": TESTING_UPLOAD + "test_upload_junit_from_the_release_page_lands_on_the_run",
     "testing:run_execute": TESTING_EDIT + "test_manual_run_execute_and_complete",
     "testing:run_create": TESTING + "test_tester_executes_manual_run_step_by_step_and_files_a_defect",
     "testing:traceability": TESTING + "test_matrix_page_gap_filter_and_csv",

@@ -1,0 +1,105 @@
+"""The "Upload JUnit" form of the release page and the runs list: the API's upload, for a person.
+
+Same checks and messages as `POST /api/v1/releases/{id}/junit/` (the same spooling, limit, parser and
+ingestion service); on success it lands on the new run, on a refusal it shows the message next to the field
+and keeps what was typed.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from defects.models import Environment
+from qualitygov.errors import DomainError, PayloadTooLarge
+from qualitygov.services import parse_id
+from qualitygov.uploads import UploadRefused, spool_upload
+from releases.access import Action, can
+from releases.models import Release
+from releases.selectors import release_get_for_user, release_list_for_user
+
+from . import ingest
+
+
+class JUnitUploadForm(forms.Form):
+    release = forms.TypedChoiceField(coerce=int, label="Release")
+    file = forms.FileField(label="JUnit XML report (.xml or .xml.gz)")
+    revision = forms.CharField(max_length=100, required=False, help_text="Commit or build revision.")
+    environment = forms.ChoiceField(choices=Environment.choices, initial=Environment.TEST)
+    run_name = forms.CharField(max_length=200, required=False, label="Run name")
+
+    def __init__(self, *args, releases, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["release"].choices = [(r.pk, f"{r.project.key} {r.version}") for r in releases]
+
+
+def uploadable_releases(user, *, release: Release | None = None) -> list[Release]:
+    """The releases the user may upload results to (the given one only, when the page is about one)."""
+    if release is not None:
+        return [release] if can(user, release.project_id, Action.UPLOAD_RESULTS) else []
+    qs = release_list_for_user(user=user).order_by("project__key", "-created_at")[:200]
+    return [r for r in qs if can(user, r.project_id, Action.UPLOAD_RESULTS)]
+
+
+@require_http_methods(["GET", "POST"])
+def junit_upload(request):
+    release_id = parse_id(request.POST.get("release") or request.GET.get("release"))
+    release = release_get_for_user(user=request.user, release_id=release_id) if release_id else None
+    releases = uploadable_releases(request.user, release=release)
+    if not releases:
+        raise PermissionDenied("Uploading test results needs the QA, manager, release manager or admin role.")
+    form = JUnitUploadForm(
+        request.POST or None,
+        request.FILES or None,
+        releases=releases,
+        initial={"release": release.pk if release else None, "environment": Environment.TEST},
+    )
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            target = next(r for r in releases if r.pk == form.cleaned_data["release"])
+            try:
+                outcome = _ingest(request, target, form.cleaned_data)
+            except PayloadTooLarge as exc:
+                form.add_error("file", str(exc))
+                status = 413
+            except (UploadRefused, DomainError) as exc:
+                field = getattr(exc, "field", None)
+                form.add_error(field if field in form.fields else "file", str(exc))
+            else:
+                run = outcome.run
+                what = "already ingested as" if outcome.duplicate else "stored as"
+                messages.success(
+                    request,
+                    f"Report {what} run “{run.name}”: {run.tests} tests, {run.passed} passed, {run.failed} "
+                    f"failed, {run.errors} errors, {run.skipped} skipped, {run.flaky} flaky.",
+                )
+                return redirect("testing:run_detail", pk=run.pk)
+    context = {"form": form, "release": release}
+    return render(request, "testing/junit_upload.html", context, status=status)
+
+
+def _ingest(request, release: Release, data: dict):
+    file = data["file"]
+    limit = settings.QUALITYGOV_MAX_UPLOAD_BYTES
+    if file.size > limit:
+        raise PayloadTooLarge(f"The file ({file.size} bytes) is larger than the limit of {limit} bytes.")
+    upload = spool_upload(file, limit=limit)
+    try:
+        if upload.size == 0:
+            raise UploadRefused("The report is empty.", line=1, column=1, code="empty")
+        return ingest.junit_ingest(
+            release=release,
+            upload=upload,
+            by=request.user,
+            revision=data.get("revision") or "",
+            environment=data.get("environment") or Environment.TEST,
+            run_name=data.get("run_name") or "",
+        )
+    finally:
+        upload.close()

@@ -1,0 +1,71 @@
+"""A QA lead uploads a JUnit report in the browser (release page and runs list) and lands on the run."""
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from testing import models as tm
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+REPORTS = Path(__file__).resolve().parents[2] / "corpus" / "reports"
+
+
+def test_upload_junit_from_the_release_page_lands_on_the_run(login, make_member, release, tmp_path):
+    page = login(make_member("qa"))
+    # given a non-JUnit file first: refused with the API's message, typed input kept
+    bad = tmp_path / "page.xml"
+    bad.write_text("<html><body/></html>")
+    page.goto(f"/releases/{release.pk}/")
+    form = page.locator("#release-runs details.junit-upload")
+    form.locator("summary").click()
+    form.locator("input[type=file]").set_input_files(str(bad))
+    form.locator("input[name=revision]").fill("abc123")
+    form.locator("select[name=environment]").select_option("staging")
+    form.locator("input[name=run_name]").fill("nightly jest")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url("**/runs/upload/")
+    expect(page.locator(".errorlist")).to_contain_text("Not a JUnit report: the root element is <html>")
+    expect(page.locator("input[name=revision]")).to_have_value("abc123")
+    expect(page.locator("input[name=run_name]")).to_have_value("nightly jest")
+    expect(page.locator("select[name=environment]")).to_have_value("staging")
+    assert not tm.TestRun.objects.exists()
+    # when the real jest report is chosen and sent from the same page
+    page.locator("input[type=file]").set_input_files(str(REPORTS / "jest" / "report.xml"))
+    page.locator("[data-testid=junit-upload-form] button[type=submit]").click()
+    # then the browser lands on the new run, with the counts jest printed
+    page.wait_for_url("**/runs/*/")
+    run = tm.TestRun.objects.get()
+    assert page.url.endswith(f"/runs/{run.pk}/")
+    assert (run.revision, run.environment, run.name) == ("abc123", "staging", "nightly jest")
+    assert (run.tests, run.failed, run.skipped) == (8, 2, 2)
+    expect(page.locator("body")).to_contain_text("8 tests, 4 passed, 2 failed")
+    assert not page.js_errors
+
+
+def test_upload_junit_from_the_runs_list_at_phone_width(login, make_member, release, page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    login(make_member("qa"))
+    page.goto("/runs/")
+    form = page.locator("details.junit-upload")
+    form.locator("summary").click()
+    # the opened form fits the phone's width: every field and the button are on screen
+    for field in ("select[name=release]", "input[type=file]", "input[name=revision]", "button[type=submit]"):
+        box = form.locator(field).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, field
+    form.locator("select[name=release]").select_option(str(release.pk))
+    form.locator("input[type=file]").set_input_files(str(REPORTS / "pytest" / "report.xml"))
+    form.locator("button[type=submit]").click()
+    page.wait_for_url("**/runs/*/")
+    run = tm.TestRun.objects.get()
+    assert (run.tests, run.flaky) == (12, 1)
+
+
+def test_a_viewer_gets_no_form_and_a_403(login, make_member, release, page):
+    login(make_member("viewer"))
+    page.goto(f"/releases/{release.pk}/")
+    expect(page.locator("#release-runs")).to_be_visible()
+    expect(page.locator("details.junit-upload")).to_have_count(0)
+    response = page.goto(f"/runs/upload/?release={release.pk}")
+    assert response.status == 403
