@@ -9,9 +9,11 @@ an alert rule and a webhook. `world_a` / `world_b` are two such projects with di
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -165,3 +167,49 @@ def world_a(db, settings):
 @pytest.fixture
 def world_b(db, world_a):
     return build_world("HBB")
+
+
+def built_once_per_module(django_db_blocker, build: Callable[[], object]):
+    """Generator for a module-scoped fixture: `build()` runs once, inside a transaction that is rolled back when the
+    module is done. Each test still asks for `db`, which runs it in a savepoint inside that transaction and rolls
+    it back, so every test starts from exactly what `build()` made, as if it had been built for that test alone.
+    Only for modules whose tests are not `transaction=True` (those flush the database; see `module_worlds`)."""
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            built = build()
+        except BaseException as exc:
+            atomic.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+    try:
+        yield built
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+def _refuse_transactional(request) -> None:
+    marker = request.node.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        pytest.fail("module-scoped worlds live in a transaction; a transaction=True test must build its own")
+
+
+@pytest.fixture(scope="module")
+def module_worlds(django_db_setup, django_db_blocker):
+    """(world A, world B) as `world_a`/`world_b` build them, but once per test module (see `built_once_per_module`):
+    a module with many tests over the same two projects overrides `world_a`/`world_b` with `module_world_a`/`_b`."""
+    yield from built_once_per_module(django_db_blocker, lambda: (build_world("HAA"), build_world("HBB")))
+
+
+@pytest.fixture
+def module_world_a(request, db, module_worlds):
+    _refuse_transactional(request)
+    return module_worlds[0]
+
+
+@pytest.fixture
+def module_world_b(request, db, module_worlds):
+    _refuse_transactional(request)
+    return module_worlds[1]

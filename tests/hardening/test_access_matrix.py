@@ -27,6 +27,18 @@ from .conftest import World
 
 pytestmark = pytest.mark.django_db
 
+
+# The two projects are seeded once for the module; each test runs in a savepoint that is rolled back (conftest).
+@pytest.fixture
+def world_a(module_world_a):
+    return module_world_a
+
+
+@pytest.fixture
+def world_b(module_world_b):
+    return module_world_b
+
+
 # URL names anyone may call without logging in, and why.
 PUBLIC = {
     "login": "the login form itself",

@@ -1,8 +1,8 @@
 """Schemathesis over every operation of `/api/schema/`, in-process (WSGI), as every role in turn.
 
-For each operation: a seeded project (`build_world`), then for each role (viewer, qa, manager,
-release_manager, admin) `EXAMPLES` positive and `NEGATIVE_EXAMPLES` negative (schema-violating) examples,
-derandomized. Path parameters and references in bodies/queries (project key, release id, ...) are mostly
+A seeded project (`build_world`, once for the module; each test runs in a savepoint rolled back after it), then
+for each operation and each role (viewer, qa, manager, release_manager, admin) `EXAMPLES` positive and
+`NEGATIVE_EXAMPLES` negative (schema-violating) examples, derandomized. Path parameters and references in bodies/queries (project key, release id, ...) are mostly
 pointed at the seeded objects, so the calls reach the code behind the 404 instead of stopping at it.
 Every example runs inside a savepoint that is rolled back, so destructive calls (DELETE, moves) do not
 change what the next example sees: the run is deterministic.
@@ -13,6 +13,7 @@ schema of that status code, required headers are present.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 
@@ -20,6 +21,8 @@ import pytest
 import schemathesis
 from django.core import signals
 from django.db import close_old_connections, transaction
+from drf_spectacular.drainage import get_override
+from drf_spectacular.generators import EndpointEnumerator, SchemaGenerator
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
@@ -35,7 +38,7 @@ from schemathesis.checks import (
 from metrics.registry import REGISTRY
 from qualitygov.wsgi import application
 
-from .conftest import ROLES, World, build_world
+from .conftest import ROLES, World, build_world, built_once_per_module
 
 # Examples per operation and role: 92 operations x 5 roles x (4 + 2) is at most about 2,800 calls.
 EXAMPLES = int(os.environ.get("QUALITYGOV_FUZZ_EXAMPLES", "4"))
@@ -49,8 +52,32 @@ CHECKS = [
 ]
 MISSING = 987654321  # an id no seeded object has: the 404 path is fuzzed too
 
-SCHEMA = schemathesis.openapi.from_wsgi("/api/schema/", application)
-OPERATIONS = {op.label: op for op in (result.ok() for result in SCHEMA.get_all_operations())}
+
+@functools.cache
+def schema():
+    """The OpenAPI schema as schemathesis reads it from `/api/schema/`: loaded on first use, not at collection."""
+    return schemathesis.openapi.from_wsgi("/api/schema/", application)
+
+
+@functools.cache
+def operations() -> dict:
+    return {op.label: op for op in (result.ok() for result in schema().get_all_operations())}
+
+
+def operation_labels() -> list[str]:
+    """The schema's operations as schemathesis labels them ("GET /api/v1/..."), from drf-spectacular's endpoint
+    enumeration, without generating the schema (which takes seconds): collection stays quick and the schema is
+    only loaded by the process that runs these tests. `test_every_schema_operation_is_fuzzed` checks the list
+    against the generated schema."""
+    generator = SchemaGenerator()
+    labels = set()
+    for path, _regex, method, callback in EndpointEnumerator().get_api_endpoints():
+        view = generator.create_view(callback, method)
+        if type(view).__module__.startswith("drf_spectacular.") or get_override(view, "exclude", False):
+            continue  # the schema and its UI, and anything taken out of the schema
+        labels.add(f"{method} {generator.coerce_path(path, method, view)}")
+    return sorted(labels)
+
 
 # The model a `{id}` stands for, by the path segment before it.
 ID_OWNERS = {
@@ -169,12 +196,18 @@ def keep_test_connection():
     signals.request_finished.connect(close_old_connections)
 
 
+@pytest.fixture(scope="module")
+def fuzz_world(django_db_setup, django_db_blocker):
+    """The seeded project, built once for the module; each test runs in a savepoint rolled back after it."""
+    yield from built_once_per_module(django_db_blocker, lambda: build_world("FUZ"))
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize("label", sorted(OPERATIONS))
-def test_operation_survives_fuzzing_as_every_role(label, settings, keep_test_connection):
+@pytest.mark.parametrize("label", operation_labels())
+def test_operation_survives_fuzzing_as_every_role(label, settings, fuzz_world, keep_test_connection):
     settings.QUALITYGOV_RECOMPUTE_DELAY = 0
-    world = build_world("FUZ")
-    operation = OPERATIONS[label]
+    world = fuzz_world
+    operation = operations()[label]
     # Invalid path parameters are replaced by seeded ids anyway; only a body or a query string can be negated.
     negatable = operation.body or any(
         getattr(p.location, "value", p.location) == "query" for p in operation.iter_parameters()
@@ -186,10 +219,11 @@ def test_operation_survives_fuzzing_as_every_role(label, settings, keep_test_con
 
 
 def test_every_schema_operation_is_fuzzed():
-    """The parametrization above comes from the live schema; make sure it is not empty or truncated."""
-    paths = SCHEMA.raw_schema["paths"]
+    """The parametrization above lists exactly the live schema's operations; not empty, not truncated."""
+    paths = schema().raw_schema["paths"]
     expected = sum(
         1 for item in paths.values() for method in item if method in {"get", "post", "put", "patch", "delete"}
     )
-    assert len(OPERATIONS) == expected
+    assert len(operations()) == expected
+    assert operation_labels() == sorted(operations())
     assert expected > 50
