@@ -14,7 +14,7 @@ Two stages, so the cost stays flat as a project grows:
    (weighted Ochiai coefficient) of the titles (60 %) and of title + description (40 %).
 
 The score is between 0 and 1; candidates under MIN_SCORE are dropped. Measured quality and latency:
-README, "Benchmarks / Duplicate finder" (bench/duplicates_recall.py).
+docs/benchmarks.md, "Duplicate finder" (bench/duplicates_recall.py).
 """
 
 from __future__ import annotations

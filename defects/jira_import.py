@@ -1,6 +1,6 @@
 """Import defects from a Jira CSV export, creating or updating them by Jira's issue id.
 
-Rules (also in the README, "Jira CSV import"):
+Rules (also in docs/guides/qa-lead.md, "Jira CSV import"):
 
 - Columns are matched by name, case-insensitively; repeated columns (Jira repeats "Affects Version/s",
   "Fix Version/s", "Component/s", "Comment" once per value) are all read. Needed: Summary and one of

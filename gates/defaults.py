@@ -1,4 +1,4 @@
-"""The three gates every new project starts with (see README, "Default gates").
+"""The three gates every new project starts with (see docs/contract.md, "Default gates of a new project").
 
 They follow the release risk score's default policy in ../shared/docs/metrics.md: where the risk score
 classifies an indicator as pass/warn, the "Release candidate -> Production" gate uses the score's warn

@@ -1,6 +1,6 @@
 """SARIF 2.1.0 reader: the results of every run (ruff, semgrep, bandit, CodeQL, ESLint, ...) as findings.
 
-Rules (the README's "External evidence" section repeats them for users):
+Rules (docs/guides/external-evidence.md repeats them for users):
 
 * Level of a result (SARIF 2.1.0, 3.27.10): its own `level`; else `none` when its `kind` is given and is not
   `fail`; else the `defaultConfiguration.level` of its rule (found by `ruleIndex`, then by `ruleId`); else

@@ -106,7 +106,7 @@ ACTION_DESCRIPTIONS: dict[Action, str] = {
 
 
 def role_table_markdown() -> str:
-    """The README's roles table, generated from ROLE_ACTIONS so the documentation cannot drift."""
+    """The roles table of docs/roles.md, generated from ROLE_ACTIONS so the documentation cannot drift."""
     roles = list(Role)
     lines = [
         "| action | what it covers | " + " | ".join(r.label for r in roles) + " |",

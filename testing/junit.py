@@ -5,7 +5,7 @@ at any depth, pytest, Maven Surefire, jest-junit, mocha, go-junit-report/gotests
 variants, elements in an XML namespace, `<failure>`, `<error>`, `<skipped>`, retries, properties, missing
 attributes, negative or unparseable durations and arbitrarily large `system-out`.
 
-Rules (the README's "JUnit ingestion" section repeats them for users):
+Rules (docs/guides/ci-integrator.md, "Uploading JUnit XML", repeats them for users):
 
 * Identity of a test: ``<where>::<classname>::<name>`` where ``where`` is the ``file`` attribute of the testcase
   or of its nearest enclosing suite that has one (``\\`` becomes ``/``, a leading ``./`` goes), else the name of
