@@ -8,7 +8,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 DOCS_PORT ?= 8001
 # The whole suite runs in one pytest-xdist process per core, each with a test database and a Redis database of its
-# own (qualitygov/testenv.py); PYTEST_WORKERS=0 runs it in this one process.
+# own (qualitygov/settings/test.py); PYTEST_WORKERS=0 runs it in this one process.
 PYTEST_WORKERS ?= auto
 
 .PHONY: help run test setup lint format worker beat docs docs-build corpus

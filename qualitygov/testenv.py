@@ -1,16 +1,11 @@
-"""A pytest plugin (`-p qualitygov.testenv` in pyproject.toml): one Redis database per pytest-xdist worker.
+"""One Redis database per pytest-xdist worker, for the test settings (qualitygov/settings/test.py).
 
 `make test` runs the suite in several xdist worker processes. pytest-django gives each its own test database
-(`test_<name>_gw0`, `_gw1`, ...); this gives each its own Redis database too, since the cache and the real-worker
-tests' queues must not be shared between test databases that hand out the same ids. It rewrites `REDIS_URL` in
-the worker's environment before Django reads its settings, so the settings and every subprocess a test starts
-(Celery workers, the CLI) see the same database. Outside xdist it does nothing.
+(`test_<name>_gw0`, `_gw1`, ...); the test settings give each its own Redis database too, since the cache and the
+real-worker tests' queues must not be shared between test databases that hand out the same ids.
 """
 
-import os
 from urllib.parse import urlsplit, urlunsplit
-
-import pytest
 
 REDIS_DATABASES = 16  # redis-server's default number of databases
 
@@ -38,13 +33,3 @@ def redis_url_for_xdist_worker(url: str, worker: str, databases: str = "") -> st
             f"xdist worker {worker} would use Redis database {db}, outside 0-{REDIS_DATABASES - 1}"
         )
     return urlunsplit(parts._replace(path=f"/{db}"))
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests(early_config, parser, args):
-    """Before pytest-django loads the settings (same hook, later): this worker's REDIS_URL."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker and os.environ.get("REDIS_URL"):
-        os.environ["REDIS_URL"] = redis_url_for_xdist_worker(
-            os.environ["REDIS_URL"], worker, os.environ.get("QUALITYGOV_TEST_REDIS_DBS", "")
-        )

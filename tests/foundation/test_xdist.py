@@ -26,6 +26,13 @@ def test_a_list_of_redis_databases_gives_one_to_each_worker_and_refuses_to_share
         redis_url_for_xdist_worker("redis://127.0.0.1:6379/15", "gw1")
 
 
+def test_the_suite_runs_on_the_test_settings():
+    # qualitygov/settings/__init__.py must not pick the local settings when pytest-django names the test ones
+    assert settings.SETTINGS_MODULE == "qualitygov.settings.test"
+    assert settings.PASSWORD_HASHERS == ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    assert settings.CELERY_TASK_ALWAYS_EAGER is True and settings.DEBUG is False
+
+
 @pytest.mark.django_db
 def test_this_process_uses_the_databases_of_its_xdist_worker():
     worker = os.environ.get("PYTEST_XDIST_WORKER")
