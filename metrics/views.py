@@ -1,4 +1,4 @@
-"""Dashboard and alert-rule pages. Thin: load with a selector / read model, call a service, render."""
+"""Alert-rule pages. Thin: load with a selector / read model, call a service, render."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -8,42 +8,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from qualitygov.errors import DomainError
 from releases.access import Action, can
-from releases.selectors import project_get_for_user, project_list_for_user, release_get_for_user
+from releases.selectors import project_get_for_user
 
 from . import alerts as alert_services
-from . import dashboards, selectors, services
+from . import selectors
 from .forms import AlertRuleForm, WebhookForm
 from .models import AlertRule
-
-
-def release_dashboard(request, pk: int):
-    release = release_get_for_user(user=request.user, release_id=pk)
-    context = dashboards.release_dashboard(release=release)
-    context["can_recompute"] = can(request.user, release.project, Action.EVALUATE_GATES)
-    return render(request, "metrics/release_dashboard.html", context)
-
-
-@require_POST
-def release_recompute(request, pk: int):
-    release = release_get_for_user(user=request.user, release_id=pk)
-    if not can(request.user, release.project, Action.EVALUATE_GATES):
-        raise PermissionDenied("Recomputing metrics needs the QA, manager, release manager or admin role.")
-    services.snapshot_release(release=release)
-    services.snapshot_project(project=release.project)
-    messages.success(request, "Metrics recomputed.")
-    return redirect("metrics:release_dashboard", pk=release.pk)
-
-
-def project_dashboard(request, key: str):
-    project = project_get_for_user(user=request.user, key=key)
-    context = dashboards.project_dashboard(project=project)
-    context["can_manage_alerts"] = can(request.user, project, Action.MANAGE_GATES)
-    return render(request, "metrics/project_dashboard.html", context)
-
-
-def portfolio(request):
-    context = dashboards.portfolio(projects=project_list_for_user(user=request.user))
-    return render(request, "metrics/portfolio.html", context)
 
 
 @require_http_methods(["GET", "POST"])

@@ -5,7 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from . import account_api, account_views, views
 
-APPS = ["releases", "defects", "testing", "incidents", "measures", "metrics", "gates"]
+APPS = ["releases", "defects", "testing", "incidents", "measures", "metrics", "gates"]  # each has urls.py and api_urls.py
+PAGE_APPS = ["dashboards"]  # pages only
 
 # Unmatched URLs: JSON under /api/ (e.g. a project key the route's pattern refuses), the usual page elsewhere.
 handler404 = "qualitygov.views.not_found"
@@ -25,5 +26,5 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    *[path("", include(f"{app}.urls")) for app in APPS],
+    *[path("", include(f"{app}.urls")) for app in APPS + PAGE_APPS],
 ]

@@ -73,10 +73,11 @@ PAGES = {
     "incidents:incident_create": INCIDENT_PAGES + "test_create_edit_and_close_action_item",
     "incidents:incident_detail": INCIDENT_PAGES + "test_create_edit_and_close_action_item",
     "incidents:incident_edit": INCIDENT_PAGES + "test_create_edit_and_close_action_item",
-    "metrics:portfolio": METRICS + "test_portfolio_lists_active_releases_by_risk_and_links_to_dashboards",
-    "metrics:release_dashboard": METRICS
+    "dashboards:portfolio": METRICS + "test_portfolio_lists_active_releases_by_risk_and_links_to_dashboards",
+    "dashboards:release_dashboard": METRICS
     + "test_release_dashboard_draws_every_chart_and_opens_the_list_behind_a_bar",
-    "metrics:project_dashboard": METRICS + "test_project_dashboard_shows_trends_releases_and_overdue_items",
+    "dashboards:project_dashboard": METRICS
+    + "test_project_dashboard_shows_trends_releases_and_overdue_items",
     "metrics:alert_rules": METRICS + "test_alert_rules_page_adds_a_rule_and_a_webhook",
     "gates:index": GATES + "test_gate_index_and_editor",
     "gates:edit": GATES + "test_gate_index_and_editor",
@@ -174,9 +175,9 @@ NOT_PAGES = {
         "incidents:incident_detail",
         INCIDENT_PAGES + "test_create_edit_and_close_action_item",
     ),
-    "metrics:release_recompute": (
+    "dashboards:release_recompute": (
         ACTION,
-        "metrics:release_dashboard",
+        "dashboards:release_dashboard",
         METRICS_PAGES + "test_release_dashboard_recompute_button",
     ),
     "metrics:alert_rule_delete": (

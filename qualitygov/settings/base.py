@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "measures",
     "metrics",
     "gates",
+    "dashboards",
+    "demo",
 ]
 
 MIDDLEWARE = [

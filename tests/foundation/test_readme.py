@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
+from demo.data import DEMO_PASSWORD, DEMO_USERS
 from releases.access import role_table_markdown
-from releases.demo import DEMO_PASSWORD, DEMO_USERS
 
 ROOT = Path(__file__).resolve().parents[2]
 

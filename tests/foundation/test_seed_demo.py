@@ -127,7 +127,8 @@ def test_seed_builds_the_expected_shape():
     assert PostMortem.objects.exists() and ActionItem.objects.exists()
     assert "qualitygov-demo" in output
     # the progress bar reached its total
-    from releases.demo import PROJECTS, DemoBuilder
+    from demo.builder import DemoBuilder
+    from demo.data import PROJECTS
 
     total = len(PROJECTS) * DemoBuilder.STEPS_PER_PROJECT
     assert f"{total}/{total}" in progress.getvalue()
@@ -194,7 +195,7 @@ def test_bad_arguments_are_refused(args):
 def test_ensure_admin_creates_then_promotes_without_changing_a_password(monkeypatch):
     from django.contrib.auth import get_user_model
 
-    from releases.demo import DEMO_PASSWORD
+    from demo.data import DEMO_PASSWORD
 
     monkeypatch.delenv("QUALITYGOV_ADMIN_PASSWORD", raising=False)
     # given no admin: it is created as superuser with the demo password, which is printed

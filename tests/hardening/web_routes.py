@@ -12,11 +12,11 @@ from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from defects.models import Defect
+from demo.data import DEMO_PASSWORD
 from gates import services as gate_services
 from gates.models import ChecklistItem, ChecklistSignoff, GateEvaluation, QualityGate
 from incidents.models import ActionItem, Incident
 from metrics.models import AlertRule
-from releases.demo import DEMO_PASSWORD
 from releases.models import Release
 from testing.models import Requirement, TestCase, TestResult, TestRun
 

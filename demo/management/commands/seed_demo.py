@@ -11,15 +11,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
-from releases.demo import (
-    DEMO_KEYS,
-    DEMO_PASSWORD,
-    DEMO_USERS,
-    PROJECTS,
-    DemoBuilder,
-    demo_projects_exist,
-    demo_reset,
-)
+from demo.builder import DemoBuilder
+from demo.data import DEMO_KEYS, DEMO_PASSWORD, DEMO_USERS, PROJECTS
+from demo.services import demo_projects_exist, demo_reset
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ import os
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from releases.demo import DEMO_PASSWORD
+from demo.data import DEMO_PASSWORD
 
 
 class Command(BaseCommand):

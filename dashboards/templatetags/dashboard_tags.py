@@ -2,15 +2,15 @@
 
 from django import template
 
+from dashboards.tiles import tile
+from metrics.selectors import latest_release_metrics
+
 register = template.Library()
 
 
-@register.inclusion_tag("metrics/_release_summary_card.html")
+@register.inclusion_tag("dashboards/_release_summary_card.html")
 def release_summary(release):
     """Risk band, score and a few key figures of the release from its latest snapshots (two queries)."""
-    from metrics.dashboards import tile
-    from metrics.selectors import latest_release_metrics
-
     snaps = latest_release_metrics(release_ids=[release.pk]).get(release.pk, {})
     risk = snaps.get("release_risk_score")
     keys = ("blocking_open_defects", "test_pass_rate", "verified_requirements", "reopen_rate")

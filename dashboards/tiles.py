@@ -1,0 +1,75 @@
+"""KPI tiles of the dashboards: a metric's value as people read it, with its trend against 7 days ago."""
+
+from metrics.models import MetricSnapshot
+from metrics.registry import REGISTRY
+
+TREND_DAYS = 7
+TILE_KEYS = (
+    "release_risk_score",
+    "open_defects",
+    "blocking_open_defects",
+    "defect_net_flow_7d",
+    "test_pass_rate",
+    "verified_requirements",
+    "requirement_coverage",
+    "reopen_rate",
+    "defect_mttr_hours",
+    "defect_leakage",
+    "flaky_test_rate",
+)
+
+
+def format_value(value, unit: str) -> str:
+    if value is None:
+        return "no data"
+    if unit == "%":
+        return f"{value:.1f}%"
+    if unit == "hours":
+        return f"{value:.1f} h"
+    if unit == "0-100":
+        return f"{value:.0f}"
+    return f"{value:g}"
+
+
+def tile(key: str, snap: MetricSnapshot | None, before: MetricSnapshot | None, *, url: str = "") -> dict:
+    """A KPI tile: value, n and the trend against the snapshot of 7 days ago (good/bad by the metric's direction)."""
+    definition = REGISTRY[key]
+    value = snap.value if snap else None
+    previous = before.value if before else None
+    arrow, mood, delta = "", "flat", None
+    if value is not None and previous is not None:
+        delta = round(value - previous, 2)
+        if delta > 0:
+            arrow = "▲"
+        elif delta < 0:
+            arrow = "▼"
+        else:
+            arrow = "▶"
+        if delta:
+            mood = "good" if (delta > 0) == definition.higher_is_better else "bad"
+    return {
+        "key": key,
+        "label": definition.label,
+        "unit": definition.unit,
+        "value": value,
+        "display": format_value(value, definition.unit),
+        "n": snap.n if snap else 0,
+        "details": snap.details if snap else {},
+        "previous": previous,
+        "delta": delta,
+        "arrow": arrow,
+        "mood": mood,
+        "trend_title": (
+            f"{format_value(previous, definition.unit)} 7 days ago"
+            if previous is not None
+            else "no snapshot 7 days ago"
+        ),
+        "url": url,
+        "description": definition.description,
+    }
+
+
+def thresholds_text(row: dict, unit: str) -> str:
+    sign = "≤" if row["direction"] == "lower" else "≥"
+    suffix = "%" if unit == "%" else ""
+    return f"pass {sign} {row['pass']:g}{suffix}, warn {sign} {row['warn']:g}{suffix}"
