@@ -5,7 +5,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from . import account_api, account_views, views
 
-APPS = ["releases", "defects", "testing", "incidents", "measures", "metrics", "gates"]  # each has urls.py and api_urls.py
+APPS = [
+    "releases",
+    "defects",
+    "testing",
+    "incidents",
+    "measures",
+    "metrics",
+    "gates",
+]  # each has urls.py and api_urls.py
 PAGE_APPS = ["dashboards"]  # pages only
 
 # Unmatched URLs: JSON under /api/ (e.g. a project key the route's pattern refuses), the usual page elsewhere.
