@@ -6,12 +6,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from qualitygov.services import parse_id
 from releases.selectors import project_list_for_user
-from testing.models import TestResult
+from testing.models import TestRegression, TestResult
 
 from .models import OPEN_STATUSES, Defect, DefectStatus, Priority, Severity
 
@@ -44,6 +44,8 @@ class DefectFilters:
     external_id: str = ""
     q: str = ""
     sort: str = DEFAULT_SORT
+    # Only defects whose linked test failed again after they were resolved (testing/regressions.py).
+    regressed: bool = False
 
     @classmethod
     def from_querydict(cls, params) -> DefectFilters:
@@ -78,6 +80,7 @@ class DefectFilters:
             external_id=(params.get("external_id") or "").strip(),
             q=(params.get("q") or "").strip()[:200],
             sort=sort,
+            regressed=(params.get("regressed") or "").strip().lower() in ("1", "true", "yes"),
         )
 
 
@@ -126,6 +129,8 @@ def defect_list(*, user, filters: DefectFilters) -> QuerySet[Defect]:
         qs = qs.filter(found_in_environment=filters.environment)
     if filters.external_id:
         qs = qs.filter(external_id=filters.external_id)
+    if filters.regressed:
+        qs = qs.filter(Exists(TestRegression.objects.filter(defect=OuterRef("pk"))))
     if filters.q:
         text = filters.q
         cond = Q(title__icontains=text) | Q(key__iexact=text) | Q(external_id=text)

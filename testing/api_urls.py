@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis
+from . import apis, apis_settings
 
 urlpatterns = [
     path("requirements/", apis.RequirementListApi.as_view(), name="api-requirements"),
@@ -16,6 +16,11 @@ urlpatterns = [
     path("results/<int:pk>/defect/", apis.ResultDefectApi.as_view(), name="api-result-defect"),
     path("releases/<int:release_id>/runs/", apis.ManualRunCreateApi.as_view(), name="api-release-runs"),
     path("releases/<int:release_id>/junit/", apis.JUnitUploadApi.as_view(), name="api-release-junit"),
+    path(
+        "projects/<str:key>/test-settings/",
+        apis_settings.ProjectTestSettingsApi.as_view(),
+        name="api-project-test-settings",
+    ),
     path(
         "releases/<int:release_id>/traceability/",
         apis.TraceabilityApi.as_view(),

@@ -24,6 +24,7 @@ from releases.models import Release
 from .ingest_cases import upsert_test_cases
 from .junit import ParsedReport, parse_report, requirement_keys_in_name
 from .models import Requirement, RunSource, RunStatus, TestCase, TestResult, TestRun
+from .regressions import apply_regressions
 
 RESULT_COLUMNS = (
     "run_id",
@@ -125,6 +126,8 @@ def junit_ingest(
             _write_results(run=run, report=report, case_ids=case_ids, finished_at=now)
             checkpoint("testing.junit_ingest.results_written")
             _link_requirements(project_id=release.project_id, report=report, case_ids=case_ids)
+            if counts["failed"] or counts["error"]:
+                apply_regressions(run=run)
             _schedule_recompute(release_id=release.pk)
     except IntegrityError:
         # The same report raced in from a concurrent upload: answer like a repeat upload.

@@ -203,3 +203,54 @@ class TestResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.test_case} {self.status}"
+
+
+class RegressionPolicy(models.TextChoices):
+    REOPEN = "reopen", "Reopen the defect"
+    FLAG = "flag", "Only flag it as regressed"
+
+
+class ProjectTestSettings(models.Model):
+    """Per-project settings of test evidence. A project without a row has the defaults."""
+
+    project = models.OneToOneField("releases.Project", on_delete=models.CASCADE, related_name="test_settings")
+    # What a failure of a test linked to a resolved defect does to the defect.
+    on_regression = models.CharField(
+        max_length=10, choices=RegressionPolicy.choices, default=RegressionPolicy.REOPEN
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(on_regression__in=RegressionPolicy.values), name="test_settings_regression_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Test settings of project {self.project_id}"
+
+
+class TestRegression(models.Model):
+    """A test linked to a resolved defect failed again: the run, the failing result, and what was done."""
+
+    defect = models.ForeignKey("defects.Defect", on_delete=models.CASCADE, related_name="regressions")
+    run = models.ForeignKey(TestRun, on_delete=models.CASCADE, related_name="regressions")
+    result = models.ForeignKey(TestResult, on_delete=models.CASCADE, related_name="regressions")
+    test_case = models.ForeignKey(TestCase, on_delete=models.CASCADE, related_name="regressions")
+    action = models.CharField(max_length=10, choices=RegressionPolicy.choices)
+    # The defect's state when the failure came in (resolved, verified or closed).
+    defect_status = models.CharField(max_length=12)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["defect", "run"], name="regression_once_per_defect_and_run"),
+            models.CheckConstraint(
+                condition=Q(action__in=RegressionPolicy.values), name="regression_action_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.defect_id} regressed in run {self.run_id}"
