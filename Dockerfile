@@ -22,6 +22,8 @@ COPY incidents ./incidents
 COPY metrics ./metrics
 COPY gates ./gates
 COPY measures ./measures
+COPY dashboards ./dashboards
+COPY demo ./demo
 COPY templates ./templates
 COPY static ./static
 COPY manage.py ./
