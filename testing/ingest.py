@@ -41,6 +41,7 @@ RESULT_COLUMNS = (
     "step_results",
 )
 BATCH = 2000
+COPY_BATCH = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,23 +164,32 @@ def _write_results(*, run: TestRun, report: ParsedReport, case_ids: dict[str, in
     if not report.cases:
         return
     if connection.vendor == "postgresql":
-        buffer = io.StringIO()
-        write = buffer.write
+        # COPY in batches, so the text sent is never the whole report at once (flat memory at any size).
+        copy_sql = f"COPY testing_testresult ({', '.join(RESULT_COLUMNS)}) FROM STDIN WITH (FORMAT text)"
         prefix = f"{run.pk}\t{run.release_id}\t"
         stamp = finished_at.isoformat()
-        for identity, c in report.cases.items():
-            duration = "\\N" if c.duration is None or not math.isfinite(c.duration) else repr(c.duration)
-            message = _copy_text(c.message) if c.message else ""
-            details = _copy_text(c.details) if c.details else ""
-            write(
-                f"{prefix}{case_ids[identity]}\t{c.status}\t{duration}\t{message}\t{details}\t"
-                f"{'t' if c.flaky else 'f'}\t{min(c.attempts, 32767)}\t{stamp}\t\t[]\n"
-            )
-        buffer.seek(0)
+        buffer = io.StringIO()
+        write = buffer.write
+        rows = 0
         with connection.cursor() as cursor:
-            cursor.copy_expert(
-                f"COPY testing_testresult ({', '.join(RESULT_COLUMNS)}) FROM STDIN WITH (FORMAT text)", buffer
-            )
+            for identity, c in report.cases.items():
+                duration = "\\N" if c.duration is None or not math.isfinite(c.duration) else repr(c.duration)
+                message = _copy_text(c.message) if c.message else ""
+                details = _copy_text(c.details) if c.details else ""
+                write(
+                    f"{prefix}{case_ids[identity]}\t{c.status}\t{duration}\t{message}\t{details}\t"
+                    f"{'t' if c.flaky else 'f'}\t{min(c.attempts, 32767)}\t{stamp}\t\t[]\n"
+                )
+                rows += 1
+                if rows == COPY_BATCH:
+                    buffer.seek(0)
+                    cursor.copy_expert(copy_sql, buffer)
+                    buffer = io.StringIO()
+                    write = buffer.write
+                    rows = 0
+            if rows:
+                buffer.seek(0)
+                cursor.copy_expert(copy_sql, buffer)
         return
     TestResult.objects.bulk_create(
         [
@@ -215,7 +225,7 @@ def _link_requirements(*, project_id: int, report: ParsedReport, case_ids: dict[
     prefixes = {key.split("-", 1)[0].lower() for key in known if "-" in key}
     pairs: set[tuple[int, int]] = set()
     for identity, c in report.cases.items():
-        keys = set(c.requirement_keys)
+        keys = set(c.requirement_keys or ())
         if prefixes:
             text = f"{c.classname} {c.name}"
             lowered = text.lower()

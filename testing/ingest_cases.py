@@ -16,6 +16,7 @@ from .junit_rules import ParsedCase
 from .models import TestCase, TestCaseKind
 
 BATCH = 2000
+PG_BATCH = 50_000  # identities per `= ANY` lookup and per INSERT: bounded statement size at any report size
 
 
 def upsert_test_cases(*, project_id: int, report: ParsedReport) -> dict[str, int]:
@@ -36,12 +37,15 @@ def upsert_test_cases(*, project_id: int, report: ParsedReport) -> dict[str, int
 
 def _known(project_id: int, identities: list[str]) -> dict[str, int]:
     if connection.vendor == "postgresql":
+        ids: dict[str, int] = {}
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT identity, id FROM testing_testcase WHERE project_id = %s AND identity = ANY(%s::text[])",
-                [project_id, identities],
-            )
-            return dict(cursor.fetchall())
+            for start in range(0, len(identities), PG_BATCH):
+                cursor.execute(
+                    "SELECT identity, id FROM testing_testcase WHERE project_id = %s AND identity = ANY(%s::text[])",
+                    [project_id, identities[start : start + PG_BATCH]],
+                )
+                ids.update(cursor.fetchall())
+        return ids
     ids: dict[str, int] = {}
     for start in range(0, len(identities), 500):
         chunk = identities[start : start + 500]
@@ -104,6 +108,15 @@ def _create(project_id: int, missing: list[ParsedCase]) -> dict[str, int]:
         return _known(project_id, [c.identity for c in missing])
     now = timezone.now()
     ids: dict[str, int] = {}
+    for start in range(0, len(missing), PG_BATCH):
+        ids.update(_insert_batch(project_id, missing[start : start + PG_BATCH], now))
+    raced = [c.identity for c in missing if c.identity not in ids]
+    if raced:  # created by a concurrent upload between our SELECT and INSERT
+        ids.update(_known(project_id, raced))
+    return ids
+
+
+def _insert_batch(project_id: int, missing: list[ParsedCase], now) -> dict[str, int]:
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -129,8 +142,4 @@ def _create(project_id: int, missing: list[ParsedCase]) -> dict[str, int]:
                 [c.title for c in missing],
             ],
         )
-        ids.update(cursor.fetchall())
-    raced = [c.identity for c in missing if c.identity not in ids]
-    if raced:  # created by a concurrent upload between our SELECT and INSERT
-        ids.update(_known(project_id, raced))
-    return ids
+        return dict(cursor.fetchall())

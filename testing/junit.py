@@ -318,7 +318,7 @@ def parse_report(file: IO[bytes]) -> ParsedReport:
                     _settle_jest_todos(cases, suite)
                 if suite.keys:
                     for identity in suite.identities:
-                        cases[identity].requirement_keys |= suite.keys
+                        cases[identity].add_keys(suite.keys)
                 if stack:
                     stack[-1].identities.extend(suite.identities)
                 _release(elem)

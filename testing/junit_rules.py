@@ -26,7 +26,7 @@ The contract ("Test identity in JUnit reports" in the metric contract) in short:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
 STATUSES = (PASSED, FAILED, ERROR, SKIPPED)
@@ -63,9 +63,10 @@ class ParsedCase:
     message: str = ""
     details: str = ""
     attempts: int = 0
-    requirement_keys: set[str] = field(default_factory=set)
+    # None until a key is seen, and `done` until a second execution: a million tests hold no empty containers.
+    requirement_keys: set[str] | None = None
     # Final statuses of the executions that are complete: [passed, failed, error, skipped].
-    done: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
+    done: list[int] | None = None
     # The execution still open to reruns: its final status so far, whether an earlier attempt failed, and
     # whether its last element was written empty (a pytest rerun placeholder).
     current: str | None = None
@@ -81,7 +82,9 @@ class ParsedCase:
         return (f"{self.classname}.{self.name}" if self.classname else self.name)[:500]
 
     def _ran(self) -> bool:
-        return (self.current is not None and self.current != SKIPPED) or any(self.done[:3])
+        return (self.current is not None and self.current != SKIPPED) or (
+            self.done is not None and any(self.done[:3])
+        )
 
     @property
     def retried_skips(self) -> int:
@@ -89,7 +92,7 @@ class ParsedCase:
 
     def executions(self) -> list[int]:
         """Counts of executions by final status: [passed, failed, error, skipped]."""
-        counts = list(self.done)
+        counts = list(self.done) if self.done is not None else [0, 0, 0, 0]
         if self.current is not None:
             counts[STATUSES.index(self.current)] += 1
         if not self._ran():
@@ -117,7 +120,8 @@ class ParsedCase:
     def add(self, element: Element, dialect: str) -> None:
         """Fold one more element of this identity in, by the rules of the report's dialect."""
         self.attempts += len(element.attempts)
-        self.requirement_keys |= element.keys
+        if element.keys:
+            self.add_keys(element.keys)
         if element.status in BAD or not self.message:
             self.message = element.message or self.message
             self.details = element.details or self.details
@@ -141,6 +145,8 @@ class ParsedCase:
                 self.duration = element.duration
             return
         if self.current is not None:
+            if self.done is None:
+                self.done = [0, 0, 0, 0]
             self.done[STATUSES.index(self.current)] += 1
             if self.current == PASSED and self.current_bad:
                 self.flaky_runs += 1
@@ -149,9 +155,12 @@ class ParsedCase:
         self.current_empty = element.empty
         self.duration = element.duration
 
+    def add_keys(self, keys: set[str]) -> None:
+        self.requirement_keys = keys | self.requirement_keys if self.requirement_keys else set(keys)
+
     def mark_todo(self) -> bool:
         """A jest todo written as an empty passing element: count it as skipped. False when not that shape."""
-        if self.current != PASSED or any(self.done) or self.skips or not self.current_empty:
+        if self.current != PASSED or self.done is not None or self.skips or not self.current_empty:
             return False
         self.current, self.skips = None, 1
         return True
