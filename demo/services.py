@@ -15,10 +15,18 @@ User = get_user_model()
 def refresh_planner_statistics() -> None:
     """ANALYZE after the bulk load, on PostgreSQL: autovacuum would get there eventually, but until it does the
     planner guesses row counts of freshly loaded tables, and one metric query was seen taking minutes instead
-    of a fraction of a second (snapshots right after `seed_demo --scale 50`)."""
+    of a fraction of a second (snapshots right after `seed_demo --scale 50`).
+
+    Only the project's own tables are named: a bare ANALYZE also analyses the cluster-wide catalogs
+    (pg_database, pg_authid, ...), whose locks, held until the transaction ends, make every other database of
+    the cluster that runs ANALYZE wait (seen with parallel test workers seeding demo data)."""
     if connection.vendor == "postgresql":
+        tables = ", ".join(
+            connection.ops.quote_name(name)
+            for name in connection.introspection.django_table_names(only_existing=True)
+        )
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+            cursor.execute(f"ANALYZE {tables}")
 
 
 def demo_projects_exist() -> bool:

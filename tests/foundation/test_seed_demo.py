@@ -213,3 +213,30 @@ def test_ensure_admin_creates_then_promotes_without_changing_a_password(monkeypa
     admin.refresh_from_db()
     assert admin.is_superuser and admin.check_password("something-else-1")
     assert "unchanged" in out.getvalue() and "something-else-1" not in out.getvalue()
+
+
+def test_planner_statistics_leave_the_cluster_wide_catalogs_unlocked():
+    # Given: PostgreSQL, where other databases of the cluster (parallel test workers, other apps) run ANALYZE too
+    from django.db import connection
+
+    from demo.services import refresh_planner_statistics
+
+    if connection.vendor != "postgresql":
+        pytest.skip("ANALYZE is PostgreSQL's")
+    # When: the demo seeding refreshes the planner statistics inside a transaction (the test's own)
+    refresh_planner_statistics()
+    # Then: our backend holds no lock on a shared catalog, which would block ANALYZE in every other database
+    # until this transaction ends, but it did analyse the project's tables
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "WHERE l.pid = pg_backend_pid() AND c.relisshared"
+        )
+        shared = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "WHERE l.pid = pg_backend_pid() AND c.relname = 'defects_defect' AND l.mode = 'ShareUpdateExclusiveLock'"
+        )
+        analysed = cursor.fetchone()[0]
+    assert shared == []
+    assert analysed == 1
