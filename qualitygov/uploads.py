@@ -144,7 +144,12 @@ def upload_from_path(path: str, *, limit: int) -> Upload:
 
 
 def request_upload(
-    request, *, accepted_types: tuple[str, ...], form_fields: tuple[str, ...] = (), what: str = "report"
+    request,
+    *,
+    accepted_types: tuple[str, ...],
+    form_fields: tuple[str, ...] = (),
+    what: str = "report",
+    limit: int | None = None,
 ) -> tuple[Upload, dict[str, str]]:
     """Spool the upload of a DRF request: a raw body of one of `accepted_types` or the multipart field `file`.
 
@@ -152,7 +157,7 @@ def request_upload(
     `form_fields`). Raises PayloadTooLarge (413), UnsupportedMediaType (415) or DomainError (400, no file or an
     empty one). The caller closes the upload.
     """
-    limit = settings.QUALITYGOV_MAX_UPLOAD_BYTES
+    limit = limit or settings.QUALITYGOV_MAX_UPLOAD_BYTES
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:

@@ -16,6 +16,7 @@ urlpatterns = [
     path("results/<int:pk>/defect/", apis.ResultDefectApi.as_view(), name="api-result-defect"),
     path("releases/<int:release_id>/runs/", apis.ManualRunCreateApi.as_view(), name="api-release-runs"),
     path("releases/<int:release_id>/junit/", apis.JUnitUploadApi.as_view(), name="api-release-junit"),
+    path("junit-ingestions/<int:pk>/", apis.JUnitIngestionApi.as_view(), name="api-junit-ingestion"),
     path(
         "projects/<str:key>/test-settings/",
         apis_settings.ProjectTestSettingsApi.as_view(),

@@ -83,19 +83,7 @@ def junit_ingest(
     """
     if check_access:
         require(by, release.project_id, Action.UPLOAD_RESULTS)
-    revision = (revision or "").strip()
-    run_name = (run_name or "").strip()
-    environment = (environment or Environment.TEST).strip()
-    if environment not in Environment.values:
-        raise DomainError(
-            f"Unknown environment '{environment}'; use one of: {', '.join(Environment.values)}.",
-            field="environment",
-        )
-    if len(revision) > 100:
-        raise DomainError("The revision is longer than 100 characters.", field="revision")
-    if len(run_name) > 200:
-        raise DomainError("The run name is longer than 200 characters.", field="run_name")
-
+    revision, environment, run_name = clean_run_params(revision, environment, run_name)
     existing = _existing_run(release=release, revision=revision, content_hash=upload.sha256)
     if existing is not None:
         return IngestOutcome(run=existing, duplicate=True)
@@ -137,6 +125,27 @@ def junit_ingest(
             raise
         return IngestOutcome(run=existing, duplicate=True)
     return IngestOutcome(run=run, duplicate=False, test_cases=counts["test_cases"])
+
+
+def clean_run_params(revision: str, environment: str, run_name: str) -> tuple[str, str, str]:
+    """The run's revision, environment and name as stored; DomainError naming the field when one is wrong."""
+    revision = (revision or "").strip()
+    run_name = (run_name or "").strip()
+    environment = (environment or Environment.TEST).strip()
+    if environment not in Environment.values:
+        raise DomainError(
+            f"Unknown environment '{environment}'; use one of: {', '.join(Environment.values)}.",
+            field="environment",
+        )
+    if len(revision) > 100:
+        raise DomainError("The revision is longer than 100 characters.", field="revision")
+    if len(run_name) > 200:
+        raise DomainError("The run name is longer than 200 characters.", field="run_name")
+    return revision, environment, run_name
+
+
+def existing_run(*, release: Release, revision: str, content_hash: str) -> TestRun | None:
+    return _existing_run(release=release, revision=revision, content_hash=content_hash)
 
 
 def _existing_run(*, release: Release, revision: str, content_hash: str) -> TestRun | None:

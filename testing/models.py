@@ -254,3 +254,42 @@ class TestRegression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.defect_id} regressed in run {self.run_id}"
+
+
+class IngestionState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class JUnitIngestion(models.Model):
+    """A JUnit report too large to ingest inside the request: spooled to a file and ingested by a worker."""
+
+    release = models.ForeignKey("releases.Release", on_delete=models.CASCADE, related_name="junit_ingestions")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(max_length=8, choices=IngestionState.choices, default=IngestionState.QUEUED)
+    path = models.CharField(
+        max_length=500, help_text="The spooled, decompressed report, until it is ingested."
+    )
+    size = models.BigIntegerField(default=0)
+    content_hash = models.CharField(max_length=64)
+    revision = models.CharField(max_length=100, blank=True, default="")
+    environment = models.CharField(max_length=12, blank=True, default="")
+    run_name = models.CharField(max_length=200, blank=True, default="")
+    run = models.ForeignKey(TestRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(state__in=IngestionState.values), name="ingestion_state_valid")
+        ]
+
+    def __str__(self) -> str:
+        return f"JUnit ingestion {self.pk} ({self.state})"

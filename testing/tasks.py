@@ -19,7 +19,7 @@ def import_junit_file(
     recognised by its content hash and not ingested twice, so a redelivered task answers `duplicate: true`.
     """
     release = Release.objects.select_related("project").get(pk=release_id)
-    upload = upload_from_path(path, limit=settings.QUALITYGOV_MAX_UPLOAD_BYTES)
+    upload = upload_from_path(path, limit=settings.QUALITYGOV_JUNIT_MAX_BYTES)
     try:
         outcome = junit_ingest(
             release=release,
@@ -32,3 +32,11 @@ def import_junit_file(
     finally:
         upload.close()
     return outcome.as_dict()
+
+
+@shared_task(name="testing.tasks.ingest_queued_junit", acks_late=True, reject_on_worker_lost=True)
+def ingest_queued_junit(ingestion_id: int) -> str:
+    """Ingest a large JUnit report the API queued (testing/ingest_async.py). Returns the final state."""
+    from .ingest_async import junit_run_queued
+
+    return junit_run_queued(ingestion_id=ingestion_id).state

@@ -86,7 +86,7 @@ def junit_upload(request):
 
 def _ingest(request, release: Release, data: dict):
     file = data["file"]
-    limit = settings.QUALITYGOV_MAX_UPLOAD_BYTES
+    limit = settings.QUALITYGOV_JUNIT_MAX_BYTES
     if file.size > limit:
         raise PayloadTooLarge(f"The file ({file.size} bytes) is larger than the limit of {limit} bytes.")
     upload = spool_upload(file, limit=limit)

@@ -1,5 +1,7 @@
 """Settings shared by every mode. Every deployment knob comes from the environment."""
 
+import os
+import tempfile
 from pathlib import Path
 
 import environ
@@ -135,6 +137,14 @@ LOGOUT_REDIRECT_URL = "login"
 
 # Uploads: anything larger than this is refused with 413 before it is parsed.
 QUALITYGOV_MAX_UPLOAD_BYTES = env.int("QUALITYGOV_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
+# JUnit reports: the limit on the decompressed report (a 1,000,000-testcase report is ~150 MB, ~15 MB gzipped),
+# the size above which the report is ingested by a Celery worker (the API answers 202 with a status URL), and
+# the folder the web and worker processes share for those queued reports.
+QUALITYGOV_JUNIT_MAX_BYTES = env.int("QUALITYGOV_JUNIT_MAX_BYTES", default=512 * 1024 * 1024)
+QUALITYGOV_JUNIT_ASYNC_BYTES = env.int("QUALITYGOV_JUNIT_ASYNC_BYTES", default=16 * 1024 * 1024)
+QUALITYGOV_JUNIT_SPOOL_DIR = env.str(
+    "QUALITYGOV_JUNIT_SPOOL_DIR", default=os.path.join(tempfile.gettempdir(), "qualitygov-junit")
+)
 DATA_UPLOAD_MAX_MEMORY_SIZE = QUALITYGOV_MAX_UPLOAD_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20000

@@ -151,7 +151,7 @@ def test_bad_documents_are_refused_with_line_and_column_and_nothing_written(
 
 
 def test_too_large_body_is_refused_with_413(release, uploader):
-    with override_settings(QUALITYGOV_MAX_UPLOAD_BYTES=200):
+    with override_settings(QUALITYGOV_JUNIT_MAX_BYTES=200):
         response = uploader.post(URL.format(release.pk), data=REPORT, content_type="application/xml")
     assert response.status_code == 413
     assert _nothing_written()
@@ -161,7 +161,7 @@ def test_gzip_bomb_is_refused_on_decompressed_size(release, uploader):
     # given a tiny gzip that inflates far past the limit
     bomb = gzip.compress(b"<testsuites>" + b" " * 5_000_000 + b"</testsuites>")
     assert len(bomb) < 20_000
-    with override_settings(QUALITYGOV_MAX_UPLOAD_BYTES=100_000):
+    with override_settings(QUALITYGOV_JUNIT_MAX_BYTES=100_000):
         response = uploader.post(
             URL.format(release.pk), data=bomb, content_type="application/xml", HTTP_CONTENT_ENCODING="gzip"
         )

@@ -33,7 +33,7 @@ def test_refusals_show_the_api_message_and_keep_the_input(client, release, make_
     assert b'value="r2"' in response.content
     response = _post(client, release, environment="moon", run_name="kept")
     assert response.status_code == 400 and b'value="kept"' in response.content
-    settings.QUALITYGOV_MAX_UPLOAD_BYTES = 50
+    settings.QUALITYGOV_JUNIT_MAX_BYTES = 50
     response = _post(client, release)
     assert response.status_code == 413 and b"larger than the limit of 50 bytes" in response.content
     assert not tm.TestRun.objects.exists()

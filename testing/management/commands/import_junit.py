@@ -38,7 +38,7 @@ class Command(BaseCommand):
         for path in bar:
             bar.set_description(path[-40:])
             try:
-                upload = upload_from_path(path, limit=settings.QUALITYGOV_MAX_UPLOAD_BYTES)
+                upload = upload_from_path(path, limit=settings.QUALITYGOV_JUNIT_MAX_BYTES)
             except OSError as exc:
                 failures += 1
                 self.stderr.write(f"{path}: cannot read ({exc.strerror}).")
