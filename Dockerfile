@@ -9,7 +9,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libpq5 curl \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --create-home --uid 1000 qualitygov
+    && useradd --create-home --uid 1000 qualitygov \
+    && install -d -o qualitygov -m 700 /var/lib/qualitygov/junit-spool
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
