@@ -14,7 +14,8 @@ Then, in the same run and on the same database:
 * baseline: COPY of the same N result rows (same columns and values) from an in-memory buffer into a bare
   table with the result table's column types and no index, constraint or foreign key.
 
-Each timing is the median of --repeats runs. The ratio upload / COPY is the figure the issue targets (<= 3x).
+Each timing is the median of --repeats runs. The ratio of the upload to the COPY into the real result table
+(same indexes and foreign keys) is the figure issue 15 targets (<= 2x); --tests 1000000 for the 1M case.
 The metric recompute the upload schedules is disabled, as it runs after the response in production.
 """
 
@@ -225,8 +226,11 @@ def main() -> int:
                 "COPY of the same rows into testing_testresult (its indexes and FKs), committed: median "
                 f"{statistics.median(real_copy):.2f} s  {sorted(real_copy)}"
             )
+            indexed_s = statistics.median(real_copy)
+            print(f"Ratio upload / bare COPY: warm {warm_s / copy_s:.1f}x, cold {cold_s / copy_s:.1f}x")
             print(
-                f"Ratio upload / COPY: warm {warm_s / copy_s:.1f}x, cold {cold_s / copy_s:.1f}x (target <= 3x)"
+                f"Ratio upload / COPY into the indexed result table: warm {warm_s / indexed_s:.1f}x, "
+                f"cold {cold_s / indexed_s:.1f}x (issue 15's target: <= 2x)"
             )
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"Peak RSS of the whole benchmark process: {peak_mb:.0f} MB")
