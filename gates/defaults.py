@@ -67,6 +67,20 @@ DEFAULT_GATES: list[dict] = [
             },
             # The score's bands: high (>= 50) fails, medium (>= 25) warns.
             {"metric": "release_risk_score", "operator": "lt", "error_threshold": 50, "warn_threshold": 25},
+            # External evidence: judged only where the release has it (missing data ignored, so a project that
+            # uploads no coverage or SARIF is not failed by these).
+            {
+                "metric": "line_coverage",
+                "operator": "gte",
+                "error_threshold": 80,
+                "missing_data": "ignore",
+            },
+            {
+                "metric": "new_findings_high",
+                "operator": "lte",
+                "error_threshold": 0,
+                "missing_data": "ignore",
+            },
         ],
         "checklist_items": [
             {"text": "Rollback plan reviewed", "role": Role.RELEASE_MANAGER},

@@ -9,13 +9,15 @@ from releases.models import Role
 from .models import ORDER_MAX, DecisionKind, MissingData, Operator
 
 
-def metric_choices() -> list[tuple[str, str]]:
-    """Scalar metrics of the registry, labelled with unit and scope."""
-    from metrics.registry import REGISTRY
+def metric_choices(project=None) -> list[tuple[str, str]]:
+    """Scalar metrics of the registry and the project's measure keys, labelled with unit and scope."""
+    from metrics.registry import definitions_for
 
     return [
-        (key, f"{d.label} ({d.unit}, {d.scope})")
-        for key, d in sorted(REGISTRY.items(), key=lambda kv: (kv[1].scope != "release", kv[1].label))
+        (key, f"{d.label} ({d.unit}, {d.scope})" if d.unit else f"{d.label} ({d.scope})")
+        for key, d in sorted(
+            definitions_for(project).items(), key=lambda kv: (kv[1].scope != "release", kv[1].label)
+        )
         if not d.is_series
     ]
 
@@ -39,9 +41,9 @@ class ConditionForm(forms.Form):
     missing_data = forms.ChoiceField(choices=MissingData.choices, initial=MissingData.FAIL, required=False)
     order = forms.IntegerField(min_value=0, max_value=ORDER_MAX, required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, project=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["metric"].choices = [("", "—")] + metric_choices()
+        self.fields["metric"].choices = [("", "—")] + metric_choices(project)
 
     def clean(self):
         """A row without a metric is an unused blank row; a row with one needs an operator and error threshold."""

@@ -72,7 +72,7 @@ def _editor(request, *, project: Project, gate: QualityGate | None):
     require(request.user, project, Action.MANAGE_GATES)
     if request.method == "POST":
         form = GateForm(request.POST)
-        conditions = ConditionFormSet(request.POST, prefix="cond")
+        conditions = ConditionFormSet(request.POST, prefix="cond", form_kwargs={"project": project})
         items = ChecklistItemFormSet(request.POST, prefix="item")
         if form.is_valid() and conditions.is_valid() and items.is_valid():
             data = {k: v for k, v in form.cleaned_data.items() if k != "revision"}
@@ -108,7 +108,7 @@ def _editor(request, *, project: Project, gate: QualityGate | None):
         status = 200
         if gate is None:
             form = GateForm(initial={"order": QualityGate.objects.filter(project=project).count() + 1})
-            conditions = ConditionFormSet(prefix="cond")
+            conditions = ConditionFormSet(prefix="cond", form_kwargs={"project": project})
             items = ChecklistItemFormSet(prefix="item")
         else:
             form = GateForm(
@@ -122,6 +122,7 @@ def _editor(request, *, project: Project, gate: QualityGate | None):
                 }
             )
             conditions = ConditionFormSet(
+                form_kwargs={"project": project},
                 prefix="cond",
                 initial=[
                     {

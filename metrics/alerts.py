@@ -17,7 +17,7 @@ from qualitygov.errors import DomainError
 from releases.models import Project
 
 from .models import Alert, AlertDirection, AlertRule, DeliveryStatus, Webhook, WebhookDelivery
-from .registry import REGISTRY
+from .registry import REGISTRY, definitions_for
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +77,7 @@ def alert_payload(alert: Alert) -> dict:
         "release": alert.release.version if alert.release_id else None,
         "metric": alert.metric,
         "label": REGISTRY[alert.metric].label if alert.metric in REGISTRY else alert.metric,
+        "unit": REGISTRY[alert.metric].unit if alert.metric in REGISTRY else "",
         "value": alert.value,
         "threshold": alert.threshold,
         "direction": alert.direction,
@@ -170,8 +171,9 @@ def webhook_deliver(*, alert_id: int, webhook_id: int, timeout: float = 5.0) -> 
 # --- Managing rules and webhooks ----------------------------------------------------------------------------------
 
 
-def _check_metric(metric: str) -> None:
-    if metric not in REGISTRY or REGISTRY[metric].is_series:
+def _check_metric(metric: str, project) -> None:
+    definitions = definitions_for(project)
+    if metric not in definitions or definitions[metric].is_series:
         raise DomainError(f"Unknown metric '{metric}'.", field="metric", code="unknown_metric")
 
 
@@ -180,7 +182,7 @@ def alert_rule_create(
     *, project: Project, metric: str, threshold: float, direction: str, by, owner=None, webhooks=()
 ) -> AlertRule:
     """Create an alert rule (who may is checked by the caller with Action.MANAGE_GATES)."""
-    _check_metric(metric)
+    _check_metric(metric, project)
     if direction not in AlertDirection.values:
         raise DomainError("direction must be 'above' or 'below'.", field="direction")
     hooks = list(webhooks)
@@ -205,7 +207,7 @@ def alert_rule_update(*, rule: AlertRule, data: dict) -> AlertRule:
     for field in ("metric", "threshold", "direction", "owner", "active"):
         if field in data and getattr(rule, field) != data[field]:
             if field == "metric":
-                _check_metric(data[field])
+                _check_metric(data[field], rule.project)
             if field == "direction" and data[field] not in AlertDirection.values:
                 raise DomainError("direction must be 'above' or 'below'.", field="direction")
             setattr(rule, field, data[field])

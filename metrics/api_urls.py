@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis
+from . import apis, policy_apis
 
 KEY = "<str:key>"
 
@@ -22,6 +22,7 @@ urlpatterns = [
         apis.ProjectMetricSeriesApi.as_view(),
         name="api-project-metric-series",
     ),
+    path(f"projects/{KEY}/policy/", policy_apis.ProjectPolicyApi.as_view(), name="api-project-policy"),
     path(f"projects/{KEY}/alert-rules/", apis.ProjectAlertRulesApi.as_view(), name="api-project-alert-rules"),
     path(f"projects/{KEY}/webhooks/", apis.ProjectWebhooksApi.as_view(), name="api-project-webhooks"),
     path("alert-rules/<int:pk>/", apis.AlertRuleDetailApi.as_view(), name="api-alert-rule"),

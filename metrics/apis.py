@@ -20,7 +20,7 @@ from . import alerts as alert_services
 from . import selectors, services
 from .flow import defect_flow
 from .models import Alert, AlertDirection, AlertRule, Webhook
-from .registry import REGISTRY, SCALAR_KEYS
+from .registry import definitions_for
 
 ERRORS = {
     400: OpenApiResponse(description="Invalid input: {detail, code, field}."),
@@ -91,9 +91,10 @@ class ProjectMetricsApi(APIView):
 
 
 def _series(request, *, key: str, release=None, project=None) -> Response:
-    if key not in REGISTRY:
+    definitions = definitions_for(release.project if release is not None else project)
+    if key not in definitions:
         raise DomainError(f"Unknown metric '{key}'.", field="key", code="unknown_metric")
-    definition = REGISTRY[key]
+    definition = definitions[key]
     if release is None and definition.scope == "release":
         raise DomainError(
             f"'{key}' is a release metric; ask /releases/<id>/metrics/{key}/series/.", field="key"
@@ -221,7 +222,9 @@ class AlertRuleOutputSerializer(serializers.ModelSerializer):
 
 
 class AlertRuleInputSerializer(serializers.Serializer):
-    metric = serializers.ChoiceField(choices=list(SCALAR_KEYS))
+    metric = serializers.CharField(
+        max_length=64, help_text="A scalar metric key or a measure key of the project."
+    )
     threshold = serializers.FloatField()
     direction = serializers.ChoiceField(choices=AlertDirection.values)
     owner = serializers.CharField(required=False, allow_null=True, help_text="Username of a project member.")

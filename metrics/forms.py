@@ -4,13 +4,11 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from .models import AlertDirection, Webhook
-from .registry import REGISTRY, SCALAR_KEYS
+from .registry import definitions_for
 
 
 class AlertRuleForm(forms.Form):
-    metric = forms.ChoiceField(
-        choices=[(k, f"{REGISTRY[k].label} ({REGISTRY[k].unit})") for k in SCALAR_KEYS]
-    )
+    metric = forms.ChoiceField(choices=[])
     direction = forms.ChoiceField(choices=AlertDirection.choices)
     threshold = forms.FloatField()
     owner = forms.ModelChoiceField(
@@ -24,6 +22,12 @@ class AlertRuleForm(forms.Form):
 
     def __init__(self, *args, project, **kwargs):
         super().__init__(*args, **kwargs)
+        definitions = definitions_for(project)
+        self.fields["metric"].choices = [
+            (k, f"{d.label} ({d.unit})" if d.unit else d.label)
+            for k, d in definitions.items()
+            if not d.is_series
+        ]
         self.fields["owner"].queryset = (
             get_user_model().objects.filter(memberships__project=project).order_by("username")
         )

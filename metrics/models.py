@@ -217,3 +217,29 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"delivery of alert {self.alert_id} to {self.webhook_id}: {self.status}"
+
+
+class PolicyVersion(models.Model):
+    """One saved version of a project's metric policy (risk indicators, weights, thresholds, and the other policy
+    sections). Append-only: the newest version at or before T is the policy in force at T; who saved it and when
+    is the audit trail."""
+
+    project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="policy_versions")
+    version = models.PositiveIntegerField()
+    policy = models.JSONField()
+    comment = models.CharField(max_length=500, blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["project", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "version"], name="policyversion_unique"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="policyversion_positive"),
+        ]
+        indexes = [models.Index(fields=["project", "-created_at", "-version"], name="policyversion_in_force")]
+
+    def __str__(self) -> str:
+        return f"policy v{self.version} of project {self.project_id}"

@@ -6,6 +6,8 @@ value per scope and instant (snapshots, gates, alerts); `defect_flow` is the con
 
 from dataclasses import dataclass
 
+from measures.models import BUILTIN_MEASURES, Direction
+
 
 @dataclass(frozen=True)
 class MetricDefinition:
@@ -160,9 +162,36 @@ _DEFINITIONS = [
     ),
 ]
 
+# Built-in measure keys (external evidence: coverage, findings, load tests): release scope, latest value as of T.
+_MEASURE_DEFINITIONS = [
+    MetricDefinition(m.key, m.label, m.unit, "release", m.direction == Direction.HIGHER, m.description)
+    for m in BUILTIN_MEASURES.values()
+]
+_DEFINITIONS += _MEASURE_DEFINITIONS
+MEASURE_KEYS: tuple[str, ...] = tuple(d.key for d in _MEASURE_DEFINITIONS)
+
 REGISTRY: dict[str, MetricDefinition] = {d.key: d for d in _DEFINITIONS}
 
 RELEASE_KEYS: tuple[str, ...] = tuple(d.key for d in _DEFINITIONS if d.scope == "release" and not d.is_series)
 PROJECT_KEYS: tuple[str, ...] = tuple(d.key for d in _DEFINITIONS if d.scope == "project" and not d.is_series)
 SCALAR_KEYS: tuple[str, ...] = RELEASE_KEYS + PROJECT_KEYS
 SERIES_KEYS: tuple[str, ...] = tuple(d.key for d in _DEFINITIONS if d.is_series)
+
+
+def custom_definitions(project) -> dict[str, MetricDefinition]:
+    """The project's own measure keys as release-scope metric definitions (one query)."""
+    from measures.selectors import custom_keys
+
+    if project is None:
+        return {}
+    return {
+        k.key: MetricDefinition(
+            k.key, k.label, k.unit or "", "release", k.direction == Direction.HIGHER, k.description or k.label
+        )
+        for k in custom_keys(project=project)
+    }
+
+
+def definitions_for(project) -> dict[str, MetricDefinition]:
+    """Every metric a project can use: the built-in ones, then its custom measure keys."""
+    return {**REGISTRY, **custom_definitions(project)}

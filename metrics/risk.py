@@ -1,6 +1,6 @@
 """Release risk score: an explainable weighted share of failing and warning indicators (contract, "Release risk score")."""
 
-from .policy import NO_DATA_SCORE, policy_for, risk_band
+from .policy import NO_DATA_SCORE, risk_band
 from .results import MetricResult
 
 
@@ -21,15 +21,18 @@ def classify(value: float | None, *, rule: dict) -> tuple[str, float]:
     return "fail", 1.0
 
 
-def release_risk_score(*, project, indicators: dict[str, MetricResult]) -> MetricResult:
+def release_risk_score(*, policy: dict, indicators: dict[str, MetricResult]) -> MetricResult:
     """release_risk_score = 100 * sum(w_i * r_i) / sum(w_i). A null indicator counts as a warn (0.5), never as a pass,
-    and is listed as "no data". Bands: low < 25 <= medium < 50 <= high < 75 <= critical."""
-    rules = policy_for(project)["risk"]
+    and is listed as "no data". Bands: low < 25 <= medium < 50 <= high < 75 <= critical.
+
+    `policy` is the project's policy in force at T (its `risk` indicators may include measure keys); the result
+    names the policy version it used."""
+    rules = policy["risk"]
     total_weight = sum(rule["weight"] for rule in rules.values())
     rows = []
     weighted = 0.0
     for key, rule in rules.items():
-        result = indicators[key]
+        result = indicators.get(key) or MetricResult(key, None, 0, "")
         klass, score = classify(result.value, rule=rule)
         weighted += rule["weight"] * score
         rows.append(
@@ -55,5 +58,5 @@ def release_risk_score(*, project, indicators: dict[str, MetricResult]) -> Metri
         value,
         sum(1 for row in rows if row["class"] != "no_data"),
         "0-100",
-        {"band": risk_band(value), "indicators": rows},
+        {"band": risk_band(value), "indicators": rows, "policy_version": policy.get("version", 0)},
     )

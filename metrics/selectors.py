@@ -141,10 +141,10 @@ def alert_rules_for(*, project) -> QuerySet:
     return AlertRule.objects.filter(project=project).select_related("owner").prefetch_related("webhooks")
 
 
-def _row(key: str, *, value, n, unit, details, as_of, computed_at) -> dict:
+def _row(key: str, *, value, n, unit, details, as_of, computed_at, definitions=None) -> dict:
     from .registry import REGISTRY
 
-    definition = REGISTRY[key]
+    definition = (definitions or REGISTRY)[key]
     return {
         "key": key,
         "label": definition.label,
@@ -168,17 +168,28 @@ def release_metric_rows(*, release, as_of: dt.datetime | None = None) -> list[di
     from django.utils import timezone
 
     from . import services
-    from .registry import PROJECT_KEYS, RELEASE_KEYS
+    from .registry import PROJECT_KEYS, definitions_for
 
+    definitions = definitions_for(release.project)
+    release_keys = [k for k, d in definitions.items() if d.scope == "release" and not d.is_series]
     if as_of is not None:
         now = timezone.now()
         results = services.compute_for_release(release=release, as_of=as_of)
         return [
-            _row(k, value=r.value, n=r.n, unit=r.unit, details=r.details, as_of=as_of, computed_at=now)
+            _row(
+                k,
+                value=r.value,
+                n=r.n,
+                unit=r.unit,
+                details=r.details,
+                as_of=as_of,
+                computed_at=now,
+                definitions=definitions,
+            )
             for k, r in results.items()
         ]
     snaps = latest_release_metrics(release_ids=[release.pk])[release.pk]
-    if any(k not in snaps for k in RELEASE_KEYS):
+    if any(k not in snaps for k in release_keys):
         services.snapshot_release(release=release)
     if any(k not in snaps for k in PROJECT_KEYS):
         services.snapshot_project(project=release.project)
@@ -188,12 +199,13 @@ def release_metric_rows(*, release, as_of: dt.datetime | None = None) -> list[di
             k,
             value=s.value,
             n=s.n,
-            unit=_unit(k),
+            unit=definitions[k].unit,
             details=s.details,
             as_of=s.as_of,
             computed_at=s.computed_at,
+            definitions=definitions,
         )
-        for k in RELEASE_KEYS + PROJECT_KEYS
+        for k in release_keys + list(PROJECT_KEYS)
         if (s := snaps.get(k)) is not None
     ]
 
@@ -225,4 +237,4 @@ def project_metric_rows(*, project) -> list[dict]:
 def _unit(key: str) -> str:
     from .registry import REGISTRY
 
-    return REGISTRY[key].unit
+    return REGISTRY[key].unit if key in REGISTRY else ""

@@ -15,44 +15,57 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from qualitygov.errors import ConflictError, DomainError
 from qualitygov.faults import checkpoint
+from releases.access import Action, require
 from releases.models import ACTIVE_RELEASE_STATUSES, Project, Release
 
-from .models import MetricSnapshot, PendingRecompute, RecomputeLock, Scope
+from .measure_metrics import measure_results
+from .models import MetricSnapshot, PendingRecompute, PolicyVersion, RecomputeLock, Scope
+from .policy import policy_for, policy_validate
 from .project_metrics import project_metrics
-from .registry import PROJECT_KEYS, REGISTRY, RELEASE_KEYS
+from .registry import PROJECT_KEYS, RELEASE_KEYS, definitions_for
 from .release_metrics import RELEASE_METRIC_FUNCTIONS
 from .results import MetricResult
 from .risk import release_risk_score
 
 logger = logging.getLogger(__name__)
 
-RISK_INDICATOR_KEYS = (
-    "blocking_open_defects",
-    "test_pass_rate",
-    "verified_requirements",
-    "reopen_rate",
-    "defect_net_flow_7d",
-    "flaky_test_rate",
-)
 
-
-def _unknown_keys(keys: Iterable[str]) -> list[str]:
-    return [key for key in keys if key not in REGISTRY]
+def _unknown_keys(keys: Iterable[str], definitions: dict) -> list[str]:
+    return [key for key in keys if key not in definitions]
 
 
 def compute_release_scope(*, release: Release, keys: Iterable[str] | None = None, as_of: dt.datetime) -> dict:
-    """Release-scope metrics of the release as of T (risk score included when asked)."""
-    wanted = list(keys) if keys is not None else list(RELEASE_KEYS)
+    """Release-scope metrics of the release as of T: the contract's metrics, the measures (built-in and the
+    project's custom keys, latest value at or before T), and the risk score under the policy in force at T."""
+    definitions = definitions_for(release.project)
+    release_keys = [k for k, d in definitions.items() if d.scope == "release" and not d.is_series]
+    wanted = list(keys) if keys is not None else release_keys
     needed = set(wanted)
+    policy = None
     if "release_risk_score" in needed:
-        needed.update(RISK_INDICATOR_KEYS)
+        policy = policy_for(release.project, as_of=as_of)
+        needed.update(policy["risk"])
     results: dict[str, MetricResult] = {}
     for key in RELEASE_KEYS:
         if key in needed and key in RELEASE_METRIC_FUNCTIONS:
             results[key] = RELEASE_METRIC_FUNCTIONS[key](release=release, as_of=as_of)
-    if "release_risk_score" in needed:
-        results["release_risk_score"] = release_risk_score(project=release.project, indicators=results)
+    measure_keys = [
+        k
+        for k in release_keys
+        if k in needed and k not in RELEASE_METRIC_FUNCTIONS and k != "release_risk_score"
+    ]
+    results.update(
+        measure_results(
+            release=release,
+            as_of=as_of,
+            keys=measure_keys,
+            units={k: definitions[k].unit for k in measure_keys},
+        )
+    )
+    if policy is not None:
+        results["release_risk_score"] = release_risk_score(policy=policy, indicators=results)
     return {key: results[key] for key in wanted if key in results}
 
 
@@ -67,16 +80,16 @@ def compute_for_release(
     from .flow import defect_flow
 
     as_of = as_of or timezone.now()
-    wanted = list(keys) if keys is not None else list(RELEASE_KEYS + PROJECT_KEYS)
-    unknown = _unknown_keys(wanted)
+    definitions = definitions_for(release.project)
+    release_keys = [k for k, d in definitions.items() if d.scope == "release" and not d.is_series]
+    wanted = list(keys) if keys is not None else release_keys + list(PROJECT_KEYS)
+    unknown = _unknown_keys(wanted, definitions)
     if unknown:
-        from qualitygov.errors import DomainError
-
         raise DomainError(
             f"Unknown metric key(s): {', '.join(unknown)}.", field="keys", code="unknown_metric"
         )
     results = compute_release_scope(
-        release=release, keys=[k for k in wanted if k in RELEASE_KEYS], as_of=as_of
+        release=release, keys=[k for k in wanted if k in release_keys], as_of=as_of
     )
     project_keys = [k for k in wanted if k in PROJECT_KEYS]
     if project_keys:
@@ -282,3 +295,44 @@ def backfill_scope(*, project: Project, release: Release | None, as_of: dt.datet
         snapshot_project(project=project, as_of=as_of)
     else:
         snapshot_release(release=release, as_of=as_of)
+
+
+# --- Risk policy -----------------------------------------------------------------------------------------------
+
+
+def policy_update(
+    *, project: Project, data: dict, by, comment: str = "", expected_version: int | None = None
+) -> PolicyVersion:
+    """Save a new version of the project's metric policy (admins): validated, numbered, attributed and timed
+    (the version table is the audit trail), then the project's active releases are recomputed, so their risk
+    score follows. Snapshots already stored keep the score of the policy they were computed with, and a
+    snapshot as of a past T uses the version in force at T.
+
+    ``expected_version`` guards against overwriting a concurrent edit (409).
+    """
+    require(by, project, Action.MANAGE_GATES)
+    cleaned = policy_validate(data, definitions=definitions_for(project))
+    comment = (comment or "").strip()
+    if len(comment) > 500:
+        raise DomainError("The comment is longer than 500 characters.", field="comment")
+    with transaction.atomic():
+        Project.objects.select_for_update().filter(pk=project.pk).first()
+        current = PolicyVersion.objects.filter(project=project).order_by("-version").first()
+        number = current.version if current else 0
+        if expected_version is not None and int(expected_version) != number:
+            raise ConflictError(
+                f"The policy was changed meanwhile (now version {number}); reload and retry.",
+                field="expected_version",
+            )
+        saved = PolicyVersion.objects.create(
+            project=project,
+            version=number + 1,
+            policy=cleaned,
+            comment=comment,
+            created_by=by if getattr(by, "pk", None) else None,
+        )
+        active = Release.objects.filter(project=project, status__in=ACTIVE_RELEASE_STATUSES).values_list(
+            "pk", flat=True
+        )
+        schedule_recompute(release_ids=list(active), project_ids=[project.pk])
+    return saved

@@ -6,5 +6,6 @@ app_name = "metrics"
 
 urlpatterns = [
     path("projects/<str:key>/alerts/", views.alert_rules, name="alert_rules"),
+    path("projects/<str:key>/policy/", views.project_policy, name="project_policy"),
     path("projects/<str:key>/alerts/<int:pk>/delete/", views.alert_rule_delete, name="alert_rule_delete"),
 ]

@@ -14,6 +14,10 @@ from . import alerts as alert_services
 from . import selectors
 from .forms import AlertRuleForm, WebhookForm
 from .models import AlertRule
+from .policy import policy_for
+from .policy_apis import policy_body
+from .policy_forms import IndicatorFormSet, PolicyMetaForm
+from .registry import definitions_for
 
 
 @require_http_methods(["GET", "POST"])
@@ -75,3 +79,66 @@ def alert_rule_delete(request, key: str, pk: int):
     alert_services.alert_rule_delete(rule=rule)
     messages.success(request, "Alert rule deleted.")
     return redirect("metrics:alert_rules", key=project.key)
+
+
+@require_http_methods(["GET", "POST"])
+def project_policy(request, key: str):
+    """The project's risk policy: indicators, thresholds and weights; admins save a new version, everyone sees
+    which version is in force and the history (who, when, why)."""
+    project = project_get_for_user(user=request.user, key=key)
+    may_manage = can(request.user, project, Action.MANAGE_GATES)
+    definitions = definitions_for(project)
+    current = policy_for(project)
+    status = 200
+    if request.method == "POST":
+        if not may_manage:
+            raise PermissionDenied("Changing the risk policy needs the admin role in this project.")
+        rows = IndicatorFormSet(request.POST, prefix="ind", form_kwargs={"definitions": definitions})
+        meta = PolicyMetaForm(request.POST)
+        if rows.is_valid() and meta.is_valid():
+            risk = {}
+            for form in rows.forms:
+                data = form.cleaned_data
+                if not data or data.get("DELETE") or not data.get("metric"):
+                    continue
+                rule = {"pass": data["passes"], "warn": data["warn"], "weight": data["weight"]}
+                if data.get("direction"):
+                    rule["direction"] = data["direction"]
+                risk[data["metric"]] = rule
+            sections = {k: v for k, v in current.items() if k != "version"}
+            try:
+                services.policy_update(
+                    project=project,
+                    data={**sections, "risk": risk},
+                    by=request.user,
+                    comment=meta.cleaned_data["comment"],
+                    expected_version=meta.cleaned_data["expected_version"],
+                )
+                messages.success(request, "Risk policy saved as a new version.")
+                return redirect("metrics:project_policy", key=project.key)
+            except DomainError as exc:
+                messages.error(request, exc.message)
+        else:
+            messages.error(request, "Check the highlighted fields.")
+        status = 400
+    else:
+        initial = [
+            {
+                "metric": k,
+                "passes": r["pass"],
+                "warn": r["warn"],
+                "weight": r["weight"],
+                "direction": r.get("direction", ""),
+            }
+            for k, r in current["risk"].items()
+        ]
+        rows = IndicatorFormSet(prefix="ind", initial=initial, form_kwargs={"definitions": definitions})
+        meta = PolicyMetaForm(initial={"expected_version": current["version"]})
+    context = {
+        "project": project,
+        "body": policy_body(project, user=request.user),
+        "rows": rows,
+        "meta": meta,
+        "may_manage": may_manage,
+    }
+    return render(request, "metrics/policy.html", context, status=status)

@@ -39,6 +39,7 @@ METRICS = "tests/metrics/test_browser.py::"
 METRICS_PAGES = "tests/metrics/test_browser_pages.py::"
 GATES = "tests/gates/test_browser.py::"
 GATES_PAGES = "tests/gates/test_browser_pages.py::"
+MEASURES = "tests/measures/test_browser.py::"
 
 # page route name -> the browser test ("path::function") that clicks through the page's main job
 PAGES = {
@@ -79,6 +80,11 @@ PAGES = {
     "dashboards:project_dashboard": METRICS
     + "test_project_dashboard_shows_trends_releases_and_overdue_items",
     "metrics:alert_rules": METRICS + "test_alert_rules_page_adds_a_rule_and_a_webhook",
+    "metrics:project_policy": MEASURES
+    + "test_admin_changes_a_weight_the_score_follows_and_a_past_snapshot_keeps_the_old_score",
+    "measures:release_evidence": MEASURES
+    + "test_release_evidence_page_uploads_coverage_and_sarif_and_lists_new_findings",
+    "measures:measure_keys": MEASURES + "test_admin_defines_and_removes_a_custom_measure_key",
     "gates:index": GATES + "test_gate_index_and_editor",
     "gates:edit": GATES + "test_gate_index_and_editor",
     "gates:new": GATES_PAGES + "test_admin_creates_a_gate_from_the_index",
@@ -184,6 +190,11 @@ NOT_PAGES = {
         ACTION,
         "metrics:alert_rules",
         METRICS_PAGES + "test_alert_rule_is_deleted_from_its_page",
+    ),
+    "measures:measure_key_delete": (
+        ACTION,
+        "measures:measure_keys",
+        MEASURES + "test_admin_defines_and_removes_a_custom_measure_key",
     ),
     "gates:release_gates_panel": (
         FRAGMENT,

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
-from metrics.registry import REGISTRY
+from metrics.registry import definitions_for
 from qualitygov.errors import ConflictError, DomainError
 from releases.access import Action, require
 from releases.models import Project, Release, ReleaseStatus, Role
@@ -233,7 +233,7 @@ def gate_create(
         conditions=conditions,
         checklist_items=checklist_items,
         order=order,
-        registry=REGISTRY,
+        registry=definitions_for(project),
         by=by,
         summary="Gate '{name}' created",
         is_active=is_active,
@@ -308,7 +308,8 @@ def gate_update(*, gate: QualityGate, by, data: dict, expected_revision: int | N
         changes.append(f"gate fields changed: {', '.join(changed_fields)}")
     if "conditions" in data:
         rows = [
-            _clean_condition(c, index=i, registry=REGISTRY) for i, c in enumerate(data["conditions"] or [])
+            _clean_condition(c, index=i, registry=definitions_for(gate.project))
+            for i, c in enumerate(data["conditions"] or [])
         ]
         changes += _sync_children(
             model=GateCondition, gate=gate, rows=rows, fields=CONDITION_FIELDS, label="Condition"

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from defects.models import DefectTransition
 from metrics import services as metric_services
-from metrics.registry import REGISTRY
+from metrics.registry import definitions_for
 from qualitygov.errors import DomainError
 from releases.access import Action, require
 from releases.models import Release
@@ -49,14 +49,15 @@ def gate_evaluate(*, gate: QualityGate, release: Release, by=None, via: str = "b
     conditions = list(gate.conditions.all())
     items = list(gate.checklist_items.all())
     # A key the registry no longer knows has no value: the condition's missing-data policy then decides.
-    keys = sorted({c.metric for c in conditions if c.metric in REGISTRY})
+    registry = definitions_for(gate.project)
+    keys = sorted({c.metric for c in conditions if c.metric in registry})
     results = metric_services.compute_for_release(release=release, keys=keys) if keys else {}
 
     condition_rows = []
     for c in conditions:
         result = results.get(c.metric)
         value = _round(getattr(result, "value", None))
-        metric_def = REGISTRY.get(c.metric)
+        metric_def = registry.get(c.metric)
         condition_rows.append(
             {
                 "condition": c.pk,

@@ -169,7 +169,9 @@ def test_schedule_recompute_coalesces_requests_into_one_row_per_scope(release, p
     # and one run handles both
     assert services.run_pending_recomputes() == 2
     assert not PendingRecompute.objects.exists()
-    assert MetricSnapshot.objects.filter(release=release).count() == 13
+    assert (
+        MetricSnapshot.objects.filter(release=release).count() == 13 + 6
+    )  # the contract's 13 release metrics and the 6 built-in measure keys
 
 
 def test_schedule_recompute_survives_a_broker_outage(release, django_capture_on_commit_callbacks):

@@ -1,0 +1,1 @@
+"""A tiny shopping-cart package: the code the evidence corpus measures (coverage, ruff, bandit)."""

@@ -1,0 +1,137 @@
+"""Real tool output (made by scripts/evidence_corpus.sh) uploaded over the API: each stored value equals the
+tool's own summary saved beside the report.
+
+coverage.py 7 (Cobertura XML and LCOV of tests/measures/corpus/project/v1, run with --branch), ruff and bandit
+SARIF of v1 and v2 of that package, and JaCoCo 0.8.6 (Debian's ant tasks) XML of tests/measures/corpus/java.
+No load-test output is here: k6 has no Debian package and Debian's JMeter 2.13 cannot load a test plan (see the
+README of the corpus script); the k6 and JMeter readers are tested on hand-made files in test_parsers.py.
+"""
+
+import csv
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.factories import ReleaseFactory
+
+OUT = Path(__file__).parent / "corpus" / "out"
+
+
+def read(name: str) -> bytes:
+    return (OUT / name).read_bytes()
+
+
+@pytest.fixture
+def qa(make_member, api_client_for):
+    return api_client_for(make_member("qa"))
+
+
+def _upload(client, release, what: str, name: str, ctype: str, query: str = "") -> dict:
+    response = client.post(
+        f"/api/v1/releases/{release.pk}/{what}/{query}", data=read(name), content_type=ctype
+    )
+    assert response.status_code == 201, response.content
+    return {m["key"]: m["value"] for m in response.json()["measures"]}
+
+
+def test_coverage_py_cobertura_and_lcov_equal_coverage_pys_own_totals(release, qa):
+    totals = json.loads(read("coverage-totals.json"))
+    # coverage.py's own figures: statements covered / statements, branches covered / branches
+    line = round(totals["percent_statements_covered"], 2)
+    branch = round(totals["percent_branches_covered"], 2)
+    assert (line, branch) == (
+        round(100 * totals["covered_lines"] / totals["num_statements"], 2),
+        round(100 * totals["covered_branches"] / totals["num_branches"], 2),
+    )
+    assert _upload(qa, release, "coverage", "coverage.xml", "application/xml") == {
+        "line_coverage": line,
+        "branch_coverage": branch,
+    }
+    assert _upload(qa, release, "coverage", "coverage.lcov", "text/plain", "?format=lcov") == {
+        "line_coverage": line,
+        "branch_coverage": branch,
+    }
+    # `coverage report --branch` prints a TOTAL that combines both: (lines + branches covered) / (lines + branches)
+    report_total = re.search(r"^TOTAL\s.*\s(\d+)%$", read("coverage-report.txt").decode(), re.M).group(1)
+    combined = (
+        100
+        * (totals["covered_lines"] + totals["covered_branches"])
+        / (totals["num_statements"] + totals["num_branches"])
+    )
+    assert int(report_total) == round(combined)
+
+
+def test_jacoco_xml_equals_the_sum_of_jacocos_own_csv_report(release, qa):
+    rows = list(csv.DictReader(read("jacoco.csv").decode().splitlines()))
+    lines = [sum(int(r[f"LINE_{k}"]) for r in rows) for k in ("COVERED", "MISSED")]
+    branches = [sum(int(r[f"BRANCH_{k}"]) for r in rows) for k in ("COVERED", "MISSED")]
+    assert _upload(qa, release, "coverage", "jacoco.xml", "application/xml", "?format=jacoco") == {
+        "line_coverage": round(100 * lines[0] / sum(lines), 2),
+        "branch_coverage": round(100 * branches[0] / sum(branches), 2),
+    }
+
+
+def _ruff_total(name: str) -> int:
+    return int(re.search(r"Found (\d+) errors?", read(name).decode()).group(1))
+
+
+def _sarif_identities(name: str) -> list[tuple]:
+    results = json.loads(read(name))["runs"][0]["results"]
+    return [
+        (
+            r["ruleId"],
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            r["locations"][0]["physicalLocation"]["region"]["startLine"],
+            r.get("level", "warning"),
+        )
+        for r in results
+    ]
+
+
+def test_ruff_sarif_counts_equal_ruffs_summary_and_new_findings_are_the_ones_v2_added(project, qa):
+    v1 = ReleaseFactory(project=project, version="1.0")
+    v2 = ReleaseFactory(project=project, version="2.0")
+    # ruff reports every diagnostic at level error; its own summary line counts them
+    first = _upload(qa, v1, "sarif", "ruff-v1.sarif", "application/sarif+json")
+    assert first == {"findings_high_total": _ruff_total("ruff-v1-statistics.txt"), "new_findings_high": 5}
+    second = _upload(qa, v2, "sarif", "ruff-v2.sarif", "application/sarif+json")
+    old = {i[:3] for i in _sarif_identities("ruff-v1.sarif")}
+    added = [i for i in _sarif_identities("ruff-v2.sarif") if i[:3] not in old]
+    # v2 adds run_hook (S602), eval (S307), tokens.py (S105, S311, S324) and replaces md5 by sha256
+    assert sorted(i[0] for i in added) == ["S105", "S307", "S311", "S324", "S602"]
+    assert second == {
+        "findings_high_total": _ruff_total("ruff-v2-statistics.txt"),
+        "new_findings_high": len(added),
+    }
+    listed = qa.get(f"/api/v1/releases/{v2.pk}/findings/?new=true").json()
+    assert sorted(f["rule_id"] for f in listed["results"]) == sorted(i[0] for i in added)
+
+
+def test_bandit_sarif_levels_equal_bandits_severity_totals(project, qa):
+    v1 = ReleaseFactory(project=project, version="1.0")
+    v2 = ReleaseFactory(project=project, version="2.0")
+    for release, version in ((v1, "v1"), (v2, "v2")):
+        totals = json.loads(read(f"bandit-{version}-totals.json"))
+        response = qa.post(
+            f"/api/v1/releases/{release.pk}/sarif/",
+            data=read(f"bandit-{version}.sarif"),
+            content_type="application/json",
+        )
+        assert response.status_code == 201, response.content
+        summary = response.json()["summary"]
+        # bandit writes HIGH as error, MEDIUM without a level (SARIF's default: warning), LOW as note
+        assert (summary["error"], summary["warning"], summary["note"]) == (
+            totals["SEVERITY.HIGH"],
+            totals["SEVERITY.MEDIUM"],
+            totals["SEVERITY.LOW"],
+        )
+        values = {m["key"]: m["value"] for m in response.json()["measures"]}
+        assert values["findings_high_total"] == totals["SEVERITY.HIGH"]
+    old = {i[:3] for i in _sarif_identities("bandit-v1.sarif")}
+    new_high = [i for i in _sarif_identities("bandit-v2.sarif") if i[:3] not in old and i[3] == "error"]
+    # the shell=True in run_hook and the sha1 in tokens.py; the md5 of v1 is gone
+    assert values["new_findings_high"] == len(new_high) == 2
+    assert Counter(i[3] for i in _sarif_identities("bandit-v2.sarif"))["error"] == totals["SEVERITY.HIGH"]
