@@ -15,7 +15,14 @@ from metrics import selectors as metric_selectors
 from metrics import services as metric_services
 from metrics.models import MetricSnapshot, Scope
 from metrics.project_metrics import project_metrics
-from metrics.registry import PROJECT_KEYS, REGISTRY, RELEASE_KEYS
+from metrics.registry import (
+    MEASURE_KEYS,
+    PROJECT_KEYS,
+    REGISTRY,
+    RELEASE_KEYS,
+    MetricDefinition,
+    definitions_for,
+)
 from releases.models import ACTIVE_RELEASE_STATUSES, Project, Release
 
 from . import charts
@@ -97,10 +104,20 @@ def release_dashboard(*, release: Release) -> dict:
         "verified_requirements": f"/requirements/?release={release.pk}",
     }
     tiles = [tile(k, snaps.get(k), before.get(k), url=tile_urls.get(k, "")) for k in TILE_KEYS]
+    definitions = definitions_for(release.project)
+    evidence_url = f"/releases/{release.pk}/evidence/"
+    measure_tiles = [
+        tile(k, snaps.get(k), before.get(k), url=evidence_url, definition=definitions[k])
+        for k in (*MEASURE_KEYS, *(k for k in definitions if k not in REGISTRY))
+        if k in definitions
+    ]
     risk = snaps.get("release_risk_score")
     indicators = []
     for row in risk.details.get("indicators", []) if risk else []:
-        definition = REGISTRY[row["key"]]
+        # a custom key the project has removed since keeps its row, named by its key
+        definition = definitions.get(row["key"]) or MetricDefinition(
+            row["key"], row["key"], "", "release", True, ""
+        )
         indicators.append(
             {
                 **row,
@@ -120,6 +137,7 @@ def release_dashboard(*, release: Release) -> dict:
         "release": release,
         "project": release.project,
         "tiles": tiles,
+        "measure_tiles": measure_tiles,
         "risk": risk,
         "risk_band": (risk.details.get("band") if risk else None),
         "indicators": indicators,

@@ -28,12 +28,17 @@ def format_value(value, unit: str) -> str:
         return f"{value:.1f} h"
     if unit == "0-100":
         return f"{value:.0f}"
+    if unit and unit != "count":
+        return f"{value:g} {unit}"
     return f"{value:g}"
 
 
-def tile(key: str, snap: MetricSnapshot | None, before: MetricSnapshot | None, *, url: str = "") -> dict:
-    """A KPI tile: value, n and the trend against the snapshot of 7 days ago (good/bad by the metric's direction)."""
-    definition = REGISTRY[key]
+def tile(
+    key: str, snap: MetricSnapshot | None, before: MetricSnapshot | None, *, url: str = "", definition=None
+) -> dict:
+    """A KPI tile: value, n and the trend against the snapshot of 7 days ago (good/bad by the metric's direction).
+    `definition` is given for a project's custom measure keys, which the registry does not hold."""
+    definition = definition or REGISTRY[key]
     value = snap.value if snap else None
     previous = before.value if before else None
     arrow, mood, delta = "", "flat", None

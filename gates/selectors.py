@@ -7,6 +7,7 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from defects.models import BLOCKING_SEVERITIES, OPEN_STATUSES, Defect
+from metrics import registry as metric_registry
 from metrics import services as metric_services
 from releases.models import ACTIVE_RELEASE_STATUSES, Membership, Project, Release
 from releases.selectors import project_list_for_user
@@ -313,12 +314,23 @@ def evaluation_get(*, pk: int | None) -> GateEvaluation | None:
 
 def release_evidence(*, release: Release) -> dict:
     """What a decision and the readiness report show beside the gates: the risk score, requirement coverage and
-    verification (fresh values, nothing stored), open blocking defects and each requirement's status."""
+    verification (fresh values, nothing stored), the measures (coverage, findings, load tests, custom keys) with
+    their units, open blocking defects and each requirement's status."""
+    definitions = metric_registry.definitions_for(release.project)
+    measure_keys = list(metric_registry.MEASURE_KEYS) + [
+        k for k in definitions if k not in metric_registry.REGISTRY
+    ]
     values = metric_services.compute_for_release(
-        release=release, keys=["release_risk_score", "requirement_coverage", "verified_requirements"]
+        release=release,
+        keys=["release_risk_score", "requirement_coverage", "verified_requirements", *measure_keys],
     )
     requirements = requirement_status(release=release)
     return {
+        "measures": [
+            {"key": k, "label": definitions[k].label, "unit": definitions[k].unit, "value": values[k].value}
+            for k in measure_keys
+            if k in values
+        ],
         "risk": values.get("release_risk_score"),
         "coverage": values.get("requirement_coverage"),
         "verified": values.get("verified_requirements"),

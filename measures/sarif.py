@@ -64,7 +64,8 @@ def _refuse(message: str, code: str = "not_sarif") -> UploadRefused:
 
 
 def _text(value, limit: int = FIELD_CHARS) -> str:
-    return value[:limit] if isinstance(value, str) else ""
+    """Untrusted text, cut to the column's length; NUL characters (which PostgreSQL cannot store) removed."""
+    return value.replace("\x00", "")[:limit] if isinstance(value, str) else ""
 
 
 def _first_fingerprint(result: dict) -> str:
@@ -187,7 +188,7 @@ def parse_sarif(file: IO[bytes]) -> ParsedSarif:
         driver = ((run.get("tool") or {}).get("driver") or {}) if isinstance(run.get("tool"), dict) else {}
         if not isinstance(driver, dict) or not isinstance(driver.get("name"), str) or not driver["name"]:
             raise _refuse(f"Run {number} has no tool.driver.name")
-        tool = driver["name"][:100]
+        tool = _text(driver["name"], 100) or "unnamed tool"
         tools.append(tool)
         rules = driver.get("rules") if isinstance(driver.get("rules"), list) else []
         rules_by_id = {r["id"]: r for r in rules if isinstance(r, dict) and isinstance(r.get("id"), str)}

@@ -21,7 +21,7 @@ def _hours(seconds: float | None) -> float | None:
 def mttr_hours(*, project, as_of: dt.datetime, window_days: int | None = None) -> MetricResult:
     """Mean time to restore: mean of restored_at - started_at over incidents restored in W. Report median, p90, n,
     open incidents and the age of the oldest open one beside it: open incidents never silently vanish."""
-    window_days = window_days or policy_for(project)["window_days"]
+    window_days = window_days or policy_for(project, as_of=as_of)["window_days"]
     incidents = Incident.objects.filter(project=project, started_at__lte=as_of)
     restored = incidents.filter(
         restored_at__gt=as_of - dt.timedelta(days=window_days), restored_at__lte=as_of
@@ -64,7 +64,7 @@ def mttr_hours(*, project, as_of: dt.datetime, window_days: int | None = None) -
 def change_failure_rate(*, project, as_of: dt.datetime, window_days: int | None = None) -> MetricResult:
     """Releases deployed to production in W that have at least one attributed incident or hotfix release, over
     releases deployed in W; null if none deployed. Incidents count when started by T, hotfixes when created by T."""
-    window_days = window_days or policy_for(project)["window_days"]
+    window_days = window_days or policy_for(project, as_of=as_of)["window_days"]
     incident = Exists(Incident.objects.filter(release=OuterRef("pk"), started_at__lte=as_of))
     hotfix = Exists(Release.objects.filter(hotfix_for=OuterRef("pk"), created_at__lte=as_of))
     counts = (
@@ -102,7 +102,7 @@ def stability_index(
 
     Leakage and reopen over W are taken over the project's defects created in W.
     """
-    policy = policy_for(project)
+    policy = policy_for(project, as_of=as_of)
     window = policy["window_days"]
     cfr = cfr or change_failure_rate(project=project, as_of=as_of, window_days=window)
     mttr = mttr or mttr_hours(project=project, as_of=as_of, window_days=window)
@@ -148,7 +148,7 @@ def project_metrics(*, project, as_of: dt.datetime, keys=None) -> dict[str, Metr
     """Every project-scope scalar metric (or just `keys`) for the project as of T."""
     wanted = set(keys) if keys else {"mttr_hours", "change_failure_rate", "stability_index"}
     results: dict[str, MetricResult] = {}
-    window = policy_for(project)["window_days"]
+    window = policy_for(project, as_of=as_of)["window_days"]
     mttr = mttr_hours(project=project, as_of=as_of, window_days=window)
     cfr = change_failure_rate(project=project, as_of=as_of, window_days=window)
     if "mttr_hours" in wanted:

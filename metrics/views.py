@@ -1,4 +1,4 @@
-"""Alert-rule pages. Thin: load with a selector / read model, call a service, render."""
+"""Alert-rule and risk-policy pages. Thin: load with a selector / read model, call a service, render."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -11,7 +11,7 @@ from releases.access import Action, can
 from releases.selectors import project_get_for_user
 
 from . import alerts as alert_services
-from . import selectors
+from . import selectors, services
 from .forms import AlertRuleForm, WebhookForm
 from .models import AlertRule
 from .policy import policy_for

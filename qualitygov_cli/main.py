@@ -2,6 +2,8 @@
 
     qualitygov-cli upload-junit --release ID FILE [--revision R] [--environment E] [--run-name N]
     qualitygov-cli gate-check --gate ID --release ID [--strict] [--wait SECONDS]
+    qualitygov-cli upload-coverage|upload-sarif|upload-loadtest --release ID FILE [--format F]  (evidence.py)
+    qualitygov-cli measure --release ID KEY=VALUE [KEY=VALUE ...]
 
 The server and token come from QUALITYGOV_URL and QUALITYGOV_TOKEN (or --url / --token).
 
@@ -350,6 +352,10 @@ def build_parser() -> argparse.ArgumentParser:
     gc.add_argument(
         "--wait", type=float, default=0, help="Retry for up to SECONDS while the server is down/5xx."
     )
+    # evidence.py builds on this module's HTTP helpers, so it is imported once they exist
+    from . import evidence
+
+    evidence.add_parsers(sub, common)
     return parser
 
 
@@ -367,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "qualitygov-cli: set QUALITYGOV_TOKEN (or --token); continuing without a token.", file=sys.stderr
         )
-    handler = gate_check if args.command == "gate-check" else upload_junit
+    handler = getattr(args, "handler", None) or (gate_check if args.command == "gate-check" else upload_junit)
     return handler(args, base=base, token=args.token)
 
 

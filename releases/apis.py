@@ -111,6 +111,13 @@ class ProjectViewSet(
 
     def partial_update(self, request, *args, **kwargs):
         project = self.get_object()
+        if isinstance(request.data, dict) and "metric_policy" in request.data:
+            # It used to be accepted and silently ignored; the policy is versioned at its own endpoint now.
+            raise DomainError(
+                f"The metric policy is changed at /api/v1/projects/{project.key}/policy/ (versioned, admins only).",
+                field="metric_policy",
+                code="use_policy_endpoint",
+            )
         data = ProjectUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         project = run_service(

@@ -261,3 +261,19 @@ def test_findings_list_has_bounded_queries(release, qa, django_assert_max_num_qu
     qa.post(_url(release, "sarif"), data=json.dumps(sarif_v2()), content_type="application/json")
     with django_assert_max_num_queries(8):
         assert qa.get(_url(release, "findings")).status_code == 200
+
+
+def test_nul_characters_in_a_sarif_log_are_dropped_not_a_500(release, qa):
+    doc = {
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "evil\u0000tool"}},
+                "results": [{"ruleId": "R\u00001", "level": "error", "message": {"text": "a\u0000b"}}],
+            }
+        ],
+    }
+    response = qa.post(_url(release, "sarif"), data=json.dumps(doc), content_type="application/json")
+    assert response.status_code == 201, response.content
+    finding = Finding.objects.get()
+    assert (finding.tool, finding.rule_id, finding.message) == ("eviltool", "R1", "ab")

@@ -239,3 +239,45 @@ def test_only_admins_change_the_policy_and_stale_versions_conflict(
         f"/api/v1/projects/{project.key}/policy/", {"policy": POLICY, "expected_version": 0}, format="json"
     )
     assert stale.status_code == 409 and PolicyVersion.objects.count() == 1
+
+
+def test_patching_metric_policy_on_the_project_is_refused_not_ignored(project, admin):
+    response = admin.patch(f"/api/v1/projects/{project.key}/", {"metric_policy": {"risk": {}}}, format="json")
+    assert response.status_code == 400 and response.json()["code"] == "use_policy_endpoint"
+    project.refresh_from_db()
+    assert project.metric_policy == {} and not PolicyVersion.objects.exists()
+
+
+def test_readiness_report_lists_measures_with_units_and_the_policy_version(
+    project, release, qa, client, make_member
+):
+    qa.post(f"/api/v1/releases/{release.pk}/coverage/", data=COBERTURA, content_type="application/xml")
+    viewer = make_member("viewer")
+    client.force_login(viewer)
+    page = client.get(f"/releases/{release.pk}/readiness/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-key="line_coverage"><td>Line coverage</td><td>85.50 %' in html
+    assert "Risk policy version 0" in html
+
+
+def test_release_dashboard_shows_measure_tiles_and_a_custom_key_indicator(
+    project, release, qa, admin, client
+):
+    admin.post(
+        f"/api/v1/projects/{project.key}/measure-keys/",
+        {"key": "bundle_size_kb", "label": "Bundle size", "unit": "kB", "direction": "lower"},
+        format="json",
+    )
+    policy = {"risk": {"bundle_size_kb": {"pass": 500, "warn": 600, "weight": 1}}}
+    assert (
+        admin.put(f"/api/v1/projects/{project.key}/policy/", {"policy": policy}, format="json").status_code
+        == 200
+    )
+    qa.post(
+        f"/api/v1/releases/{release.pk}/measures/", {"key": "bundle_size_kb", "value": 612}, format="json"
+    )
+    snapshot_release(release=release)
+    client.force_login(project.memberships.get(role="qa").user)
+    html = client.get(f"/releases/{release.pk}/dashboard/").content.decode()
+    assert 'id="measure-tiles"' in html and "612 kB" in html and "Bundle size" in html
