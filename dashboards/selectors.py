@@ -12,14 +12,12 @@ from django.utils import timezone
 from gates.selectors import expired_waivers, gate_status_by_release
 from incidents.selectors import open_incidents, overdue_action_items
 from metrics import selectors as metric_selectors
-from metrics import services as metric_services
 from metrics.models import MetricSnapshot, Scope
 from metrics.project_metrics import project_metrics
 from metrics.registry import (
     MEASURE_KEYS,
     PROJECT_KEYS,
     REGISTRY,
-    RELEASE_KEYS,
     MetricDefinition,
     definitions_for,
 )
@@ -62,25 +60,11 @@ def _project_snapshots(project: Project, snaps: dict, now) -> dict:
     return {**fresh, **snaps}
 
 
-def release_snapshots(releases: list[Release]) -> dict[int, dict[str, MetricSnapshot]]:
-    """Each release's latest release- and project-scope snapshots; a scope without them is computed (not stored)."""
-    snaps = metric_selectors.latest_release_metrics(release_ids=[r.pk for r in releases])
-    now = timezone.now()
-    projects: dict[int, dict] = {}
-    for release in releases:
-        s = snaps[release.pk]
-        if any(k not in s for k in RELEASE_KEYS):
-            results = metric_services.compute_release_scope(release=release, as_of=now)
-            s = {
-                **_unsaved(results, scope=Scope.RELEASE, project=release.project, release=release, now=now),
-                **s,
-            }
-        if any(k not in s for k in PROJECT_KEYS):
-            if release.project_id not in projects:
-                projects[release.project_id] = _project_snapshots(release.project, {}, now)
-            s = {**projects[release.project_id], **s}
-        snaps[release.pk] = s
-    return snaps
+def release_snapshots(releases: list[Release]) -> dict[int, dict]:
+    """Each release's (and its project's) figures for now: the latest snapshots while they are current (no evidence
+    changed after them), else values computed for this page (not stored, marked `updating` while a recompute is
+    queued). The same figures the metrics API answers by default."""
+    return metric_selectors.current_release_figures(releases=releases)
 
 
 def release_dashboard(*, release: Release) -> dict:
@@ -100,8 +84,8 @@ def release_dashboard(*, release: Release) -> dict:
         "defect_leakage": f"{defects_url}&environment=production",
         "test_pass_rate": f"/runs/?release={release.pk}",
         "flaky_test_rate": f"/runs/?release={release.pk}",
-        "requirement_coverage": f"/requirements/?release={release.pk}",
-        "verified_requirements": f"/requirements/?release={release.pk}",
+        "requirement_coverage": f"/releases/{release.pk}/traceability/?gap=covered",
+        "verified_requirements": f"/releases/{release.pk}/traceability/?gap=verified",
     }
     tiles = [tile(k, snaps.get(k), before.get(k), url=tile_urls.get(k, "")) for k in TILE_KEYS]
     definitions = definitions_for(release.project)
@@ -147,6 +131,8 @@ def release_dashboard(*, release: Release) -> dict:
         "expired_waivers": list(expired_waivers(release=release)[:20]),
         "alerts": list(metric_selectors.active_alerts(release_ids=[release.pk])[:20]),
         "computed_at": risk.computed_at if risk else None,
+        "as_of": risk.as_of if risk else None,
+        "updating": any(getattr(s, "updating", False) for s in snaps.values()),
         "project_tiles": [tile(k, snaps.get(k), None) for k in PROJECT_KEYS],
     }
 

@@ -52,9 +52,16 @@ class JiraImportForm(forms.Form):
     project = forms.ChoiceField(choices=())
     file = forms.FileField(help_text="A Jira CSV export (UTF-8).")
     environment = forms.ChoiceField(
-        choices=Environment.choices,
-        initial=Environment.TEST,
+        choices=[("", "Unknown (the export does not say)"), *Environment.choices],
+        required=False,
+        initial="",
         help_text="Where the imported defects were found.",
+    )
+    timezone = forms.CharField(
+        max_length=64,
+        initial="UTC",
+        required=False,
+        help_text="Time zone of the export's timestamps without a zone (IANA name, default UTC).",
     )
     dry_run = forms.BooleanField(required=False, help_text="Check everything, write nothing.")
 

@@ -23,18 +23,28 @@ Rules (also in docs/guides/qa-lead.md, "Jira CSV import"):
   Open rows ignore any resolution.
 - Releases: every version in Affects Version/s and Fix Version/s becomes a release of the project (status
   planning) if missing. found_in_release = the first Affects Version, fixed_in_release = the first Fix Version.
-- History synthesis (Jira CSV exports carry no status history). Let C = Created, R = Resolved (or Updated,
-  or C when absent), U = Updated (or R, or C); every time is clamped to [C, now] and kept non-decreasing:
+- Times: a timestamp without a zone (Jira's usual export) is read in `tz` (the command's --timezone, default
+  UTC; the command says which it used) and stored in UTC.
+- Environment: found_in_environment stays unknown (null) unless an environment is given (--environment):
+  a Jira export does not say where a defect was found, so leakage counts none of them.
+- History synthesis (Jira CSV exports carry no status history). Unknown dates are never invented: a move is
+  synthesized only at a time the row gives. Let C = Created, R = Resolved, U = Updated (each only when the
+  row has it; clamped to [C, now]):
     new: '' -> new @C
     triaged: '' -> new @C, new -> triaged @C
-    in_progress: '' -> new @C, new -> triaged @C, triaged -> in_progress @U
-    resolved: '' -> new @C, new -> resolved @R (resolution)
-    verified: ... new -> resolved @R, resolved -> verified @R
-    closed: '' -> new @C, new -> closed @R (resolution)
-    reopened: '' -> new @C, new -> resolved @R (resolution `fixed`: Jira clears it on reopen),
-              resolved -> reopened @U
+    in_progress: with U: '' -> new @C, new -> triaged @C, triaged -> in_progress @U;
+                 without: '' -> in_progress @C
+    resolved / verified / closed: with R: '' -> new @C, new -> resolved|closed @R (resolution)
+                 (verified: then resolved -> verified @R); without R: created straight into that state
+                 at C ('' -> resolved|verified|closed @C): no closure at an invented time
+    reopened: with R and U (R <= U): '' -> new @C, new -> resolved @R (`fixed`: Jira clears it on reopen),
+              resolved -> reopened @U; without them (the usual export, as in the Hadoop data): created
+              straight into `reopened` at C, so no closure and no reopen is counted at a time they did not
+              happen. Windowed counts (closures, net flow) count only moves with real times; such a defect is
+              an arrival at C and stays in the open backlog from C on; reopen_rate does not count it.
   On re-import, a changed final status extends the existing history along the shortest allowed path to
-  the new status, timed at R (into a resolved state) or U (otherwise), never before the last move.
+  the new status, timed at R (into a resolved state) or U (otherwise) when the row gives them, else at the
+  time of the import (when the change became known), never before the last move.
 - Skipped rows (no summary, no id, bad date, unknown status/resolution, id repeated in the file) are
   reported with their line and reason; they never stop the import. A fatal problem (not a CSV, missing
   Summary or id column) writes nothing. Everything happens in one transaction; a dry run rolls it back.
@@ -46,6 +56,7 @@ import csv
 import datetime as dt
 import io
 import re
+import zoneinfo
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -195,8 +206,9 @@ class JiraRow:
     assignee: str
 
 
-def parse_jira_datetime(value: str) -> dt.datetime | None:
-    """A Jira date (`30/Sep/21 17:20`, ISO 8601, ...) as an aware UTC datetime; None for an empty cell."""
+def parse_jira_datetime(value: str, tz: dt.tzinfo = dt.UTC) -> dt.datetime | None:
+    """A Jira date (`30/Sep/21 17:20`, ISO 8601, ...) as an aware UTC datetime; None for an empty cell.
+    A time without a zone is read in `tz`."""
     value = (value or "").strip()
     if not value:
         return None
@@ -214,8 +226,20 @@ def parse_jira_datetime(value: str) -> dt.datetime | None:
     if parsed is None:
         raise ValueError(f"unreadable date '{value}'")
     if timezone.is_naive(parsed):
-        parsed = parsed.replace(tzinfo=dt.UTC)
+        parsed = parsed.replace(tzinfo=tz)
     return parsed.astimezone(dt.UTC)
+
+
+def timezone_named(name: str | None) -> dt.tzinfo:
+    """The IANA time zone `name` (default UTC); JiraImportError (400) for an unknown name."""
+    if not name or name.upper() == "UTC":
+        return dt.UTC
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise JiraImportError(
+            f"Unknown time zone '{name}' (use an IANA name such as Europe/Berlin).", field="timezone"
+        ) from exc
 
 
 def _split_versions(values: Iterable[str]) -> list[str]:
@@ -228,7 +252,7 @@ def _split_versions(values: Iterable[str]) -> list[str]:
     return out
 
 
-def read_rows(text: str, report: ImportReport) -> list[JiraRow]:
+def read_rows(text: str, report: ImportReport, tz: dt.tzinfo = dt.UTC) -> list[JiraRow]:
     """Parse the CSV text into rows; bad rows go to report.skipped. Raises JiraImportError if unusable."""
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -297,9 +321,9 @@ def read_rows(text: str, report: ImportReport) -> list[JiraRow]:
                 continue
             severity, priority = PRIORITY_MAP[priority_text]
             try:
-                created = parse_jira_datetime(cell(raw, "created"))
-                resolved = parse_jira_datetime(cell(raw, "resolved"))
-                updated = parse_jira_datetime(cell(raw, "updated"))
+                created = parse_jira_datetime(cell(raw, "created"), tz)
+                resolved = parse_jira_datetime(cell(raw, "resolved"), tz)
+                updated = parse_jira_datetime(cell(raw, "updated"), tz)
             except ValueError as exc:
                 report.skipped.append(SkippedRow(line, external_id, str(exc)))
                 continue
@@ -333,34 +357,50 @@ def read_rows(text: str, report: ImportReport) -> list[JiraRow]:
     return rows
 
 
-def _times(row: JiraRow, now: dt.datetime) -> tuple[dt.datetime, dt.datetime, dt.datetime]:
+def _known_times(
+    row: JiraRow, now: dt.datetime
+) -> tuple[dt.datetime, dt.datetime | None, dt.datetime | None]:
+    """(C, R or None, U or None): the row's own times, clamped to [C, now]; nothing is filled in."""
     created = min(row.created, now)
-    resolved = min(max(row.resolved or row.updated or created, created), now)
-    updated = min(max(row.updated or row.resolved or created, created), now)
-    return created, resolved, updated
+
+    def clamp(value):
+        return None if value is None else min(max(value, created), now)
+
+    return created, clamp(row.resolved), clamp(row.updated)
 
 
 def synthesize_history(row: JiraRow, now: dt.datetime) -> list[tuple[str, str, str, dt.datetime]]:
     """The moves (from, to, resolution, at) that lead a new defect to the row's final state (see module doc)."""
-    created, resolved, updated = _times(row, now)
-    moves = [("", DefectStatus.NEW, "", created)]
+    created, resolved, updated = _known_times(row, now)
     s = row.status
+    if s == DefectStatus.NEW:
+        return [("", DefectStatus.NEW, "", created)]
     if s == DefectStatus.TRIAGED:
-        moves.append((DefectStatus.NEW, DefectStatus.TRIAGED, "", created))
-    elif s == DefectStatus.IN_PROGRESS:
-        moves.append((DefectStatus.NEW, DefectStatus.TRIAGED, "", created))
-        moves.append((DefectStatus.TRIAGED, DefectStatus.IN_PROGRESS, "", updated))
-    elif s == DefectStatus.RESOLVED:
-        moves.append((DefectStatus.NEW, DefectStatus.RESOLVED, row.resolution, resolved))
-    elif s == DefectStatus.VERIFIED:
-        moves.append((DefectStatus.NEW, DefectStatus.RESOLVED, row.resolution, resolved))
-        moves.append((DefectStatus.RESOLVED, DefectStatus.VERIFIED, row.resolution, resolved))
-    elif s == DefectStatus.CLOSED:
-        moves.append((DefectStatus.NEW, DefectStatus.CLOSED, row.resolution, resolved))
-    elif s == DefectStatus.REOPENED:
-        moves.append((DefectStatus.NEW, DefectStatus.RESOLVED, Resolution.FIXED, resolved))
-        moves.append((DefectStatus.RESOLVED, DefectStatus.REOPENED, "", max(updated, resolved)))
-    return moves
+        return [("", DefectStatus.NEW, "", created), (DefectStatus.NEW, DefectStatus.TRIAGED, "", created)]
+    if s == DefectStatus.IN_PROGRESS:
+        if updated is None:
+            return [("", DefectStatus.IN_PROGRESS, "", created)]
+        return [
+            ("", DefectStatus.NEW, "", created),
+            (DefectStatus.NEW, DefectStatus.TRIAGED, "", created),
+            (DefectStatus.TRIAGED, DefectStatus.IN_PROGRESS, "", updated),
+        ]
+    if s in RESOLVED_STATUSES:
+        if resolved is None:
+            return [("", s, row.resolution, created)]
+        first = DefectStatus.CLOSED if s == DefectStatus.CLOSED else DefectStatus.RESOLVED
+        moves = [("", DefectStatus.NEW, "", created), (DefectStatus.NEW, first, row.resolution, resolved)]
+        if s == DefectStatus.VERIFIED:
+            moves.append((DefectStatus.RESOLVED, DefectStatus.VERIFIED, row.resolution, resolved))
+        return moves
+    # reopened
+    if resolved is None or updated is None or updated < resolved:
+        return [("", DefectStatus.REOPENED, "", created)]
+    return [
+        ("", DefectStatus.NEW, "", created),
+        (DefectStatus.NEW, DefectStatus.RESOLVED, Resolution.FIXED, resolved),
+        (DefectStatus.RESOLVED, DefectStatus.REOPENED, "", updated),
+    ]
 
 
 def shortest_path(start: str, goal: str) -> list[str]:
@@ -399,7 +439,8 @@ def import_jira_csv(
     text: str,
     by,
     dry_run: bool = False,
-    environment: str = Environment.TEST,
+    environment: str | None = None,
+    tz: dt.tzinfo = dt.UTC,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Create or update the project's defects from Jira CSV text, in one transaction (see module doc).
@@ -407,10 +448,11 @@ def import_jira_csv(
     `by` must hold Action.IMPORT (checked by the caller); it becomes the reporter of new defects and the
     author of synthesized moves and field changes. `progress(done, total)` is called after each batch.
     """
-    if environment not in Environment.values:
+    environment = environment or None  # '' = not given = unknown
+    if environment is not None and environment not in Environment.values:
         raise JiraImportError(f"Unknown environment '{environment}'.", field="environment")
     report = ImportReport(dry_run=dry_run)
-    rows = read_rows(text, report)
+    rows = read_rows(text, report, tz)
     now = timezone.now()
     users = {
         u.username: u
@@ -555,7 +597,8 @@ def _update_existing(
         if defect.status != row.status or (
             row.status in STATUSES_NEEDING_RESOLUTION and defect.resolution != row.resolution
         ):
-            _, resolved, updated = _times(row, now)
+            _, resolved, updated = _known_times(row, now)
+            resolved, updated = resolved or now, updated or now  # unknown: when the change became known
             at = max(last_moves.get(defect.pk) or defect.created_at, defect.created_at)
             path = shortest_path(defect.status, row.status)
             if not path:  # same state, new resolution: reopen and resolve again

@@ -109,8 +109,9 @@ class Defect(models.Model):
     found_in_release = models.ForeignKey(
         "releases.Release", null=True, blank=True, on_delete=models.SET_NULL, related_name="found_defects"
     )
+    # Null = unknown (an import that does not say where the defect was found); leakage leaves such defects out.
     found_in_environment = models.CharField(
-        max_length=12, choices=Environment.choices, default=Environment.TEST
+        max_length=12, choices=Environment.choices, default=Environment.TEST, null=True, blank=True
     )
     fixed_in_release = models.ForeignKey(
         "releases.Release", null=True, blank=True, on_delete=models.SET_NULL, related_name="fixed_defects"
@@ -140,7 +141,9 @@ class Defect(models.Model):
             models.CheckConstraint(condition=Q(severity__in=Severity.values), name="defect_severity_valid"),
             models.CheckConstraint(condition=Q(priority__in=Priority.values), name="defect_priority_valid"),
             models.CheckConstraint(
-                condition=Q(found_in_environment__in=Environment.values), name="defect_environment_valid"
+                condition=Q(found_in_environment__in=Environment.values)
+                | Q(found_in_environment__isnull=True),
+                name="defect_environment_valid",
             ),
             # Open defects carry no resolution; resolved, verified and closed ones always do.
             models.CheckConstraint(

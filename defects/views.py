@@ -22,7 +22,7 @@ from releases.selectors import project_get_for_user, project_list_for_user
 from . import duplicates, selectors, services
 from .apis import BulkInputSerializer
 from .forms import CommentForm, DefectCreateForm, EditForm, JiraImportForm, MoveForm
-from .jira_import import import_jira_csv
+from .jira_import import import_jira_csv, timezone_named
 from .models import OPEN_STATUSES, DefectStatus, Environment, Priority, Resolution, Severity
 from .references import bulk_run, defect_for
 
@@ -383,7 +383,8 @@ def import_jira(request):
                     text=text,
                     by=request.user,
                     dry_run=form.cleaned_data["dry_run"],
-                    environment=form.cleaned_data["environment"],
+                    environment=form.cleaned_data["environment"] or None,
+                    tz=timezone_named(form.cleaned_data["timezone"]),
                 )
             except DomainError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)

@@ -16,6 +16,16 @@ urlpatterns = [
         apis.ReleaseMetricSeriesApi.as_view(),
         name="api-release-metric-series",
     ),
+    path(
+        "releases/<int:pk>/metrics/<str:key>/items/",
+        apis.ReleaseMetricItemsApi.as_view(),
+        name="api-release-metric-items",
+    ),
+    path(
+        f"projects/{KEY}/metrics/<str:metric>/items/",
+        apis.ProjectMetricItemsApi.as_view(),
+        name="api-project-metric-items",
+    ),
     path(f"projects/{KEY}/metrics/", apis.ProjectMetricsApi.as_view(), name="api-project-metrics"),
     path(
         f"projects/{KEY}/metrics/<str:metric>/series/",

@@ -1,9 +1,6 @@
 """REST API for metrics, trends, alert rules, webhooks and alerts. Thin: parse, call a selector or service, render."""
 
-import datetime as dt
-
 from django.http import Http404
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -11,13 +8,13 @@ from rest_framework.views import APIView
 
 from qualitygov.api import Pagination, id_field
 from qualitygov.errors import DomainError
-from qualitygov.services import parse_instant
+from qualitygov.timeparams import parse_as_of, parse_window
 from releases.access import Action, require
 from releases.models import Release
 from releases.selectors import project_get_for_user, release_list_for_user
 
 from . import alerts as alert_services
-from . import selectors, services
+from . import drilldown, selectors, services
 from .flow import defect_flow
 from .models import Alert, AlertDirection, AlertRule, Webhook
 from .registry import definitions_for
@@ -47,8 +44,16 @@ class MetricSerializer(serializers.Serializer):
     value = serializers.FloatField(allow_null=True, help_text="null means no data, never 0.")
     n = serializers.IntegerField(help_text="Sample size behind the value.")
     details = serializers.DictField(help_text="median/p90 of time metrics, risk-score indicators, ...")
-    as_of = serializers.DateTimeField()
+    as_of = serializers.DateTimeField(help_text="The instant the value is for (T).")
     computed_at = serializers.DateTimeField()
+    source = serializers.ChoiceField(
+        choices=["snapshot", "fresh"], help_text="A current stored snapshot, or computed for this request."
+    )
+    updating = serializers.BooleanField(help_text="A recompute of this scope is queued.")
+    drilldown = serializers.CharField(
+        allow_null=True,
+        help_text="API list of exactly the items the value counts, with the same as_of (null: none).",
+    )
 
 
 class SeriesPointSerializer(serializers.Serializer):
@@ -59,35 +64,93 @@ class SeriesPointSerializer(serializers.Serializer):
 
 
 SERIES_PARAMS = [
-    OpenApiParameter("from", str, description="ISO date or datetime (default: 30 days before `to`)."),
-    OpenApiParameter("to", str, description="ISO date or datetime (default: now)."),
+    OpenApiParameter(
+        "from", str, description="ISO datetime, or a date meaning its start (default: 30 days before `to`)."
+    ),
+    OpenApiParameter("to", str, description="ISO datetime, or a date meaning its end (default: now)."),
     OpenApiParameter("bucket", str, enum=["day", "week"], description="Bucket size (default day)."),
 ]
+
+
+AS_OF_PARAM = OpenApiParameter(
+    "as_of",
+    str,
+    description="ISO datetime, or a date meaning the end of that day (UTC). Default: now. Not in the future.",
+)
 
 
 class ReleaseMetricsApi(APIView):
     @extend_schema(
         summary="Every metric of a release (and its project) with value, n, unit and computed_at",
-        parameters=[OpenApiParameter("as_of", str, description="ISO datetime: compute as of then (fresh).")],
+        parameters=[AS_OF_PARAM],
         responses={200: MetricSerializer(many=True), **ERRORS},
     )
     def get(self, request, pk: int):
         release = _release_for(request.user, pk)
-        as_of = parse_instant(request.query_params.get("as_of"), field="as_of")
-        if as_of is not None and as_of > timezone.now():
-            raise DomainError("as_of cannot be in the future.", field="as_of")
+        as_of = parse_as_of(request.query_params.get("as_of"))
         rows = selectors.release_metric_rows(release=release, as_of=as_of)
         return Response(MetricSerializer(rows, many=True).data)
+
+
+class ReleaseMetricItemsApi(APIView):
+    @extend_schema(
+        summary="Drill-down: the items a release metric counts as of T (count metrics: count == value; rates: "
+        "numerator and denominator lists)",
+        parameters=[AS_OF_PARAM],
+        responses={
+            200: OpenApiResponse(description="{key, as_of, value, parts: {part: {count, items}}}"),
+            **ERRORS,
+        },
+    )
+    def get(self, request, pk: int, key: str):
+        release = _release_for(request.user, pk)
+        if key not in drilldown.PARTS:
+            raise DomainError(f"'{key}' has no item list.", field="key", code="unknown_metric")
+        as_of = parse_as_of(request.query_params.get("as_of")) or selectors.release_as_of_now(release=release)
+        value = services.compute_release_scope(release=release, keys=[key], as_of=as_of)[key]
+        return Response(
+            {
+                "key": key,
+                "as_of": as_of,
+                "value": value.value,
+                "n": value.n,
+                "parts": drilldown.drilldown_parts(release=release, key=key, as_of=as_of),
+            }
+        )
+
+
+class ProjectMetricItemsApi(APIView):
+    @extend_schema(
+        summary="Drill-down: the incidents (mttr_hours) or releases (change_failure_rate) a project metric counts",
+        parameters=[AS_OF_PARAM],
+        responses={
+            200: OpenApiResponse(description="{key, as_of, value, n, parts: {part: {count, items}}}"),
+            **ERRORS,
+        },
+    )
+    def get(self, request, key: str, metric: str):
+        from .project_metrics import project_metrics
+
+        project = project_get_for_user(user=request.user, key=key)
+        if metric not in drilldown.PROJECT_PARTS:
+            raise DomainError(f"'{metric}' has no item list.", field="key", code="unknown_metric")
+        as_of = parse_as_of(request.query_params.get("as_of")) or selectors.project_as_of_now(project=project)
+        value = project_metrics(project=project, as_of=as_of, keys=[metric])[metric]
+        parts = drilldown.project_drilldown_parts(project=project, key=metric, as_of=as_of)
+        return Response({"key": metric, "as_of": as_of, "value": value.value, "n": value.n, "parts": parts})
 
 
 class ProjectMetricsApi(APIView):
     @extend_schema(
         summary="Project metrics (MTTR with median/p90/open incidents, change failure rate, stability index)",
+        parameters=[AS_OF_PARAM],
         responses={200: MetricSerializer(many=True), **ERRORS},
     )
     def get(self, request, key: str):
         project = project_get_for_user(user=request.user, key=key)
-        return Response(MetricSerializer(selectors.project_metric_rows(project=project), many=True).data)
+        as_of = parse_as_of(request.query_params.get("as_of"))
+        rows = selectors.project_metric_rows(project=project, as_of=as_of)
+        return Response(MetricSerializer(rows, many=True).data)
 
 
 def _series(request, *, key: str, release=None, project=None) -> Response:
@@ -102,12 +165,7 @@ def _series(request, *, key: str, release=None, project=None) -> Response:
     bucket = request.query_params.get("bucket", "day")
     if bucket not in ("day", "week"):
         raise DomainError("bucket must be 'day' or 'week'.", field="bucket")
-    end = parse_instant(request.query_params.get("to"), field="to", end_of_day=True) or timezone.now()
-    start = parse_instant(request.query_params.get("from"), field="from") or end - dt.timedelta(days=30)
-    if start >= end:
-        raise DomainError("from must be before to.", field="from")
-    if (end - start).days > MAX_SERIES_DAYS:
-        raise DomainError(f"At most {MAX_SERIES_DAYS} days per request.", field="from")
+    start, end = parse_window(request.query_params, default_days=30, max_days=MAX_SERIES_DAYS)
     if definition.is_series:
         buckets = defect_flow(
             start=start, end=end, bucket=bucket, release=release, project=None if release else project

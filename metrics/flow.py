@@ -1,25 +1,36 @@
-"""defect_flow: per day (or week) opened, closed (entries into a resolved state), reopened, net, and open backlog at
-the end of the bucket, for a project or a release. Counts are grouped in the database; the backlog is the open
-count at the start plus the running sum of the bucket deltas (one number per bucket, not per defect)."""
+"""defect_flow: per day (or week) opened, closed (moves from an open into a resolved state), reopened, net, and open
+backlog at the end of the bucket, for a project or a release. Counts are grouped in the database; the backlog is the
+open count at the start plus the running sum of the bucket's backlog changes (one number per bucket, not per
+defect).
+
+Release membership and severity are read as they were at the end of the series (replayed from their history), so a
+later edit of a defect never changes the buckets of a past period.
+"""
 
 import datetime as dt
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.db.models.functions import TruncDate
 
 from defects.models import OPEN_STATUSES, RESOLVED_STATUSES, Defect, DefectTransition
 
 from .release_metrics import closures_q, defects_as_of
+from .replay import field_as_of, release_defects_as_of, with_fields_as_of
+
+# Moves that put a defect into the open backlog: its creation into an open state, or a reopen.
+ENTERS_BACKLOG_Q = Q(to_status__in=OPEN_STATUSES) & (Q(from_status="") | Q(from_status__in=RESOLVED_STATUSES))
+REOPEN_Q = Q(from_status__in=RESOLVED_STATUSES, to_status__in=OPEN_STATUSES)
 
 
 def _bucket_start(day: dt.date, bucket: str) -> dt.date:
     return day - dt.timedelta(days=day.weekday()) if bucket == "week" else day
 
 
-def _scope_filters(*, project=None, release=None) -> tuple[Q, Q]:
+def _scope_defects(*, end: dt.datetime, project=None, release=None):
+    """The scope's defects as of the end of the series, annotated with severity_as_of."""
     if release is not None:
-        return Q(found_in_release=release), Q(defect__found_in_release=release)
-    return Q(project=project), Q(defect__project=project)
+        return release_defects_as_of(release, end)
+    return with_fields_as_of(Defect.objects.filter(project=project), end)
 
 
 def defect_flow(
@@ -33,43 +44,43 @@ def defect_flow(
 ) -> list[dict]:
     """Buckets covering (start, end]: {"bucket": date, "opened", "closed", "reopened", "net", "backlog"}.
 
-    net = opened - closed; backlog = open defects at the end of the bucket, so
-    backlog_end - backlog_start = opened + reopened - closed. With by_severity, each bucket also carries
-    "backlog_by_severity".
+    opened = defects created in the bucket; closed = moves from an open into a resolved state; reopened = moves
+    from a resolved state back to an open one; net = opened + reopened - closed; backlog = open defects at the end
+    of the bucket. With by_severity, each bucket also carries "backlog_by_severity".
     """
     if bucket not in ("day", "week"):
         raise ValueError("bucket must be 'day' or 'week'")
-    defect_q, transition_q = _scope_filters(project=project, release=release)
+    defects = _scope_defects(end=end, project=project, release=release)
     opened_rows = (
-        Defect.objects.filter(defect_q, created_at__gt=start, created_at__lte=end)
+        defects.filter(created_at__gt=start, created_at__lte=end)
         .annotate(day=TruncDate("created_at"))
-        .values("day", "severity")
+        .values("day")
         .annotate(count=Count("pk"))
         .order_by()
     )
-    moves = DefectTransition.objects.filter(transition_q, at__gt=start, at__lte=end)
-    closed_rows = (
-        moves.filter(closures_q())
-        .annotate(day=TruncDate("at"))
-        .values("day", "defect__severity")
-        .annotate(count=Count("pk"))
-        .order_by()
+    moves = DefectTransition.objects.filter(
+        defect__in=defects.values("pk"), at__gt=start, at__lte=end
+    ).annotate(
+        day=TruncDate("at"),
+        sev=field_as_of("severity", end, outer="defect_id", current=F("defect__severity")),
     )
-    reopened_rows = (
-        moves.filter(from_status__in=RESOLVED_STATUSES, to_status__in=OPEN_STATUSES)
-        .annotate(day=TruncDate("at"))
-        .values("day", "defect__severity")
-        .annotate(count=Count("pk"))
-        .order_by()
+
+    def grouped(q: Q):
+        return moves.filter(q).values("day", "sev").annotate(count=Count("pk")).order_by()
+
+    closed_rows, reopened_rows, entered_rows = (
+        grouped(closures_q()),
+        grouped(REOPEN_Q),
+        grouped(ENTERS_BACKLOG_Q),
     )
     initial = (
-        defects_as_of(Defect.objects.filter(defect_q), start)
+        defects_as_of(defects, start)
         .filter(state_as_of__in=OPEN_STATUSES)
-        .values("severity")
+        .values("severity_as_of")
         .annotate(count=Count("pk"))
         .order_by()
     )
-    backlog_by_severity = {row["severity"]: row["count"] for row in initial}
+    backlog_by_severity = {row["severity_as_of"]: row["count"] for row in initial}
 
     first = _bucket_start(start.date(), bucket)
     last = _bucket_start(end.date(), bucket)
@@ -77,37 +88,30 @@ def defect_flow(
     buckets: dict[dt.date, dict] = {}
     day = first
     while day <= last:
-        buckets[day] = {
-            "bucket": day.isoformat(),
-            "opened": 0,
-            "closed": 0,
-            "reopened": 0,
-            "delta_by_severity": {},
-        }
+        buckets[day] = {"bucket": day.isoformat(), "opened": 0, "closed": 0, "reopened": 0, "delta": {}}
         day += step
 
-    def add(rows, field, sign, severity_field):
-        for row in rows:
-            day = row["day"]
-            if isinstance(day, str):
-                day = dt.date.fromisoformat(day)
-            target = buckets.get(_bucket_start(day, bucket))
-            if target is None:
-                continue
-            target[field] += row["count"]
-            sev = row[severity_field]
-            target["delta_by_severity"][sev] = target["delta_by_severity"].get(sev, 0) + sign * row["count"]
+    def target(row):
+        day = row["day"]
+        if isinstance(day, str):
+            day = dt.date.fromisoformat(day)
+        return buckets.get(_bucket_start(day, bucket))
 
-    add(opened_rows, "opened", 1, "severity")
-    add(closed_rows, "closed", -1, "defect__severity")
-    add(reopened_rows, "reopened", 1, "defect__severity")
+    for rows, name in ((opened_rows, "opened"), (closed_rows, "closed"), (reopened_rows, "reopened")):
+        for row in rows:
+            if (b := target(row)) is not None:
+                b[name] += row["count"]
+    for rows, sign in ((entered_rows, 1), (closed_rows, -1)):
+        for row in rows:
+            if (b := target(row)) is not None:
+                b["delta"][row["sev"]] = b["delta"].get(row["sev"], 0) + sign * row["count"]
 
     result = []
     for key in sorted(buckets):
         b = buckets[key]
-        for sev, delta in b.pop("delta_by_severity").items():
+        for sev, delta in b.pop("delta").items():
             backlog_by_severity[sev] = backlog_by_severity.get(sev, 0) + delta
-        b["net"] = b["opened"] - b["closed"]
+        b["net"] = b["opened"] + b["reopened"] - b["closed"]
         b["backlog"] = sum(backlog_by_severity.values())
         if by_severity:
             b["backlog_by_severity"] = dict(backlog_by_severity)

@@ -57,6 +57,36 @@ class MetricSnapshot(models.Model):
         return f"{self.key}={self.value} (n={self.n}) for {target} as of {self.as_of:%Y-%m-%d %H:%M}"
 
 
+class EvidenceWatermark(models.Model):
+    """When the evidence of a scope last changed (recorded by schedule_recompute, which every change of evidence
+    calls). A stored snapshot answers for "now" only while its as_of is at or after this time."""
+
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="+")
+    release = models.ForeignKey(
+        "releases.Release", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["release"], condition=Q(scope=Scope.RELEASE), name="watermark_release_once"
+            ),
+            models.UniqueConstraint(
+                fields=["project"], condition=Q(scope=Scope.PROJECT), name="watermark_project_once"
+            ),
+            models.CheckConstraint(
+                condition=(Q(scope=Scope.RELEASE) & Q(release__isnull=False))
+                | (Q(scope=Scope.PROJECT) & Q(release__isnull=True)),
+                name="watermark_scope_matches_release",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"evidence of {self.scope} {self.release_id or self.project_id} changed at {self.changed_at}"
+
+
 class PendingRecompute(models.Model):
     """A recompute asked for and not yet done. Recorded in the database so nothing is lost when Redis is down;
     many requests for one scope coalesce into one row, and the sweep task picks up leftovers."""

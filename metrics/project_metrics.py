@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from django.db.models import Avg, Count, Exists, F, Min, OuterRef, Q
+from django.db.models import Avg, Count, DateTimeField, Exists, F, Min, OuterRef, Q, Sum, Value
 
 from defects.models import Defect
 from incidents.models import Incident
@@ -10,6 +10,7 @@ from releases.models import Release
 
 from .policy import policy_for
 from .release_metrics import defects_as_of, leakage_of, reopen_rate_of
+from .replay import with_fields_as_of
 from .results import MetricResult
 from .sql import PercentileCont, SecondsBetween, is_postgres, percentile_cont
 
@@ -87,9 +88,13 @@ def change_failure_rate(*, project, as_of: dt.datetime, window_days: int | None 
 
 
 def window_defects(*, project, as_of: dt.datetime, window_days: int):
-    """The project's defects created in (T-W, T], with their state and resolution as of T."""
+    """The project's defects created in (T-W, T], with their state, resolution and fields as of T."""
     return defects_as_of(
-        Defect.objects.filter(project=project, created_at__gt=as_of - dt.timedelta(days=window_days)), as_of
+        with_fields_as_of(
+            Defect.objects.filter(project=project, created_at__gt=as_of - dt.timedelta(days=window_days)),
+            as_of,
+        ),
+        as_of,
     )
 
 
@@ -97,7 +102,8 @@ def stability_index(
     *, project, as_of: dt.datetime, cfr: MetricResult | None = None, mttr: MetricResult | None = None
 ) -> MetricResult:
     """100 * (0.4*(1-CFR) + 0.3*(1-leakage) + 0.15*(1-reopen) + 0.15*restore), each rate as a fraction over W;
-    restore = min(1, target_mttr/mttr), 1 with no incidents; weights and target_mttr are per-project policy.
+    restore = min(1, target_mttr/mttr), 1 with no incidents, where open incidents count with their age so far
+    (T - started_at), so an ongoing outage lowers the index; weights and target_mttr are per-project policy.
     A missing part is left out and the weights renormalised; all missing = null.
 
     Leakage and reopen over W are taken over the project's defects created in W.
@@ -109,13 +115,22 @@ def stability_index(
     defects = window_defects(project=project, as_of=as_of, window_days=window)
     leakage, leakage_n, _ = leakage_of(defects)
     reopen, reopen_n, _ = reopen_rate_of(defects, as_of)
-    if mttr.value is None:
-        # No restored incident in W: full marks unless incidents are still open (then the part is missing).
-        restore = 1.0 if not mttr.details.get("open_incidents") else None
-    elif mttr.value == 0:
-        restore = 1.0
+    # Time to restore for the index: incidents restored in W with their duration, and open incidents with their
+    # age so far (T - started_at), so an ongoing outage lowers the index instead of vanishing from it.
+    open_ages = (
+        Incident.objects.filter(project=project, started_at__lte=as_of)
+        .filter(Q(restored_at__isnull=True) | Q(restored_at__gt=as_of))
+        .aggregate(
+            n=Count("pk"),
+            seconds=Sum(SecondsBetween(Value(as_of, output_field=DateTimeField()), F("started_at"))),
+        )
+    )
+    count = mttr.n + open_ages["n"]
+    if count == 0:
+        restore = 1.0  # no incidents: full marks
     else:
-        restore = min(1.0, policy["target_mttr_hours"] / mttr.value)
+        hours = ((mttr.value or 0.0) * mttr.n + (open_ages["seconds"] or 0.0) / 3600.0) / count
+        restore = 1.0 if hours <= 0 else min(1.0, policy["target_mttr_hours"] / hours)
     parts = {
         "cfr": None if cfr.value is None else 1 - cfr.value / 100.0,
         "leakage": None if leakage is None else 1 - leakage / 100.0,

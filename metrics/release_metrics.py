@@ -3,7 +3,8 @@
 Every function takes the release and T, runs ORM aggregates in the database and returns a MetricResult with the
 sample size n. "As of T" means only events with timestamp <= T count: a defect's state as of T is the to_status of
 its latest transition with at <= T (ties: greatest id), its resolution likewise; a test result counts when its
-finished_at <= T.
+finished_at <= T. The fields a metric reads (severity, found-in environment, found-in release) are replayed from
+their change history to the values they had at T (metrics.replay), so a later edit never changes a past figure.
 """
 
 import datetime as dt
@@ -17,7 +18,6 @@ from defects.models import (
     INVALID_RESOLUTIONS,
     OPEN_STATUSES,
     RESOLVED_STATUSES,
-    Defect,
     DefectStatus,
     DefectTransition,
     Environment,
@@ -25,6 +25,7 @@ from defects.models import (
 )
 from testing.models import Requirement, ResultStatus, TestCase, TestResult
 
+from .replay import release_defects_as_of
 from .results import MetricResult
 from .sql import SecondsBetween, is_postgres, percentile_cont
 
@@ -65,8 +66,8 @@ def valid_q() -> Q:
 
 
 def release_defects(release, as_of: dt.datetime) -> QuerySet:
-    """Defects found in R that existed at T, with their state and resolution as of T."""
-    return defects_as_of(Defect.objects.filter(found_in_release=release), as_of)
+    """Defects found in R as of T that existed at T, with their state, resolution and fields as of T."""
+    return defects_as_of(release_defects_as_of(release, as_of), as_of)
 
 
 def latest_results(release, as_of: dt.datetime) -> QuerySet:
@@ -103,11 +104,15 @@ def reopen_rate_of(defects: QuerySet, as_of: dt.datetime) -> tuple[float | None,
     return _pct(counts["rd"], counts["d"]), counts["d"], counts["rd"]
 
 
+KNOWN_ENVIRONMENTS = tuple(Environment.values)
+
+
 def leakage_of(defects: QuerySet) -> tuple[float | None, int, int]:
-    """(100*escaped/(escaped+pre), escaped+pre, escaped) over valid defects of the queryset."""
+    """(100*escaped/(escaped+pre), escaped+pre, escaped) over valid defects of the queryset (annotated with
+    environment_as_of). A defect whose environment is unknown (null) is neither escaped nor pre-release."""
     counts = defects.filter(valid_q()).aggregate(
-        escaped=Count("pk", filter=Q(found_in_environment=Environment.PRODUCTION)),
-        total=Count("pk"),
+        escaped=Count("pk", filter=Q(environment_as_of=Environment.PRODUCTION)),
+        total=Count("pk", filter=Q(environment_as_of__in=KNOWN_ENVIRONMENTS)),
     )
     return _pct(counts["escaped"], counts["total"]), counts["total"], counts["escaped"]
 
@@ -126,35 +131,40 @@ def open_defects(*, release, as_of: dt.datetime) -> MetricResult:
 
 
 def blocking_open_defects(*, release, as_of: dt.datetime) -> MetricResult:
-    """The same as open_defects, severity blocker or critical (the defect's current severity)."""
+    """The same as open_defects, severity (as of T) blocker or critical."""
     counts = release_defects(release, as_of).aggregate(
-        blocking=Count("pk", filter=Q(state_as_of__in=OPEN_STATUSES, severity__in=BLOCKING_SEVERITIES)),
+        blocking=Count("pk", filter=Q(state_as_of__in=OPEN_STATUSES, severity_as_of__in=BLOCKING_SEVERITIES)),
         open=Count("pk", filter=Q(state_as_of__in=OPEN_STATUSES)),
     )
     return MetricResult("blocking_open_defects", counts["blocking"], counts["open"], "count", {})
 
 
 def defect_arrivals_7d(*, release, as_of: dt.datetime) -> MetricResult:
-    """Defects found in R created in (T-7d, T]."""
-    arrivals = Defect.objects.filter(
-        found_in_release=release, created_at__gt=as_of - SEVEN_DAYS, created_at__lte=as_of
-    ).count()
+    """Defects found in R (as of T) created in (T-7d, T]."""
+    arrivals = (
+        release_defects_as_of(release, as_of)
+        .filter(created_at__gt=as_of - SEVEN_DAYS, created_at__lte=as_of)
+        .count()
+    )
     return MetricResult("defect_arrivals_7d", arrivals, arrivals, "count", {})
 
 
 def closures_q() -> Q:
-    """An entry into a resolved state: a move from an open state (or creation) to resolved, verified or closed.
+    """A closure: a move from an open state into a resolved state (resolved, verified or closed).
 
-    Moves between resolved states (resolved -> verified -> closed) are not a second closure, so that
-    opened + reopened - closed is exactly the change of the open backlog.
+    Moves between resolved states (resolved -> verified -> closed) are not a second closure, and a defect created
+    straight into a resolved state (an import of a finished issue) was never open, so its creation is no closure.
     """
-    return Q(to_status__in=RESOLVED_STATUSES) & ~Q(from_status__in=RESOLVED_STATUSES)
+    return Q(from_status__in=OPEN_STATUSES, to_status__in=RESOLVED_STATUSES)
 
 
 def defect_closures_7d(*, release, as_of: dt.datetime) -> MetricResult:
-    """Transitions of R's defects into a resolved state in (T-7d, T]."""
+    """Moves of R's defects (found in R as of T) from an open state into a resolved state in (T-7d, T]."""
     closures = DefectTransition.objects.filter(
-        closures_q(), defect__found_in_release=release, at__gt=as_of - SEVEN_DAYS, at__lte=as_of
+        closures_q(),
+        defect__in=release_defects_as_of(release, as_of).values("pk"),
+        at__gt=as_of - SEVEN_DAYS,
+        at__lte=as_of,
     ).count()
     return MetricResult("defect_closures_7d", closures, closures, "count", {})
 

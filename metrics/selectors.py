@@ -2,6 +2,7 @@
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.db.models import Max, OuterRef, QuerySet, Subquery
 from django.db.models.functions import TruncDate
@@ -141,7 +142,67 @@ def alert_rules_for(*, project) -> QuerySet:
     return AlertRule.objects.filter(project=project).select_related("owner").prefetch_related("webhooks")
 
 
-def _row(key: str, *, value, n, unit, details, as_of, computed_at, definitions=None) -> dict:
+def drilldown_url(
+    *, key: str, release_id: int | None, as_of: dt.datetime, project_key: str | None = None
+) -> str | None:
+    """The API list of exactly what the metric counts, with the same as_of (None where there is no list)."""
+    from urllib.parse import urlencode
+
+    from .drilldown import PARTS, PROJECT_PARTS
+
+    query = urlencode({"as_of": as_of.isoformat()})
+    if release_id is None:
+        if project_key is None:
+            return None
+        if key in PROJECT_PARTS:
+            return f"/api/v1/projects/{project_key}/metrics/{key}/items/?{query}"
+        return f"/api/v1/projects/{project_key}/metrics/?{query}"  # stability_index: the parts it is made of
+    if key in PARTS:
+        return f"/api/v1/releases/{release_id}/metrics/{key}/items/?{query}"
+    if key == "release_risk_score":  # the indicators the score is made of, as of the same instant
+        return f"/api/v1/releases/{release_id}/metrics/?{query}"
+    return None
+
+
+def project_as_of_now(*, project) -> dt.datetime:
+    """The instant "now" means for the project's figures: its current snapshot's as_of, else now."""
+    from django.utils import timezone
+
+    snaps = latest_project_metrics(project_ids=[project.pk]).get(project.pk, {})
+    marks = evidence_watermarks(project_ids=[project.pk])
+    if snapshots_current(snaps, PROJECT_KEYS, marks.get((Scope.PROJECT, project.pk))):
+        return snaps["stability_index"].as_of
+    return timezone.now()
+
+
+def release_as_of_now(*, release) -> dt.datetime:
+    """The instant "now" means for the release's figures: its current snapshot's as_of, else now."""
+    from django.utils import timezone
+
+    from .registry import RELEASE_KEYS
+
+    snaps = latest_release_metrics(release_ids=[release.pk])[release.pk]
+    marks = evidence_watermarks(release_ids=[release.pk])
+    if snapshots_current(snaps, RELEASE_KEYS, marks.get((Scope.RELEASE, release.pk))):
+        return snaps["release_risk_score"].as_of if "release_risk_score" in snaps else timezone.now()
+    return timezone.now()
+
+
+def _row(
+    key: str,
+    *,
+    value,
+    n,
+    unit,
+    details,
+    as_of,
+    computed_at,
+    source: str,
+    updating: bool,
+    release_id=None,
+    project_key=None,
+    definitions=None,
+) -> dict:
     from .registry import REGISTRY
 
     definition = (definitions or REGISTRY)[key]
@@ -156,85 +217,228 @@ def _row(key: str, *, value, n, unit, details, as_of, computed_at, definitions=N
         "details": details,
         "as_of": as_of,
         "computed_at": computed_at,
+        "source": source,
+        "updating": updating,
+        "drilldown": drilldown_url(
+            key=key,
+            release_id=release_id if definition.scope == "release" else None,
+            project_key=project_key,
+            as_of=as_of,
+        ),
     }
+
+
+def evidence_watermarks(*, release_ids=(), project_ids=()) -> dict[tuple[str, int], dt.datetime]:
+    """{("release", id) | ("project", id): when its evidence last changed}, one query."""
+    from django.db.models import Q
+
+    from .models import EvidenceWatermark
+
+    rows = EvidenceWatermark.objects.filter(
+        Q(scope=Scope.RELEASE, release_id__in=list(release_ids))
+        | Q(scope=Scope.PROJECT, project_id__in=list(project_ids))
+    ).values_list("scope", "release_id", "project_id", "changed_at")
+    return {
+        (scope, release_id if scope == Scope.RELEASE else project_id): at
+        for scope, release_id, project_id, at in rows
+    }
+
+
+def pending_recomputes(*, release_ids=(), project_ids=()) -> set[tuple[str, int]]:
+    """{("release", id) | ("project", id)} of the scopes with a recompute queued, one query."""
+    from django.db.models import Q
+
+    from .models import PendingRecompute
+
+    rows = PendingRecompute.objects.filter(
+        Q(scope=Scope.RELEASE, release_id__in=list(release_ids))
+        | Q(scope=Scope.PROJECT, project_id__in=list(project_ids))
+    ).values_list("scope", "release_id", "project_id")
+    return {
+        (scope, release_id if scope == Scope.RELEASE else project_id)
+        for scope, release_id, project_id in rows
+    }
+
+
+def snapshots_current(snaps: dict, keys, changed_at: dt.datetime | None) -> bool:
+    """Stored snapshots answer for "now" only while every key has one and no evidence changed after them."""
+    if any(k not in snaps for k in keys):
+        return False
+    return changed_at is None or all(snaps[k].as_of >= changed_at for k in keys)
+
+
+def _fresh_rows(
+    results: dict, *, as_of, now, updating: bool = False, release_id=None, project_key=None, definitions=None
+) -> list[dict]:
+    return [
+        _row(
+            k,
+            value=r.value,
+            n=r.n,
+            unit=r.unit,
+            details=r.details,
+            as_of=as_of,
+            computed_at=now,
+            source="fresh",
+            updating=updating,
+            release_id=release_id,
+            project_key=project_key,
+            definitions=definitions,
+        )
+        for k, r in results.items()
+    ]
+
+
+def _snapshot_rows(snaps: dict, keys, release_id=None, project_key=None, definitions=None) -> list[dict]:
+    return [
+        _row(
+            k,
+            value=s.value,
+            n=s.n,
+            unit=(definitions or {}).get(k).unit if k in (definitions or {}) else _unit(k),
+            details=s.details,
+            as_of=s.as_of,
+            computed_at=s.computed_at,
+            source="snapshot",
+            updating=False,
+            release_id=release_id,
+            project_key=project_key,
+            definitions=definitions,
+        )
+        for k in keys
+        if (s := snaps.get(k)) is not None
+    ]
 
 
 def release_metric_rows(*, release, as_of: dt.datetime | None = None) -> list[dict]:
     """Every scalar metric of the release (release and project scope) as rows for the API and pages.
 
-    Without as_of: the latest snapshots, computed and stored on demand when the scope has none yet (so pages and
-    the API work when no worker has run). With as_of: fresh values as of that instant, nothing stored.
+    Without as_of the answer is for now: the latest snapshots while they are current (every key stored and no
+    evidence changed after them), else values computed fresh as of now (nothing is written; `updating` says a
+    recompute is queued). With as_of: fresh values as of that instant, nothing stored.
     """
     from django.utils import timezone
 
     from . import services
-    from .registry import PROJECT_KEYS, definitions_for
+    from .project_metrics import project_metrics
+    from .registry import PROJECT_KEYS, RELEASE_KEYS, definitions_for
 
+    now = timezone.now()
+    # The contract's metrics, the measures and the project's custom measure keys.
     definitions = definitions_for(release.project)
     release_keys = [k for k, d in definitions.items() if d.scope == "release" and not d.is_series]
+    ids = {"release_id": release.pk, "project_key": release.project.key, "definitions": definitions}
     if as_of is not None:
-        now = timezone.now()
         results = services.compute_for_release(release=release, as_of=as_of)
-        return [
-            _row(
-                k,
-                value=r.value,
-                n=r.n,
-                unit=r.unit,
-                details=r.details,
-                as_of=as_of,
-                computed_at=now,
-                definitions=definitions,
-            )
-            for k, r in results.items()
-        ]
+        return _fresh_rows(results, as_of=as_of, now=now, **ids)
     snaps = latest_release_metrics(release_ids=[release.pk])[release.pk]
-    if any(k not in snaps for k in release_keys):
-        services.snapshot_release(release=release)
-    if any(k not in snaps for k in PROJECT_KEYS):
-        services.snapshot_project(project=release.project)
-    snaps = latest_release_metrics(release_ids=[release.pk])[release.pk]
-    return [
-        _row(
-            k,
-            value=s.value,
-            n=s.n,
-            unit=definitions[k].unit,
-            details=s.details,
-            as_of=s.as_of,
-            computed_at=s.computed_at,
-            definitions=definitions,
-        )
-        for k in release_keys + list(PROJECT_KEYS)
-        if (s := snaps.get(k)) is not None
-    ]
+    scopes = {"release_ids": [release.pk], "project_ids": [release.project_id]}
+    marks = evidence_watermarks(**scopes)
+    rows = []
+    if snapshots_current(snaps, RELEASE_KEYS, marks.get((Scope.RELEASE, release.pk))):
+        rows += _snapshot_rows(snaps, release_keys, **ids)
+    else:
+        pending = pending_recomputes(**scopes)
+        results = services.compute_release_scope(release=release, as_of=now)
+        updating = (Scope.RELEASE, release.pk) in pending
+        rows += _fresh_rows(results, as_of=now, now=now, updating=updating, **ids)
+    if snapshots_current(snaps, PROJECT_KEYS, marks.get((Scope.PROJECT, release.project_id))):
+        rows += _snapshot_rows(snaps, PROJECT_KEYS, project_key=release.project.key)
+    else:
+        pending = pending_recomputes(**scopes)
+        results = project_metrics(project=release.project, as_of=now)
+        updating = (Scope.PROJECT, release.project_id) in pending
+        rows += _fresh_rows(results, as_of=now, now=now, updating=updating, project_key=release.project.key)
+    return rows
 
 
-def project_metric_rows(*, project) -> list[dict]:
-    """The project's latest project-scope snapshots (computed and stored on demand when missing)."""
-    from . import services
+def project_metric_rows(*, project, as_of: dt.datetime | None = None) -> list[dict]:
+    """The project's project-scope metrics: as of T when given (fresh), else for now (current snapshots, or fresh
+    values when evidence changed after them; nothing is written)."""
+    from django.utils import timezone
+
+    from .project_metrics import project_metrics
     from .registry import PROJECT_KEYS
 
+    now = timezone.now()
+    if as_of is not None:
+        results = project_metrics(project=project, as_of=as_of)
+        return _fresh_rows(results, as_of=as_of, now=now, project_key=project.key)
     snaps = latest_project_metrics(project_ids=[project.pk]).get(project.pk, {})
-    if any(k not in snaps for k in PROJECT_KEYS):
-        services.snapshot_project(project=project)
-        snaps = latest_project_metrics(project_ids=[project.pk]).get(project.pk, {})
-    return [
-        _row(
-            k,
-            value=s.value,
-            n=s.n,
-            unit=_unit(k),
-            details=s.details,
-            as_of=s.as_of,
-            computed_at=s.computed_at,
-        )
-        for k in PROJECT_KEYS
-        if (s := snaps.get(k)) is not None
-    ]
+    marks = evidence_watermarks(project_ids=[project.pk])
+    if snapshots_current(snaps, PROJECT_KEYS, marks.get((Scope.PROJECT, project.pk))):
+        return _snapshot_rows(snaps, PROJECT_KEYS, project_key=project.key)
+    updating = (Scope.PROJECT, project.pk) in pending_recomputes(project_ids=[project.pk])
+    results = project_metrics(project=project, as_of=now)
+    return _fresh_rows(results, as_of=now, now=now, updating=updating, project_key=project.key)
 
 
 def _unit(key: str) -> str:
     from .registry import REGISTRY
 
     return REGISTRY[key].unit if key in REGISTRY else ""
+
+
+@dataclass
+class Figure:
+    """A metric value as pages show it: duck-types MetricSnapshot (key, value, n, details, as_of, computed_at) and
+    says where it came from (a current snapshot or computed for this request) and whether a recompute is queued."""
+
+    key: str
+    value: float | None
+    n: int
+    details: dict
+    as_of: dt.datetime
+    computed_at: dt.datetime
+    source: str = "fresh"
+    updating: bool = False
+
+
+def _figures(results: dict, *, now: dt.datetime, updating: bool) -> dict[str, Figure]:
+    return {
+        k: Figure(k, r.value, r.n, r.details, as_of=now, computed_at=now, updating=updating)
+        for k, r in results.items()
+    }
+
+
+def current_release_figures(*, releases) -> dict[int, dict]:
+    """{release_id: {key: MetricSnapshot | Figure}} for now: each release's (and its project's) latest snapshots
+    while they are current, else values computed fresh as of now (marked `updating` while a recompute is queued).
+    Nothing is written. Three queries plus a fresh computation only for scopes whose evidence changed."""
+    from django.utils import timezone
+
+    from . import services
+    from .project_metrics import project_metrics
+    from .registry import RELEASE_KEYS
+
+    releases = list(releases)
+    ids = [r.pk for r in releases]
+    project_ids = {r.project_id for r in releases}
+    snaps = latest_release_metrics(release_ids=ids)
+    marks = evidence_watermarks(release_ids=ids, project_ids=project_ids)
+    stale_releases = [
+        r
+        for r in releases
+        if not snapshots_current(snaps[r.pk], RELEASE_KEYS, marks.get((Scope.RELEASE, r.pk)))
+    ]
+    stale_projects = {
+        r.project_id: r.project
+        for r in releases
+        if not snapshots_current(snaps[r.pk], PROJECT_KEYS, marks.get((Scope.PROJECT, r.project_id)))
+    }
+    if not stale_releases and not stale_projects:
+        return snaps
+    now = timezone.now()
+    pending = pending_recomputes(release_ids=[r.pk for r in stale_releases], project_ids=list(stale_projects))
+    project_figures = {
+        pid: _figures(
+            project_metrics(project=project, as_of=now), now=now, updating=(Scope.PROJECT, pid) in pending
+        )
+        for pid, project in stale_projects.items()
+    }
+    for release in stale_releases:
+        results = services.compute_release_scope(release=release, as_of=now)
+        snaps[release.pk].update(_figures(results, now=now, updating=(Scope.RELEASE, release.pk) in pending))
+    for release in releases:
+        snaps[release.pk].update(project_figures.get(release.project_id, {}))
+    return snaps

@@ -21,7 +21,7 @@ from releases.access import Action, require
 from releases.models import ACTIVE_RELEASE_STATUSES, Project, Release
 
 from .measure_metrics import measure_results
-from .models import MetricSnapshot, PendingRecompute, PolicyVersion, RecomputeLock, Scope
+from .models import EvidenceWatermark, MetricSnapshot, PendingRecompute, PolicyVersion, RecomputeLock, Scope
 from .policy import policy_for, policy_validate
 from .project_metrics import project_metrics
 from .registry import PROJECT_KEYS, RELEASE_KEYS, definitions_for
@@ -195,9 +195,14 @@ def schedule_recompute(*, release_ids: Iterable[int] = (), project_ids: Iterable
     rows += [PendingRecompute(scope=Scope.PROJECT, project_id=pid, requested_at=now) for pid in project_ids]
     PendingRecompute.objects.bulk_create(rows, ignore_conflicts=True)
     # Rows that already existed get the new time, so a recompute running right now does not swallow this request.
-    PendingRecompute.objects.filter(
-        Q(release_id__in=[rid for rid, _ in releases]) | Q(scope=Scope.PROJECT, project_id__in=project_ids)
-    ).update(requested_at=now)
+    mine = Q(release_id__in=[rid for rid, _ in releases]) | Q(scope=Scope.PROJECT, project_id__in=project_ids)
+    PendingRecompute.objects.filter(mine).update(requested_at=now)
+    # The evidence watermark: snapshots older than this no longer answer for "now".
+    EvidenceWatermark.objects.bulk_create(
+        [EvidenceWatermark(scope=r.scope, project_id=r.project_id, release_id=r.release_id) for r in rows],
+        ignore_conflicts=True,
+    )
+    EvidenceWatermark.objects.filter(mine).update(changed_at=now)
     transaction.on_commit(_enqueue_pending)
 
 
@@ -284,9 +289,10 @@ def backfill_scopes(
 
 
 def backfill_days(*, days: int) -> list[dt.datetime]:
-    """The instants of a backfill: the end of each of the past `days` days (UTC), oldest first."""
+    """The instants of a backfill: the end of each of the past `days` days (UTC, yesterday the last), oldest first.
+    Today is not over: `snapshot_all_active` takes the snapshot as of now after a backfill."""
     today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    return [today - dt.timedelta(days=offset, microseconds=1) for offset in range(days, 0, -1)]
+    return [today - dt.timedelta(days=offset - 1, microseconds=1) for offset in range(days, 0, -1)]
 
 
 def backfill_scope(*, project: Project, release: Release | None, as_of: dt.datetime) -> None:

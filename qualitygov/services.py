@@ -1,13 +1,10 @@
 """Small helpers shared by the apps' services."""
 
-import datetime as dt
 from typing import Any
 
 from django.db import models
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
-from .errors import DomainError
+from .timeparams import parse_instant  # noqa: F401 - the one time parser, re-exported for the apps' APIs
 
 
 def model_update(
@@ -47,23 +44,3 @@ def parse_id(value) -> int | None:
     except (TypeError, ValueError):
         return None
     return number if 0 < number <= MAX_ID else None
-
-
-def parse_instant(raw: str | None, *, field: str, end_of_day: bool = False) -> dt.datetime | None:
-    """An ISO datetime (naive = UTC) or date; DomainError (400) when unparseable."""
-    if raw in (None, ""):
-        return None
-    try:
-        value = parse_datetime(raw)
-        day = parse_date(raw) if value is None else None
-    except ValueError:
-        value = day = None
-    if value is None:
-        if day is None:
-            raise DomainError(
-                f"'{raw}' is not a valid ISO date or datetime.", field=field, code="invalid_datetime"
-            )
-        value = dt.datetime.combine(day, dt.time.max if end_of_day else dt.time.min)
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value, dt.UTC)
-    return value

@@ -34,6 +34,8 @@ GAP_FILTERS = {
     "failing": "With failing tests",
     "not_run": "With tests not run",
     "blocking": "With open blocking defects",
+    "covered": "With test cases (coverage)",
+    "verified": "Verified",
 }
 
 
@@ -352,12 +354,14 @@ class MatrixRow:
             "failing": self.failing,
             "not_run": self.has_tests and self.not_run,
             "blocking": self.blocking,
+            "verified": self.verified,  # the verified_requirements metric's numerator
+            "covered": self.has_tests,  # the requirement_coverage metric's numerator
         }.get(gap, True)
 
 
 def traceability_matrix(*, release: Release, gap: str = "", q: str = "") -> list[MatrixRow]:
     """Rows: requirements in the release's scope; cells: their test cases' latest results in the release;
-    plus open defects linked to each requirement. Four queries whatever the size.
+    plus the open defects of this release linked to each requirement. Four queries whatever the size.
     """
     reqs = Requirement.objects.filter(releases=release).order_by("key")
     if q:
@@ -384,8 +388,11 @@ def traceability_matrix(*, release: Release, gap: str = "", q: str = "") -> list
     defects_by_req: dict[int, list[Defect]] = defaultdict(list)
     if reqs:
         links = (
+            # Open defects of this release only: "open blocking defect" has one meaning on every page (glossary).
             Defect.requirements.through.objects.filter(
-                requirement_id__in=[r.pk for r in reqs], defect__status__in=OPEN_STATUSES
+                requirement_id__in=[r.pk for r in reqs],
+                defect__status__in=OPEN_STATUSES,
+                defect__found_in_release=release,
             )
             .select_related("defect")
             .order_by("defect__key")

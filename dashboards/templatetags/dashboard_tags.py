@@ -3,17 +3,18 @@
 from django import template
 
 from dashboards.tiles import tile
-from metrics.selectors import latest_release_metrics
+from metrics.selectors import current_release_figures
 
 register = template.Library()
 
 
 @register.inclusion_tag("dashboards/_release_summary_card.html")
 def release_summary(release):
-    """Risk band, score and a few key figures of the release from its latest snapshots (two queries)."""
-    snaps = latest_release_metrics(release_ids=[release.pk]).get(release.pk, {})
+    """Risk band, score and a few key figures of the release for now: the same figures as the dashboard (current
+    snapshots, else computed fresh), with their as-of time."""
+    snaps = current_release_figures(releases=[release]).get(release.pk, {})
     risk = snaps.get("release_risk_score")
-    keys = ("blocking_open_defects", "test_pass_rate", "verified_requirements", "reopen_rate")
+    keys = ("open_defects", "blocking_open_defects", "test_pass_rate", "verified_requirements", "reopen_rate")
     return {
         "release": release,
         "risk": risk,

@@ -102,11 +102,12 @@ def test_import_synthesizes_history_by_the_documented_rules(project, manager):
     assert [(a, b, r) for a, b, r, _ in currency] == [("", "new", ""), ("new", "resolved", "fixed")]
     assert currency[1][3] == dt.datetime(2021, 9, 3, 12, 30, tzinfo=dt.UTC)
     reopened = moves("1003")
-    assert [(a, b) for a, b, _, _ in reopened] == [("", "new"), ("new", "resolved"), ("resolved", "reopened")]
+    # No Resolved/Updated dates: created straight into reopened, no closure or reopen at an invented time.
+    assert [(a, b) for a, b, _, _ in reopened] == [("", "reopened")]
     closed = moves("1004")
     assert [(a, b, r) for a, b, r, _ in closed] == [("", "new", ""), ("new", "closed", "duplicate")]
     patch = moves("1005")
-    assert [b for _, b, _, _ in patch] == ["new", "triaged", "in_progress"]
+    assert [b for _, b, _, _ in patch] == ["in_progress"]  # no Updated date: no invented move time
 
 
 def test_second_import_updates_instead_of_duplicating(project, manager):

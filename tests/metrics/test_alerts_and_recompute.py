@@ -216,11 +216,22 @@ def test_snapshot_all_active_covers_active_releases_and_projects(release, projec
 
 
 def test_backfill_command_writes_one_snapshot_per_day(release, project):
+    import datetime as dt
+
     from django.core.management import call_command
+    from django.utils import timezone
 
     call_command("backfill_metrics", "--project", "PAY", "--days", "3", "--no-progress")
-    assert MetricSnapshot.objects.filter(release=release, key="open_defects").count() == 3
-    assert MetricSnapshot.objects.filter(scope="project", key="stability_index").count() == 3
+    # The end of each of the last three days (yesterday the last), then one snapshot as of now.
+    instants = list(
+        MetricSnapshot.objects.filter(release=release, key="open_defects")
+        .order_by("as_of")
+        .values_list("as_of", flat=True)
+    )
+    today = timezone.now().date()
+    assert [t.date() for t in instants[:3]] == [today - dt.timedelta(days=d) for d in (3, 2, 1)]
+    assert timezone.now() - instants[3] < dt.timedelta(minutes=5) and len(instants) == 4
+    assert MetricSnapshot.objects.filter(scope="project", key="stability_index").count() == 4
 
 
 def test_backfill_command_rejects_unknown_project(db):

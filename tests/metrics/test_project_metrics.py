@@ -109,7 +109,12 @@ def test_empty_project_gives_null_rates(project):
     assert stability_index(project=project, as_of=T0).value == 100.0
 
 
-def test_stability_index_is_null_when_every_part_is_missing(project):
-    # an open incident makes the restore part unknown; nothing else has data
-    incident(project, started=T0 - DAY)
-    assert stability_index(project=project, as_of=T0).value is None
+def test_an_ongoing_outage_lowers_the_stability_index(project):
+    # an incident open for 72 hours counts with its age so far: restore = min(1, 24 / 72); nothing else has data
+    incident(project, started=T0 - 3 * DAY)
+    r = stability_index(project=project, as_of=T0)
+    assert r.details["parts"]["restore"] == round(24 / 72, 4)
+    assert r.value == round(100 * 24 / 72, 2)
+    # with a restored incident of 2 hours beside it: mean (2 + 72) / 2 = 37 hours
+    incident(project, started=T0 - 10 * DAY, restored=T0 - 10 * DAY + 2 * HOUR)
+    assert stability_index(project=project, as_of=T0).details["parts"]["restore"] == round(24 / 37, 4)

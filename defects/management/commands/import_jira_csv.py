@@ -1,4 +1,4 @@
-"""manage.py import_jira_csv --project KEY FILE [--dry-run] [--as USERNAME] [--environment ENV]"""
+"""manage.py import_jira_csv --project KEY FILE [--dry-run] [--as USERNAME] [--environment ENV] [--timezone TZ]"""
 
 from pathlib import Path
 
@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from defects.jira_import import import_jira_csv
+from defects.jira_import import import_jira_csv, timezone_named
 from qualitygov.errors import DomainError
 from releases.access import Action, require
 from releases.models import Project
@@ -24,7 +24,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--as", dest="username", default="", help="Import as this user (needs the import right)."
         )
-        parser.add_argument("--environment", default="test", help="found_in_environment of new defects.")
+        parser.add_argument(
+            "--environment",
+            default=None,
+            help="found_in_environment of new defects (default: unknown; a Jira export does not say).",
+        )
+        parser.add_argument(
+            "--timezone",
+            default="UTC",
+            help="IANA time zone of the export's timestamps that carry no zone (default UTC).",
+        )
         parser.add_argument("--no-progress", action="store_true", help="Do not draw the progress bar.")
 
     def handle(self, *args, **options):
@@ -44,6 +53,10 @@ class Command(BaseCommand):
             except DomainError as exc:
                 raise CommandError(exc.message) from exc
         try:
+            tz = timezone_named(options["timezone"])
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
+        try:
             text = path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as exc:
             raise CommandError(f"{path} is not UTF-8 text: {exc}") from exc
@@ -62,6 +75,7 @@ class Command(BaseCommand):
                 by=by,
                 dry_run=options["dry_run"],
                 environment=options["environment"],
+                tz=tz,
                 progress=progress,
             )
         except DomainError as exc:
@@ -69,6 +83,10 @@ class Command(BaseCommand):
         finally:
             bar.close()
         prefix = "Dry run (nothing written): " if report.dry_run else ""
+        self.stdout.write(
+            f"Timestamps without a zone were read as {options['timezone'] or 'UTC'}; "
+            f"found-in environment: {options['environment'] or 'unknown (not given)'}."
+        )
         self.stdout.write(
             f"{prefix}{report.rows} rows: {report.created} created, {report.updated} updated, "
             f"{report.unchanged} unchanged, {len(report.skipped)} skipped; {report.transitions} transitions; "

@@ -1,4 +1,5 @@
-"""manage.py backfill_metrics [--project KEY] [--days N]: daily snapshots as of each past day, from history."""
+"""manage.py backfill_metrics [--project KEY] [--days N]: daily snapshots as of the end of each past day (yesterday
+the last), from history, then a snapshot as of now of every active release and project."""
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
@@ -26,6 +27,7 @@ class Command(BaseCommand):
             raise CommandError("--days must be between 1 and 3650.")
         if if_empty and MetricSnapshot.objects.filter(as_of__lt=services.backfill_days(days=1)[0]).exists():
             self.stdout.write("Past snapshots already exist; nothing to backfill.")
+            self._snapshot_now()
             return
         target = None
         if project:
@@ -45,3 +47,9 @@ class Command(BaseCommand):
                 f"Stored {total} scope snapshots ({len(scopes)} scopes x {len(instants)} days)."
             )
         )
+        self._snapshot_now()
+
+    def _snapshot_now(self) -> None:
+        """Finish with a snapshot as of now of every active release and project, so pages show current figures."""
+        done = services.snapshot_all_active()
+        self.stdout.write(f"Stored the current snapshot of {done} scopes (active releases and projects).")
