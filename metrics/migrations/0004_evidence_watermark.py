@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('metrics', '0002_recomputelock_alertrule_alert_pendingrecompute_and_more'),
+        ('metrics', '0003_policyversion'),
         ('releases', '0001_initial'),
     ]
 
