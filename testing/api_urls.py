@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis, apis_settings
+from . import apis, apis_junit, apis_settings
 
 urlpatterns = [
     path("requirements/", apis.RequirementListApi.as_view(), name="api-requirements"),
@@ -15,8 +15,8 @@ urlpatterns = [
     path("runs/<int:pk>/comparison/", apis.RunComparisonApi.as_view(), name="api-run-comparison"),
     path("results/<int:pk>/defect/", apis.ResultDefectApi.as_view(), name="api-result-defect"),
     path("releases/<int:release_id>/runs/", apis.ManualRunCreateApi.as_view(), name="api-release-runs"),
-    path("releases/<int:release_id>/junit/", apis.JUnitUploadApi.as_view(), name="api-release-junit"),
-    path("junit-ingestions/<int:pk>/", apis.JUnitIngestionApi.as_view(), name="api-junit-ingestion"),
+    path("releases/<int:release_id>/junit/", apis_junit.JUnitUploadApi.as_view(), name="api-release-junit"),
+    path("junit-ingestions/<int:pk>/", apis_junit.JUnitIngestionApi.as_view(), name="api-junit-ingestion"),
     path(
         "projects/<str:key>/test-settings/",
         apis_settings.ProjectTestSettingsApi.as_view(),
