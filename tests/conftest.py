@@ -61,6 +61,37 @@ def api_client_for(db):
     return _client
 
 
+# --- Honest markers -------------------------------------------------------
+# `-m "not browser"` and `-m "not worker"` must leave out exactly the Playwright tests and the tests that start a
+# real Celery worker. A test using the browser fixtures unmarked fails at collection; a test starting a worker
+# unmarked fails when it starts one (tests/hardening/faultkit.Worker, tests/metrics/test_worker.py).
+
+_running: dict = {}
+
+
+def pytest_collection_modifyitems(config, items):
+    unmarked = [
+        item.nodeid
+        for item in items
+        if "browser" in getattr(item, "fixturenames", ()) and item.get_closest_marker("browser") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "Playwright tests must be marked @pytest.mark.browser: " + ", ".join(sorted(unmarked))
+        )
+
+
+def pytest_runtest_setup(item):
+    _running["item"] = item
+
+
+def require_marker(name: str, what: str) -> None:
+    """Fail the running test unless it carries the marker `name` (it `what`)."""
+    item = _running.get("item")
+    if item is not None and item.get_closest_marker(name) is None:
+        pytest.fail(f"{item.nodeid} {what} but is not marked @pytest.mark.{name}")
+
+
 # --- Browser --------------------------------------------------------------
 
 

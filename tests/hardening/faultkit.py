@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from tests.conftest import require_marker
+
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_SERVER = os.environ.get("QUALITYGOV_REDIS_SERVER", "redis-server")
 
@@ -138,6 +140,7 @@ class Worker:
     """A real `celery worker` subprocess (solo pool) on the test database and the given broker."""
 
     def __init__(self, *, broker: str, queue: str, log: Path, env: dict | None = None, visibility: float = 3):
+        require_marker("worker", "starts a real Celery worker")
         self.log_path = log
         environment = {
             **os.environ,

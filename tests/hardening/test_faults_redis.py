@@ -85,6 +85,7 @@ def _client_for(user) -> Client:
     return client
 
 
+@pytest.mark.worker
 def test_redis_down_pages_and_api_keep_working_and_recomputes_are_kept(
     redis_server, project, release, make_member, api_client_for, tmp_path
 ):

@@ -19,7 +19,7 @@ from tests import factories as f
 
 from .faultkit import ThrowawayRedis, Worker, junit_report, require_postgres, wait_until
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 QUEUE = "qualitygov-fault-worker"
 OPEN_STATUSES = ("new", "triaged", "in_progress", "reopened")

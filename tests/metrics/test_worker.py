@@ -15,6 +15,7 @@ from django.db import connection
 
 from metrics.models import MetricSnapshot
 from tests import factories as f
+from tests.conftest import require_marker
 from tests.hardening.faultkit import database_url, skip_or_fail
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -33,6 +34,7 @@ def _redis_url() -> str:
 
 @pytest.fixture
 def worker():
+    require_marker("worker", "starts a real Celery worker")
     if connection.vendor != "postgresql":
         skip_or_fail("the real-worker test needs DATABASE_URL=postgres://... (a shared test database)")
     import redis
