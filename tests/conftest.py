@@ -1,4 +1,4 @@
-"""Fixtures shared by the whole suite: users per role, API clients with tokens, a headless browser."""
+"""Fixtures shared by the whole suite: members per role, API clients with tokens, a headless browser."""
 
 import os
 import shutil
@@ -40,6 +40,32 @@ def make_member(db, project):
         return user
 
     return _make
+
+
+# The member(role) family: one member of the project per role, made through make_member (username "<role>_pay").
+@pytest.fixture
+def viewer(make_member):
+    return make_member(Role.VIEWER)
+
+
+@pytest.fixture
+def qa(make_member):
+    return make_member(Role.QA)
+
+
+@pytest.fixture
+def manager(make_member):
+    return make_member(Role.MANAGER)
+
+
+@pytest.fixture
+def rm(make_member):
+    return make_member(Role.RELEASE_MANAGER)
+
+
+@pytest.fixture
+def admin(make_member):
+    return make_member(Role.ADMIN)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Fixtures for the defect tests: a recorder for metric recomputes, a QA user, defects made by the service."""
+"""Fixtures for the defect tests: a recorder for metric recomputes, defects made by the service (members per role:
+tests/conftest.py)."""
 
 import pytest
 
@@ -17,21 +18,6 @@ def recomputes(monkeypatch):
 
     monkeypatch.setattr(metrics.services, "schedule_recompute", record)
     return calls
-
-
-@pytest.fixture
-def qa(make_member):
-    return make_member("qa")
-
-
-@pytest.fixture
-def manager(make_member):
-    return make_member("manager")
-
-
-@pytest.fixture
-def viewer(make_member):
-    return make_member("viewer")
 
 
 @pytest.fixture

@@ -22,11 +22,6 @@ KEY_FAILING = {"blocking_open_defects": 2, "test_pass_rate": 99.0, "reopen_rate"
 TOMORROW = (timezone.now() + dt.timedelta(days=1)).date()
 
 
-@pytest.fixture
-def rm(make_member):
-    return make_member(Role.RELEASE_MANAGER)
-
-
 def _sign(gate, release, rm):
     services.signoff_create(item=gate.checklist_items.get(), release=release, by=rm, comment="ok")
 

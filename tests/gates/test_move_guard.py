@@ -21,11 +21,6 @@ FAILING = {"blocking_open_defects": 0, "test_pass_rate": 90.0, "reopen_rate": 1.
 
 
 @pytest.fixture
-def rm(make_member):
-    return make_member(Role.RELEASE_MANAGER)
-
-
-@pytest.fixture
 def ready(project):
     return ReleaseFactory(project=project, version="6.0", status=ReleaseStatus.READY)
 

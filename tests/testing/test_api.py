@@ -9,11 +9,6 @@ from tests import factories as f
 
 
 @pytest.fixture
-def qa(make_member):
-    return make_member("qa")
-
-
-@pytest.fixture
 def qa_api(api_client_for, qa):
     return api_client_for(qa)
 
