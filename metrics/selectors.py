@@ -161,7 +161,8 @@ def drilldown_url(
         return f"/api/v1/releases/{release_id}/metrics/{key}/items/?{query}"
     if key == "release_risk_score":  # the indicators the score is made of, as of the same instant
         return f"/api/v1/releases/{release_id}/metrics/?{query}"
-    return None
+    # A measure (built-in or custom key): the uploaded measures of the release, the latest at or before T.
+    return f"/api/v1/releases/{release_id}/measures/?{query}"
 
 
 def project_as_of_now(*, project) -> dt.datetime:

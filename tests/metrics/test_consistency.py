@@ -15,7 +15,7 @@ from dashboards import selectors as dashboards
 from dashboards.templatetags.dashboard_tags import release_summary
 from gates.models import GateEvaluation
 from metrics import services
-from metrics.registry import PROJECT_KEYS, RELEASE_KEYS
+from metrics.registry import MEASURE_KEYS, PROJECT_KEYS, RELEASE_KEYS
 from releases.models import ACTIVE_RELEASE_STATUSES, Release
 from tests.factories import MembershipFactory, UserFactory
 
@@ -99,6 +99,9 @@ def test_every_drilldown_lists_exactly_what_the_metric_counts(api_client_for):
             if key == "release_risk_score":
                 assert {r["key"]: r["value"] for r in body} == {k: rows[k]["value"] for k in rows}
                 continue
+            if key in MEASURE_KEYS:  # a measure's value is the latest upload: the release's measures list
+                assert "/measures/" in row["drilldown"]
+                continue
             assert dt.datetime.fromisoformat(body["as_of"]) == dt.datetime.fromisoformat(row["as_of"])
             assert body["value"] == row["value"], key
             parts = body["parts"]
@@ -117,5 +120,5 @@ def test_every_drilldown_lists_exactly_what_the_metric_counts(api_client_for):
                 numerator_ids = {i["id"] for i in parts["numerator"]["items"]}
                 assert numerator_ids <= {i["id"] for i in parts["denominator"]["items"]}
             followed += 1
-    assert followed >= 12 * len(releases) - len(releases)
+    assert followed >= 12 * len(releases)
     assert client.get(f"/api/v1/releases/{releases[-1].pk}/metrics/nope/items/").status_code == 400
