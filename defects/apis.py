@@ -241,20 +241,28 @@ class DefectListApi(APIView):
             component=v["component"],
             found_in_release=release_in(project, v["found_in_release"], field="found_in_release"),
             found_in_environment=v["found_in_environment"],
-            assignee=user_by_name(v["assignee"]),
+            assignee=user_by_name(v["assignee"], project=project),
             created_at=v["created_at"],
             external_id=v["external_id"],
-            requirements=_linked(Requirement, v["requirements"], "requirements"),
-            test_cases=_linked(TestCase, v["test_cases"], "test_cases"),
-            test_results=_linked(TestResult, v["test_results"], "test_results", related=("release",)),
+            requirements=_linked(Requirement, v["requirements"], "requirements", project),
+            test_cases=_linked(TestCase, v["test_cases"], "test_cases", project),
+            test_results=_linked(
+                TestResult,
+                v["test_results"],
+                "test_results",
+                project,
+                related=("release",),
+                path="release__project",
+            ),
         )
         return Response(_serialize(_reload(request, defect)), status=status.HTTP_201_CREATED)
 
 
-def _linked(model, ids: list[int], field: str, related: tuple[str, ...] = ()):
+def _linked(model, ids: list[int], field: str, project, related: tuple[str, ...] = (), path: str = "project"):
+    """The objects of `project` with these ids; an id of another project is reported like a missing one."""
     if not ids:
         return []
-    objects = list(model.objects.filter(pk__in=ids).select_related(*related))
+    objects = list(model.objects.filter(pk__in=ids, **{path: project}).select_related(*related))
     missing = sorted(set(ids) - {o.pk for o in objects})
     if missing:
         raise DomainError(
@@ -286,7 +294,7 @@ class DefectDetailApi(APIView):
         if not v:
             raise DomainError("Nothing to change: send at least one field.")
         if "assignee" in v:
-            v["assignee"] = user_by_name(v["assignee"])
+            v["assignee"] = user_by_name(v["assignee"], project=defect.project)
         for name in ("found_in_release", "fixed_in_release"):
             if name in v:
                 v[name] = release_in(defect.project, v[name], field=name)

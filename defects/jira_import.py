@@ -67,7 +67,9 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from qualitygov.dates import check_range
 from qualitygov.errors import DomainError
+from qualitygov.text import LONG_FORBIDDEN, short_text_problem
 from releases.models import Project, Release
 
 from .models import (
@@ -227,6 +229,7 @@ def parse_jira_datetime(value: str, tz: dt.tzinfo = dt.UTC) -> dt.datetime | Non
         raise ValueError(f"unreadable date '{value}'")
     if timezone.is_naive(parsed):
         parsed = parsed.replace(tzinfo=tz)
+    check_range(parsed)
     return parsed.astimezone(dt.UTC)
 
 
@@ -256,6 +259,13 @@ def read_rows(text: str, report: ImportReport, tz: dt.tzinfo = dt.UTC) -> list[J
     """Parse the CSV text into rows; bad rows go to report.skipped. Raises JiraImportError if unusable."""
     if text.startswith("\ufeff"):
         text = text[1:]
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise JiraImportError(
+            f"The file contains a NUL character on line {line}; nothing was imported. "
+            "NUL bytes usually mean the file is not a CSV text export (UTF-16, a spreadsheet).",
+            field="file",
+        )
     try:
         reader = csv.reader(io.StringIO(text, newline=""))
         header = next(reader, None)
@@ -330,6 +340,14 @@ def read_rows(text: str, report: ImportReport, tz: dt.tzinfo = dt.UTC) -> list[J
             if created is None:
                 report.skipped.append(SkippedRow(line, external_id, "empty Created date"))
                 continue
+            title = re.sub(r"[\t\r\n\u2028\u2029]+", " ", title)  # a summary is one line
+            short = [("Issue id", external_id), ("Summary", title), ("Assignee", cell(raw, "assignee"))]
+            short += [("Component/s", c) for c in cells(raw, "component/s")[:1]]
+            short += [("Version", v) for v in cells(raw, "affects version/s") + cells(raw, "fix version/s")]
+            broken = next(((label, p) for label, value in short if (p := short_text_problem(value))), None)
+            if broken is not None:
+                report.skipped.append(SkippedRow(line, external_id, f"{broken[0]} {broken[1]}"))
+                continue
             seen[external_id] = line
             if len(title) > TITLE_MAX:
                 title = title[: TITLE_MAX - 1] + "…"
@@ -338,7 +356,8 @@ def read_rows(text: str, report: ImportReport, tz: dt.tzinfo = dt.UTC) -> list[J
                     line=line,
                     external_id=external_id,
                     title=title,
-                    description=cell(raw, "description"),
+                    # Real exports carry stray control characters (the Hadoop one has backspaces): dropped.
+                    description=LONG_FORBIDDEN.sub("", cell(raw, "description")),
                     status=status,
                     resolution=resolution,
                     severity=severity,

@@ -27,12 +27,13 @@ def defect_for(request, ref: str) -> Defect:
     return defect
 
 
-def user_by_name(username: str | None, *, field: str = "assignee"):
+def user_by_name(username: str | None, *, project: Project | None = None, field: str = "assignee"):
+    """The user to assign; an unknown username gets the same answer as a user outside the project (no oracle)."""
     if not username:
         return None
     user = get_user_model().objects.filter(username=username).first()
-    if user is None:
-        raise DomainError(f"No user '{username}'.", field=field)
+    if user is None or (project is not None and not services.may_be_assigned(user, project)):
+        raise DomainError(services.not_a_member_message(username), field=field)
     return user
 
 
@@ -55,7 +56,7 @@ def bulk_run(request, v: dict) -> services.BulkReport:
     params: dict = {}
     action = v["action"]
     if action == services.BulkAction.ASSIGN:
-        params["assignee"] = user_by_name(v.get("assignee"))
+        params["assignee"] = user_by_name(v.get("assignee"), project=first.project if first else None)
     elif action in (services.BulkAction.SET_SEVERITY, services.BulkAction.SET_PRIORITY):
         name = "severity" if action == services.BulkAction.SET_SEVERITY else "priority"
         if name in v:

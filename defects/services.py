@@ -125,14 +125,22 @@ def _check_backdate(*, when: dt.datetime, by, project_id: int, field: str) -> No
 
 def _check_release(release: Release | None, project: Project, *, field: str) -> None:
     if release is not None and release.project_id != project.pk:
-        raise DomainError(f"Release {release.version} belongs to another project.", field=field)
+        # The same words as for an unknown release: another project's release is not revealed.
+        raise DomainError(f"No release {release.pk} in project {project.key}.", field=field)
+
+
+def not_a_member_message(username: str) -> str:
+    """One answer for an unknown username and for a user outside the project (no username oracle)."""
+    return f"'{username}' is not a member of this project."
+
+
+def may_be_assigned(user, project: Project) -> bool:
+    return bool(user.is_superuser or role_of(user, project) is not None)
 
 
 def _check_assignee(assignee, project: Project) -> None:
-    if assignee is not None and not assignee.is_superuser and role_of(assignee, project) is None:
-        raise DomainError(
-            f"{assignee.get_username()} is not a member of project {project.key}.", field="assignee"
-        )
+    if assignee is not None and not may_be_assigned(assignee, project):
+        raise DomainError(not_a_member_message(assignee.get_username()), field="assignee")
 
 
 def _check_version(defect: Defect, expected_version: int | None) -> None:
@@ -195,7 +203,7 @@ def defect_create(
     for item, label in [(r, "requirement") for r in requirements] + [(t, "test case") for t in test_cases]:
         if item.project_id != project.pk:
             raise DomainError(
-                f"The {label} {item} belongs to another project.", field=f"{label.replace(' ', '_')}s"
+                f"No {label} with id {item.pk} in this project.", field=f"{label.replace(' ', '_')}s"
             )
     if any(r.release.project_id != project.pk for r in test_results):
         raise DomainError("A linked test result belongs to another project.", field="test_results")
@@ -298,7 +306,7 @@ def _check_original(*, defect: Defect, original: Defect) -> None:
     if original.pk == defect.pk:
         raise DomainError("A defect cannot be a duplicate of itself.", field="duplicate_of")
     if original.project_id != defect.project_id:
-        raise DomainError("The original defect belongs to another project.", field="duplicate_of")
+        raise DomainError("No such defect.", field="duplicate_of")
     # Follow the original's own duplicate chain (bounded) so no cycle is ever created.
     seen, current = {original.pk}, original.duplicate_of_id
     while current and len(seen) < 50:

@@ -17,6 +17,7 @@ from qualitygov.errors import DomainError
 from qualitygov.services import parse_id
 from releases.access import Action, can
 from releases.models import Project, Release
+from releases.selectors import project_list_for_user
 
 from . import selectors, services
 from .models import (
@@ -57,14 +58,14 @@ def _visible(user, project) -> None:
         raise Http404
 
 
-def _project_from(value) -> Project:
-    """A project by id or key; 400 when it does not exist."""
+def _project_from(value, user) -> Project:
+    """A project of yours by id or key; 400 when it does not exist or you are not a member (the same answer)."""
     text = str(value or "").strip()
     pk = parse_id(text)
     project = (
         Project.objects.filter(pk=pk).first() if pk is not None else Project.objects.filter(key=text).first()
     )
-    if project is None:
+    if project is None or not can(user, project, Action.VIEW):
         raise DomainError(f"No project '{text}'.", field="project")
     return project
 
@@ -83,7 +84,7 @@ class GateListApi(GenericAPIView):
         """Gates of the projects you are a member of; `?project=KEY` narrows to one project."""
         qs = selectors.gate_list_for_user(user=request.user)
         if request.query_params.get("project"):
-            project = _project_from(request.query_params["project"])
+            project = _project_from(request.query_params["project"], request.user)
             qs = qs.filter(project=project)
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(GateOutputSerializer(page, many=True).data)
@@ -94,7 +95,7 @@ class GateListApi(GenericAPIView):
         data = GateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
-        project = _project_from(values.pop("project"))
+        project = _project_from(values.pop("project"), request.user)
         gate = services.gate_create(project=project, by=request.user, **values)
         return Response(GateOutputSerializer(gate).data, status=status.HTTP_201_CREATED)
 
@@ -145,8 +146,9 @@ class GateEvaluationsApi(GenericAPIView):
         _visible(request.user, gate.project)
         data = EvaluationInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        # Only a release of the gate's project: another project's id answers like a missing one (404).
         release = get_object_or_404(
-            Release.objects.select_related("project"), pk=data.validated_data["release"]
+            Release.objects.select_related("project"), pk=data.validated_data["release"], project=gate.project
         )
         evaluation = services.gate_evaluate(
             gate=gate, release=release, by=request.user, via=data.validated_data["via"]
@@ -179,7 +181,9 @@ class DecisionListApi(GenericAPIView):
     def get(self, request):
         """Decisions in your projects, newest first; filter with `?project=KEY`, `?release=ID`, `?gate=ID`."""
         project = (
-            _project_from(request.query_params["project"]) if request.query_params.get("project") else None
+            _project_from(request.query_params["project"], request.user)
+            if request.query_params.get("project")
+            else None
         )
         qs = selectors.decision_list(
             user=request.user,
@@ -203,9 +207,20 @@ class DecisionListApi(GenericAPIView):
         data = DecisionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        release = get_object_or_404(Release.objects.select_related("project"), pk=values["release"])
-        gate = get_object_or_404(QualityGate.objects.select_related("project"), pk=values["gate"])
+        # A release you cannot see, a gate of another project and an evaluation of another gate or release answer
+        # like missing ones: nothing about other projects is revealed.
+        release = get_object_or_404(
+            Release.objects.select_related("project").filter(
+                project__in=project_list_for_user(user=request.user)
+            ),
+            pk=values["release"],
+        )
+        gate = get_object_or_404(
+            QualityGate.objects.select_related("project"), pk=values["gate"], project=release.project
+        )
         evaluation = selectors.evaluation_get(pk=values.get("evaluation"))
+        if evaluation is not None and (evaluation.gate_id, evaluation.release_id) != (gate.pk, release.pk):
+            evaluation = None
         if values.get("evaluation") and evaluation is None:
             raise DomainError(f"No evaluation {values['evaluation']}.", field="evaluation")
         decision = services.decision_record(
@@ -240,7 +255,7 @@ class SignoffCreateApi(APIView):
         _visible(request.user, item.gate.project)
         data = SignoffInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        release = get_object_or_404(Release, pk=data.validated_data["release"])
+        release = get_object_or_404(Release, pk=data.validated_data["release"], project=item.gate.project)
         signoff = services.signoff_create(
             item=item, release=release, by=request.user, comment=data.validated_data["comment"]
         )
@@ -298,7 +313,7 @@ class AuditEventListApi(GenericAPIView):
         """A project's audit log: `?project=KEY` (required), `action` (prefix), `actor`, `release`, `q`."""
         if not request.query_params.get("project"):
             raise DomainError("Give ?project=KEY.", field="project")
-        project = _project_from(request.query_params["project"])
+        project = _project_from(request.query_params["project"], request.user)
         _visible(request.user, project)
         p = request.query_params
         qs = selectors.audit_events(
@@ -330,7 +345,7 @@ class WaiverListApi(GenericAPIView):
         """Waivers of a project's decisions (`?expired=1`: only the expired ones still in force)."""
         if not request.query_params.get("project"):
             raise DomainError("Give ?project=KEY.", field="project")
-        project = _project_from(request.query_params["project"])
+        project = _project_from(request.query_params["project"], request.user)
         _visible(request.user, project)
         qs = selectors.waiver_list(
             project=project,

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from xhtml2pdf import pisa
 
-from qualitygov.csv_export import csv_cell, csv_response
+from qualitygov.csv_export import attachment, csv_response
 from qualitygov.services import parse_id
 from releases.access import Action, require
 from releases.models import Membership, Project, Release
@@ -68,8 +68,7 @@ def readiness_pdf(request, pk: int):
         messages.error(request, "The PDF could not be drawn just now; print this page instead, or try again.")
         return render(request, "gates/readiness.html", context, status=503)
     response = HttpResponse(pdf, content_type="application/pdf")
-    filename = f"readiness-{release.project.key}-{release.version}.pdf".replace(" ", "_")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = attachment(f"readiness-{release.project.key}-{release.version}.pdf")
     return response
 
 
@@ -80,7 +79,7 @@ def _audit_csv(project: Project, events):
             e.action,
             e.actor.get_username() if e.actor_id else "",
             e.release.version if e.release_id else "",
-            csv_cell(e.summary),
+            e.summary,
         ]
         for e in events.iterator(chunk_size=1000)
     )

@@ -102,7 +102,8 @@ def alert_email_send(*, alert_id: int) -> bool:
     scope = f"{data['project']} {data['release']}" if data["release"] else data["project"]
     word = "above" if alert.direction == AlertDirection.ABOVE else "below"
     send_mail(
-        subject=f"[QualityGov] {scope}: {data['label']} {word} {alert.threshold:g}",
+        # One line whatever older data holds (a header with a line break is refused by the mail library).
+        subject=" ".join(f"[QualityGov] {scope}: {data['label']} {word} {alert.threshold:g}".split()),
         message=(
             f"{data['label']} is {alert.value:g}, {word} the threshold {alert.threshold:g}, "
             f"for {scope} (at {data['fired_at']}).\nYou are the owner of this alert rule."

@@ -11,13 +11,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from defects.models import Environment, Severity
 from qualitygov.api import id_field
 from qualitygov.errors import AccessDenied, ConflictError, DomainError, PayloadTooLarge
+from qualitygov.parsers import SafeJSONParser
 from qualitygov.services import parse_id
 from qualitygov.uploads import UploadRefused
 from releases.selectors import project_get_for_user, release_get_for_user
@@ -466,7 +467,7 @@ class RunDetailApi(APIView):
 class RunResultsApi(GenericAPIView):
     serializer_class = ResultOutput
     queryset = TestResult.objects.none()  # for the schema generator only; get() reads through the selectors
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    parser_classes = [SafeJSONParser, FormParser, MultiPartParser]
 
     @extend_schema(
         summary="Results of a run (filters: status, flaky=yes|no, suite, q)",

@@ -6,8 +6,6 @@ they name; a role that does not allow an action gets 403.
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -17,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from defects.models import Environment
+from qualitygov.csv_export import csv_response
 from qualitygov.errors import AccessDenied, DomainError
 from qualitygov.services import parse_id
 from releases.access import Action, can
@@ -537,53 +536,40 @@ def traceability(request, release_id: int):
     return render(request, "testing/traceability.html", context)
 
 
-def _csv_cell(value: str) -> str:
-    """Neutralise spreadsheet formulas in untrusted text (CSV injection)."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def _traceability_csv(release, rows) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    filename = f"traceability-{release.project.key}-{release.version}.csv".replace('"', "")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow(
-        [
-            "requirement",
-            "title",
-            "state",
-            "verified",
-            "test_case_id",
-            "test_case",
-            "latest_status",
-            "latest_finished_at",
-            "run",
-            "open_defects",
-            "open_blocking_defects",
-        ]
-    )
-    for row in rows:
-        defects = " ".join(d.key for d in row.open_defects)
-        blocking = " ".join(d.key for d in row.open_defects if d.is_blocking)
-        base = [
-            _csv_cell(row.requirement.key),
-            _csv_cell(row.requirement.title),
-            row.state,
-            "yes" if row.verified else "no",
-        ]
-        if not row.cells:
-            writer.writerow([*base, "", "", "", "", "", defects, blocking])
-        for case, result in row.cells:
-            writer.writerow(
-                [
+    header = [
+        "requirement",
+        "title",
+        "state",
+        "verified",
+        "test_case_id",
+        "test_case",
+        "latest_status",
+        "latest_finished_at",
+        "run",
+        "open_defects",
+        "open_blocking_defects",
+    ]
+
+    def lines():
+        for row in rows:
+            defects = " ".join(d.key for d in row.open_defects)
+            blocking = " ".join(d.key for d in row.open_defects if d.is_blocking)
+            base = [row.requirement.key, row.requirement.title, row.state, "yes" if row.verified else "no"]
+            if not row.cells:
+                yield [*base, "", "", "", "", "", defects, blocking]
+            for case, result in row.cells:
+                yield [
                     *base,
                     case.pk,
-                    _csv_cell(case.title),
+                    case.title,
                     result.status if result else "not run",
                     result.finished_at.isoformat() if result else "",
                     result.run_id if result else "",
                     defects,
                     blocking,
                 ]
-            )
-    return response
+
+    return csv_response(
+        filename=f"traceability-{release.project.key}-{release.version}.csv", header=header, rows=lines()
+    )

@@ -32,8 +32,10 @@ def _owner_for(*, owner, project: Project, index: int):
     if isinstance(owner, str):
         username = owner.strip()
         owner = User.objects.filter(username=username).first()
-        if owner is None:
-            raise DomainError(f"Waiver {index + 1}: no user named '{username}'.", field="waivers")
+        if owner is None:  # the same words as for a user outside the project: no username oracle
+            raise DomainError(
+                f"Waiver {index + 1}: owner '{username}' is not a member of {project.key}.", field="waivers"
+            )
     if owner is None or not getattr(owner, "pk", None):
         raise DomainError(f"Waiver {index + 1}: an owner is required.", field="waivers")
     if not owner.is_superuser and not Membership.objects.filter(project=project, user=owner).exists():

@@ -50,7 +50,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "qualitygov.middleware.RejectNulInputMiddleware",
+    "qualitygov.middleware.RejectHostileInputMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "qualitygov.middleware.LoginRequiredMiddleware",
@@ -161,6 +161,12 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
+    ],
+    # JSON with bounded nesting, no control characters in short fields, sane dates (qualitygov/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "qualitygov.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "qualitygov.api.Pagination",
     "PAGE_SIZE": 50,
