@@ -1,5 +1,7 @@
 """POST /api/v1/auth/token/: a username and password for the user's API token (for CI and scripts)."""
 
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -19,6 +21,7 @@ class TokenResponseSerializer(serializers.Serializer):
     username = serializers.CharField()
 
 
+@method_decorator(never_cache, name="dispatch")  # the answer is a credential: Cache-Control: no-store
 class ObtainTokenApi(APIView):
     """Public: no session, no token, so no CSRF; refusals are limited like the log-in form."""
 
@@ -30,8 +33,9 @@ class ObtainTokenApi(APIView):
         description=(
             "Answers the user's token, creating it on first use (the same token as on the /accounts/token/ "
             "page). Wrong credentials answer 400 with `code: invalid_credentials`. After "
-            "QUALITYGOV_LOGIN_MAX_FAILURES failures (10) within QUALITYGOV_LOGIN_WINDOW_SECONDS (300) from one "
-            "address or for one username, every attempt answers 429 with `Retry-After` until the window ends."
+            "QUALITYGOV_LOGIN_MAX_FAILURES failures (10) for one username from one address, or "
+            "QUALITYGOV_LOGIN_MAX_FAILURES_PER_IP (50) from one address, within QUALITYGOV_LOGIN_WINDOW_SECONDS "
+            "(300), those attempts answer 429 with `Retry-After` until the window ends."
         ),
         auth=[],
         request=TokenRequestSerializer,
@@ -50,7 +54,7 @@ class ObtainTokenApi(APIView):
                         "retry_after": serializers.IntegerField(help_text="Seconds to wait."),
                     },
                 ),
-                description="Too many failed attempts from this address or for this username; "
+                description="Too many failed attempts for this username from this address, or from this address; "
                 "the `Retry-After` header says how many seconds to wait.",
             ),
         },

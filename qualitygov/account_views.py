@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.views import LoginView
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from . import accounts, ratelimit
@@ -37,6 +38,7 @@ class RateLimitedLoginView(LoginView):
         return super().form_valid(form)
 
 
+@never_cache  # the page shows the token: Cache-Control: no-store (and private, no-cache)
 @require_http_methods(["GET", "POST"])
 def api_token(request):
     """Show the user's API token; POST action=regenerate makes a new one, action=revoke deletes it."""

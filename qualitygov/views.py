@@ -1,12 +1,15 @@
-"""Site-wide pages: home and health check."""
+"""Site-wide pages: home, health check, and the API schema and docs (behind a login in production)."""
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.permissions import AllowAny, IsAuthenticated
 
 from releases.selectors import home_projects
 
@@ -47,3 +50,25 @@ def not_found(request, exception=None):
     if request.path_info.startswith("/api/"):
         return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+def _docs_public() -> bool:
+    return bool(getattr(settings, "QUALITYGOV_API_DOCS_PUBLIC", False))
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI schema: a session or token is needed unless QUALITYGOV_API_DOCS_PUBLIC (off in production)."""
+
+    def get_permissions(self):
+        return [AllowAny()] if _docs_public() else [IsAuthenticated()]
+
+
+class DocsView(SpectacularSwaggerSplitView):
+    """Swagger UI: anonymous visitors are sent to the log-in page unless QUALITYGOV_API_DOCS_PUBLIC."""
+
+    permission_classes = [AllowAny]
+
+    def get(self, request, *args, **kwargs):
+        if not _docs_public() and not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        return super().get(request, *args, **kwargs)

@@ -121,15 +121,24 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Failed log-ins (form and POST /api/v1/auth/token/) per client IP and per username within a window.
-QUALITYGOV_LOGIN_MAX_FAILURES = env.int("QUALITYGOV_LOGIN_MAX_FAILURES", default=10)
+QUALITYGOV_LOGIN_MAX_FAILURES = env.int(
+    "QUALITYGOV_LOGIN_MAX_FAILURES", default=10
+)  # per address and username
+QUALITYGOV_LOGIN_MAX_FAILURES_PER_IP = env.int("QUALITYGOV_LOGIN_MAX_FAILURES_PER_IP", default=50)
 QUALITYGOV_LOGIN_WINDOW_SECONDS = env.int("QUALITYGOV_LOGIN_WINDOW_SECONDS", default=300)
-# Behind N reverse proxies that append to X-Forwarded-For, the client is the N-th address from the right.
+# Behind N reverse proxies that append to X-Forwarded-For, the client is the N-th address from the right; the
+# header is read only from a peer inside QUALITYGOV_TRUSTED_PROXY_NETWORKS (default: loopback and private ranges).
 QUALITYGOV_TRUSTED_PROXIES = env.int("QUALITYGOV_TRUSTED_PROXIES", default=0)
+QUALITYGOV_TRUSTED_PROXY_NETWORKS = env.list("QUALITYGOV_TRUSTED_PROXY_NETWORKS", default=[])
 # Who may start a project (and so become its admin): "staff" (is_staff or superuser) or "everyone" signed in.
 QUALITYGOV_PROJECT_CREATION = env.str("QUALITYGOV_PROJECT_CREATION", default="staff")
 # Outbound requests (webhooks) only reach public addresses; list internal host names or networks an operator
 # wants reachable anyway, comma-separated (qualitygov/outbound.py).
 QUALITYGOV_OUTBOUND_ALLOW = env.list("QUALITYGOV_OUTBOUND_ALLOW", default=[])
+# /api/schema/ and /api/docs/ without a login: on for local development and tests, off in production.
+QUALITYGOV_API_DOCS_PUBLIC = env.bool("QUALITYGOV_API_DOCS_PUBLIC", default=True)
+# JSON bodies nested deeper than this are refused with 400 before they are parsed (qualitygov/parsers.py).
+QUALITYGOV_MAX_JSON_DEPTH = env.int("QUALITYGOV_MAX_JSON_DEPTH", default=32)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

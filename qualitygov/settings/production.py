@@ -5,6 +5,26 @@ from .base import env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
+PLACEHOLDER_MARKERS = (
+    "change-me",
+    "changeme",
+    "change_me",
+    "insecure",
+    "example",
+    "placeholder",
+    "secret-key",
+)
+if (
+    len(SECRET_KEY) < 50
+    or len(set(SECRET_KEY)) < 10
+    or any(marker in SECRET_KEY.lower() for marker in PLACEHOLDER_MARKERS)
+):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "SECRET_KEY is a placeholder or too weak for production (at least 50 characters, not the example's "
+        'value). Make one with: python3 -c "import secrets; print(secrets.token_urlsafe(50))"'
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -19,6 +39,8 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# The OpenAPI schema and Swagger UI need a login unless opened on purpose.
+QUALITYGOV_API_DOCS_PUBLIC = env.bool("QUALITYGOV_API_DOCS_PUBLIC", default=False)
 CONN_MAX_AGE = env.int("CONN_MAX_AGE", default=60)
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 # The SMTP relay alert e-mails go through (Django's defaults otherwise: localhost:25, no login, no TLS).

@@ -34,3 +34,4 @@ STORAGES = {
 # The failed-login limits are tested with their own figures (tests/hardening/test_web_security.py); elsewhere the
 # suite's many wrong passwords from 127.0.0.1 (API fuzzing included) must not lock out the next test's login.
 QUALITYGOV_LOGIN_MAX_FAILURES = 1000
+QUALITYGOV_LOGIN_MAX_FAILURES_PER_IP = 100_000

@@ -54,12 +54,15 @@ def test_database_and_redis_urls_switch_to_postgresql_and_a_real_broker():
     assert settings["cache"].endswith("RedisCache")
 
 
+GOOD_KEY = "k3y-" + "a1B2c3D4e5" * 6
+
+
 def test_production_reads_secret_and_hosts_and_turns_debug_off():
     settings = run_settings(
-        DJANGO_ENV="production", SECRET_KEY="x" * 60, ALLOWED_HOSTS="qg.example.com,127.0.0.1"
+        DJANGO_ENV="production", SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="qg.example.com,127.0.0.1"
     )
     assert settings["debug"] is False
-    assert settings["secret"] == "x" * 60
+    assert settings["secret"] == GOOD_KEY
     assert settings["hosts"] == ["qg.example.com", "127.0.0.1"]
 
 
@@ -71,12 +74,50 @@ def test_production_without_a_secret_refuses_to_start():
     assert "SECRET_KEY" in result.stderr
 
 
-def test_production_passes_check_deploy():
-    """Django's deployment checks, drf-spectacular's schema warnings included, report nothing at WARNING level."""
+def _example_env() -> dict:
+    """The variables of .env.production.example, the documented production configuration."""
+    from pathlib import Path
+
+    found = {}
+    for line in (Path(__file__).resolve().parents[2] / ".env.production.example").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            found[name.strip()] = value.strip()
+    return found
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        _example_env()["SECRET_KEY"],  # the example's placeholder
+        "dev-insecure-qualitygov-secret-key-change-me-0123456789abcdef",  # the local default
+        "x" * 60,
+        "short-but-random-Zq81",
+        "django-insecure-" + "a1B2c3D4e5" * 5,
+    ],
+)
+def test_production_refuses_a_placeholder_or_weak_secret_key(key):
+    """Issue 12: production ran with the example's placeholder key."""
     clean = {k: v for k, v in os.environ.items() if k not in CLEARED}
     clean.update(
-        DJANGO_ENV="production", SECRET_KEY="k3y-" + "a1B2c3D4e5" * 6, ALLOWED_HOSTS="qg.example.com"
+        DJANGO_SETTINGS_MODULE="qualitygov.settings",
+        DJANGO_ENV="production",
+        ALLOWED_HOSTS="x",
+        SECRET_KEY=key,
     )
+    result = run_python("-c", PROBE, env=clean)
+    assert result.returncode != 0
+    assert "SECRET_KEY is a placeholder or too weak" in result.stderr
+
+
+def test_production_passes_check_deploy():
+    """Django's deployment checks, drf-spectacular's schema warnings included, report nothing at WARNING level,
+    with the documented example (.env.production.example) and the key its comment tells you to make."""
+    import secrets
+
+    clean = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    clean.update(_example_env())
+    clean.update(SECRET_KEY=secrets.token_urlsafe(50))
     result = run_python("manage.py", "check", "--deploy", "--fail-level", "WARNING", env=clean)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output

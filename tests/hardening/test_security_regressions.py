@@ -358,3 +358,36 @@ def test_unknown_and_non_member_usernames_get_the_same_message(world_a, world_b)
         outsider,
         nobody,
     )
+
+
+# --- Production defaults -----------------------------------------------------------------------------------------
+
+
+def test_responses_that_show_a_token_are_not_stored(world_a):
+    user = world_a.users[Role.QA]
+    user.set_password("pass-word-123")
+    user.save()
+    page = _page(world_a, Role.QA)
+    response = page.get("/accounts/token/")
+    assert response.status_code == 200 and world_a.tokens[Role.QA].encode() in response.content
+    assert "no-store" in response["Cache-Control"]
+    api = APIClient()
+    response = api.post(
+        "/api/v1/auth/token/", {"username": user.username, "password": "pass-word-123"}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["token"] == world_a.tokens[Role.QA]
+    assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_api_schema_and_docs_need_a_login_unless_opened(settings, world_a):
+    settings.QUALITYGOV_API_DOCS_PUBLIC = False
+    anonymous = APIClient()
+    assert anonymous.get("/api/schema/").status_code == 401
+    docs = Client().get("/api/docs/")
+    assert docs.status_code == 302 and docs["Location"].startswith("/accounts/login/")
+    assert _api(world_a, Role.VIEWER).get("/api/schema/").status_code == 200
+    assert _page(world_a, Role.VIEWER).get("/api/docs/").status_code == 200
+    settings.QUALITYGOV_API_DOCS_PUBLIC = True
+    assert anonymous.get("/api/schema/").status_code == 200
+    assert Client().get("/api/docs/").status_code == 200

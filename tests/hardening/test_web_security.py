@@ -25,13 +25,13 @@ TOKEN_URL = "/api/v1/auth/token/"
 def limits(settings):
     """Real limits for these tests (the suite's settings raise them), with counters cleared before and after."""
     settings.QUALITYGOV_LOGIN_MAX_FAILURES = 10
+    settings.QUALITYGOV_LOGIN_MAX_FAILURES_PER_IP = 20
     settings.QUALITYGOV_LOGIN_WINDOW_SECONDS = 300
-    names = ["alice", "bob", "carol", "Alice"]
 
     def clear():
-        ratelimit.reset(ip="127.0.0.1", username=None)
-        for name in names:
-            ratelimit.reset(username=name)
+        from django.core.cache import cache
+
+        cache.clear()
 
     clear()
     yield settings
@@ -125,33 +125,53 @@ def _login(client, username, password):
 
 
 @pytest.mark.django_db
-def test_login_form_is_limited_per_username_then_lifts(limits, monkeypatch):
+def test_login_form_is_limited_per_address_and_username_then_lifts(limits, monkeypatch):
     UserFactory(username="alice")
     clock = [1_000_000.0]
     monkeypatch.setattr(ratelimit, "now", lambda: clock[0])
     client = Client()
-    for i in range(10):
-        # different client addresses: only the username's counter fills up
+    for _ in range(10):
         response = client.post(
-            "/accounts/login/", {"username": "alice", "password": "bad"}, REMOTE_ADDR=f"10.0.0.{i + 1}"
+            "/accounts/login/", {"username": "alice", "password": "bad"}, REMOTE_ADDR="10.0.0.1"
         )
         assert response.status_code == 200  # the form again, with the error
     blocked = client.post(
-        "/accounts/login/", {"username": "Alice", "password": PASSWORD}, REMOTE_ADDR="10.0.1.1"
-    )  # the right password, another address, other case: still refused
-    assert blocked.status_code == 429
+        "/accounts/login/", {"username": "Alice", "password": PASSWORD}, REMOTE_ADDR="10.0.0.1"
+    )
+    assert blocked.status_code == 429  # the right password, other case, same address: refused
     assert int(blocked["Retry-After"]) == 300
     assert b"Try again in 5 minutes" in blocked.content
     assert "_auth_user_id" not in client.session
     clock[0] += 240
     later = client.post(
-        "/accounts/login/", {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.0.1.1"
+        "/accounts/login/", {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.0.0.1"
     )
     assert later.status_code == 429 and int(later["Retry-After"]) == 60
     assert b"Try again in 1 minute" in later.content
     clock[0] += 61
-    assert _login(client, "alice", PASSWORD).status_code == 302  # lifted
+    lifted = client.post(
+        "/accounts/login/", {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.0.0.1"
+    )
+    assert lifted.status_code == 302
     assert "_auth_user_id" in client.session
+
+
+@pytest.mark.django_db
+def test_someone_guessing_elsewhere_does_not_lock_the_owner_out(limits, monkeypatch):
+    """Issue 12: ten bad tries from anywhere locked the account for its owner too (right password, own address)."""
+    UserFactory(username="alice")
+    monkeypatch.setattr(ratelimit, "now", lambda: 1_500_000.0)
+    for i in range(30):  # an attacker rotating over 30 addresses, 10 tries each: 300 failures for alice
+        for _ in range(10):
+            Client().post(
+                "/accounts/login/", {"username": "alice", "password": "bad"}, REMOTE_ADDR=f"10.7.0.{i}"
+            )
+    owner = Client().post(
+        "/accounts/login/", {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.8.0.1"
+    )
+    assert owner.status_code == 302
+    api = APIClient(REMOTE_ADDR="10.8.0.2")
+    assert api.post(TOKEN_URL, {"username": "alice", "password": PASSWORD}, format="json").status_code == 200
 
 
 @pytest.mark.django_db
@@ -160,7 +180,7 @@ def test_login_form_is_limited_per_client_ip(limits, monkeypatch):
     clock = [2_000_000.0]
     monkeypatch.setattr(ratelimit, "now", lambda: clock[0])
     client = Client()
-    for i in range(10):  # ten different usernames from one address
+    for i in range(20):  # twenty different usernames from one address: password spraying
         assert _login(client, f"guess{i}", "bad").status_code == 200
     assert _login(client, "bob", PASSWORD).status_code == 429
     other_address = client.post(
@@ -172,17 +192,14 @@ def test_login_form_is_limited_per_client_ip(limits, monkeypatch):
 
 
 @pytest.mark.django_db
-def test_a_success_clears_the_usernames_failures(limits, monkeypatch):
+def test_a_success_clears_the_failures_of_its_address_and_username(limits, monkeypatch):
     UserFactory(username="carol")
     monkeypatch.setattr(ratelimit, "now", lambda: 3_000_000.0)
-    for i in range(9):
-        _login(Client(), "carol", "bad") if i % 2 else Client().post(
-            "/accounts/login/", {"username": "carol", "password": "bad"}, REMOTE_ADDR=f"10.1.0.{i}"
-        )
+    for _ in range(9):
+        _login(Client(), "carol", "bad")
     assert _login(Client(), "carol", PASSWORD).status_code == 302
-    ratelimit.reset(ip="127.0.0.1")
-    for i in range(9):
-        Client().post("/accounts/login/", {"username": "carol", "password": "bad"}, REMOTE_ADDR=f"10.2.0.{i}")
+    for _ in range(9):
+        _login(Client(), "carol", "bad")
     assert _login(Client(), "carol", PASSWORD).status_code == 302  # 9 + 9 failures, never 10 in a row
 
 
@@ -212,6 +229,35 @@ def test_client_ip_trusts_forwarded_for_only_behind_configured_proxies(rf, setti
     assert ratelimit.client_ip(request) == "10.0.0.2"
     settings.QUALITYGOV_TRUSTED_PROXIES = 1
     assert ratelimit.client_ip(request) == "203.0.113.9"  # not the spoofable left-most entry
+    # a client reaching gunicorn directly (not from a proxy network) cannot choose its address with the header
+    direct = rf.get("/", REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9")
+    assert ratelimit.client_ip(direct) == "198.51.100.7"
+    garbage = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="not-an-address")
+    assert ratelimit.client_ip(garbage) == "10.0.0.2"
+    settings.QUALITYGOV_TRUSTED_PROXY_NETWORKS = ["192.0.2.10/32"]
+    assert ratelimit.client_ip(request) == "10.0.0.2"  # 10.0.0.2 is no longer a trusted proxy
+    behind = rf.get("/", REMOTE_ADDR="192.0.2.10", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9")
+    assert ratelimit.client_ip(behind) == "203.0.113.9"
+
+
+@pytest.mark.django_db
+def test_rotating_x_forwarded_for_does_not_escape_the_limit(limits, monkeypatch, settings):
+    """Issue 12: with QUALITYGOV_TRUSTED_PROXIES=1 (the production example) a client talking to the server
+    directly rotated the right-most X-Forwarded-For and sprayed passwords without ever seeing a 429."""
+    settings.QUALITYGOV_TRUSTED_PROXIES = 1
+    UserFactory(username="alice")
+    monkeypatch.setattr(ratelimit, "now", lambda: 5_000_000.0)
+    api = APIClient(REMOTE_ADDR="198.51.100.7")
+    codes = [
+        api.post(
+            TOKEN_URL,
+            {"username": "alice", "password": f"bad{i}"},
+            format="json",
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{i}",
+        ).status_code
+        for i in range(12)
+    ]
+    assert codes[:10] == [400] * 10 and codes[10:] == [429, 429]
 
 
 # --- Headers ------------------------------------------------------------------------------------------------------
