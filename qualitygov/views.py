@@ -59,6 +59,8 @@ def _docs_public() -> bool:
 class SchemaView(SpectacularAPIView):
     """The OpenAPI schema: a session or token is needed unless QUALITYGOV_API_DOCS_PUBLIC (off in production)."""
 
+    schema = None  # not an operation of the API it describes
+
     def get_permissions(self):
         return [AllowAny()] if _docs_public() else [IsAuthenticated()]
 
@@ -67,6 +69,7 @@ class DocsView(SpectacularSwaggerSplitView):
     """Swagger UI: anonymous visitors are sent to the log-in page unless QUALITYGOV_API_DOCS_PUBLIC."""
 
     permission_classes = [AllowAny]
+    schema = None
 
     def get(self, request, *args, **kwargs):
         if not _docs_public() and not request.user.is_authenticated:
