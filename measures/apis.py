@@ -13,12 +13,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from qualitygov.api import Pagination
 from qualitygov.errors import DomainError
+from qualitygov.parsers import SafeJSONParser
 from qualitygov.services import parse_instant
 from qualitygov.uploads import XML_TYPES, request_upload
 from releases.access import Action, require
@@ -189,7 +190,7 @@ class MeasureInput(serializers.Serializer):
 
 
 class MeasuresApi(APIView):
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
 
     @extend_schema(
         summary="Latest measure values of a release (as of T)",
@@ -300,7 +301,7 @@ class MeasureKeyInput(serializers.Serializer):
 
 
 class MeasureKeyListApi(APIView):
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
 
     @extend_schema(
         summary="Measure keys of a project (built-in and custom)",

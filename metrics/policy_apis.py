@@ -3,10 +3,10 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from qualitygov.parsers import SafeJSONParser
 from releases.access import Action, can, require
 from releases.selectors import project_get_for_user
 
@@ -63,7 +63,7 @@ class PolicyInput(serializers.Serializer):
 
 
 class ProjectPolicyApi(APIView):
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
 
     @extend_schema(
         summary="The project's metric policy in force, with its version history",
