@@ -55,6 +55,6 @@ class RejectHostileInputMiddleware:
             field, reason = bad
             message = f"'{field}' {reason}."
             if api:
-                return JsonResponse({field: [message], "detail": message, "code": "invalid"}, status=400)
+                return JsonResponse({"detail": message, "code": "invalid", "field": field}, status=400)
             return HttpResponseBadRequest(message)
         return self.get_response(request)

@@ -29,10 +29,26 @@ from releases.models import Release
 from testing.models import Requirement, TestCase
 
 from .test_ssrf import refused_urls
-from .web_routes import api_routes, fill, page_routes, seed_ids
+from .web_routes import api_routes, page_routes, seed_ids
+from .web_routes import fill as _fill_route
 
 OUR_REASONS = ("control characters", "dates must lie", "public address", "internal host", "valid http(s) URL")
 SAFE_STATUSES = {403, 404, 405, 409}  # answered before the body is read: nothing parsed, nothing written
+
+
+def fill(route: str, ids: dict) -> str:
+    """The route with its parameters filled from the seeded data; a route web_routes cannot fill yet (a parameter
+    without an entry there, which the CSRF and fuzz tests report) gets a non-existent id in every parameter: the
+    query and form rules answer before any view, so the route is still covered."""
+    try:
+        return _fill_route(route, ids)
+    except AssertionError:
+        return _placeholder(route)
+
+
+def _placeholder(route: str) -> str:
+    route = re.sub(r"\(\?P<(\w+)>[^)]*\)", "987654321", route)
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", "987654321", route)
 
 
 def _schema(client) -> dict:
