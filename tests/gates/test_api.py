@@ -154,12 +154,16 @@ def test_viewer_and_anonymous_cannot_evaluate(api_client_for, gate, release, mak
     assert not GateEvaluation.objects.exists()
 
 
-def test_release_of_another_project_is_a_400(api_client_for, gate, make_member, metric_values):
+def test_release_of_another_project_is_answered_like_a_missing_one(
+    api_client_for, gate, make_member, metric_values
+):
+    """Issue 12: the 400 said "Release <key> 7.0 belongs to another project" (an existence oracle)."""
     other = ReleaseFactory(version="7.0")
-    response = api_client_for(make_member(Role.QA)).post(
-        f"/api/v1/gates/{gate.pk}/evaluations/", {"release": other.pk}, format="json"
-    )
-    assert response.status_code == 400 and "another project" in response.json()["detail"]
+    client = api_client_for(make_member(Role.QA))
+    response = client.post(f"/api/v1/gates/{gate.pk}/evaluations/", {"release": other.pk}, format="json")
+    missing = client.post(f"/api/v1/gates/{gate.pk}/evaluations/", {"release": 98765432}, format="json")
+    assert response.status_code == missing.status_code == 404
+    assert response.json() == missing.json() and "7.0" not in response.content.decode()
 
 
 def test_decision_over_the_api_with_waivers(api_client_for, gate, release, make_member, metric_values, cond):
