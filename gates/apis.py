@@ -59,13 +59,13 @@ def _visible(user, project) -> None:
 
 
 def _project_from(value, user) -> Project:
-    """A project of yours by id or key; 400 when it does not exist or you are not a member (the same answer)."""
+    """A project by id or key; 400 when it does not exist (callers answer 404 for one you cannot see)."""
     text = str(value or "").strip()
     pk = parse_id(text)
     project = (
         Project.objects.filter(pk=pk).first() if pk is not None else Project.objects.filter(key=text).first()
     )
-    if project is None or not can(user, project, Action.VIEW):
+    if project is None:
         raise DomainError(f"No project '{text}'.", field="project")
     return project
 

@@ -321,14 +321,6 @@ def test_another_projects_links_and_keys_are_answered_like_missing_ones(world_a,
             other,
             MISSING,
         )
-    admin = _api(world_a, Role.ADMIN)
-    gate = {"name": "G", "conditions": [], "checklist_items": []}
-    _same_answer(
-        admin.post("/api/v1/gates/", {**gate, "project": world_b.key}, format="json"),
-        admin.post("/api/v1/gates/", {**gate, "project": "NOSUCH"}, format="json"),
-        world_b.key,
-        "NOSUCH",
-    )
 
 
 def test_unknown_and_non_member_usernames_get_the_same_message(world_a, world_b):
