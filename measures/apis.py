@@ -45,17 +45,6 @@ COVERAGE_TYPES = (*XML_TYPES, "text/plain", "text/x-lcov")
 SARIF_TYPES = ("application/sarif+json", "application/json", *BINARY)
 LOADTEST_TYPES = ("application/json", "text/csv", "text/plain", *BINARY)
 
-MEASURE_OUT = inline_serializer(
-    "MeasureValue",
-    {
-        "key": serializers.CharField(),
-        "value": serializers.FloatField(),
-        "unit": serializers.CharField(),
-        "direction": serializers.CharField(),
-        "source": serializers.CharField(),
-        "at": serializers.DateTimeField(),
-    },
-)
 UPLOAD_RESPONSE = inline_serializer(
     "MeasureUploadOutcome",
     {
@@ -67,8 +56,50 @@ UPLOAD_RESPONSE = inline_serializer(
         "uploaded_at": serializers.DateTimeField(),
         "duplicate": serializers.BooleanField(),
         "summary": serializers.DictField(),
-        "measures": MEASURE_OUT,
+        "measures": inline_serializer(
+            "StoredMeasure",
+            {
+                "key": serializers.CharField(),
+                "value": serializers.FloatField(),
+                "unit": serializers.CharField(),
+                "direction": serializers.CharField(),
+                "source": serializers.CharField(),
+                "at": serializers.DateTimeField(),
+            },
+            many=True,
+        ),
     },
+)
+RELEASE_MEASURES = inline_serializer(
+    "ReleaseMeasures",
+    {
+        "as_of": serializers.DateTimeField(),
+        "measures": inline_serializer(
+            "ReleaseMeasure",
+            {
+                "key": serializers.CharField(),
+                "label": serializers.CharField(),
+                "value": serializers.FloatField(allow_null=True),
+                "unit": serializers.CharField(),
+                "direction": serializers.CharField(),
+                "source": serializers.CharField(allow_null=True),
+                "at": serializers.DateTimeField(allow_null=True),
+            },
+            many=True,
+        ),
+    },
+)
+KEY_DEFINITIONS = inline_serializer(
+    "MeasureKeyDefinition",
+    {
+        "key": serializers.CharField(),
+        "label": serializers.CharField(),
+        "unit": serializers.CharField(),
+        "direction": serializers.CharField(),
+        "description": serializers.CharField(),
+        "builtin": serializers.BooleanField(),
+    },
+    many=True,
 )
 
 
@@ -197,7 +228,7 @@ class MeasuresApi(APIView):
         parameters=[
             OpenApiParameter("as_of", str, description="ISO datetime or date (end of day); default now.")
         ],
-        responses={200: MEASURE_OUT, **ERRORS},
+        responses={200: RELEASE_MEASURES, **ERRORS},
     )
     def get(self, request, release_id: int):
         release = release_get_for_user(user=request.user, release_id=release_id)
@@ -269,7 +300,18 @@ class FindingsApi(APIView):
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int),
         ],
-        responses={200: FindingOutput(many=True), **ERRORS},
+        responses={
+            200: inline_serializer(
+                "PaginatedFindings",
+                {
+                    "count": serializers.IntegerField(),
+                    "next": serializers.URLField(allow_null=True),
+                    "previous": serializers.URLField(allow_null=True),
+                    "results": FindingOutput(many=True),
+                },
+            ),
+            **ERRORS,
+        },
     )
     def get(self, request, release_id: int):
         release = release_get_for_user(user=request.user, release_id=release_id)
@@ -305,7 +347,7 @@ class MeasureKeyListApi(APIView):
 
     @extend_schema(
         summary="Measure keys of a project (built-in and custom)",
-        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        responses={200: KEY_DEFINITIONS, **ERRORS},
     )
     def get(self, request, key: str):
         project = project_get_for_user(user=request.user, key=key)

@@ -94,6 +94,7 @@ OWNERS = {
     ("metrics", "key"): lambda w: sorted(REGISTRY)[0],
     ("metrics", "metric"): lambda w: "stability_index",
     ("measure-keys", "measure_key"): lambda w: "bundle_size_kb",
+    ("measures", "measure_key"): lambda w: "bundle_size_kb",
 }
 
 
