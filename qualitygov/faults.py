@@ -1,7 +1,9 @@
 """Named fault points: places in long writes where a fault-injection test can stop or break the code.
 
 `checkpoint(name)` costs one dict lookup and an environment lookup when nothing is armed, so it stays in the
-production code paths it marks (JUnit ingestion, metric snapshots). Two ways to arm a point, both test-only:
+production code paths it marks (JUnit ingestion, metric snapshots). Both ways to arm a point work only when the
+settings say QUALITYGOV_FAULTS_ENABLED (qualitygov/settings/test.py does; production and local never), so an
+environment variable alone cannot make a production process stop:
 
 * in-process: `with faults.hook(name, callback): ...` calls `callback(name)` when the code reaches the point
   (e.g. to terminate the request's database backend from a second connection);
@@ -19,11 +21,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from django.conf import settings
+
 _hooks: dict[str, list[Callable[[str], None]]] = {}
 
 
 def checkpoint(name: str) -> None:
-    """Mark a fault point; does nothing unless a test armed it."""
+    """Mark a fault point; does nothing unless the settings enable fault points (only the test settings do:
+    QUALITYGOV_FAULTS_ENABLED) and a test armed this one."""
+    if not getattr(settings, "QUALITYGOV_FAULTS_ENABLED", False):
+        return
     for callback in list(_hooks.get(name, ())):
         callback(name)
     if os.environ.get("QUALITYGOV_FAULT_POINT") == name:

@@ -41,7 +41,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # The OpenAPI schema and Swagger UI need a login unless opened on purpose.
 QUALITYGOV_API_DOCS_PUBLIC = env.bool("QUALITYGOV_API_DOCS_PUBLIC", default=False)
-CONN_MAX_AGE = env.int("CONN_MAX_AGE", default=60)
+# Persistent connections: Django reads CONN_MAX_AGE per database (a top-level setting of that name does nothing).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 # The SMTP relay alert e-mails go through (Django's defaults otherwise: localhost:25, no login, no TLS).
 EMAIL_HOST = env("EMAIL_HOST", default="localhost")

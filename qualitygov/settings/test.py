@@ -26,6 +26,8 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tests drive Celery explicitly: eager unless a test starts a real worker.
 CELERY_TASK_ALWAYS_EAGER = True
 QUALITYGOV_RECOMPUTE_DELAY = 0
+# Fault points (qualitygov.faults) can be armed only under these settings; elsewhere checkpoint() does nothing.
+QUALITYGOV_FAULTS_ENABLED = True
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"login": "1000/min"}}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

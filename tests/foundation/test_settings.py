@@ -66,6 +66,49 @@ def test_production_reads_secret_and_hosts_and_turns_debug_off():
     assert settings["hosts"] == ["qg.example.com", "127.0.0.1"]
 
 
+def test_production_keeps_database_connections_for_60_seconds():
+    # given the production settings with no CONN_MAX_AGE in the environment
+    clean = {k: v for k, v in os.environ.items() if k not in (*CLEARED, "CONN_MAX_AGE")}
+    clean.update(
+        DJANGO_SETTINGS_MODULE="qualitygov.settings",
+        DJANGO_ENV="production",
+        SECRET_KEY="k3y-" + "a1B2c3D4e5" * 6,
+        ALLOWED_HOSTS="qg.example.com",
+        DATABASE_URL="postgres://qg:pw@db.example:5432/qualitygov",
+    )
+    probe = (
+        "import django; django.setup(); from django.conf import settings as s; from django.db import connections; "
+        "print(s.DATABASES['default']['CONN_MAX_AGE'], connections['default'].settings_dict['CONN_MAX_AGE'])"
+    )
+    # when they are loaded, then the database connection (where Django reads it) is kept for 60 s
+    out = run_python("-c", probe, env=clean)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["60", "60"]
+
+
+def test_fault_points_are_off_outside_the_test_settings(tmp_path):
+    # given a production process with a fault point named in its environment
+    clean = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    clean.update(
+        DJANGO_SETTINGS_MODULE="qualitygov.settings",
+        DJANGO_ENV="production",
+        SECRET_KEY="k3y-" + "a1B2c3D4e5" * 6,
+        ALLOWED_HOSTS="qg.example.com",
+        QUALITYGOV_FAULT_POINT="metrics.snapshot_release.stored",
+        QUALITYGOV_FAULT_DIR=str(tmp_path),
+        QUALITYGOV_FAULT_TIMEOUT="5",
+    )
+    probe = (
+        "import django; django.setup(); from qualitygov import faults; "
+        "faults.checkpoint('metrics.snapshot_release.stored'); print('passed')"
+    )
+    # when the code reaches the point, then it passes straight on and nothing is written
+    out = run_python("-c", probe, env=clean)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith("passed")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_production_without_a_secret_refuses_to_start():
     clean = {k: v for k, v in os.environ.items() if k not in CLEARED}
     clean.update(DJANGO_SETTINGS_MODULE="qualitygov.settings", DJANGO_ENV="production", ALLOWED_HOSTS="x")
