@@ -70,7 +70,9 @@ def test_project_and_release_pages_query_counts_are_bounded(
     client.force_login(make_member(Role.ADMIN))
     with django_assert_max_num_queries(12):
         assert client.get("/projects/PAY/").status_code == 200
-    with django_assert_max_num_queries(12):
+    # The release page's metric card is current by default (issue 14): with no snapshot newer than the evidence
+    # it computes the figures fresh, a fixed set of aggregate queries that does not grow with the data.
+    with django_assert_max_num_queries(40):
         assert client.get(f"/releases/{releases[0].pk}/").status_code == 200
     with django_assert_max_num_queries(12):
         assert client.get("/projects/PAY/members/").status_code == 200
