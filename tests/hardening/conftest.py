@@ -25,7 +25,7 @@ from metrics.models import AlertRule, Webhook
 from releases import services as release_services
 from releases.models import Membership, Role
 from testing import services as testing_services
-from testing.models import TestResult
+from testing.models import JUnitIngestion, TestResult
 
 from ..factories import TestResultFactory, TestRunFactory, UserFactory
 
@@ -54,6 +54,7 @@ class World:
     action_items: list = field(default_factory=list)
     alert_rules: list = field(default_factory=list)
     webhooks: list = field(default_factory=list)
+    junit_ingestions: list = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -155,6 +156,12 @@ def build_world(key: str) -> World:
     )
     rule.webhooks.add(hook)
     world.webhooks, world.alert_rules = [hook], [rule]
+    # A JUnit report that a worker ingested (the status URL of a 202 answer)
+    world.junit_ingestions = [
+        JUnitIngestion.objects.create(
+            release=world.releases[0], created_by=admin, state="done", path="", content_hash="0" * 64
+        )
+    ]
     return world
 
 

@@ -90,6 +90,7 @@ OWNERS = {
     ("alert-rules", "pk"): lambda w: w.alert_rules[0].id,
     ("alert-rules", "id"): lambda w: w.alert_rules[0].id,
     ("alerts", "pk"): lambda w: w.alert_rules[0].id,
+    ("junit-ingestions", "pk"): lambda w: w.junit_ingestions[0].id,
     # not objects of a project: any valid value, the project part of the URL is what is checked
     ("metrics", "key"): lambda w: sorted(REGISTRY)[0],
     ("metrics", "metric"): lambda w: "stability_index",

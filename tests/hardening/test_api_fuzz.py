@@ -94,6 +94,7 @@ ID_OWNERS = {
     "action-items": "action_items",
     "alert-rules": "alert_rules",
     "checklist-items": "checklist_items",
+    "junit-ingestions": "junit_ingestions",
 }
 
 
