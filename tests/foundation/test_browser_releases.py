@@ -37,18 +37,19 @@ def test_release_create_and_edit_from_project(login, make_member, project, relea
     page.wait_for_url(f"**/releases/{hotfix.pk}/")
     expect(page.locator("h1")).to_contain_text("PAY 2.4.1")
     assert hotfix.hotfix_for == release and hotfix.change_class == "hotfix"
-    # edit it: mark it ready with a planned date; the release page shows the new values
+    # edit it: move it on to testing (the lifecycle's next step; no gate guards it in this project) with a
+    # planned date; the release page shows the new values
     page.get_by_role("link", name="Edit release").click()
     page.wait_for_url(f"**/releases/{hotfix.pk}/edit/")
-    page.select_option("#id_status", "ready")
+    page.select_option("#id_status", "testing")
     page.fill("#id_planned_release_date", "2026-12-15")
     page.click("#release-form button[type=submit]")
     page.wait_for_url(f"**/releases/{hotfix.pk}/")
     fields = page.locator("#release-fields")
-    expect(fields).to_contain_text("Ready")
+    expect(fields).to_contain_text("Testing")
     expect(fields).to_contain_text("2026")
     hotfix.refresh_from_db()
-    assert hotfix.status == "ready" and str(hotfix.planned_release_date) == "2026-12-15"
+    assert hotfix.status == "testing" and str(hotfix.planned_release_date) == "2026-12-15"
     page.screenshot(path=SHOTS / "h5-release-detail.png", full_page=True)
     # the project page lists the new release
     page.goto(f"/projects/{project.key}/")

@@ -16,9 +16,10 @@ from demo.data import DEMO_PASSWORD
 from gates import services as gate_services
 from gates.models import ChecklistItem, ChecklistSignoff, GateEvaluation, QualityGate
 from incidents.models import ActionItem, Incident
+from measures.models import MeasureKey
 from metrics.models import AlertRule
 from releases.models import Release
-from testing.models import Requirement, TestCase, TestResult, TestRun
+from testing.models import JUnitIngestion, Requirement, TestCase, TestResult, TestRun
 
 PARAM = re.compile(r"\(\?P<(\w+)>[^)]*\)|<(?:\w+:)?(\w+)>")
 
@@ -41,6 +42,7 @@ VALUES = {
     ("gates", "pk"): "gate",
     ("signoffs", "pk"): "signoff",
     ("evaluations", "pk"): "evaluation",
+    ("projects", "measure_key"): "measure_key",
 }
 
 # the API's own segment names, then parameter names alone
@@ -49,6 +51,8 @@ API_VALUES = {
     ("alert-rules", "pk"): "alert_rule",
     ("checklist-items", "pk"): "checklist_item",
     ("decisions", "pk"): "evaluation",
+    ("junit-ingestions", "pk"): "junit_ingestion",
+    "measure_key": "measure_key",
     ("releases", "key"): "metric",
     ("projects", "metric"): "metric",
     "key": "project_key",
@@ -124,6 +128,12 @@ def seed_ids() -> dict:
     run = TestRun.objects.filter(release=release).order_by("-id").first()
     result = TestResult.objects.filter(run=run, status="failed").first()
     incident = Incident.objects.filter(project__key="PAY").order_by("id").first()
+    measure_key = MeasureKey.objects.create(
+        project=release.project, key="bundle_size_kb", label="Bundle size", unit="KB", direction="lower"
+    )
+    ingestion = JUnitIngestion.objects.create(
+        release=release, created_by=admin, state="done", path="", content_hash="0" * 64
+    )
     return {
         "project_key": "PAY",
         "release": release.pk,
@@ -144,5 +154,7 @@ def seed_ids() -> dict:
         "alert_rule": rule.pk,
         "username": "viewer",
         "metric": "defect_leakage",
+        "measure_key": measure_key.key,
+        "junit_ingestion": ingestion.pk,
         "password": DEMO_PASSWORD,
     }
