@@ -27,6 +27,7 @@ from .release_metrics import (
     KNOWN_ENVIRONMENTS,
     SEVEN_DAYS,
     closures_q,
+    flaky_case_parts,
     latest_results,
     release_defects,
     valid_q,
@@ -131,19 +132,7 @@ def _results(qs: QuerySet) -> QuerySet:
 
 
 def _flaky_sides(release, as_of):
-    results = TestResult.objects.filter(release=release, finished_at__lte=as_of)
-    retry_flaky = Exists(results.filter(test_case=OuterRef("pk"), flaky=True))
-    failed_same_revision = results.filter(
-        test_case=OuterRef("test_case"),
-        status__in=(ResultStatus.FAILED, ResultStatus.ERROR),
-        run__revision=OuterRef("run__revision"),
-    )
-    revision_flaky = Exists(
-        results.filter(test_case=OuterRef("pk"), status=ResultStatus.PASSED)
-        .exclude(run__revision="")
-        .filter(Exists(failed_same_revision))
-    )
-    with_results = TestCase.objects.filter(Exists(results.filter(test_case=OuterRef("pk"))))
+    with_results, retry_flaky, revision_flaky = flaky_case_parts(release=release, as_of=as_of)
     return with_results.filter(Q(retry_flaky) | Q(revision_flaky)), with_results
 
 

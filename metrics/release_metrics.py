@@ -320,9 +320,10 @@ def test_pass_rate(*, release, as_of: dt.datetime) -> MetricResult:
     )
 
 
-def flaky_test_rate(*, release, as_of: dt.datetime) -> MetricResult:
-    """Test cases of R flagged flaky (a retry changed the outcome inside one report, or both passed and
-    failed/error results exist for the same revision) over test cases with any result in R."""
+def flaky_case_parts(*, release, as_of: dt.datetime) -> tuple[QuerySet, Exists, Exists]:
+    """The parts of `flaky_test_rate`, shared with its drill-down so both count the same cases: the test cases
+    with any result in R as of T, and the two ways one is flaky (a retry changed the outcome inside one report;
+    passed and failed/error results for the same revision), as expressions over a test case."""
     results = TestResult.objects.filter(release=release, finished_at__lte=as_of)
     retry_flaky = Exists(results.filter(test_case=OuterRef("pk"), flaky=True))
     failed_same_revision = results.filter(
@@ -335,10 +336,16 @@ def flaky_test_rate(*, release, as_of: dt.datetime) -> MetricResult:
         .exclude(run__revision="")
         .filter(Exists(failed_same_revision))
     )
-    counts = (
-        TestCase.objects.filter(Exists(results.filter(test_case=OuterRef("pk"))))
-        .annotate(retry_flaky=retry_flaky, revision_flaky=revision_flaky)
-        .aggregate(total=Count("pk"), flaky=Count("pk", filter=Q(retry_flaky=True) | Q(revision_flaky=True)))
+    with_results = TestCase.objects.filter(Exists(results.filter(test_case=OuterRef("pk"))))
+    return with_results, retry_flaky, revision_flaky
+
+
+def flaky_test_rate(*, release, as_of: dt.datetime) -> MetricResult:
+    """Test cases of R flagged flaky (a retry changed the outcome inside one report, or both passed and
+    failed/error results exist for the same revision) over test cases with any result in R."""
+    with_results, retry_flaky, revision_flaky = flaky_case_parts(release=release, as_of=as_of)
+    counts = with_results.annotate(retry_flaky=retry_flaky, revision_flaky=revision_flaky).aggregate(
+        total=Count("pk"), flaky=Count("pk", filter=Q(retry_flaky=True) | Q(revision_flaky=True))
     )
     return MetricResult(
         "flaky_test_rate",
