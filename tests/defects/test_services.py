@@ -66,7 +66,8 @@ def test_create_refuses_bad_input_and_writes_nothing(make_defect, kwargs, field)
 
 def test_create_refuses_release_of_other_project(make_defect):
     other = ReleaseFactory(project=ProjectFactory(key="OPS"))
-    with pytest.raises(DomainError, match="another project"):
+    # Issue 12: another project's release answers like a missing one (no existence oracle).
+    with pytest.raises(DomainError, match=f"No release {other.pk} in project"):
         make_defect(found_in_release=other)
     assert Defect.objects.count() == 0
 
@@ -217,7 +218,8 @@ def test_duplicate_links_refuse_self_cycles_and_other_projects(make_defect, qa):
     with pytest.raises(DomainError, match="duplicate of"):
         services.defect_mark_duplicate(defect=b, original=a, by=qa)
     other = services.defect_create(project=ProjectFactory(key="OPS"), title="Elsewhere", by=None)
-    with pytest.raises(DomainError, match="another project"):
+    # Issue 12: another project's defect answers like a missing one (no existence oracle).
+    with pytest.raises(DomainError, match="No such defect"):
         services.defect_mark_duplicate(defect=b, original=other, by=qa)
     b.refresh_from_db()
     assert (b.status, b.duplicate_of_id) == ("new", None)
