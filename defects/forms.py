@@ -68,3 +68,56 @@ class JiraImportForm(forms.Form):
     def __init__(self, *args, projects=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["project"].choices = [(p.key, f"{p.key} · {p.name}") for p in projects]
+
+
+UNASSIGN = "!unassign"  # not a possible username: the bulk bar's "Unassigned" choice
+
+
+class BulkApplyForm(forms.Form):
+    """The board's bulk bar: every field starts at "no change"; only what is chosen is applied."""
+
+    assignee = forms.CharField(required=False, max_length=150)
+    severity = forms.ChoiceField(choices=[("", "no change"), *Severity.choices], required=False)
+    priority = forms.ChoiceField(choices=[("", "no change"), *Priority.choices], required=False)
+    to = forms.ChoiceField(choices=[("", "no change"), *DefectStatus.choices], required=False)
+    resolution = forms.ChoiceField(choices=[("", "—"), *Resolution.choices], required=False)
+    release = forms.CharField(required=False, max_length=64)
+    original = forms.CharField(required=False, max_length=64)
+    comment = forms.CharField(required=False, max_length=20000)
+
+    def steps(self) -> list[tuple[str, dict]]:
+        """The chosen changes as bulk steps, in the order they are applied."""
+        v = self.cleaned_data
+        steps: list[tuple[str, dict]] = []
+        if v["assignee"]:
+            steps.append(("assign", {"assignee": "" if v["assignee"] == UNASSIGN else v["assignee"]}))
+        if v["severity"]:
+            steps.append(("set_severity", {"severity": v["severity"]}))
+        if v["priority"]:
+            steps.append(("set_priority", {"priority": v["priority"]}))
+        if v["release"]:
+            steps.append(("add_to_release", {"release": v["release"]}))
+        if v["to"]:
+            steps.append(("move", {"to": v["to"], "resolution": v["resolution"], "comment": v["comment"]}))
+        if v["original"]:
+            steps.append(("mark_duplicate", {"original": v["original"], "comment": v["comment"]}))
+        return steps
+
+    def summary(self, release_label: str = "") -> list[str]:
+        """What the Apply sets, in words ("severity → Critical")."""
+        v = self.cleaned_data
+        said = []
+        if v["assignee"]:
+            said.append(f"assignee → {'nobody' if v['assignee'] == UNASSIGN else v['assignee']}")
+        if v["severity"]:
+            said.append(f"severity → {Severity(v['severity']).label}")
+        if v["priority"]:
+            said.append(f"priority → {Priority(v['priority']).label}")
+        if v["release"]:
+            said.append(f"found in release → {release_label or v['release']}")
+        if v["to"]:
+            resolution = f" ({Resolution(v['resolution']).label})" if v["resolution"] else ""
+            said.append(f"status → {DefectStatus(v['to']).label}{resolution}")
+        if v["original"]:
+            said.append(f"duplicate of {v['original'].upper()}")
+        return said

@@ -48,13 +48,9 @@ def release_in(project: Project, ref, *, field: str) -> Release | None:
     return release
 
 
-def bulk_run(request, v: dict) -> services.BulkReport:
-    """Resolve the bulk parameters (users, originals, releases) and run the bulk service."""
-    ids = v["ids"]
-    visible = selectors.defect_list_for_user(user=request.user).filter(pk__in=ids)
-    first = visible.select_related("project").first()
+def _bulk_params(request, action: str, v: dict, first) -> dict:
+    """The service parameters of one bulk action: usernames, originals and releases turned into objects."""
     params: dict = {}
-    action = v["action"]
     if action == services.BulkAction.ASSIGN:
         params["assignee"] = user_by_name(v.get("assignee"), project=first.project if first else None)
     elif action in (services.BulkAction.SET_SEVERITY, services.BulkAction.SET_PRIORITY):
@@ -74,13 +70,24 @@ def bulk_run(request, v: dict) -> services.BulkReport:
         if first is None:
             raise DomainError("None of the selected defects exist.", field="ids")
         params["release"] = release_in(first.project, v["release"], field="release")
+    return params
+
+
+def bulk_run(request, v: dict) -> services.BulkReport:
+    """Resolve the bulk parameters (users, originals, releases) and run the bulk service (one action)."""
+    return bulk_run_steps(request, ids=v["ids"], steps=[(v["action"], v)])
+
+
+def bulk_run_steps(request, *, ids: list[int], steps: list[tuple[str, dict]]) -> services.BulkReport:
+    """Several bulk actions on the same rows in one go (the board's Apply): each step's values resolved."""
+    visible = selectors.defect_list_for_user(user=request.user).filter(pk__in=ids)
+    first = visible.select_related("project").first()
+    resolved = [(action, _bulk_params(request, action, v, first)) for action, v in steps]
     # Defects the caller cannot see are reported like missing ones: their existence is not revealed.
     visible_ids = set(visible.values_list("pk", flat=True))
     if not visible_ids:
         raise DomainError("None of the selected defects exist.", field="ids")
-    report = services.defect_bulk_action(
-        defect_ids=sorted(visible_ids), action=action, by=request.user, params=params
-    )
+    report = services.defect_bulk_apply(defect_ids=sorted(visible_ids), steps=resolved, by=request.user)
     for missing in sorted(set(ids) - visible_ids):
         report.refused.append({"id": str(missing), "key": "", "reason": "No such defect."})
     return report

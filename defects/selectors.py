@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from qualitygov.services import parse_id
 from releases.selectors import project_list_for_user
@@ -27,6 +28,8 @@ SORTS: dict[str, tuple[str, ...]] = {
     "updated": ("updated_at", "id"),
 }
 DEFAULT_SORT = "-created"
+# The board's "created" shortcuts: how many UTC days back, today included.
+CREATED_WINDOWS: dict[str, int] = {"today": 1, "7d": 7, "30d": 30}
 
 
 @dataclass
@@ -46,6 +49,10 @@ class DefectFilters:
     sort: str = DEFAULT_SORT
     # Only defects whose linked test failed again after they were resolved (testing/regressions.py).
     regressed: bool = False
+    # Created within: "today", "7d" or "30d" (UTC days), and/or a date range (inclusive).
+    created: str = ""
+    created_from: dt.date | None = None
+    created_to: dt.date | None = None
 
     @classmethod
     def from_querydict(cls, params) -> DefectFilters:
@@ -81,7 +88,17 @@ class DefectFilters:
             q=(params.get("q") or "").strip()[:200],
             sort=sort,
             regressed=(params.get("regressed") or "").strip().lower() in ("1", "true", "yes"),
+            created=created if (created := (params.get("created") or "").strip()) in CREATED_WINDOWS else "",
+            created_from=_date_or_none(params.get("created_from")),
+            created_to=_date_or_none(params.get("created_to")),
         )
+
+
+def _date_or_none(raw) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat((raw or "").strip()[:10])
+    except ValueError:
+        return None
 
 
 def _rank(field: str, values: list[str]):
@@ -129,6 +146,13 @@ def defect_list(*, user, filters: DefectFilters) -> QuerySet[Defect]:
         qs = qs.filter(found_in_environment=filters.environment)
     if filters.external_id:
         qs = qs.filter(external_id=filters.external_id)
+    if filters.created:
+        today = timezone.now().astimezone(dt.UTC).date()
+        qs = qs.filter(created_at__date__gte=today - dt.timedelta(days=CREATED_WINDOWS[filters.created] - 1))
+    if filters.created_from:
+        qs = qs.filter(created_at__date__gte=filters.created_from)
+    if filters.created_to:
+        qs = qs.filter(created_at__date__lte=filters.created_to)
     if filters.regressed:
         qs = qs.filter(Exists(TestRegression.objects.filter(defect=OuterRef("pk"))))
     if filters.q:
@@ -222,13 +246,14 @@ def board_choices(*, user, project_key: str = "") -> dict[str, Any]:
     from django.contrib.auth import get_user_model
 
     from releases.models import Release
+    from releases.selectors import newest_version_first
 
     projects = list(project_list_for_user(user=user).only("id", "key", "name"))
     project_ids = [p.pk for p in projects]
     releases = (
         Release.objects.filter(project_id__in=project_ids)
         .select_related("project")
-        .order_by("project__key", "-created_at")
+        .order_by("project__key", *newest_version_first())
     )
     if project_key:
         releases = releases.filter(project__key=project_key)

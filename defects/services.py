@@ -614,21 +614,31 @@ def _check_bulk_params(action: str, params: dict[str, Any]) -> None:
 
 
 def defect_bulk_action(*, defect_ids: Iterable[int], action: str, by, params: dict[str, Any]) -> BulkReport:
-    """Apply one action to many defects in one transaction, with a per-row report.
+    """Apply one action to many defects in one transaction, with a per-row report (see defect_bulk_apply)."""
+    return defect_bulk_apply(defect_ids=defect_ids, steps=[(action, params)], by=by)
 
-    Each row runs in its own savepoint: a refused row (illegal move, no permission, bad reference) is
-    rolled back alone and reported with its reason; the other rows are kept. Bad parameters for the
-    whole action (unknown action, invalid severity, ...) refuse the request before any row is touched.
-    Rows are locked in id order so two bulk actions cannot deadlock. The metric recompute is scheduled
-    once at the end, for the union of the touched releases and projects.
+
+def defect_bulk_apply(
+    *, defect_ids: Iterable[int], steps: list[tuple[str, dict[str, Any]]], by
+) -> BulkReport:
+    """Apply one or several actions (assign, severity, priority, move, ...) to many defects in one transaction.
+
+    Each row runs in its own savepoint with every step in the order given: a row any step refuses (illegal
+    move, no permission, bad reference) is rolled back alone and reported with its reason; the other rows are
+    kept. Bad parameters for the whole request (unknown action, invalid severity, ...) refuse it before any
+    row is touched. Rows are locked in id order so two bulk actions cannot deadlock. The metric recompute is
+    scheduled once at the end, for the union of the touched releases and projects.
     """
     ids = sorted({int(i) for i in defect_ids})
     if not ids:
         raise DomainError("Select at least one defect.", field="ids")
     if len(ids) > MAX_BULK_ROWS:
         raise DomainError(f"A bulk action is limited to {MAX_BULK_ROWS} defects.", field="ids")
-    _check_bulk_params(action, params)
-    report = BulkReport(action=action)
+    if not steps:
+        raise DomainError("Choose at least one change to apply.", field="action")
+    for action, params in steps:
+        _check_bulk_params(action, params)
+    report = BulkReport(action="+".join(action for action, _ in steps))
     with _coalesced_recompute(), transaction.atomic():
         defects = list(
             Defect.objects.select_for_update().filter(pk__in=ids).select_related("project").order_by("pk")
@@ -648,7 +658,10 @@ def defect_bulk_action(*, defect_ids: Iterable[int], action: str, by, params: di
                 continue
             try:
                 with transaction.atomic():
-                    changed = _bulk_one(defect=defect, action=action, by=by, params=params)
+                    changed = False
+                    for action, params in steps:
+                        changed = _bulk_one(defect=defect, action=action, by=by, params=params) or changed
+                        defect.refresh_from_db()
             except DomainError as exc:
                 report.refused.append({"id": str(defect.pk), "key": defect.key, "reason": exc.message})
                 continue

@@ -15,18 +15,29 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from qualitygov.errors import DomainError
-from releases.access import Action, can, require
+from releases.access import Action, can, can_anywhere, require
 from releases.models import Release
-from releases.selectors import project_get_for_user, project_list_for_user
+from releases.selectors import newest_version_first, project_get_for_user, project_list_for_user
 
 from . import duplicates, selectors, services
 from .apis import BulkInputSerializer
-from .forms import CommentForm, DefectCreateForm, EditForm, JiraImportForm, MoveForm
+from .forms import UNASSIGN, BulkApplyForm, CommentForm, DefectCreateForm, EditForm, JiraImportForm, MoveForm
 from .jira_import import import_jira_csv, timezone_named
 from .models import OPEN_STATUSES, DefectStatus, Environment, Priority, Resolution, Severity
-from .references import bulk_run, defect_for
+from .references import bulk_run, bulk_run_steps, defect_for
 
 PAGE_SIZE = 50
+# The board's quick views: (id, label, the filters they set). Each keeps every other filter of the page
+# (project, release, search, ...) and replaces only these.
+QUICK_VIEWS = (
+    ("quick-open-blockers", "open blockers", {"status": "open", "severity": "blocker"}),
+    ("quick-open-blocking", "open blocking", {"status": "open", "severity": "blocker,critical"}),
+    ("quick-unassigned", "unassigned open", {"status": "open", "assignee": "none"}),
+    ("quick-triage", "to triage", {"status": "new"}),
+    ("quick-regressed", "regressed", {"regressed": "1"}),
+    ("quick-today", "created today", {"created": "today"}),
+    ("quick-week", "created in 7 days", {"created": "7d"}),
+)
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 
@@ -70,8 +81,18 @@ def _board_context(request, filters: selectors.DefectFilters) -> dict:
                 "arrow": ("▼" if descending else "▲") if current else "",
             }
         )
+    quick_views = []
+    for view_id, label, sets in QUICK_VIEWS:
+        params = query.copy()
+        for name, value in sets.items():
+            params.setlist(name, [value])
+        current = all(",".join(query.getlist(name)) == value for name, value in sets.items())
+        quick_views.append(
+            {"id": view_id, "label": label, "url": f"?{params.urlencode()}", "current": current}
+        )
     return {
         "columns": columns,
+        "quick_views": quick_views,
         "filters": filters,
         "page": page,
         "rows": list(page.object_list),
@@ -84,6 +105,10 @@ def _board_context(request, filters: selectors.DefectFilters) -> dict:
         "environments": Environment.choices,
         "resolutions": Resolution.choices,
         "bulk_actions": services.BulkAction.ALL,
+        "created_windows": (("today", "today"), ("7d", "last 7 days"), ("30d", "last 30 days")),
+        "unassign": UNASSIGN,
+        "can_edit_any": can_anywhere(request.user, Action.EDIT_DEFECTS),
+        "can_import_any": can_anywhere(request.user, Action.IMPORT),
     }
 
 
@@ -100,29 +125,56 @@ def board(request):
 
 @require_POST
 def bulk(request):
-    """Apply one action to the selected rows; answer with the refreshed rows and the per-row report."""
-    data = {k: v for k, v in request.POST.items() if v != "" or k == "assignee"}
-    data.pop("csrfmiddlewaretoken", None)
-    payload = {**data, "ids": [i for i in request.POST.getlist("ids") if i]}
-    serializer = BulkInputSerializer(data=payload)
-    report, error, status = None, "", 200
+    """Apply the bulk bar's chosen changes to the selected rows; answer with the refreshed rows and the report.
+
+    The board sends every field of the bar (assignee, severity, priority, move, release, duplicate), each
+    "no change" unless chosen, and applies all chosen ones in one go. A post naming one `action` (the API's
+    shape) applies that action alone. The selection stays ticked in the answer.
+    """
+    ids = [i for i in request.POST.getlist("ids") if i]
+    report, error, status, summary = None, "", 200, []
     try:
-        serializer.is_valid(raise_exception=True)
-        report = bulk_run(request, dict(serializer.validated_data))
+        if request.POST.get("action"):
+            data = {k: v for k, v in request.POST.items() if v != "" or k == "assignee"}
+            data.pop("csrfmiddlewaretoken", None)
+            serializer = BulkInputSerializer(data={**data, "ids": ids})
+            serializer.is_valid(raise_exception=True)
+            report = bulk_run(request, dict(serializer.validated_data))
+        else:
+            form = BulkApplyForm(request.POST)
+            if not form.is_valid():
+                raise DomainError(_form_error(form), field="action")
+            id_serializer = BulkInputSerializer(data={"ids": ids, "action": "assign"})
+            id_serializer.is_valid(raise_exception=True)
+            steps = form.steps()
+            if not steps:
+                raise DomainError("Choose at least one change (assignee, severity, priority, status, ...).")
+            report = bulk_run_steps(request, ids=id_serializer.validated_data["ids"], steps=steps)
+            summary = form.summary(release_label=_release_label(form.cleaned_data["release"]))
     except DRFValidationError as exc:
         error, status = _flatten(exc.detail), 400
     except DomainError as exc:
         error, status = exc.message, _status_of(exc)
     filters = selectors.DefectFilters.from_querydict(request.GET)
     context = _board_context(request, filters)
-    context.update({"report": report, "bulk_error": error})
+    context.update({"report": report, "bulk_error": error, "summary": summary, "selected_ids": set(ids)})
     if not _is_htmx(request):
         if error:
             messages.error(request, error)
         elif report:
-            messages.success(request, f"{len(report.changed)} changed, {len(report.refused)} refused.")
+            said = f"Set {', '.join(summary)}: " if summary else ""
+            messages.success(
+                request,
+                f"{said}{len(report.changed)} changed, {len(report.unchanged)} unchanged, "
+                f"{len(report.refused)} refused.",
+            )
         return redirect(f"{reverse('defects:board')}?{request.GET.urlencode()}")
     return render(request, "defects/_board_results.html", context, status=status)
+
+
+def _release_label(ref: str) -> str:
+    release = Release.objects.filter(pk=ref).only("version").first() if ref.isdigit() else None
+    return release.version if release else ref
 
 
 def _flatten(detail) -> str:
@@ -296,7 +348,7 @@ def create(request):
     releases = (
         Release.objects.filter(project_id__in=project_ids)
         .select_related("project")
-        .order_by("project__key", "-created_at")
+        .order_by("project__key", *newest_version_first())
     )
     members = (
         get_user_model()

@@ -73,6 +73,16 @@ def can(user, project: Project | int, action: Action | str) -> bool:
     return bool(user.is_superuser and action != Action.DECIDE)
 
 
+def can_anywhere(user, action: Action | str) -> bool:
+    """True when the user's role in at least one project allows the action (one query): for showing controls."""
+    action = Action(action)
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_superuser and action != Action.DECIDE:
+        return True
+    return Membership.objects.filter(user=user, role__in=ROLE_ACTIONS[action]).exists()
+
+
 def require(user, project: Project | int, action: Action | str) -> None:
     """Raise AccessDenied (403) unless the user may do the action in the project."""
     if not can(user, project, action):

@@ -1,7 +1,19 @@
 """Reads about projects, memberships and releases."""
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Count,
+    F,
+    Func,
+    IntegerField,
+    OrderBy,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce
 from django.http import Http404
 
 from defects.models import Defect
@@ -22,6 +34,29 @@ def _with_counts(qs: QuerySet[Release]) -> QuerySet[Release]:
     return qs.annotate(
         defect_count=_count_of(Defect, "found_in_release"), run_count=_count_of(TestRun, "release")
     )
+
+
+# The numeric parts of a version ("v2.10.1-rc1" -> 2, 10, 1), read by PostgreSQL's substring(text, regex).
+_VERSION_PARTS = (r"^\D*(\d{1,9})", r"^\D*\d+\.(\d{1,9})", r"^\D*\d+\.\d+\.(\d{1,9})")
+
+
+def newest_version_first(prefix: str = "") -> list[OrderBy]:
+    """Order releases by semantic version, newest first (2.10.0 above 2.9.1), then by date.
+
+    Major, minor and patch compare as numbers in SQL; a version without a patch ("2.7") sorts below its
+    patches; versions with the same numbers fall back to the full text, then the planned date and creation.
+    `prefix` is the path to the release from the queried model ("found_in_release__").
+    """
+    parts = [
+        Cast(Func(F(f"{prefix}version"), Value(pattern), function="substring"), IntegerField())
+        for pattern in _VERSION_PARTS
+    ]
+    return [
+        *(part.desc(nulls_last=True) for part in parts),
+        F(f"{prefix}version").desc(),
+        F(f"{prefix}planned_release_date").desc(nulls_last=True),
+        F(f"{prefix}created_at").desc(),
+    ]
 
 
 def project_list_for_user(*, user) -> QuerySet[Project]:
@@ -57,7 +92,7 @@ def release_list(*, user, project_key: str = "", status: str = "") -> QuerySet[R
         qs = qs.filter(project__key=project_key.upper())
     if status:
         qs = qs.filter(status=status)
-    return _with_counts(qs).order_by("project__key", "-created_at", "-id")
+    return _with_counts(qs).order_by("project__key", *newest_version_first(), "-id")
 
 
 def release_get_for_user(*, user, release_id: int) -> Release:
@@ -106,12 +141,12 @@ def memberships_for_user(*, user) -> QuerySet[Membership]:
 def project_releases(*, project: Project) -> QuerySet[Release]:
     """A project's releases, newest first, with defect and run counts (one query)."""
     return _with_counts(Release.objects.filter(project=project).select_related("hotfix_for")).order_by(
-        "-created_at", "-id"
+        *newest_version_first(), "-id"
     )
 
 
 def home_projects(*, user) -> QuerySet[Project]:
     """Projects for the home page with their releases prefetched (two queries whatever the size)."""
     return project_list_for_user(user=user).prefetch_related(
-        Prefetch("releases", queryset=Release.objects.order_by("-created_at"))
+        Prefetch("releases", queryset=Release.objects.order_by(*newest_version_first()))
     )

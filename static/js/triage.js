@@ -31,25 +31,55 @@
     });
     var counter = document.getElementById("selected-count");
     if (counter) counter.textContent = String(n);
+    showBulkFields();
+  }
+
+  // The bulk bar: every field starts at "no change"; Apply is enabled once rows and a change are chosen, and
+  // the line next to it says what will be set.
+  var BULK_FIELDS = ["bulk-assignee", "bulk-severity", "bulk-priority", "bulk-to", "bulk-release", "bulk-original"];
+
+  function chosenChanges() {
+    var said = [];
+    BULK_FIELDS.forEach(function (id) {
+      var el = document.getElementById(id);
+      if (!el || !el.value) return;
+      var text = el.tagName === "SELECT" ? el.options[el.selectedIndex].text : el.value;
+      said.push((el.getAttribute("aria-label") || id) + ": " + text);
+    });
+    var resolution = document.getElementById("bulk-resolution");
+    if (resolution && resolution.value) said.push("resolution: " + resolution.options[resolution.selectedIndex].text);
+    return said;
   }
 
   function showBulkFields() {
-    var select = document.getElementById("bulk-action");
-    if (!select) return;
-    document.querySelectorAll("#bulk-bar [data-for]").forEach(function (span) {
-      var on = span.dataset.for === select.value;
-      span.hidden = !on;
-      span.querySelectorAll("input, select").forEach(function (el) { el.disabled = !on; });
-    });
+    var apply = document.getElementById("bulk-apply");
+    if (!apply) return;
+    var n = document.querySelectorAll("#defect-table tbody input[name=ids]:checked").length;
+    var said = chosenChanges();
+    apply.disabled = !(n && said.length);
+    var preview = document.getElementById("bulk-preview");
+    if (preview) {
+      preview.textContent = !n ? "Select rows (x or the boxes)." : !said.length ? "Choose a change to apply."
+        : "Apply to " + n + ": " + said.join(", ") + ".";
+    }
   }
 
-  function chooseAction(action, focusId) {
-    var select = document.getElementById("bulk-action");
-    if (!select) return;
-    select.value = action;
+  function clearBulkFields() {
+    BULK_FIELDS.concat(["bulk-resolution", "bulk-comment"]).forEach(function (id) {
+      var el = document.getElementById(id);
+      if (el) el.value = "";
+    });
     showBulkFields();
-    var target = focusId && document.getElementById(focusId);
-    (target || select).focus();
+  }
+
+  function chooseField(focusId) {
+    var target = document.getElementById(focusId);
+    if (target) target.focus();
+  }
+
+  function applyBulk() {
+    var apply = document.getElementById("bulk-apply");
+    if (apply && !apply.disabled) apply.click();
   }
 
   document.addEventListener("change", function (ev) {
@@ -58,13 +88,22 @@
       updateSelection();
     } else if (ev.target.name === "ids") {
       updateSelection();
-    } else if (ev.target.id === "bulk-action") {
-      showBulkFields();
     }
+    if (ev.target.closest && ev.target.closest("#bulk-bar")) showBulkFields();
+  });
+  document.addEventListener("input", function (ev) {
+    if (ev.target.closest && ev.target.closest("#bulk-bar")) showBulkFields();
   });
 
   document.addEventListener("keydown", function (ev) {
     var el = ev.target;
+    if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey) && document.getElementById("bulk-bar")) {
+      ev.preventDefault();
+      applyBulk();
+      return;
+    }
+    var help = document.getElementById("kbd-help");
+    if (ev.key === "Escape" && help && !help.hidden) { toggleHelp(); return; }
     var typing = el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable);
     if (ev.key === "Escape" && typing) { el.blur(); return; }
     if (typing || ev.ctrlKey || ev.metaKey || ev.altKey) return;
@@ -87,13 +126,18 @@
       case "Enter":
         if (cursor >= 0 && all[cursor]) all[cursor].querySelector("a.defect-link").click();
         break;
-      case "a": chooseAction("assign", "bulk-assignee"); break;
+      case "a": chooseField("bulk-assignee"); break;
+      case "s": chooseField("bulk-severity"); break;
+      case "p": chooseField("bulk-priority"); break;
+      case "m": chooseField("bulk-to"); break;
       case "r":
-        chooseAction("move", "bulk-resolution");
+        if (!document.getElementById("bulk-to")) return;
         document.getElementById("bulk-to").value = "resolved";
         document.getElementById("bulk-resolution").value = "fixed";
+        showBulkFields();
+        chooseField("bulk-resolution");
         break;
-      case "d": chooseAction("mark_duplicate", "bulk-original"); break;
+      case "d": chooseField("bulk-original"); break;
       case "/": document.getElementById("f-q").focus(); break;
       case "?": toggleHelp(); break;
       default: return;
@@ -101,20 +145,42 @@
     ev.preventDefault();
   });
 
+  var helpOpener = null;
   function toggleHelp() {
     var help = document.getElementById("kbd-help");
-    if (help) help.hidden = !help.hidden;
+    if (!help) return;
+    help.hidden = !help.hidden;
+    if (!help.hidden) {
+      helpOpener = document.activeElement;
+      var close = document.getElementById("kbd-help-close");
+      if (close) close.focus();
+    } else if (helpOpener && helpOpener.focus) {
+      helpOpener.focus();
+    }
   }
   document.addEventListener("click", function (ev) {
-    if (ev.target.closest && ev.target.closest("[data-help-toggle]")) toggleHelp();
+    if (!ev.target.closest) return;
+    if (ev.target.closest("[data-help-toggle]")) toggleHelp();
+    else if (ev.target.id === "kbd-help") toggleHelp();  // a click on the backdrop closes the help
+    else if (ev.target.id === "bulk-clear") clearBulkFields();
   });
 
+  // After Apply the rows come back with the selection still ticked; a successful Apply resets the bar's
+  // fields to "no change" so a second press cannot repeat it by accident.
   document.addEventListener("htmx:afterSwap", function (ev) {
     if (ev.target.id === "board-results" || ev.target.closest && ev.target.closest("#bulk-form")) {
       cursor = -1;
       updateSelection();
+      if (document.getElementById("bulk-report")) clearBulkFields();
+      showBulkFields();
     }
   });
+
+  // Phones: the filters start folded (unless some are set) so the rows are on the first screen.
+  function foldFilters() {
+    var panel = document.getElementById("filter-panel");
+    if (panel && window.matchMedia("(max-width: 700px)").matches && !window.location.search) panel.open = false;
+  }
 
   // Upload progress for the Jira import form.
   document.addEventListener("htmx:xhr:progress", function (ev) {
@@ -131,5 +197,5 @@
     if (label && bar && !bar.hidden) { label.textContent = "Done."; }
   });
 
-  document.addEventListener("DOMContentLoaded", function () { showBulkFields(); updateSelection(); });
+  document.addEventListener("DOMContentLoaded", function () { foldFilters(); updateSelection(); showBulkFields(); });
 })();

@@ -1,0 +1,138 @@
+"""The triage traps of issue 16 in a real browser: the bulk bar changes only what is chosen, several fields in
+one Apply by keyboard, the selection kept, the summary naming the values, created/quick-view filters that keep
+the picked project, and the keyboard help as an overlay above a full page of rows."""
+
+import tempfile
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from defects.models import Defect
+from defects.services import defect_create
+from tests.factories import MembershipFactory, ProjectFactory
+
+SHOTS = Path(tempfile.gettempdir())
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_bulk_bar_changes_only_what_is_chosen_and_keeps_the_selection(login, make_member, project):
+    manager = make_member("manager")
+    dev = make_member("qa", username="dev")
+    make_member("qa", username="ann")
+    a = defect_create(project=project, title="Checkout crash on empty cart", by=manager, assignee=dev)
+    b = defect_create(project=project, title="Refund slow", by=manager, assignee=dev)
+    page = login(manager)
+    page.goto("/defects/")
+
+    # the trap: a ticked row and Apply with the bar untouched cannot unassign it or make it a blocker
+    page.check(f"tr[data-key='{a.key}'] input[name=ids]")
+    expect(page.locator("#bulk-assignee")).to_have_value("")
+    expect(page.locator("#bulk-severity")).to_have_value("")
+    expect(page.locator("#bulk-priority")).to_have_value("")
+    expect(page.locator("#bulk-apply")).to_be_disabled()
+    expect(page.locator("#bulk-preview")).to_contain_text("Choose a change")
+    a.refresh_from_db()
+    assert a.assignee == dev and a.severity == "major"
+
+    # several fields in one Apply, chosen with the keyboard shortcuts, applied with Ctrl+Enter
+    page.check(f"tr[data-key='{b.key}'] input[name=ids]")
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("s")
+    expect(page.locator("#bulk-severity")).to_be_focused()
+    page.select_option("#bulk-severity", "critical")
+    page.keyboard.press("Escape")
+    page.keyboard.press("p")
+    expect(page.locator("#bulk-priority")).to_be_focused()
+    page.select_option("#bulk-priority", "high")
+    page.keyboard.press("Escape")
+    page.keyboard.press("a")
+    page.select_option("#bulk-assignee", "ann")
+    page.keyboard.press("Escape")
+    page.keyboard.press("m")
+    page.select_option("#bulk-to", "triaged")
+    expect(page.locator("#bulk-preview")).to_contain_text("Apply to 2:")
+    page.keyboard.press("Control+Enter")
+
+    # the summary names the values set; both rows are still selected; the bar is back at "no change"
+    summary = page.locator("#bulk-summary")
+    expect(summary).to_contain_text("assignee → ann, severity → Critical, priority → High, status → Triaged")
+    expect(page.locator("#bulk-report")).to_contain_text("2 changed")
+    expect(page.locator("#selected-count")).to_have_text("2")
+    expect(page.locator(f"tr[data-key='{a.key}'] input[name=ids]")).to_be_checked()
+    expect(page.locator("#bulk-severity")).to_have_value("")
+    expect(page.locator("#bulk-apply")).to_be_disabled()
+    page.screenshot(path=SHOTS / "defects_bulk_summary.png", full_page=True)
+    for d in (a, b):
+        d.refresh_from_db()
+        assert (d.assignee.username, d.severity, d.priority, d.status) == (
+            "ann",
+            "critical",
+            "high",
+            "triaged",
+        )
+
+    # a second change on the kept selection: only the priority moves, nothing else
+    page.select_option("#bulk-priority", "low")
+    page.click("#bulk-apply")
+    expect(page.locator("#bulk-summary")).to_contain_text("priority → Low")
+    a.refresh_from_db()
+    assert (a.assignee.username, a.severity, a.priority) == ("ann", "critical", "low")
+    assert page.js_errors == []
+
+
+def test_created_filter_and_quick_views_keep_the_picked_project(login, make_member, project):
+    manager = make_member("manager")
+    other = ProjectFactory(key="OPS", name="Operations")
+    MembershipFactory(project=other, user=manager, role="manager")
+    defect_create(project=project, title="PAY blocker", by=manager, severity="blocker")
+    defect_create(project=other, title="OPS blocker", by=manager, severity="blocker")
+    page = login(manager)
+    page.goto("/defects/?project=PAY")
+    page.click("#quick-open-blockers")
+    rows = page.locator("#defect-table tbody tr[data-key]")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("PAY blocker")
+    assert "project=PAY" in page.url
+    page.click("#quick-today")
+    expect(rows).to_have_count(1)
+    assert "project=PAY" in page.url and "severity=blocker" in page.url and "created=today" in page.url
+    page.select_option("#f-project", "")
+    page.select_option("#f-created", "today")
+    page.click("#board-filters button[type=submit]")
+    expect(rows).to_have_count(2)
+    assert page.js_errors == []
+
+
+def test_keyboard_help_is_an_overlay_above_a_full_page(login, make_member, project):
+    qa = make_member("qa")
+    for i in range(50):
+        Defect.objects.create(
+            project=project, number=i + 1, key=f"PAY-{i + 1}", title=f"Row {i}", reporter=qa
+        )
+    page = login(qa)
+    page.goto("/defects/")
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("?")
+    help_box = page.locator("#kbd-help .overlay-box")
+    expect(help_box).to_be_visible()
+    expect(help_box).to_be_in_viewport()  # not rendered below the 50 rows
+    assert page.evaluate("getComputedStyle(document.getElementById('kbd-help')).position") == "fixed"
+    expect(page.locator("#kbd-help")).to_contain_text("Ctrl")
+    page.screenshot(path=SHOTS / "defects_help_overlay.png")
+    page.keyboard.press("Escape")
+    expect(help_box).to_be_hidden()
+    assert page.js_errors == []
+
+
+def test_viewer_board_has_no_bulk_new_or_import(login, make_member, project):
+    viewer = make_member("viewer")
+    defect_create(project=project, title="Visible", by=make_member("qa"))
+    page = login(viewer)
+    page.goto("/defects/")
+    expect(page.locator("#defect-table tbody tr[data-key]")).to_have_count(1)
+    expect(page.locator("#bulk-bar")).to_have_count(0)
+    expect(page.locator("#new-defect")).to_have_count(0)
+    expect(page.locator("#import-link")).to_have_count(0)
+    expect(page.locator("#defect-table input[name=ids]")).to_have_count(0)
