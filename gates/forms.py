@@ -4,7 +4,7 @@ from django import forms
 from django.forms import formset_factory
 
 from qualitygov.services import MAX_ID
-from releases.models import Role
+from releases.models import ChangeClass, Role
 
 from .models import ORDER_MAX, DecisionKind, MissingData, Operator
 
@@ -31,6 +31,48 @@ class GateForm(forms.Form):
     revision = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
+def parse_class_thresholds(text: str) -> dict:
+    """ "major 97/99, hotfix 90" -> {"major": {"error_threshold": 97.0, "warn_threshold": 99.0}, "hotfix": {...}}.
+
+    Each part is a change class, then the error threshold and optionally "/" and the warn threshold. The rules
+    of the thresholds themselves (warn the stricter bound) are checked by the gate services."""
+    out: dict[str, dict] = {}
+    for part in (p.strip() for p in text.replace(";", ",").split(",")):
+        if not part:
+            continue
+        words = part.replace(":", " ").replace("=", " ").split()
+        if len(words) != 2 or words[0].lower() not in ChangeClass.values:
+            raise ValueError(
+                f"'{part[:40]}': write a change class ({', '.join(ChangeClass.values)}) and error[/warn], "
+                "for example 'major 97/99'."
+            )
+        numbers = words[1].split("/")
+        try:
+            values = [float(n) for n in numbers]
+        except ValueError:
+            raise ValueError(f"'{part[:40]}': thresholds must be numbers.") from None
+        if len(values) > 2:
+            raise ValueError(f"'{part[:40]}': give at most an error and a warn threshold.")
+        out[words[0].lower()] = {
+            "error_threshold": values[0],
+            "warn_threshold": values[1] if len(values) == 2 else None,
+        }
+    return out
+
+
+def format_class_thresholds(thresholds: dict) -> str:
+    """The editor's text for stored per-class thresholds (the inverse of parse_class_thresholds)."""
+    parts = []
+    for change_class in ChangeClass.values:
+        pair = (thresholds or {}).get(change_class)
+        if pair:
+            text = f"{pair['error_threshold']:g}"
+            if pair.get("warn_threshold") is not None:
+                text += f"/{pair['warn_threshold']:g}"
+            parts.append(f"{change_class} {text}")
+    return ", ".join(parts)
+
+
 class ConditionForm(forms.Form):
     id = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
     metric = forms.ChoiceField(choices=(), required=False)
@@ -40,6 +82,13 @@ class ConditionForm(forms.Form):
     key = forms.BooleanField(required=False)
     missing_data = forms.ChoiceField(choices=MissingData.choices, initial=MissingData.FAIL, required=False)
     order = forms.IntegerField(min_value=0, max_value=ORDER_MAX, required=False)
+    class_thresholds = forms.CharField(
+        required=False,
+        max_length=300,
+        label="Per change class",
+        help_text="For example: major 97/99, hotfix 90 (error/warn; a class left out uses the default pair).",
+        widget=forms.TextInput(attrs={"placeholder": "major 97/99, hotfix 90", "size": 18}),
+    )
 
     def __init__(self, *args, project=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -53,6 +102,10 @@ class ConditionForm(forms.Form):
                 self.add_error("operator", "Choose an operator.")
             if data.get("error_threshold") is None:
                 self.add_error("error_threshold", "An error threshold is required.")
+        try:
+            data["class_thresholds"] = parse_class_thresholds(data.get("class_thresholds") or "")
+        except ValueError as exc:
+            self.add_error("class_thresholds", str(exc))
         return data
 
 

@@ -102,6 +102,9 @@ class GateCondition(models.Model):
     key = models.BooleanField(default=False, help_text="A failed key condition cannot be waived.")
     missing_data = models.CharField(max_length=6, choices=MissingData.choices, default=MissingData.FAIL)
     order = models.PositiveSmallIntegerField(default=0)
+    # Thresholds per release change class (metrics.md, "Risk by change class"):
+    # {"major": {"error_threshold": 97, "warn_threshold": 99}, ...}; a class left out uses the two above.
+    class_thresholds = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["gate", "order", "id"]
@@ -116,6 +119,13 @@ class GateCondition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric} {self.get_operator_display()} {self.error_threshold}"
+
+    def thresholds_for(self, change_class: str) -> tuple[float, float | None, str]:
+        """(error, warn, where from) for a release of this change class: its own pair, else the default."""
+        own = (self.class_thresholds or {}).get(change_class)
+        if own:
+            return own["error_threshold"], own.get("warn_threshold"), change_class
+        return self.error_threshold, self.warn_threshold, "default"
 
 
 class ChecklistItem(models.Model):
@@ -229,6 +239,9 @@ class Decision(AppendOnlyModel):
     supersedes = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
     )
+    # The economics of go/no-go as the decider saw them (metrics.economics): p, p', costs, d* and the
+    # calibration they rest on, or why they were not shown. Empty for decisions recorded before issue 18.
+    economics = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-decided_at", "-id"]

@@ -29,6 +29,13 @@ class ConditionSerializer(serializers.Serializer):
         choices=MissingData.choices, required=False, default=MissingData.FAIL
     )
     order = serializers.IntegerField(required=False, min_value=0, max_value=ORDER_MAX, default=0)
+    class_thresholds = serializers.DictField(
+        child=serializers.DictField(),
+        required=False,
+        default=dict,
+        help_text="Thresholds per release change class (hotfix, patch, minor, major): "
+        '{"major": {"error_threshold": 97, "warn_threshold": 99}}. A class left out uses the default pair.',
+    )
 
 
 class ChecklistItemSerializer(serializers.Serializer):

@@ -26,6 +26,7 @@ from .forms import (
     GateForm,
     RevokeForm,
     SignoffForm,
+    format_class_thresholds,
     formset_rows,
 )
 from .models import ChecklistItem, ChecklistSignoff, GateEvaluation, QualityGate
@@ -134,6 +135,7 @@ def _editor(request, *, project: Project, gate: QualityGate | None):
                         "key": c.key,
                         "missing_data": c.missing_data,
                         "order": c.order,
+                        "class_thresholds": format_class_thresholds(c.class_thresholds),
                     }
                     for c in gate.conditions.all()
                 ],

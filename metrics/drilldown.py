@@ -20,7 +20,7 @@ from defects.models import (
     Environment,
     Resolution,
 )
-from testing.models import Requirement, ResultStatus, TestCase, TestResult
+from testing.models import CRITICAL_LEVELS, Requirement, ResultStatus, TestCase, TestResult
 
 from .release_metrics import (
     EXECUTED_STATUSES,
@@ -164,6 +164,10 @@ PARTS: dict[str, Callable[..., dict[str, QuerySet]]] = {
     "verified_requirements": lambda r, t: {
         "numerator": _requirements(_verified(r, t)),
         "denominator": _requirements(_scope(r)),
+    },
+    "verified_critical_requirements": lambda r, t: {
+        "numerator": _requirements(_verified(r, t).filter(criticality__in=CRITICAL_LEVELS)),
+        "denominator": _requirements(_scope(r).filter(criticality__in=CRITICAL_LEVELS)),
     },
     "test_pass_rate": lambda r, t: {
         "numerator": _results(latest_results(r, t).filter(status=ResultStatus.PASSED)),

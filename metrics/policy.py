@@ -38,6 +38,8 @@ DEFAULT_POLICY: dict[str, Any] = {
     "target_mttr_hours": 24.0,
     "stability_weights": {"cfr": 0.4, "leakage": 0.3, "reopen": 0.15, "restore": 0.15},
     "risk": DEFAULT_RISK_INDICATORS,
+    # The economics of go/no-go: no defaults (unset = the figures are not shown), one currency for all three.
+    "economics": {"delay_cost_per_day": None, "hotfix_cost": None, "incident_cost": None, "currency": ""},
 }
 
 
@@ -196,12 +198,57 @@ def _validate_weights(value, **_) -> dict:
     return out
 
 
+ECONOMICS_COSTS = ("delay_cost_per_day", "hotfix_cost", "incident_cost")
+MAX_COST = 1e12
+
+
+def _validate_economics(value, **_) -> dict:
+    """delay_cost_per_day (above 0), hotfix_cost and incident_cost (0 or more), each a number or null (unset),
+    and a currency code of at most 8 characters."""
+    if not isinstance(value, dict):
+        raise DomainError(
+            "economics is an object: delay_cost_per_day, hotfix_cost, incident_cost, currency.",
+            field="policy",
+            code="invalid_policy",
+        )
+    unknown = set(value) - {*ECONOMICS_COSTS, "currency"}
+    if unknown:
+        raise DomainError(
+            f"economics: unknown field(s) {', '.join(sorted(map(str, unknown)))}.",
+            field="policy",
+            code="invalid_policy",
+        )
+    out: dict[str, Any] = {}
+    for field in ECONOMICS_COSTS:
+        raw = value.get(field)
+        if raw is None:
+            out[field] = None
+            continue
+        out[field] = _number(raw, f"economics.{field}", minimum=0, maximum=MAX_COST)
+    if out["delay_cost_per_day"] is not None and out["delay_cost_per_day"] <= 0:
+        raise DomainError(
+            "economics.delay_cost_per_day must be above 0 (it divides the break-even delay).",
+            field="policy",
+            code="invalid_policy",
+        )
+    currency = value.get("currency") or ""
+    if not isinstance(currency, str) or len(currency.strip()) > 8:
+        raise DomainError(
+            "economics.currency is a short text (at most 8 characters), for example EUR.",
+            field="policy",
+            code="invalid_policy",
+        )
+    out["currency"] = currency.strip()
+    return out
+
+
 # section -> validator(value, *, definitions) returning the cleaned value. Sections left out keep the defaults.
 POLICY_SECTIONS: dict[str, Callable[..., Any]] = {
     "risk": _validate_risk,
     "window_days": _validate_window,
     "target_mttr_hours": _validate_target,
     "stability_weights": _validate_weights,
+    "economics": _validate_economics,
 }
 
 

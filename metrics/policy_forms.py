@@ -38,3 +38,14 @@ class PolicyMetaForm(forms.Form):
         max_length=500, required=False, help_text="Why the change (kept with the version)."
     )
     expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+
+class EconomicsForm(forms.Form):
+    """The costs behind the economics of go/no-go; all three empty = the figures are not shown."""
+
+    delay_cost_per_day = forms.FloatField(
+        required=False, min_value=0, label="Delay cost per day", help_text="What one day of postponing costs."
+    )
+    hotfix_cost = forms.FloatField(required=False, min_value=0, label="Hotfix cost")
+    incident_cost = forms.FloatField(required=False, min_value=0, label="Incident cost")
+    currency = forms.CharField(required=False, max_length=8, label="Currency", help_text="For example EUR.")

@@ -105,6 +105,14 @@ _DEFINITIONS = [
         "Requirements in scope whose linked test cases all have a latest result in the release and all passed.",
     ),
     MetricDefinition(
+        "verified_critical_requirements",
+        "Verified critical requirements",
+        "%",
+        "release",
+        True,
+        "Verified requirements restricted to criticality high or critical; no data with none in scope.",
+    ),
+    MetricDefinition(
         "test_pass_rate",
         "Test pass rate",
         "%",

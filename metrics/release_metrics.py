@@ -23,7 +23,7 @@ from defects.models import (
     Environment,
     Resolution,
 )
-from testing.models import Requirement, ResultStatus, TestCase, TestResult
+from testing.models import CRITICAL_LEVELS, Requirement, ResultStatus, TestCase, TestResult
 
 from .replay import release_defects_as_of
 from .results import MetricResult
@@ -277,9 +277,9 @@ def requirement_coverage(*, release, as_of: dt.datetime) -> MetricResult:
     )
 
 
-def verified_requirements(*, release, as_of: dt.datetime) -> MetricResult:
-    """Requirements in scope with at least one linked test case, every linked test case having a latest result in R,
-    and every such latest result passed; over all requirements in scope."""
+def verified_counts(*, release, as_of: dt.datetime, requirements: QuerySet | None = None) -> dict[str, int]:
+    """{total, verified} over the given requirements in R's scope (default all of them): verified = at least one
+    linked test case, every linked test case having a latest result in R as of T, and every such result passed."""
     latest_status = Subquery(
         TestResult.objects.filter(release=release, test_case=OuterRef("pk"), finished_at__lte=as_of)
         .order_by("-finished_at", "-id")
@@ -291,13 +291,37 @@ def verified_requirements(*, release, as_of: dt.datetime) -> MetricResult:
         .filter(Q(latest_status__isnull=True) | ~Q(latest_status=ResultStatus.PASSED))
     )
     linked = Exists(TestCase.requirements.through.objects.filter(requirement_id=OuterRef("pk")))
-    counts = (
-        Requirement.objects.filter(releases=release)
+    scope = requirements if requirements is not None else Requirement.objects.all()
+    return (
+        scope.filter(releases=release)
         .annotate(linked=linked, unverified=unverified_case)
         .aggregate(total=Count("pk"), verified=Count("pk", filter=Q(linked=True, unverified=False)))
     )
+
+
+def verified_requirements(*, release, as_of: dt.datetime) -> MetricResult:
+    """Requirements in scope with at least one linked test case, every linked test case having a latest result in R,
+    and every such latest result passed; over all requirements in scope."""
+    counts = verified_counts(release=release, as_of=as_of)
     return MetricResult(
         "verified_requirements",
+        _pct(counts["verified"], counts["total"]),
+        counts["total"],
+        "%",
+        {"verified": counts["verified"]},
+    )
+
+
+def verified_critical_requirements(*, release, as_of: dt.datetime) -> MetricResult:
+    """verified_requirements restricted to criticality high or critical (null with none in scope).
+
+    Like the other requirement metrics, scope, links and criticality carry no history and are taken as they are
+    now; the test results are those finished by T."""
+    counts = verified_counts(
+        release=release, as_of=as_of, requirements=Requirement.objects.filter(criticality__in=CRITICAL_LEVELS)
+    )
+    return MetricResult(
+        "verified_critical_requirements",
         _pct(counts["verified"], counts["total"]),
         counts["total"],
         "%",
@@ -367,6 +391,7 @@ RELEASE_METRIC_FUNCTIONS = {
     "defect_leakage": defect_leakage,
     "requirement_coverage": requirement_coverage,
     "verified_requirements": verified_requirements,
+    "verified_critical_requirements": verified_critical_requirements,
     "test_pass_rate": test_pass_rate,
     "flaky_test_rate": flaky_test_rate,
 }

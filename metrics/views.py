@@ -16,7 +16,7 @@ from .forms import AlertRuleForm, WebhookForm
 from .models import AlertRule
 from .policy import policy_for
 from .policy_apis import policy_body
-from .policy_forms import IndicatorFormSet, PolicyMetaForm
+from .policy_forms import EconomicsForm, IndicatorFormSet, PolicyMetaForm
 from .registry import definitions_for
 
 
@@ -95,7 +95,8 @@ def project_policy(request, key: str):
             raise PermissionDenied("Changing the risk policy needs the admin role in this project.")
         rows = IndicatorFormSet(request.POST, prefix="ind", form_kwargs={"definitions": definitions})
         meta = PolicyMetaForm(request.POST)
-        if rows.is_valid() and meta.is_valid():
+        costs = EconomicsForm(request.POST, prefix="eco")
+        if rows.is_valid() and meta.is_valid() and costs.is_valid():
             risk = {}
             for form in rows.forms:
                 data = form.cleaned_data
@@ -109,7 +110,7 @@ def project_policy(request, key: str):
             try:
                 services.policy_update(
                     project=project,
-                    data={**sections, "risk": risk},
+                    data={**sections, "risk": risk, "economics": costs.cleaned_data},
                     by=request.user,
                     comment=meta.cleaned_data["comment"],
                     expected_version=meta.cleaned_data["expected_version"],
@@ -134,7 +135,9 @@ def project_policy(request, key: str):
         ]
         rows = IndicatorFormSet(prefix="ind", initial=initial, form_kwargs={"definitions": definitions})
         meta = PolicyMetaForm(initial={"expected_version": current["version"]})
+        costs = EconomicsForm(prefix="eco", initial=current.get("economics") or {})
     context = {
+        "costs": costs,
         "project": project,
         "body": policy_body(project, user=request.user),
         "rows": rows,

@@ -15,6 +15,10 @@ class Criticality(models.TextChoices):
     LOW = "low", "Low"
 
 
+# The criticalities `verified_critical_requirements` looks at (metrics.md, "Risk by change class").
+CRITICAL_LEVELS = (Criticality.HIGH, Criticality.CRITICAL)
+
+
 class Requirement(models.Model):
     project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="requirements")
     key = models.CharField(max_length=40, help_text="Stable key such as REQ-12, unique in the project.")

@@ -26,7 +26,7 @@ from defects.models import BLOCKING_SEVERITIES, OPEN_STATUSES, Defect
 from releases.models import Project, Release
 from releases.selectors import project_list_for_user
 
-from .models import Requirement, ResultStatus, TestCase, TestResult, TestRun
+from .models import CRITICAL_LEVELS, Requirement, ResultStatus, TestCase, TestResult, TestRun
 
 FAILING = (ResultStatus.FAILED, ResultStatus.ERROR)
 GAP_FILTERS = {
@@ -36,6 +36,8 @@ GAP_FILTERS = {
     "blocking": "With open blocking defects",
     "covered": "With test cases (coverage)",
     "verified": "Verified",
+    "critical": "Criticality high or critical",
+    "critical_unverified": "Critical (high or critical) not verified",
 }
 
 
@@ -356,7 +358,14 @@ class MatrixRow:
             "blocking": self.blocking,
             "verified": self.verified,  # the verified_requirements metric's numerator
             "covered": self.has_tests,  # the requirement_coverage metric's numerator
+            "critical": self.critical,  # the verified_critical_requirements metric's denominator
+            "critical_unverified": self.critical and not self.verified,  # what keeps it below 100 %
         }.get(gap, True)
+
+    @property
+    def critical(self) -> bool:
+        """Criticality high or critical: the requirements `verified_critical_requirements` looks at."""
+        return self.requirement.criticality in CRITICAL_LEVELS
 
 
 def traceability_matrix(*, release: Release, gap: str = "", q: str = "") -> list[MatrixRow]:
@@ -420,4 +429,6 @@ def matrix_summary(rows: list[MatrixRow]) -> dict[str, int]:
         "not_run": sum(r.has_tests and r.not_run for r in rows),
         "blocking": sum(r.blocking for r in rows),
         "verified": sum(r.verified for r in rows),
+        "critical": sum(r.critical for r in rows),
+        "critical_unverified": sum(r.critical and not r.verified for r in rows),
     }

@@ -10,7 +10,7 @@ from django.db import transaction
 from metrics.registry import definitions_for
 from qualitygov.errors import ConflictError, DomainError
 from releases.access import Action, require
-from releases.models import Project, Release, ReleaseStatus, Role
+from releases.models import ChangeClass, Project, Release, ReleaseStatus, Role
 
 from ..defaults import DEFAULT_GATES
 from ..models import GUARDABLE_MOVES, ChecklistItem, GateCondition, MissingData, Operator, QualityGate
@@ -26,8 +26,66 @@ GATE_FIELDS = (
     "from_status",
     "to_status",
 )
-CONDITION_FIELDS = ("metric", "operator", "error_threshold", "warn_threshold", "key", "missing_data", "order")
+CONDITION_FIELDS = (
+    "metric",
+    "operator",
+    "error_threshold",
+    "warn_threshold",
+    "key",
+    "missing_data",
+    "order",
+    "class_thresholds",
+)
 ITEM_FIELDS = ("text", "role", "order")
+
+
+def _threshold_pair(raw: Any, *, where: str) -> tuple[float, float | None]:
+    """(error, warn) from a dict holding error_threshold and an optional warn_threshold, finite numbers."""
+    if not isinstance(raw, dict):
+        raise DomainError(f"{where}: give error_threshold and optionally warn_threshold.", field="conditions")
+    unknown = set(raw) - {"error_threshold", "warn_threshold"}
+    if unknown:
+        raise DomainError(
+            f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))}.", field="conditions"
+        )
+    try:
+        error_threshold = float(raw.get("error_threshold"))
+        warn = raw.get("warn_threshold")
+        warn_threshold = None if warn in (None, "") else float(warn)
+    except (TypeError, ValueError):
+        raise DomainError(f"{where}: thresholds must be numbers.", field="conditions") from None
+    for value in (error_threshold, warn_threshold):
+        if value is not None and not math.isfinite(value):
+            raise DomainError(f"{where}: thresholds must be finite numbers.", field="conditions")
+    return error_threshold, warn_threshold
+
+
+def _clean_class_thresholds(raw: Any, *, where: str, operator: str, metric: str) -> dict:
+    """{change_class: {error_threshold, warn_threshold}} for the classes given; each pair obeys the same rule
+    as the default pair (threshold_problem)."""
+    if raw in (None, "", {}):
+        return {}
+    if not isinstance(raw, dict):
+        raise DomainError(
+            f"{where}: class_thresholds maps a change class ({', '.join(ChangeClass.values)}) to thresholds.",
+            field="conditions",
+        )
+    out = {}
+    for change_class, pair in raw.items():
+        if change_class not in ChangeClass.values:
+            raise DomainError(
+                f"{where}: '{str(change_class)[:20]}' is not a change class; use one of "
+                f"{', '.join(ChangeClass.values)}.",
+                field="conditions",
+            )
+        error_threshold, warn_threshold = _threshold_pair(pair, where=f"{where} ({change_class})")
+        problem = threshold_problem(
+            operator=operator, error_threshold=error_threshold, warn_threshold=warn_threshold
+        )
+        if problem:
+            raise DomainError(f"{where} ({metric}, {change_class}): {problem}", field="conditions")
+        out[change_class] = {"error_threshold": error_threshold, "warn_threshold": warn_threshold}
+    return {c: out[c] for c in ChangeClass.values if c in out}
 
 
 def _clean_condition(raw: dict, *, index: int, registry: dict | None) -> dict:
@@ -48,15 +106,10 @@ def _clean_condition(raw: dict, *, index: int, registry: dict | None) -> dict:
             f"{where}: operator must be one of {', '.join(Operator.values)}, not '{operator}'.",
             field="conditions",
         )
-    try:
-        error_threshold = float(raw.get("error_threshold"))
-        warn = raw.get("warn_threshold")
-        warn_threshold = None if warn in (None, "") else float(warn)
-    except (TypeError, ValueError):
-        raise DomainError(f"{where}: thresholds must be numbers.", field="conditions") from None
-    for value in (error_threshold, warn_threshold):
-        if value is not None and not math.isfinite(value):
-            raise DomainError(f"{where}: thresholds must be finite numbers.", field="conditions")
+    error_threshold, warn_threshold = _threshold_pair(
+        {"error_threshold": raw.get("error_threshold"), "warn_threshold": raw.get("warn_threshold")},
+        where=where,
+    )
     problem = threshold_problem(
         operator=operator, error_threshold=error_threshold, warn_threshold=warn_threshold
     )
@@ -76,6 +129,9 @@ def _clean_condition(raw: dict, *, index: int, registry: dict | None) -> dict:
         "key": bool(raw.get("key", False)),
         "missing_data": missing,
         "order": int(raw.get("order", index) or 0),
+        "class_thresholds": _clean_class_thresholds(
+            raw.get("class_thresholds"), where=where, operator=operator, metric=metric
+        ),
     }
 
 

@@ -38,7 +38,9 @@ def gate_evaluate(*, gate: QualityGate, release: Release, by=None, via: str = "b
 
     ``by`` None means the scheduler (no permission check); a user needs EVALUATE_GATES in the project.
     Each stored condition holds {condition, metric, label, unit, operator, value, n, error_threshold,
-    warn_threshold, key, missing_data, no_data, outcome}; each checklist entry the item, its role and
+    warn_threshold, change_class, thresholds_from, key, missing_data, no_data, outcome}; the thresholds are
+    those of the release's change class where the condition gives that class its own pair ("thresholds_from"
+    names the class), else the condition's default pair ("default"); each checklist entry the item, its role and
     sign-off (who, when, comment) with outcome passed (signed) or failed (unsigned).
     """
     if by is not None:
@@ -58,6 +60,8 @@ def gate_evaluate(*, gate: QualityGate, release: Release, by=None, via: str = "b
         result = results.get(c.metric)
         value = _round(getattr(result, "value", None))
         metric_def = registry.get(c.metric)
+        # The release's change class picks the condition's thresholds (its own pair, else the default).
+        error_threshold, warn_threshold, thresholds_from = c.thresholds_for(release.change_class)
         condition_rows.append(
             {
                 "condition": c.pk,
@@ -67,16 +71,18 @@ def gate_evaluate(*, gate: QualityGate, release: Release, by=None, via: str = "b
                 "operator": c.operator,
                 "value": value,
                 "n": getattr(result, "n", 0) or 0,
-                "error_threshold": c.error_threshold,
-                "warn_threshold": c.warn_threshold,
+                "error_threshold": error_threshold,
+                "warn_threshold": warn_threshold,
+                "change_class": release.change_class,
+                "thresholds_from": thresholds_from,
                 "key": c.key,
                 "missing_data": c.missing_data,
                 "no_data": value is None,
                 "outcome": condition_outcome(
                     operator=c.operator,
                     value=value,
-                    error_threshold=c.error_threshold,
-                    warn_threshold=c.warn_threshold,
+                    error_threshold=error_threshold,
+                    warn_threshold=warn_threshold,
                     missing_data=c.missing_data,
                 ),
             }
