@@ -46,6 +46,9 @@ class DefectOutputSerializer(serializers.ModelSerializer):
         source="found_in_release.version", default=None, allow_null=True
     )
     fixed_in_release = serializers.IntegerField(source="fixed_in_release_id", allow_null=True)
+    fixed_in_release_version = serializers.CharField(
+        source="fixed_in_release.version", default=None, allow_null=True, help_text="The fix version."
+    )
     duplicate_of = serializers.IntegerField(source="duplicate_of_id", allow_null=True)
     allowed_next_statuses = serializers.ListField(child=serializers.CharField(), read_only=True)
     url = serializers.SerializerMethodField()
@@ -71,6 +74,7 @@ class DefectOutputSerializer(serializers.ModelSerializer):
             "found_in_release_version",
             "found_in_environment",
             "fixed_in_release",
+            "fixed_in_release_version",
             "duplicate_of",
             "created_at",
             "updated_at",
@@ -94,6 +98,9 @@ class DefectCreateSerializer(serializers.Serializer):
         required=False, allow_null=True, default=None, help_text="Release id or version."
     )
     found_in_environment = serializers.ChoiceField(Environment.choices, default=Environment.TEST)
+    fixed_in_release = serializers.CharField(
+        required=False, allow_null=True, default=None, help_text="Fix version: release id or version."
+    )
     assignee = serializers.CharField(required=False, allow_null=True, allow_blank=True, default=None)
     created_at = serializers.DateTimeField(
         required=False, allow_null=True, default=None, help_text="Past creation time (importers only)."
@@ -241,6 +248,7 @@ class DefectListApi(APIView):
             component=v["component"],
             found_in_release=release_in(project, v["found_in_release"], field="found_in_release"),
             found_in_environment=v["found_in_environment"],
+            fixed_in_release=release_in(project, v["fixed_in_release"], field="fixed_in_release"),
             assignee=user_by_name(v["assignee"], project=project),
             created_at=v["created_at"],
             external_id=v["external_id"],

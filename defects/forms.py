@@ -14,14 +14,17 @@ class DefectCreateForm(forms.Form):
     component = forms.CharField(max_length=100, required=False)
     found_in_release = forms.TypedChoiceField(choices=(), required=False, coerce=int, empty_value=None)
     found_in_environment = forms.ChoiceField(choices=Environment.choices, initial=Environment.TEST)
+    fixed_in_release = forms.TypedChoiceField(
+        choices=(), required=False, coerce=int, empty_value=None, label="Fix version"
+    )
     assignee = forms.TypedChoiceField(choices=(), required=False, coerce=int, empty_value=None)
 
     def __init__(self, *args, projects=(), releases=(), members=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["project"].choices = [(p.key, f"{p.key} · {p.name}") for p in projects]
-        self.fields["found_in_release"].choices = [("", "—")] + [
-            (r.pk, f"{r.project.key} {r.version}") for r in releases
-        ]
+        release_choices = [("", "—")] + [(r.pk, f"{r.project.key} {r.version}") for r in releases]
+        self.fields["found_in_release"].choices = release_choices
+        self.fields["fixed_in_release"].choices = release_choices
         self.fields["assignee"].choices = [("", "Unassigned")] + [(u.pk, u.username) for u in members]
 
 
@@ -41,11 +44,15 @@ class EditForm(forms.Form):
     priority = forms.ChoiceField(choices=Priority.choices)
     assignee = forms.TypedChoiceField(choices=(), required=False, coerce=int, empty_value=None)
     component = forms.CharField(max_length=100, required=False)
+    fixed_in_release = forms.TypedChoiceField(
+        choices=(), required=False, coerce=int, empty_value=None, label="Fix version"
+    )
     expected_version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
-    def __init__(self, *args, members=(), **kwargs):
+    def __init__(self, *args, members=(), releases=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].choices = [("", "Unassigned")] + [(u.pk, u.username) for u in members]
+        self.fields["fixed_in_release"].choices = [("", "—")] + [(r.pk, r.version) for r in releases]
 
 
 class JiraImportForm(forms.Form):

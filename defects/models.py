@@ -113,8 +113,15 @@ class Defect(models.Model):
     found_in_environment = models.CharField(
         max_length=12, choices=Environment.choices, default=Environment.TEST, null=True, blank=True
     )
+    # The fix version (Jira's "Fix Version/s"): the release that carries, or is to carry, the fix.
     fixed_in_release = models.ForeignKey(
-        "releases.Release", null=True, blank=True, on_delete=models.SET_NULL, related_name="fixed_defects"
+        "releases.Release",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="fixed_defects",
+        verbose_name="fix version",
+        help_text="The release that carries (or is planned to carry) the fix.",
     )
     duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"

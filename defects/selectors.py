@@ -14,7 +14,7 @@ from qualitygov.services import parse_id
 from releases.selectors import project_list_for_user
 from testing.models import TestRegression, TestResult
 
-from .models import OPEN_STATUSES, Defect, DefectStatus, Priority, Severity
+from .models import OPEN_STATUSES, Defect, DefectStatus, Environment, Priority, Resolution, Severity
 
 # Sort keys the board and the API accept; "-" in front means descending.
 SORTS: dict[str, tuple[str, ...]] = {
@@ -200,32 +200,69 @@ class TimelineEvent:
     data: dict[str, Any]
 
 
-def defect_timeline(*, defect: Defect) -> list[TimelineEvent]:
-    """Transitions, field changes and comments of one defect, oldest first, in three queries."""
+# How the timeline names an edited field, and the choices whose labels replace its stored values.
+FIELD_LABELS: dict[str, tuple[str, Any]] = {
+    "title": ("title", None),
+    "description": ("description", None),
+    "severity": ("severity", Severity),
+    "priority": ("priority", Priority),
+    "component": ("component", None),
+    "assignee": ("assignee", None),
+    "found_in_release": ("found in release", None),
+    "found_in_environment": ("environment", Environment),
+    "fixed_in_release": ("fix version", None),
+    "status": ("status", DefectStatus),
+    "resolution": ("resolution", Resolution),
+}
+
+
+def choice_label(choices, value: str) -> str:
+    """The label of a stored choice ("wont_fix" -> "Won't fix"); the value itself when it is not one."""
+    if not value:
+        return ""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
+def _field_value_label(field: str, value: str) -> str:
+    choices = FIELD_LABELS.get(field, ("", None))[1]
+    return choice_label(choices, value) if choices else value
+
+
+def defect_timeline(*, defect: Defect, labels: bool = False) -> list[TimelineEvent]:
+    """Transitions, field changes and comments of one defect, oldest first, in three queries.
+
+    With `labels` (the page), states, resolutions and choice values read as their labels ("In progress",
+    "Won't fix") and fields by their names ("fix version"); without (the API), the stored values.
+    """
+    status_name = (lambda v: choice_label(DefectStatus, v)) if labels else str
+    resolution_name = (lambda v: choice_label(Resolution, v)) if labels else str
     events: list[TimelineEvent] = []
     for t in defect.transitions.select_related("by").order_by("at", "id"):
+        data = {
+            "from": t.from_status,
+            "to": t.to_status,
+            "resolution": resolution_name(t.resolution),
+            "comment": t.comment,
+            "id": t.pk,
+        }
+        if labels:
+            data.update(from_label=status_name(t.from_status), to_label=status_name(t.to_status))
         events.append(
-            TimelineEvent(
-                kind="transition",
-                at=t.at,
-                by=t.by.get_username() if t.by else "",
-                data={
-                    "from": t.from_status,
-                    "to": t.to_status,
-                    "resolution": t.resolution,
-                    "comment": t.comment,
-                    "id": t.pk,
-                },
-            )
+            TimelineEvent(kind="transition", at=t.at, by=t.by.get_username() if t.by else "", data=data)
         )
     for c in defect.field_changes.select_related("by").order_by("at", "id"):
-        events.append(
-            TimelineEvent(
-                kind="change",
-                at=c.at,
-                by=c.by.get_username() if c.by else "",
-                data={"field": c.field, "old": c.old_value, "new": c.new_value, "id": c.pk},
+        data = {"field": c.field, "old": c.old_value, "new": c.new_value, "id": c.pk}
+        if labels:
+            data.update(
+                field=FIELD_LABELS.get(c.field, (c.field.replace("_", " "), None))[0],
+                old=_field_value_label(c.field, c.old_value),
+                new=_field_value_label(c.field, c.new_value),
             )
+        events.append(
+            TimelineEvent(kind="change", at=c.at, by=c.by.get_username() if c.by else "", data=data)
         )
     for c in defect.comments.select_related("author").order_by("created_at", "id"):
         events.append(

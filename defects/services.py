@@ -99,6 +99,14 @@ def _recompute_for(defect: Defect, *extra_release_ids: int | None) -> None:
 # --- validation helpers -----------------------------------------------------------------------------
 
 
+def _label(choices, value: str) -> str:
+    """The human label of a stored choice ("in_progress" -> "In progress"); the value itself if unknown."""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value)
+
+
 def _check_choice(value: str, choices, *, field: str) -> str:
     if value not in choices.values:
         raise DomainError(
@@ -177,6 +185,7 @@ def defect_create(
     assignee=None,
     created_at: dt.datetime | None = None,
     external_id: str = "",
+    fixed_in_release: Release | None = None,
     requirements: Iterable = (),
     test_cases: Iterable = (),
     test_results: Iterable = (),
@@ -195,6 +204,7 @@ def defect_create(
     _check_choice(priority, Priority, field="priority")
     _check_choice(found_in_environment, Environment, field="found_in_environment")
     _check_release(found_in_release, project, field="found_in_release")
+    _check_release(fixed_in_release, project, field="fixed_in_release")
     _check_assignee(assignee, project)
     external_id = (external_id or "").strip()
     if created_at is not None:
@@ -230,6 +240,7 @@ def defect_create(
             component=(component or "").strip(),
             found_in_release=found_in_release,
             found_in_environment=found_in_environment,
+            fixed_in_release=fixed_in_release,
             assignee=assignee,
             reporter=by,
             created_at=when,
@@ -268,10 +279,11 @@ def _validate_move(
     allowed = ALLOWED_TRANSITIONS.get(defect.status, ())
     if to not in allowed:
         raise DomainError(
-            f"{defect.key} cannot move from '{defect.status}' to '{to}'. "
-            f"Allowed next states: {', '.join(allowed) or 'none'}.",
+            f"{defect.key} cannot move from {_label(DefectStatus, defect.status)} to {_label(DefectStatus, to)}. "
+            f"Allowed next states: {', '.join(_label(DefectStatus, s) for s in allowed) or 'none'}.",
             field="to",
             code="illegal_transition",
+            details={"allowed": list(allowed)},
         )
     if to in STATUSES_NEEDING_RESOLUTION:
         if not resolution and defect.resolution:
@@ -279,12 +291,13 @@ def _validate_move(
             resolution = defect.resolution
         if not resolution:
             raise DomainError(
-                f"Moving to '{to}' needs a resolution: {', '.join(Resolution.values)}.", field="resolution"
+                f"Moving to {_label(DefectStatus, to)} needs a resolution: {', '.join(Resolution.labels)}.",
+                field="resolution",
             )
         _check_choice(resolution, Resolution, field="resolution")
     elif resolution and to in OPEN_STATUSES:
         raise DomainError(
-            f"A resolution is only given when resolving or closing, not when moving to '{to}'.",
+            f"A resolution is only given when resolving or closing, not when moving to {_label(DefectStatus, to)}.",
             field="resolution",
         )
     elif to == DefectStatus.VERIFIED:
@@ -394,7 +407,8 @@ def defect_mark_duplicate(
     """
     if defect.status in RESOLVED_STATUSES:
         raise DomainError(
-            f"{defect.key} is already {defect.status}; reopen it before marking it a duplicate.",
+            f"{defect.key} is already {_label(DefectStatus, defect.status).lower()}; reopen it before marking it a "
+            "duplicate.",
             field="status",
         )
     text = comment or f"Duplicate of {original.key}."

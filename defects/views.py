@@ -197,9 +197,15 @@ def _members(project_id: int):
     )
 
 
+def _releases(project_id: int):
+    return list(
+        Release.objects.filter(project_id=project_id).order_by(*newest_version_first()).only("id", "version")
+    )
+
+
 def _detail_context(request, defect, **extra) -> dict:
     can_edit = can(request.user, defect.project_id, Action.EDIT_DEFECTS)
-    members = _members(defect.project_id)
+    members = _members(defect.project_id) if can_edit else []
     move_form = extra.pop("move_form", None) or MoveForm(initial={"expected_version": defect.version})
     move_form.fields["to"].choices = [(s, DefectStatus(s).label) for s in defect.allowed_next_statuses]
     edit_form = extra.pop("edit_form", None) or EditForm(
@@ -208,18 +214,21 @@ def _detail_context(request, defect, **extra) -> dict:
             "priority": defect.priority,
             "assignee": defect.assignee_id,
             "component": defect.component,
+            "fixed_in_release": defect.fixed_in_release_id,
             "expected_version": defect.version,
         },
         members=members,
+        releases=_releases(defect.project_id) if can_edit else [],
     )
     failing = [r for r in defect.test_results.all() if r.status != "passed"]
     return {
         "defect": defect,
-        "timeline": selectors.defect_timeline(defect=defect),
+        "timeline": selectors.defect_timeline(defect=defect, labels=True),
         "can_edit": can_edit,
         "move_form": move_form,
         "edit_form": edit_form,
         "comment_form": extra.pop("comment_form", None) or CommentForm(),
+        "allowed_next_labels": [DefectStatus(s).label for s in defect.allowed_next_statuses],
         "failing_results": failing,
         "other_results": [r for r in defect.test_results.all() if r.status == "passed"],
         **extra,
@@ -268,7 +277,7 @@ def move(request, key: str):
         )
     except DomainError as exc:
         return _after_action(request, defect.key, error=exc.message, status=_status_of(exc))
-    return _after_action(request, defect.key, notice=f"Moved to {v['to']}.")
+    return _after_action(request, defect.key, notice=f"Moved to {DefectStatus(v['to']).label}.")
 
 
 @require_POST
@@ -288,13 +297,16 @@ def comment(request, key: str):
 @require_POST
 def edit(request, key: str):
     defect = defect_for(request, key)
-    form = EditForm(request.POST, members=_members(defect.project_id))
+    releases = _releases(defect.project_id)
+    form = EditForm(request.POST, members=_members(defect.project_id), releases=releases)
     if not form.is_valid():
-        return _after_action(request, defect.key, error=_form_error(form), status=400)
+        return _after_action(request, defect.key, error=_form_error(form), status=400, edit_form=form)
     v = dict(form.cleaned_data)
     expected = v.pop("expected_version")
     assignee_id = v.pop("assignee")
     v["assignee"] = next((u for u in _members(defect.project_id) if u.pk == assignee_id), None)
+    fix_id = v.pop("fixed_in_release")
+    v["fixed_in_release"] = next((r for r in releases if r.pk == fix_id), None)
     try:
         require(request.user, defect.project_id, Action.EDIT_DEFECTS)
         services.defect_update(defect=defect, by=request.user, data=v, expected_version=expected)
@@ -368,6 +380,7 @@ def create(request):
                 project = project_get_for_user(user=request.user, key=v["project"])
                 require(request.user, project, Action.EDIT_DEFECTS)
                 release = next((r for r in releases if r.pk == v["found_in_release"]), None)
+                fix_release = next((r for r in releases if r.pk == v["fixed_in_release"]), None)
                 assignee = next((u for u in members if u.pk == v["assignee"]), None)
                 defect = services.defect_create(
                     project=project,
@@ -380,6 +393,7 @@ def create(request):
                     found_in_release=release,
                     found_in_environment=v["found_in_environment"],
                     assignee=assignee,
+                    fixed_in_release=fix_release,
                 )
             except DomainError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)

@@ -148,6 +148,7 @@ def release_detail(request, pk: int):
         "counts": selectors.release_counts(release=release),
         "hotfixes": release.hotfixes.order_by("-created_at", "-id"),
         "can_manage_releases": can(request.user, release.project, Action.MANAGE_RELEASES),
+        "can_plan_runs": can(request.user, release.project, Action.EXECUTE_TESTS),
     }
     return render(request, "releases/release_detail.html", context)
 

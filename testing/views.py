@@ -18,7 +18,7 @@ from defects.models import Environment
 from qualitygov.csv_export import csv_response
 from qualitygov.errors import AccessDenied, DomainError
 from qualitygov.services import parse_id
-from releases.access import Action, can
+from releases.access import Action, can, can_anywhere
 from releases.selectors import project_get_for_user, project_list_for_user, release_get_for_user
 
 from . import selectors, services
@@ -61,6 +61,7 @@ def requirement_list(request):
         "q": q,
         "selected_project": project_key.upper(),
         "projects": project_list_for_user(user=request.user),
+        "can_create": can_anywhere(request.user, Action.EDIT_TESTS),
     }
     return render(request, "testing/requirement_list.html", context)
 
@@ -214,6 +215,7 @@ def testcase_list(request):
         if project
         else [],
         "can_edit": project is not None and can(request.user, project, Action.EDIT_TESTS),
+        "can_create": can_anywhere(request.user, Action.EDIT_TESTS),
     }
     return render(request, "testing/testcase_list.html", context)
 
@@ -317,7 +319,13 @@ def run_list(request):
     release = release_get_for_user(user=request.user, release_id=release_id) if release_id else None
     qs = selectors.run_list(user=request.user, release_id=release_id, source=source)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"page": page, "release": release, "source": source, "sources": RunSource.choices}
+    context = {
+        "page": page,
+        "release": release,
+        "source": source,
+        "sources": RunSource.choices,
+        "can_plan": release is not None and can(request.user, release.project_id, Action.EXECUTE_TESTS),
+    }
     return render(request, "testing/run_list.html", context)
 
 
@@ -531,6 +539,7 @@ def traceability(request, release_id: int):
         "q": q,
         "gaps": selectors.GAP_FILTERS.items(),
         "summary": selectors.matrix_summary(all_rows),
+        "can_plan": can(request.user, release.project_id, Action.EXECUTE_TESTS),
         "csv_query": "&".join(x for x in (f"gap={gap}" if gap else "", f"q={q}" if q else "") if x),
     }
     return render(request, "testing/traceability.html", context)

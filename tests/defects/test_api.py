@@ -128,7 +128,7 @@ def test_transition_illegal_move_is_400_naming_allowed_states(api_client_for, qa
     )
     assert response.status_code == 400
     assert response.json()["code"] == "illegal_transition"
-    assert "Allowed next states: triaged, resolved, closed" in response.json()["detail"]
+    assert "Allowed next states: Triaged, Resolved, Closed" in response.json()["detail"]
     assert defect.transitions.count() == 1
 
 

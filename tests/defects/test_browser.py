@@ -82,7 +82,7 @@ def test_qa_lead_path_import_filter_assign_duplicate_reopen(login, make_member, 
         expect(page.locator("#status")).to_contain_text(to.capitalize())
     timeline = page.locator("#timeline")
     expect(timeline.locator("li")).to_have_count(5)  # created, assignee change, 3 moves
-    expect(timeline).to_contain_text(re.compile(r"resolved\s*→\s*reopened"))
+    expect(timeline).to_contain_text(re.compile(r"Resolved\s*→\s*Reopened"))
     expect(timeline).to_contain_text("Changed assignee")
     page.screenshot(path=SHOTS / "defects_detail.png", full_page=True)
     assert page.js_errors == []

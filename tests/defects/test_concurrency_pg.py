@@ -72,6 +72,6 @@ def test_concurrent_moves_without_version_serialize_through_the_row_lock(postgre
     outcomes = _race(defect.pk, qa, [{"to": "closed", "resolution": "wont_fix"}] * 2)
     # then the second, seeing the fresh state under the lock, is refused as an illegal move (closed -> closed)
     assert sorted(o == "ok" for o in outcomes) == [False, True]
-    assert "Allowed next states: reopened" in next(o for o in outcomes if o != "ok")
+    assert "Allowed next states: Reopened" in next(o for o in outcomes if o != "ok")
     defect.refresh_from_db()
     assert list(defect.transitions.values_list("to_status", flat=True)) == ["new", "closed"]

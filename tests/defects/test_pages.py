@@ -159,7 +159,7 @@ def test_bulk_via_htmx_reports_refusals(client, qa, make_defect):
     assert response.status_code == 200
     page = response.content.decode()
     assert "1 changed" in page
-    assert b.key in page and "Allowed next states: reopened" in page
+    assert b.key in page and "Allowed next states: Reopened" in page
 
 
 def test_bulk_with_no_selection_is_400(client, qa):

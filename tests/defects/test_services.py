@@ -101,8 +101,9 @@ def test_every_move_follows_the_contract_table(make_defect, qa, start, to):
         with pytest.raises(DomainError) as err:
             services.defect_transition(defect=defect, to=to, by=qa, resolution=resolution)
         assert err.value.code == "illegal_transition"
-        for state in ALLOWED_TRANSITIONS[start]:
-            assert state in err.value.message
+        for state in ALLOWED_TRANSITIONS[start]:  # named by their labels (issue 16), values in details
+            assert DefectStatus(state).label in err.value.message
+        assert err.value.details["allowed"] == list(ALLOWED_TRANSITIONS[start])
         defect.refresh_from_db()
         assert defect.status == start
         assert DefectTransition.objects.count() == before
@@ -272,7 +273,7 @@ def test_bulk_move_reports_refused_rows_and_keeps_the_others(make_defect, qa):
     # then a and b moved; c and the missing id are refused with reasons, c untouched
     assert sorted(report.changed) == [a.key, b.key]
     reasons = {r["key"] or r["id"]: r["reason"] for r in report.refused}
-    assert "Allowed next states: verified, reopened" in reasons[c.key]
+    assert "Allowed next states: Verified, Reopened" in reasons[c.key]
     assert reasons["999999"] == "No such defect."
     c.refresh_from_db()
     assert c.status == "resolved"
