@@ -220,3 +220,31 @@ def risk_by_release_figure(rows: list[dict]) -> go.Figure:
         height=max(260, 60 + 28 * len(rows)),
         showlegend=False,
     )
+
+
+def calibration_figure(cal: dict) -> go.Figure:
+    """Observed bad rate per risk band (calibration of the risk score), n on each bar. A band with fewer than
+    the minimum n releases gets no bar, only its count: a rate from two releases would be a made-up figure."""
+    bands = cal["bands"]
+    labels = [
+        f"{b['band']} (n={b['n']})" if b["enough"] else f"{b['band']} (n={b['n']}, too few)" for b in bands
+    ]
+    fig = go.Figure()
+    fig.add_bar(
+        x=labels,
+        y=[100.0 * b["rate"] if b["enough"] else None for b in bands],
+        marker_color=[BAND_COLORS.get(b["band"]) for b in bands],
+        text=[f"n={b['n']}, {b['bad']} bad" if b["enough"] else "" for b in bands],
+        textposition="outside",
+        hovertemplate="%{x}<br>Observed bad rate: %{y:.1f} %<extra></extra>",
+        name="Observed bad rate",
+    )
+    fig.update_yaxes(range=[0, 110])
+    return _layout(
+        fig,
+        title=f"Outcome by risk band: share of releases with a hotfix, incident or escaped defect within "
+        f"{cal['window_days']} days",
+        x_title="Risk band at release date (releases in the band)",
+        y_title="Observed bad rate (%)",
+        showlegend=False,
+    )

@@ -14,6 +14,7 @@ from incidents.selectors import open_incidents, overdue_action_items
 from metrics import selectors as metric_selectors
 from metrics.models import MetricSnapshot, Scope
 from metrics.project_metrics import project_metrics
+from metrics.risk_selectors import project_calibration
 from metrics.registry import (
     MEASURE_KEYS,
     PROJECT_KEYS,
@@ -179,8 +180,11 @@ def project_dashboard(*, project) -> dict:
         stamp,
         lambda: (project_charts(project=project, releases=releases, now=now), {}),
     )
+    cal = project_calibration(project=project)
     return {
         "project": project,
+        "calibration": cal,
+        "calibration_figure": charts.to_json(charts.calibration_figure(cal)) if cal["overall"]["n"] else None,
         "tiles": tiles,
         "mttr_details": project_snaps["mttr_hours"].details if "mttr_hours" in project_snaps else {},
         "rows": rows,

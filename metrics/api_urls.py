@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis, policy_apis
+from . import apis, policy_apis, risk_apis
 
 KEY = "<str:key>"
 
@@ -31,6 +31,14 @@ urlpatterns = [
         f"projects/{KEY}/metrics/<str:metric>/series/",
         apis.ProjectMetricSeriesApi.as_view(),
         name="api-project-metric-series",
+    ),
+    path(
+        f"projects/{KEY}/calibration/",
+        risk_apis.ProjectCalibrationApi.as_view(),
+        name="api-project-calibration",
+    ),
+    path(
+        "releases/<int:pk>/economics/", risk_apis.ReleaseEconomicsApi.as_view(), name="api-release-economics"
     ),
     path(f"projects/{KEY}/policy/", policy_apis.ProjectPolicyApi.as_view(), name="api-project-policy"),
     path(f"projects/{KEY}/alert-rules/", apis.ProjectAlertRulesApi.as_view(), name="api-project-alert-rules"),

@@ -18,7 +18,7 @@ from django.utils import timezone
 from qualitygov.errors import ConflictError, DomainError
 from qualitygov.faults import checkpoint
 from releases.access import Action, require
-from releases.models import ACTIVE_RELEASE_STATUSES, Project, Release
+from releases.models import ACTIVE_RELEASE_STATUSES, DEPLOYED_RELEASE_STATUSES, Project, Release
 
 from .measure_metrics import measure_results
 from .models import EvidenceWatermark, MetricSnapshot, PendingRecompute, PolicyVersion, RecomputeLock, Scope
@@ -145,9 +145,49 @@ def snapshot_release(*, release: Release, as_of: dt.datetime | None = None) -> d
             computed_at=now,
         )
         checkpoint("metrics.snapshot_release.stored")
+        snapshot_release_date_score(release=release)
         if as_of >= now - dt.timedelta(minutes=1):
             alerts_evaluate(project=release.project, release=release, results=results)
     return results
+
+
+def snapshot_release_date_score(*, release: Release) -> MetricResult | None:
+    """Store the risk score a deployed release had at its release date (as of its actual_release_date, under the
+    policy in force then), unless that snapshot exists: the calibration of the risk score reads it
+    (metrics.calibration). One query when it exists; None for a release not deployed or already stored."""
+    if release.status not in DEPLOYED_RELEASE_STATUSES or release.actual_release_date is None:
+        return None
+    at = release.actual_release_date
+    if MetricSnapshot.objects.filter(
+        scope=Scope.RELEASE, release=release, key="release_risk_score", as_of=at
+    ).exists():
+        return None
+    results = compute_release_scope(release=release, keys=["release_risk_score"], as_of=at)
+    _upsert(
+        scope=Scope.RELEASE,
+        project=release.project,
+        release=release,
+        results=results,
+        as_of=at,
+        computed_at=timezone.now(),
+    )
+    return results["release_risk_score"]
+
+
+def backfill_release_scores(*, project: Project | None = None) -> int:
+    """Store the release-date risk score of every deployed release (of one project, or all) that has none;
+    returns how many were stored. Each is computed from the stored history as of the release instant."""
+    releases = Release.objects.filter(
+        status__in=DEPLOYED_RELEASE_STATUSES, actual_release_date__isnull=False
+    ).select_related("project")
+    if project is not None:
+        releases = releases.filter(project=project)
+    stored = 0
+    for release in releases.order_by("actual_release_date", "id"):
+        with transaction.atomic():
+            _lock(f"release:{release.pk}")
+            stored += snapshot_release_date_score(release=release) is not None
+    return stored
 
 
 def snapshot_project(*, project: Project, as_of: dt.datetime | None = None) -> dict[str, MetricResult]:

@@ -53,3 +53,5 @@ class Command(BaseCommand):
         """Finish with a snapshot as of now of every active release and project, so pages show current figures."""
         done = services.snapshot_all_active()
         self.stdout.write(f"Stored the current snapshot of {done} scopes (active releases and projects).")
+        scored = services.backfill_release_scores()
+        self.stdout.write(f"Stored the release-date risk score of {scored} released releases (calibration).")
