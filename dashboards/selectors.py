@@ -14,7 +14,6 @@ from incidents.selectors import open_incidents, overdue_action_items
 from metrics import selectors as metric_selectors
 from metrics.models import MetricSnapshot, Scope
 from metrics.project_metrics import project_metrics
-from metrics.risk_selectors import project_calibration
 from metrics.registry import (
     MEASURE_KEYS,
     PROJECT_KEYS,
@@ -22,6 +21,7 @@ from metrics.registry import (
     MetricDefinition,
     definitions_for,
 )
+from metrics.risk_selectors import project_calibration
 from releases.models import ACTIVE_RELEASE_STATUSES, Project, Release
 
 from . import charts
