@@ -44,3 +44,8 @@ def parse_id(value) -> int | None:
     except (TypeError, ValueError):
         return None
     return number if 0 < number <= MAX_ID else None
+
+
+def parse_ids(values) -> list[int]:
+    """The object ids among user input values (``["12", "x", "3"]`` -> ``[12, 3]``); the others are dropped."""
+    return [i for i in (parse_id(v) for v in values) if i is not None]

@@ -15,8 +15,6 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from defects.models import Environment, Severity
-from qualitygov.api import id_field
 from qualitygov.errors import AccessDenied, ConflictError, DomainError, PayloadTooLarge
 from qualitygov.parsers import SafeJSONParser
 from qualitygov.services import parse_id
@@ -25,14 +23,26 @@ from releases.selectors import project_get_for_user, release_get_for_user
 
 from . import selectors, services
 from .models import (
-    Criticality,
     Requirement,
     ResultStatus,
     RunSource,
     TestCase,
-    TestCaseKind,
     TestResult,
     TestRun,
+)
+from .serializers import (
+    BulkLinkInput,
+    FileDefectInput,
+    ManualResultInput,
+    ManualRunInput,
+    RequirementInput,
+    RequirementOutput,
+    RequirementUpdate,
+    ResultOutput,
+    RunOutput,
+    TestCaseInput,
+    TestCaseOutput,
+    TestCaseUpdate,
 )
 
 ERRORS = {
@@ -53,198 +63,6 @@ def run_service(fn, **kwargs):
         if exc.field:
             raise serializers.ValidationError({exc.field: [exc.message]}) from exc
         raise
-
-
-# --- serializers ----------------------------------------------------------------------------------------
-
-
-class RequirementOutput(serializers.ModelSerializer):
-    project = serializers.CharField(source="project.key")
-    test_cases = serializers.SerializerMethodField()
-    releases = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Requirement
-        fields = [
-            "id",
-            "project",
-            "key",
-            "title",
-            "description",
-            "criticality",
-            "component",
-            "releases",
-            "test_cases",
-            "created_at",
-            "updated_at",
-        ]
-
-    def get_test_cases(self, obj) -> list[int]:
-        return [c.pk for c in obj.test_cases.all()]
-
-    def get_releases(self, obj) -> list[int]:
-        return [r.pk for r in obj.releases.all()]
-
-
-class RequirementInput(serializers.Serializer):
-    project = serializers.CharField(help_text="Project key, e.g. PAY.")
-    key = serializers.CharField(max_length=40)
-    title = serializers.CharField(max_length=300)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
-    criticality = serializers.ChoiceField(choices=Criticality.choices, default=Criticality.MEDIUM)
-    component = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
-    releases = serializers.ListField(child=id_field(), required=False, default=list)
-
-
-class RequirementUpdate(serializers.Serializer):
-    key = serializers.CharField(max_length=40, required=False)
-    title = serializers.CharField(max_length=300, required=False)
-    description = serializers.CharField(required=False, allow_blank=True)
-    criticality = serializers.ChoiceField(choices=Criticality.choices, required=False)
-    component = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    releases = serializers.ListField(child=id_field(), required=False)
-
-
-class StepSerializer(serializers.Serializer):
-    action = serializers.CharField(max_length=2000)
-    expected = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-
-
-class TestCaseOutput(serializers.ModelSerializer):
-    project = serializers.CharField(source="project.key")
-    requirements = serializers.SerializerMethodField()
-
-    class Meta:
-        model = TestCase
-        fields = [
-            "id",
-            "project",
-            "title",
-            "kind",
-            "identity",
-            "suite",
-            "name",
-            "component",
-            "preconditions",
-            "steps",
-            "requirements",
-            "created_at",
-            "updated_at",
-        ]
-
-    def get_requirements(self, obj) -> list[str]:
-        return [r.key for r in obj.requirements.all()]
-
-
-class TestCaseInput(serializers.Serializer):
-    project = serializers.CharField(help_text="Project key, e.g. PAY.")
-    title = serializers.CharField(max_length=500)
-    kind = serializers.ChoiceField(choices=TestCaseKind.choices, default=TestCaseKind.MANUAL)
-    suite = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
-    component = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
-    preconditions = serializers.CharField(required=False, allow_blank=True, default="")
-    steps = StepSerializer(many=True, required=False, default=list)
-    requirements = serializers.ListField(child=id_field(), required=False, default=list)
-
-
-class TestCaseUpdate(serializers.Serializer):
-    title = serializers.CharField(max_length=500, required=False)
-    kind = serializers.ChoiceField(choices=TestCaseKind.choices, required=False)
-    suite = serializers.CharField(required=False, allow_blank=True, max_length=500)
-    component = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    preconditions = serializers.CharField(required=False, allow_blank=True)
-    steps = StepSerializer(many=True, required=False)
-    requirements = serializers.ListField(child=id_field(), required=False)
-
-
-class RunOutput(serializers.ModelSerializer):
-    project = serializers.CharField(source="release.project.key")
-    release_version = serializers.CharField(source="release.version")
-    pass_rate = serializers.FloatField(allow_null=True)
-
-    class Meta:
-        model = TestRun
-        fields = [
-            "id",
-            "project",
-            "release",
-            "release_version",
-            "name",
-            "revision",
-            "environment",
-            "source",
-            "status",
-            "started_at",
-            "finished_at",
-            "tests",
-            "passed",
-            "failed",
-            "errors",
-            "skipped",
-            "blocked",
-            "flaky",
-            "pass_rate",
-            "content_hash",
-        ]
-
-
-class ResultOutput(serializers.ModelSerializer):
-    test_case_title = serializers.CharField(source="test_case.title")
-    identity = serializers.CharField(source="test_case.identity")
-    suite = serializers.CharField(source="test_case.suite")
-
-    class Meta:
-        model = TestResult
-        fields = [
-            "id",
-            "run",
-            "test_case",
-            "test_case_title",
-            "identity",
-            "suite",
-            "status",
-            "duration",
-            "flaky",
-            "attempts",
-            "message",
-            "details",
-            "comment",
-            "step_results",
-            "finished_at",
-        ]
-
-
-class StepResultInput(serializers.Serializer):
-    status = serializers.ChoiceField(choices=services.MANUAL_STATUSES)
-    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
-
-
-class ManualResultInput(serializers.Serializer):
-    test_case = id_field()
-    status = serializers.ChoiceField(
-        choices=services.MANUAL_STATUSES, required=False, allow_blank=True, default=""
-    )
-    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
-    step_results = StepResultInput(many=True, required=False, default=list)
-
-
-class ManualRunInput(serializers.Serializer):
-    test_cases = serializers.ListField(child=id_field(), allow_empty=False)
-    name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
-    environment = serializers.ChoiceField(choices=Environment.choices, default=Environment.TEST)
-
-
-class BulkLinkInput(serializers.Serializer):
-    project = serializers.CharField()
-    test_cases = serializers.ListField(child=id_field(), allow_empty=False)
-    requirements = serializers.ListField(child=id_field(), allow_empty=False)
-    unlink = serializers.BooleanField(default=False)
-
-
-class FileDefectInput(serializers.Serializer):
-    title = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
-    severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.MAJOR)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 # --- requirements ---------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_junit
+from . import views, views_junit, views_runs
 
 app_name = "testing"
 
@@ -14,14 +14,14 @@ urlpatterns = [
     path("testcases/new/", views.testcase_create, name="testcase_create"),
     path("testcases/bulk-link/", views.testcase_bulk_link, name="testcase_bulk_link"),
     path("testcases/<int:pk>/edit/", views.testcase_edit, name="testcase_edit"),
-    path("runs/", views.run_list, name="run_list"),
+    path("runs/", views_runs.run_list, name="run_list"),
     path("runs/upload/", views_junit.junit_upload, name="junit_upload"),
-    path("runs/<int:pk>/", views.run_detail, name="run_detail"),
-    path("runs/<int:pk>/execute/", views.run_execute, name="run_execute"),
-    path("runs/<int:pk>/execute/<int:case_id>/", views.run_record, name="run_record"),
-    path("runs/<int:pk>/counts/", views.run_counts, name="run_counts"),
-    path("runs/<int:pk>/complete/", views.run_complete, name="run_complete"),
-    path("results/<int:pk>/defect/", views.result_file_defect, name="result_file_defect"),
-    path("releases/<int:release_id>/runs/new/", views.run_create, name="run_create"),
+    path("runs/<int:pk>/", views_runs.run_detail, name="run_detail"),
+    path("runs/<int:pk>/execute/", views_runs.run_execute, name="run_execute"),
+    path("runs/<int:pk>/execute/<int:case_id>/", views_runs.run_record, name="run_record"),
+    path("runs/<int:pk>/counts/", views_runs.run_counts, name="run_counts"),
+    path("runs/<int:pk>/complete/", views_runs.run_complete, name="run_complete"),
+    path("results/<int:pk>/defect/", views_runs.result_file_defect, name="result_file_defect"),
+    path("releases/<int:release_id>/runs/new/", views_runs.run_create, name="run_create"),
     path("releases/<int:release_id>/traceability/", views.traceability, name="traceability"),
 ]
