@@ -7,8 +7,12 @@ class GatesConfig(AppConfig):
 
     def ready(self) -> None:
         # Gates guard release moves through the interface the releases layer owns (releases.guards).
+        from metrics.services import register_after_release_recompute
         from releases.guards import register_move_guard
 
         from .guards import GATE_MOVE_GUARD
+        from .services.live import reevaluate_current_gates
 
         register_move_guard(GATE_MOVE_GUARD)
+        # Live evaluation: the release's current gates are re-evaluated right after its coalesced recompute.
+        register_after_release_recompute(reevaluate_current_gates)

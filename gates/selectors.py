@@ -9,7 +9,7 @@ from django.utils import timezone
 from defects.models import BLOCKING_SEVERITIES, OPEN_STATUSES, Defect
 from metrics import registry as metric_registry
 from metrics import services as metric_services
-from releases.models import ACTIVE_RELEASE_STATUSES, Membership, Project, Release
+from releases.models import ACTIVE_RELEASE_STATUSES, NEXT_STATUS, Membership, Project, Release
 from releases.selectors import project_list_for_user
 from testing.models import Requirement, TestResult
 
@@ -24,6 +24,7 @@ from .models import (
     QualityGate,
     Waiver,
 )
+from .verdicts import current_gates_by_release
 
 STATUS_RANK = {EvaluationStatus.PASSED: 0, EvaluationStatus.WARNED: 1, EvaluationStatus.FAILED: 2}
 
@@ -299,12 +300,13 @@ def release_decisions_current(*, release: Release) -> list[Decision]:
 
 
 def scheduled_gate_pairs() -> list[tuple[QualityGate, Release]]:
-    """Every (active scheduled gate, active release of its project) pair, in gate order."""
-    gates = QualityGate.objects.filter(is_active=True, evaluate_on_schedule=True).select_related("project")
-    releases_by_project: dict[int, list[Release]] = {}
-    for release in Release.objects.filter(status__in=ACTIVE_RELEASE_STATUSES).select_related("project"):
-        releases_by_project.setdefault(release.project_id, []).append(release)
-    return [(gate, release) for gate in gates for release in releases_by_project.get(gate.project_id, [])]
+    """Every (scheduled gate, release) pair where the gate is one of the release's current gates (it guards the
+    release's next move), for every release that has a next move, in gate order."""
+    releases = list(Release.objects.filter(status__in=NEXT_STATUS.keys()).select_related("project"))
+    current = current_gates_by_release(releases=releases)
+    return [
+        (gate, release) for release in releases for gate in current[release.pk] if gate.evaluate_on_schedule
+    ]
 
 
 def evaluation_get(*, pk: int | None) -> GateEvaluation | None:

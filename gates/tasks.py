@@ -7,5 +7,11 @@ from . import services
 
 @shared_task(name="gates.tasks.evaluate_scheduled_gates")
 def evaluate_scheduled_gates() -> int:
-    """Evaluate every scheduled active gate for every active release (beat: every six hours)."""
+    """Evaluate every scheduled active gate guarding an active release's next move (beat: every six hours)."""
     return services.gates_evaluate_scheduled()
+
+
+@shared_task(name="gates.tasks.expire_waivers", acks_late=True)
+def expire_waivers() -> int:
+    """Beat job: suspend the go decisions whose waivers expired; returns how many were suspended."""
+    return len(services.expire_waivers())

@@ -233,9 +233,9 @@ def move_verdicts(*, release: Release, to_status: str, from_status: str | None =
     return [found[(release.pk, g.pk)] for g in gates]
 
 
-def evaluation_is_stale(*, evaluation: GateEvaluation | None, release: Release) -> bool:
-    """Stale while newer evidence exists: the release's evidence watermark is later than what the evaluation saw."""
-    if evaluation is None or release.evidence_changed_at is None:
+def evaluation_is_stale(*, evaluation: GateEvaluation | None, watermark: dt.datetime | None) -> bool:
+    """Stale while newer evidence exists: the release's evidence watermark (metrics.EvidenceWatermark, the one
+    source of truth) is later than the watermark the evaluation saw."""
+    if evaluation is None or watermark is None:
         return False
-    seen = evaluation.evidence_at or evaluation.created_at
-    return seen < release.evidence_changed_at
+    return evaluation.evidence_at is None or evaluation.evidence_at < watermark

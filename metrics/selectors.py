@@ -9,7 +9,7 @@ from django.db.models.functions import TruncDate
 
 from releases.models import Release
 
-from .models import Alert, AlertRule, MetricSnapshot, Scope
+from .models import Alert, AlertRule, EvidenceWatermark, MetricSnapshot, Scope
 from .registry import PROJECT_KEYS
 
 
@@ -233,8 +233,6 @@ def evidence_watermarks(*, release_ids=(), project_ids=()) -> dict[tuple[str, in
     """{("release", id) | ("project", id): when its evidence last changed}, one query."""
     from django.db.models import Q
 
-    from .models import EvidenceWatermark
-
     rows = EvidenceWatermark.objects.filter(
         Q(scope=Scope.RELEASE, release_id__in=list(release_ids))
         | Q(scope=Scope.PROJECT, project_id__in=list(project_ids))
@@ -243,6 +241,18 @@ def evidence_watermarks(*, release_ids=(), project_ids=()) -> dict[tuple[str, in
         (scope, release_id if scope == Scope.RELEASE else project_id): at
         for scope, release_id, project_id, at in rows
     }
+
+
+def release_watermark_subquery(release_ref: str = "release_id"):
+    """A subquery of the release's evidence watermark (when its evidence last changed, or NULL), to annotate rows
+    that point at a release (``OuterRef(release_ref)``) without another query."""
+    from django.db.models import OuterRef, Subquery
+
+    return Subquery(
+        EvidenceWatermark.objects.filter(scope=Scope.RELEASE, release_id=OuterRef(release_ref)).values(
+            "changed_at"
+        )[:1]
+    )
 
 
 def pending_recomputes(*, release_ids=(), project_ids=()) -> set[tuple[str, int]]:

@@ -4,11 +4,14 @@ Entry points for other apps:
 - schedule_recompute(*, release_ids=(), project_ids=()): call after any change of evidence; coalesced, enqueued on
   commit, never raises when Redis is down (the request stays recorded in PendingRecompute).
 - compute_for_release(*, release, keys=None, as_of=None): fresh values, nothing stored.
+- register_after_release_recompute(listener): a layer above (gates) runs work after a release's recompute, in
+  the same coalesced queue (live gate re-evaluation); the listener gets the release.
+- hold_lock(name): a named lock row held until the surrounding transaction ends (one job in flight per scope).
 """
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.db import transaction
@@ -30,6 +33,21 @@ from .results import MetricResult
 from .risk import release_risk_score
 
 logger = logging.getLogger(__name__)
+
+# Work that layers above run right after a release was recomputed from a pending request (gates re-evaluate the
+# release's current gates there). Registered once in their AppConfig.ready(); this layer never imports them.
+_AFTER_RELEASE_RECOMPUTE: list[Callable[[Release], None]] = []
+
+
+def register_after_release_recompute(listener: Callable[[Release], None]) -> None:
+    """Run `listener(release)` after every coalesced recompute of a release (idempotent per listener)."""
+    if listener not in _AFTER_RELEASE_RECOMPUTE:
+        _AFTER_RELEASE_RECOMPUTE.append(listener)
+
+
+def _after_release_recompute(release: Release) -> None:
+    for listener in _AFTER_RELEASE_RECOMPUTE:
+        listener(release)
 
 
 def _unknown_keys(keys: Iterable[str], definitions: dict) -> list[str]:
@@ -120,10 +138,13 @@ def _upsert(*, scope: str, project: Project, release: Release | None, results, a
     return len(results)
 
 
-def _lock(name: str) -> None:
-    """Hold the scope's lock row until the surrounding transaction ends."""
+def hold_lock(name: str) -> None:
+    """Hold the named lock row until the surrounding transaction ends (waits while another holds it)."""
     RecomputeLock.objects.get_or_create(name=name)
     RecomputeLock.objects.select_for_update().get(name=name)
+
+
+_lock = hold_lock
 
 
 def snapshot_release(*, release: Release, as_of: dt.datetime | None = None) -> dict[str, MetricResult]:
@@ -225,9 +246,6 @@ def schedule_recompute(*, release_ids: Iterable[int] = (), project_ids: Iterable
     if not releases and not project_ids:
         return
     now = timezone.now()
-    if releases:
-        # The evidence watermark: gate evaluations that saw older evidence are shown as stale from now on.
-        Release.objects.filter(pk__in=[rid for rid, _ in releases]).update(evidence_changed_at=now)
     rows = [
         PendingRecompute(scope=Scope.RELEASE, project_id=pid, release_id=rid, requested_at=now)
         for rid, pid in releases
@@ -237,7 +255,8 @@ def schedule_recompute(*, release_ids: Iterable[int] = (), project_ids: Iterable
     # Rows that already existed get the new time, so a recompute running right now does not swallow this request.
     mine = Q(release_id__in=[rid for rid, _ in releases]) | Q(scope=Scope.PROJECT, project_id__in=project_ids)
     PendingRecompute.objects.filter(mine).update(requested_at=now)
-    # The evidence watermark: snapshots older than this no longer answer for "now".
+    # The evidence watermark (the one source of truth for "newer evidence exists"): snapshots older than this no
+    # longer answer for "now", and gate evaluations that saw an older one are shown as stale.
     EvidenceWatermark.objects.bulk_create(
         [EvidenceWatermark(scope=r.scope, project_id=r.project_id, release_id=r.release_id) for r in rows],
         ignore_conflicts=True,
@@ -280,6 +299,8 @@ def run_pending_recomputes(*, limit: int | None = None) -> int:
     for row in list(pending):
         if row.scope == Scope.RELEASE:
             snapshot_release(release=row.release)
+            # Then what depends on the fresh figures (live gate re-evaluation), before the request is let go.
+            _after_release_recompute(row.release)
         else:
             snapshot_project(project=row.project)
         # Only after success, and only if nobody asked again meanwhile: a failed run leaves the request for a retry.
@@ -305,6 +326,7 @@ def recompute_now(*, release_ids: Iterable[int] = (), project_ids: Iterable[int]
     project_ids = set(project_ids)
     for release in Release.objects.filter(pk__in=list(release_ids)).select_related("project"):
         snapshot_release(release=release)
+        _after_release_recompute(release)
         project_ids.add(release.project_id)
     for project in Project.objects.filter(pk__in=project_ids):
         snapshot_project(project=project)

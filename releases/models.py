@@ -114,9 +114,6 @@ class Release(models.Model):
     )
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    # The evidence watermark: when evidence of this release last changed (set wherever a recompute is asked
-    # for). A gate evaluation that saw older evidence is stale.
-    evidence_changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["project", "-created_at"]

@@ -5,6 +5,9 @@ AuditEvent row, so no caller can forget it. How a condition is judged is in ``ga
 * ``signoffs``: sign checklist items off and revoke sign-offs;
 * ``evaluation``: evaluate a gate for a release, freshness of an evaluation, scheduled evaluations;
 * ``decisions``: the decision rules, waivers and recording a go/no-go decision;
+* ``suspension``: suspending a go decision the evidence no longer supports, and expiring waivers (beat);
+* ``live``: re-evaluating a release's current gates after its evidence changed (after the metric recompute);
+* ``events``: the events people are told about (evaluation failed, no-go recorded, decision suspended);
 * ``audit``: the audit log row every write appends.
 """
 
@@ -17,7 +20,9 @@ from .evaluation import (
     gate_evaluate,
     gates_evaluate_scheduled,
 )
+from .live import reevaluate_current_gates
 from .signoffs import signoff_create, signoff_revoke
+from .suspension import expire_waivers, suspend_decisions_for
 
 __all__ = [
     "FRESH_MINUTES",
@@ -26,13 +31,16 @@ __all__ = [
     "decision_record",
     "evaluation_failures",
     "evaluation_is_fresh",
+    "expire_waivers",
     "gate_create",
     "gate_definition",
     "gate_evaluate",
     "gate_update",
     "gates_create_defaults",
     "gates_evaluate_scheduled",
+    "reevaluate_current_gates",
     "signoff_create",
     "signoff_revoke",
+    "suspend_decisions_for",
     "user_can_decide",
 ]

@@ -20,6 +20,7 @@ from ..models import (
     QualityGate,
     Waiver,
 )
+from . import events
 from .audit import audit_record
 from .definitions import check_release_in_gate_project
 from .evaluation import evaluation_is_fresh, gate_evaluate
@@ -219,7 +220,8 @@ def decision_record(
             # Serialise decisions of one release (PostgreSQL row lock; SQLite locks the whole database on write).
             Release.objects.select_for_update().filter(pk=release.pk).first()
             if evaluation is None or not evaluation_is_fresh(evaluation=evaluation):
-                evaluation = gate_evaluate(gate=gate, release=release, by=by, via="decision")
+                # The decision being recorded supersedes the one in force: this evaluation suspends nothing.
+                evaluation = gate_evaluate(gate=gate, release=release, by=by, via="decision", suspend=False)
             matched = decision_check(evaluation=evaluation, decision=decision, waivers=waivers or [])
             prepared = [
                 {
@@ -277,6 +279,8 @@ def decision_record(
                     "rationale": rationale,
                 },
             )
+            if record.decision == DecisionKind.NO_GO:
+                events.announce(events.no_go_recorded, record)
     except IntegrityError:
         # Two decisions superseded the same one at once (only possible where the row lock is not available).
         raise ConflictError(

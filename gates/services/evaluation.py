@@ -11,16 +11,19 @@ from django.utils import timezone
 from defects.models import DefectTransition
 from metrics import services as metric_services
 from metrics.registry import definitions_for
+from metrics.selectors import evidence_watermarks
 from qualitygov.errors import DomainError
 from releases.access import Action, require
 from releases.models import Release
 from testing.models import TestRun
 
 from .. import selectors
-from ..models import ChecklistSignoff, GateEvaluation, Outcome, QualityGate
+from ..models import ChecklistSignoff, EvaluationStatus, GateEvaluation, Outcome, QualityGate
 from ..rules import condition_outcome, overall_status
+from . import events
 from .audit import audit_record
 from .definitions import check_release_in_gate_project, gate_definition
+from .suspension import suspend_decisions_for
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +35,21 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 4)
 
 
+def release_watermark(release_id: int) -> dt.datetime | None:
+    """When the release's evidence last changed (metrics' evidence watermark), or None if it never did."""
+    return evidence_watermarks(release_ids=[release_id]).get(("release", release_id))
+
+
 @transaction.atomic
-def gate_evaluate(*, gate: QualityGate, release: Release, by=None, via: str = "browser") -> GateEvaluation:
+def gate_evaluate(
+    *, gate: QualityGate, release: Release, by=None, via: str = "browser", suspend: bool = True
+) -> GateEvaluation:
     """Evaluate a gate for a release from fresh metric values and store everything the outcome rests on.
+
+    The evaluation stores the evidence watermark it saw (read before the evidence, so evidence arriving meanwhile
+    marks it stale). With ``suspend`` (always, except for the evaluation a new decision is about to rest on) a go
+    decision in force that the result contradicts is suspended (``suspension.suspend_decisions_for``). A result
+    that turned failed is announced (``events.evaluation_failed``).
 
     ``by`` None means the scheduler (no permission check); a user needs EVALUATE_GATES in the project.
     Each stored condition holds {condition, metric, label, unit, operator, value, n, error_threshold,
@@ -47,7 +62,13 @@ def gate_evaluate(*, gate: QualityGate, release: Release, by=None, via: str = "b
         require(by, gate.project, Action.EVALUATE_GATES)
     check_release_in_gate_project(gate=gate, release=release)
     # Read the watermark before the evidence, so evidence arriving during the evaluation marks it stale.
-    evidence_at = Release.objects.values_list("evidence_changed_at", flat=True).get(pk=release.pk)
+    evidence_at = release_watermark(release.pk)
+    before = (
+        GateEvaluation.objects.filter(gate=gate, release=release)
+        .order_by("-created_at", "-id")
+        .values_list("status", flat=True)
+        .first()
+    )
     conditions = list(gate.conditions.all())
     items = list(gate.checklist_items.all())
     # A key the registry no longer knows has no value: the condition's missing-data policy then decides.
@@ -135,6 +156,10 @@ def gate_evaluate(*, gate: QualityGate, release: Release, by=None, via: str = "b
         + (f"; failed: {', '.join(failed)}" if failed else ""),
         data={"evaluation": evaluation.pk, "gate": gate.pk, "status": status, "revision": gate.revision},
     )
+    if status == EvaluationStatus.FAILED and before != EvaluationStatus.FAILED:
+        events.announce(events.evaluation_failed, evaluation)
+    if suspend:
+        suspend_decisions_for(evaluation)
     return evaluation
 
 
@@ -145,7 +170,8 @@ def evaluation_is_fresh(*, evaluation: GateEvaluation, now: dt.datetime | None =
     * it is younger than FRESH_MINUTES (settings.QUALITYGOV_EVALUATION_FRESH_MINUTES, default 10),
     * the gate's revision is the one it evaluated,
     * no checklist sign-off of the gate was made or revoked for the release since,
-    * no defect of the release moved and no test run of the release was recorded since.
+    * no defect of the release moved and no test run of the release was recorded since,
+    * the release's evidence watermark is not newer than the one it saw (it is not stale).
     Anything else is stale, and a decision re-evaluates the gate before it is recorded.
     """
     now = now or timezone.now()
@@ -164,6 +190,9 @@ def evaluation_is_fresh(*, evaluation: GateEvaluation, now: dt.datetime | None =
     )
     if latest != evaluation.pk:
         return False
+    watermark = release_watermark(release_id)
+    if watermark is not None and (evaluation.evidence_at is None or evaluation.evidence_at < watermark):
+        return False  # newer evidence exists (the evaluation is stale)
     signoffs = ChecklistSignoff.objects.filter(item__gate=gate, release_id=release_id)
     if signoffs.filter(signed_at__gt=since).exists() or signoffs.filter(revoked_at__gt=since).exists():
         return False

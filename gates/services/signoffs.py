@@ -1,15 +1,35 @@
-"""Checklist sign-offs: sign an item off for a release, revoke a sign-off (the row stays, with the reason)."""
+"""Checklist sign-offs: sign an item off for a release, revoke a sign-off (the row stays, with the reason).
+
+A sign-off or revocation is a change of the release's evidence: it moves the evidence watermark (and queues the
+coalesced recompute that re-evaluates the current gates), and the item's gate is evaluated at once, so the gate
+card shows the new state without anyone pressing "Evaluate now".
+"""
+
+import logging
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from metrics import services as metric_services
 from qualitygov.errors import AccessDenied, ConflictError, DomainError
 from releases.access import has_role
 from releases.models import Release, Role
 
-from ..models import ChecklistItem, ChecklistSignoff
+from ..models import ChecklistItem, ChecklistSignoff, QualityGate
 from .audit import audit_record
 from .definitions import check_release_in_gate_project
+from .evaluation import gate_evaluate
+
+logger = logging.getLogger(__name__)
+
+
+def _checklist_changed(*, gate: QualityGate, release: Release) -> None:
+    """The evidence changed: move the watermark (queues the live re-evaluation) and evaluate this gate now."""
+    metric_services.schedule_recompute(release_ids=[release.pk])
+    try:
+        gate_evaluate(gate=gate, release=release, by=None, via="signoff")
+    except DomainError as exc:  # a gate the evaluation refuses never undoes the sign-off
+        logger.warning("Evaluation of gate %s after a sign-off refused: %s", gate.pk, exc.message)
 
 
 @transaction.atomic
@@ -38,6 +58,7 @@ def signoff_create(*, item: ChecklistItem, release: Release, by, comment: str = 
         summary=f"Signed off '{item.text}' ({gate.name}) for {release.version}",
         data={"signoff": signoff.pk, "item": item.pk, "gate": gate.pk, "comment": signoff.comment},
     )
+    _checklist_changed(gate=gate, release=release)
     return signoff
 
 
@@ -80,4 +101,5 @@ def signoff_revoke(*, signoff: ChecklistSignoff, by, reason: str) -> ChecklistSi
         summary=f"Revoked sign-off of '{item.text}' for {signoff.release.version}: {reason}",
         data={"signoff": signoff.pk, "item": item.pk, "gate": item.gate_id, "reason": reason},
     )
+    _checklist_changed(gate=item.gate, release=signoff.release)
     return signoff

@@ -266,6 +266,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "metrics.tasks.sweep_pending_recomputes",
         "schedule": 60.0,
     },
+    "expire-waivers": {
+        "task": "gates.tasks.expire_waivers",
+        "schedule": crontab(minute=5),
+    },
     "scheduled-gate-evaluations": {
         "task": "gates.tasks.evaluate_scheduled_gates",
         "schedule": crontab(minute=30, hour="*/6"),

@@ -261,7 +261,9 @@ def test_missing_evaluation_is_made_at_decision_time(gate, release, metric_value
     metric_values(PASSING)
     _sign(gate, release, rm)
     d = services.decision_record(release=release, gate=gate, decision="go", rationale="Green", by=rm)
-    assert d.evaluation.status == "passed" and GateEvaluation.objects.count() == 1
+    # (the sign-off evaluated the gate too: issue 13, the gate follows its checklist at once)
+    assert d.evaluation.status == "passed" and d.evaluation.requested_via == "decision"
+    assert GateEvaluation.objects.filter(requested_via="decision").count() == 1
 
 
 def test_a_later_decision_supersedes_the_earlier_and_both_stay(gate, release, metric_values, rm):

@@ -147,8 +147,21 @@ def test_revoke_keeps_history_with_reason_and_allows_a_new_signoff(gate, release
     assert first.revoked_by == rm and first.revoke_reason == "Plan changed after review" and first.revoked_at
     services.signoff_create(item=item, release=release, by=rm, comment="re-reviewed")
     assert ChecklistSignoff.objects.filter(item=item, release=release).count() == 2
-    actions = list(AuditEvent.objects.filter(release=release).values_list("action", flat=True))
+    actions = list(
+        AuditEvent.objects.filter(release=release, action__startswith="signoff").values_list(
+            "action", flat=True
+        )
+    )
     assert sorted(actions) == ["signoff.revoked", "signoff.signed", "signoff.signed"]
+    # each sign-off and revocation evaluated the gate at once (issue 13: the card follows the checklist)
+    assert (
+        list(
+            GateEvaluation.objects.filter(release=release)
+            .order_by("id")
+            .values_list("requested_via", flat=True)
+        )
+        == ["signoff"] * 3
+    )
 
 
 def test_signoff_for_a_release_of_another_project_is_refused(gate, make_member):
@@ -248,7 +261,10 @@ def test_fresh_evaluation_goes_stale_on_age_signoff_or_gate_edit(gate, release, 
 
 
 def test_scheduled_task_evaluates_active_gates_for_active_releases(project, gate, release, metric_values):
-    # given an active release, a released one, and an inactive gate
+    # given a ready release (the gate guards ready -> released: its current gate), a released one, an inactive
+    # gate; issue 13: a release is evaluated against its current gates only
+    release.status = "ready"
+    release.save(update_fields=["status"])
     metric_values(GOOD)
     ReleaseFactory(project=project, version="1.0", status="released", actual_release_date=timezone.now())
     QualityGate.objects.create(project=project, name="Off", is_active=False)
@@ -268,7 +284,11 @@ def test_evaluate_gates_command_evaluates_once_and_if_never_skips_after(
     from django.core.management import call_command
 
     metric_values(GOOD)
-    ReleaseFactory(project=project, version="9.1", status="planning")
+    # issue 13: only the gates guarding each release's next move are evaluated (the gate guards ready -> released)
+    release.status = "ready"
+    release.save(update_fields=["status"])
+    ReleaseFactory(project=project, version="9.1", status="ready")
+    ReleaseFactory(project=project, version="9.2", status="planning")
     out = StringIO()
     call_command("evaluate_gates", "--no-progress", "--if-never", stdout=out)
     assert "Evaluated 2 gate(s)" in out.getvalue()
