@@ -9,6 +9,7 @@ from django.utils import timezone
 from defects.models import BLOCKING_SEVERITIES, OPEN_STATUSES, Defect
 from metrics import registry as metric_registry
 from metrics import services as metric_services
+from metrics.risk_selectors import release_economics
 from releases.models import ACTIVE_RELEASE_STATUSES, NEXT_STATUS, Membership, Project, Release
 from releases.selectors import project_list_for_user
 from testing.models import Requirement, TestResult
@@ -315,8 +316,8 @@ def evaluation_get(*, pk: int | None) -> GateEvaluation | None:
 
 
 def release_evidence(*, release: Release) -> dict:
-    """What a decision and the readiness report show beside the gates: the risk score, requirement coverage and
-    verification (fresh values, nothing stored), the measures (coverage, findings, load tests, custom keys) with
+    """What a decision and the readiness report show beside the gates: the risk score and the economics of going
+    now or postponing, requirement coverage and verification (fresh values, nothing stored), the measures (coverage, findings, load tests, custom keys) with
     their units, open blocking defects and each requirement's status."""
     definitions = metric_registry.definitions_for(release.project)
     measure_keys = list(metric_registry.MEASURE_KEYS) + [
@@ -327,7 +328,10 @@ def release_evidence(*, release: Release) -> dict:
         keys=["release_risk_score", "requirement_coverage", "verified_requirements", *measure_keys],
     )
     requirements = requirement_status(release=release)
+    risk = values.get("release_risk_score")
     return {
+        # The economics of go/no-go on the same fresh score (metrics.md, "the economics of go/no-go").
+        "economics": release_economics(release=release, score=getattr(risk, "value", None)),
         "measures": [
             {"key": k, "label": definitions[k].label, "unit": definitions[k].unit, "value": values[k].value}
             for k in measure_keys

@@ -149,8 +149,14 @@ class DecisionOutputSerializer(serializers.ModelSerializer):
         model = Decision
         fields = [
             "id", "release", "gate", "evaluation", "evaluation_status", "decision", "rationale", "decided_by",
-            "decided_at", "supersedes", "superseded_by", "waivers",
+            "decided_at", "supersedes", "superseded_by", "waivers", "economics",
         ]  # fmt: skip
+        extra_kwargs = {
+            "economics": {
+                "help_text": "The economics of go/no-go as the decider saw them: p, p_prime, cost_go_now, "
+                "cost_postpone, break_even_days, the calibration used, or shown=false with the reason."
+            }
+        }
 
     def get_superseded_by(self, obj) -> int | None:
         try:

@@ -27,9 +27,9 @@ COST_FIELDS: tuple[str, ...] = ("delay_cost_per_day", "hotfix_cost", "incident_c
 FORMULA = (
     "Expected cost of going now = p × (hotfix cost + incident cost), p being the share of past releases in this "
     "risk band that needed a hotfix, had an incident or leaked a production defect within 30 days. Expected cost "
-    "of postponing d days = d × delay cost per day + p′ × (hotfix cost + incident cost), p′ being the same share "
+    "of postponing d days = d × delay cost per day + p' × (hotfix cost + incident cost), p' being the same share "
     "for the low band, where fixing every failing and warning indicator would take the release. Break-even delay "
-    "d* = (p − p′) × (hotfix cost + incident cost) ÷ delay cost per day: postponing pays off only if the fixes "
+    "d* = (p - p') × (hotfix cost + incident cost) ÷ delay cost per day: postponing pays off only if the fixes "
     "take fewer than d* days."
 )
 

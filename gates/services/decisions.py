@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from metrics.risk_selectors import release_economics
 from qualitygov.errors import ConflictError, DomainError
 from releases.access import Action, can, require
 from releases.models import Membership, Project, Release
@@ -201,6 +202,8 @@ def decision_record(
     Rules: ``decision_check``. The release row is locked so that concurrent decisions for the same
     release are serialised; the new decision supersedes the latest one of the same release and gate.
     Waivers: {condition | checklist_item, justification, owner (user or username), expires (date, future)}.
+    The economics of going now or postponing (metrics.risk_selectors.release_economics) are stored with the
+    decision, as the decider saw them.
     """
     require(by, release.project_id, Action.DECIDE)
     check_release_in_gate_project(gate=gate, release=release)
@@ -231,6 +234,9 @@ def decision_record(
                 }
                 for w in matched
             ]
+            # What the decider saw beside the gate: the economics of going now or postponing, on the release's
+            # fresh risk score and the calibration and costs in force now (metrics.md); stored with the decision.
+            economics = release_economics(release=release)
             previous = (
                 Decision.objects.filter(release=release, gate=gate, superseded_by__isnull=True)
                 .order_by("-decided_at", "-id")
@@ -244,6 +250,7 @@ def decision_record(
                 rationale=rationale,
                 decided_by=by,
                 supersedes=previous,
+                economics=economics,
             )
             for w in prepared:
                 kind, target_id = w["target"]
@@ -277,6 +284,10 @@ def decision_record(
                     "evaluation": evaluation.pk,
                     "supersedes": previous.pk if previous else None,
                     "rationale": rationale,
+                    "economics": {
+                        k: economics.get(k)
+                        for k in ("shown", "p", "p_prime", "cost_go_now", "break_even_days")
+                    },
                 },
             )
             if record.decision == DecisionKind.NO_GO:
