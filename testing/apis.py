@@ -396,8 +396,14 @@ class ResultDefectApi(APIView):
         request=FileDefectInput,
         responses={
             201: inline_serializer(
-                "FiledDefect", {"key": serializers.CharField(), "id": serializers.IntegerField()}
+                "FiledDefect",
+                {
+                    "key": serializers.CharField(),
+                    "id": serializers.IntegerField(),
+                    "created": serializers.BooleanField(),
+                },
             ),
+            200: OpenApiResponse(description="Already filed: the defect linked to the result (same body)."),
             **ERRORS,
         },
     )
@@ -412,7 +418,7 @@ class ResultDefectApi(APIView):
         data = FileDefectInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        defect = run_service(
+        defect, created = run_service(
             services.defect_file_from_result,
             result=result,
             by=request.user,
@@ -420,7 +426,11 @@ class ResultDefectApi(APIView):
             severity=v["severity"],
             description=v["description"],
         )
-        return Response({"id": defect.pk, "key": defect.key}, status=status.HTTP_201_CREATED)
+        # A result already filed answers 200 with the defect it has (a retried request files no twin).
+        return Response(
+            {"id": defect.pk, "key": defect.key, "created": created},
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
 
 # --- traceability ---------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from defects.models import Environment, Severity
+from defects.models import Environment, Priority, Severity
 
 from .models import Criticality, Requirement, TestCaseKind
 
@@ -74,5 +74,10 @@ class ManualRunForm(forms.Form):
 
 
 class FileDefectForm(forms.Form):
-    title = forms.CharField(max_length=300, required=False)
-    severity = forms.ChoiceField(choices=Severity.choices, initial=Severity.MAJOR)
+    """The defect to file from a failed result, prefilled for review. Blank fields take the prefilled text."""
+
+    title = forms.CharField(max_length=300, required=False, widget=forms.TextInput(attrs={"size": 60}))
+    severity = forms.ChoiceField(choices=Severity.choices, initial=Severity.MAJOR, required=False)
+    priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.MEDIUM, required=False)
+    component = forms.CharField(max_length=100, required=False)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), required=False, max_length=20000)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.db.models import (
     Case,
     Count,
+    Exists,
     F,
     IntegerField,
     OuterRef,
@@ -165,18 +166,52 @@ def testcase_get_for_user(*, user, pk: int) -> TestCase:
     return case
 
 
+def result_defects(*, result_ids) -> dict[int, Defect]:
+    """The defect filed from each of these results (the first linked one), in one query."""
+    links = (
+        Defect.test_results.through.objects.filter(testresult_id__in=list(result_ids))
+        .select_related("defect")
+        .order_by("testresult_id", "defect_id")
+    )
+    found: dict[int, Defect] = {}
+    for link in links:
+        found.setdefault(link.testresult_id, link.defect)
+    return found
+
+
 def testcase_selection(
-    *, release: Release, requirement_ids=(), component: str = "", q: str = "", limit: int = 500
+    *,
+    release: Release,
+    requirement_ids=(),
+    component: str = "",
+    q: str = "",
+    kind: str = "",
+    scope_only: bool = False,
+    limit: int = 500,
 ) -> QuerySet[TestCase]:
-    """Candidate test cases for a manual run of the release: by requirement, component or search."""
-    qs = TestCase.objects.filter(project_id=release.project_id)
+    """Candidate test cases for a manual run of the release: by requirement, component, search and kind.
+
+    Each case carries `in_scope`: it verifies a requirement in the release's scope. `scope_only` keeps only
+    those. Manual cases in scope come first.
+    """
+    in_scope = Exists(Requirement.objects.filter(test_cases=OuterRef("pk"), releases=release).values("pk"))
+    qs = TestCase.objects.filter(project_id=release.project_id).annotate(in_scope=in_scope)
     if requirement_ids:
         qs = qs.filter(requirements__id__in=list(requirement_ids)).distinct()
     if component:
         qs = qs.filter(component__iexact=component)
     if q:
         qs = qs.filter(Q(title__icontains=q) | Q(identity__icontains=q))
-    return qs.order_by("kind", "suite", "title", "id")[:limit]
+    if kind:
+        qs = qs.filter(kind=kind)
+    if scope_only:
+        qs = qs.filter(in_scope=True)
+    return qs.order_by("-in_scope", "-kind", "suite", "title", "id")[:limit]
+
+
+def release_has_scope(*, release: Release) -> bool:
+    """True when some requirement lists the release in its scope."""
+    return Requirement.objects.filter(releases=release).exists()
 
 
 # --- runs -----------------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ DEFECTS_IMPORT = "tests/defects/test_browser_import.py::"
 TESTING = "tests/testing/test_browser.py::"
 TESTING_EDIT = "tests/testing/test_browser_edit.py::"
 TESTING_UPLOAD = "tests/testing/test_browser_junit_upload.py::"
+TESTING_QA_LEAD = "tests/testing/test_browser_qa_lead.py::"
 INCIDENTS = "tests/incidents/test_incidents.py::"
 INCIDENT_PAGES = "tests/incidents/test_browser_incident_pages.py::"
 METRICS = "tests/metrics/test_browser.py::"
@@ -54,6 +55,7 @@ PAGES = {
     "releases:release_detail": RELEASES + "test_release_create_and_edit_from_project",
     "releases:release_edit": RELEASES + "test_release_create_and_edit_from_project",
     "defects:board": DEFECTS + "test_keyboard_help_and_search_focus",
+    "testing:result_file_defect": TESTING_QA_LEAD + "test_plan_execute_keep_typed_and_file_once",
     "defects:create": DEFECTS + "test_create_form_suggests_duplicates_while_typing",
     "defects:import": DEFECTS_IMPORT + "test_jira_import_dry_run_then_import",
     "defects:detail": DEFECTS + "test_illegal_move_message_and_comment_in_browser",
@@ -155,11 +157,6 @@ NOT_PAGES = {
         ACTION,
         "testing:run_execute",
         TESTING_EDIT + "test_manual_run_execute_and_complete",
-    ),
-    "testing:result_file_defect": (
-        ACTION,
-        "testing:run_execute",
-        TESTING + "test_tester_executes_manual_run_step_by_step_and_files_a_defect",
     ),
     "incidents:incident_restore": (
         ACTION,

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from defects.models import Environment, Severity
+from defects.models import Environment, Priority, Severity
 from qualitygov.errors import ConflictError, DomainError
 from releases.access import Action, require
 from releases.models import Release
@@ -78,6 +78,8 @@ def _refresh_counts(run: TestRun) -> None:
 
 
 def _derive_status(step_results: list[dict[str, str]]) -> str:
+    """The case's outcome from its steps: a failed or blocked step decides it (the steps after it may stay
+    empty, not run); otherwise every step needs an outcome ("" when one is missing)."""
     statuses = {s["status"] for s in step_results}
     for status in (ResultStatus.FAILED, ResultStatus.BLOCKED):
         if status in statuses:
@@ -117,12 +119,21 @@ def manual_result_record(
             )
         for i, step in enumerate(steps_in, start=1):
             step_status = str((step or {}).get("status") or "").strip()
-            if step_status not in MANUAL_STATUSES:
+            if step_status and step_status not in MANUAL_STATUSES:
                 raise DomainError(
-                    f"Step {i}: status must be one of {', '.join(MANUAL_STATUSES)}.", field="step_results"
+                    f"Step {i}: status must be one of {', '.join(MANUAL_STATUSES)} (or empty: not run).",
+                    field="step_results",
                 )
             cleaned_steps.append({"status": step_status, "comment": str(step.get("comment") or "")[:2000]})
     status = (status or "").strip() or (_derive_status(cleaned_steps) if cleaned_steps else "")
+    if not status and any(not s["status"] for s in cleaned_steps):
+        missing = [str(i) for i, s in enumerate(cleaned_steps, start=1) if not s["status"]]
+        raise DomainError(
+            f"Step{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+            f"{'have' if len(missing) > 1 else 'has'} no outcome: give {'them' if len(missing) > 1 else 'it'} "
+            "or choose the overall outcome.",
+            field="status",
+        )
     if status not in MANUAL_STATUSES:
         raise DomainError(f"Status must be one of {', '.join(MANUAL_STATUSES)}.", field="status")
     comment = (comment or "").strip()
@@ -205,9 +216,15 @@ def defect_file_from_result(
     title: str = "",
     severity: str = Severity.MAJOR,
     description: str = "",
-):
+    priority: str = "",
+    component: str | None = None,
+) -> tuple[Any, bool]:
     """File a defect from a failed, errored or blocked result, linked to the result, its test case and the
-    test case's requirements, found in the run's release and environment."""
+    test case's requirements, found in the run's release and environment.
+
+    Idempotent: the result row is locked and, when a defect is already linked to it, that defect is returned
+    with created=False (a second click or a retried request never files a twin). Returns (defect, created).
+    """
     from defects.services import defect_create
 
     release = result.release
@@ -217,16 +234,23 @@ def defect_file_from_result(
             "Only a failed, errored or blocked result can be filed as a defect.", field="result"
         )
     test_case = result.test_case
-    return defect_create(
-        project=release.project,
-        title=(title or "").strip() or defect_title_for(result),
-        by=by,
-        description=description or defect_description_for(result),
-        severity=severity,
-        component=test_case.component,
-        found_in_release=release,
-        found_in_environment=result.run.environment,
-        requirements=list(test_case.requirements.all()),
-        test_cases=[test_case],
-        test_results=[result],
-    )
+    with transaction.atomic():
+        TestResult.objects.select_for_update().filter(pk=result.pk).first()
+        existing = result.defects.order_by("pk").first()
+        if existing is not None:
+            return existing, False
+        defect = defect_create(
+            project=release.project,
+            title=(title or "").strip() or defect_title_for(result),
+            by=by,
+            description=description or defect_description_for(result),
+            severity=severity or Severity.MAJOR,
+            priority=priority or Priority.MEDIUM,
+            component=test_case.component if component is None else component,
+            found_in_release=release,
+            found_in_environment=result.run.environment,
+            requirements=list(test_case.requirements.all()),
+            test_cases=[test_case],
+            test_results=[result],
+        )
+    return defect, True

@@ -2,6 +2,7 @@
 gaps and a CI run's comparison with the previous run."""
 
 import datetime as dt
+import re
 import tempfile
 from pathlib import Path
 
@@ -43,8 +44,11 @@ def test_tester_executes_manual_run_step_by_step_and_files_a_defect(login, make_
     # when the tester selects by component and creates the run
     page.goto(f"/releases/{release.pk}/runs/new/")
     page.fill("#s-component", "billing")
+    # (issue 16: the list starts at the release's scope; the receipt case verifies no requirement in scope)
+    page.select_option("#s-scope", "all")
     page.click("#selection-filters button[type=submit]")
     expect(page.locator("#candidates tbody tr")).to_have_count(2)
+    page.check("#candidates input[aria-label='select Print receipt']")
     page.screenshot(path=SHOTS / "testing_run_create.png", full_page=True)
     page.fill("#id_name", "Billing smoke")
     page.select_option("#id_environment", "staging")
@@ -66,8 +70,11 @@ def test_tester_executes_manual_run_step_by_step_and_files_a_defect(login, make_
     result = tm.TestResult.objects.get(test_case=refund)
     assert result.status == "failed" and result.step_results[1]["comment"] == "Refund button does nothing"
 
-    # then one click files the defect, prefilled and linked
-    page.locator(f"#case-{refund.pk} button.file-defect").click()
+    # then "File defect" opens the prefilled form to review (issue 16), and filing links it both ways
+    page.locator(f"#case-{refund.pk} .file-defect").click()
+    page.wait_for_url(f"**/results/{result.pk}/defect/")
+    expect(page.locator("#id_title")).to_have_value(re.compile("^Refund a card payment"))
+    page.click("#file-defect-submit")
     page.wait_for_url("**/defects/PAY-*/")
     defect = Defect.objects.get()
     assert defect.title.startswith("Refund a card payment")
