@@ -203,18 +203,22 @@ def _releases(project_id: int):
     )
 
 
-def _detail_context(request, defect, **extra) -> dict:
+def _detail_context(request, defect, *, typed: dict | None = None, **extra) -> dict:
+    """The detail page's context. `typed` holds what a refused action sent ({"move"|"edit"|"comment": data}):
+    its form comes back with those values over the defect's current ones, so nothing typed is lost."""
+    typed = typed or {}
     can_edit = can(request.user, defect.project_id, Action.EDIT_DEFECTS)
     members = _members(defect.project_id) if can_edit else []
-    move_form = extra.pop("move_form", None) or MoveForm(initial={"expected_version": defect.version})
+    move_form = MoveForm(initial={**typed.get("move", {}), "expected_version": defect.version})
     move_form.fields["to"].choices = [(s, DefectStatus(s).label) for s in defect.allowed_next_statuses]
-    edit_form = extra.pop("edit_form", None) or EditForm(
+    edit_form = EditForm(
         initial={
             "severity": defect.severity,
             "priority": defect.priority,
             "assignee": defect.assignee_id,
             "component": defect.component,
             "fixed_in_release": defect.fixed_in_release_id,
+            **typed.get("edit", {}),
             "expected_version": defect.version,
         },
         members=members,
@@ -227,12 +231,16 @@ def _detail_context(request, defect, **extra) -> dict:
         "can_edit": can_edit,
         "move_form": move_form,
         "edit_form": edit_form,
-        "comment_form": extra.pop("comment_form", None) or CommentForm(),
+        "comment_form": CommentForm(initial=typed.get("comment", {})),
         "allowed_next_labels": [DefectStatus(s).label for s in defect.allowed_next_statuses],
         "failing_results": failing,
         "other_results": [r for r in defect.test_results.all() if r.status == "passed"],
         **extra,
     }
+
+
+def _typed(request, *names: str) -> dict:
+    return {name: request.POST.get(name, "") for name in names if name in request.POST}
 
 
 def _reload(request, key: str):
@@ -244,17 +252,20 @@ def detail(request, key: str):
     return render(request, "defects/detail.html", _detail_context(request, defect))
 
 
-def _after_action(request, key: str, *, error: str = "", status: int = 200, notice: str = "", **forms):
-    """Answer a detail-page action: the refreshed main panel (htmx) or a redirect back (plain post)."""
-    if not _is_htmx(request):
-        if error:
-            messages.error(request, error)
-        elif notice:
+def _after_action(request, key: str, *, error: str = "", status: int = 200, notice: str = "", typed=None):
+    """Answer a detail-page action: the refreshed main panel (htmx) or the page (plain post).
+
+    A refusal shows its message with the refused form still holding what was typed (`typed`); a success
+    shows fresh forms (htmx) or redirects back (plain post).
+    """
+    if not _is_htmx(request) and not error:
+        if notice:
             messages.success(request, notice)
         return redirect("defects:detail", key=key)
     defect = _reload(request, key)
-    context = _detail_context(request, defect, action_error=error, notice=notice, **forms)
-    return render(request, "defects/_detail_main.html", context, status=status)
+    context = _detail_context(request, defect, typed=typed, action_error=error, notice=notice)
+    template = "defects/_detail_main.html" if _is_htmx(request) else "defects/detail.html"
+    return render(request, template, context, status=status)
 
 
 @require_POST
@@ -262,8 +273,9 @@ def move(request, key: str):
     defect = defect_for(request, key)
     form = MoveForm(request.POST)
     form.fields["to"].choices = DefectStatus.choices
+    typed = {"move": _typed(request, "to", "resolution", "comment")}
     if not form.is_valid():
-        return _after_action(request, defect.key, error=_form_error(form), status=400)
+        return _after_action(request, defect.key, error=_form_error(form), status=400, typed=typed)
     try:
         require(request.user, defect.project_id, Action.EDIT_DEFECTS)
         v = form.cleaned_data
@@ -276,7 +288,7 @@ def move(request, key: str):
             expected_version=v["expected_version"],
         )
     except DomainError as exc:
-        return _after_action(request, defect.key, error=exc.message, status=_status_of(exc))
+        return _after_action(request, defect.key, error=exc.message, status=_status_of(exc), typed=typed)
     return _after_action(request, defect.key, notice=f"Moved to {DefectStatus(v['to']).label}.")
 
 
@@ -284,13 +296,14 @@ def move(request, key: str):
 def comment(request, key: str):
     defect = defect_for(request, key)
     form = CommentForm(request.POST)
+    typed = {"comment": _typed(request, "body")}
     if not form.is_valid():
-        return _after_action(request, defect.key, error=_form_error(form), status=400)
+        return _after_action(request, defect.key, error=_form_error(form), status=400, typed=typed)
     try:
         require(request.user, defect.project_id, Action.EDIT_DEFECTS)
         services.defect_comment_add(defect=defect, by=request.user, body=form.cleaned_data["body"])
     except DomainError as exc:
-        return _after_action(request, defect.key, error=exc.message, status=_status_of(exc))
+        return _after_action(request, defect.key, error=exc.message, status=_status_of(exc), typed=typed)
     return _after_action(request, defect.key, notice="Comment added.")
 
 
@@ -299,8 +312,9 @@ def edit(request, key: str):
     defect = defect_for(request, key)
     releases = _releases(defect.project_id)
     form = EditForm(request.POST, members=_members(defect.project_id), releases=releases)
+    typed = {"edit": _typed(request, "severity", "priority", "assignee", "component", "fixed_in_release")}
     if not form.is_valid():
-        return _after_action(request, defect.key, error=_form_error(form), status=400, edit_form=form)
+        return _after_action(request, defect.key, error=_form_error(form), status=400, typed=typed)
     v = dict(form.cleaned_data)
     expected = v.pop("expected_version")
     assignee_id = v.pop("assignee")
@@ -311,7 +325,7 @@ def edit(request, key: str):
         require(request.user, defect.project_id, Action.EDIT_DEFECTS)
         services.defect_update(defect=defect, by=request.user, data=v, expected_version=expected)
     except DomainError as exc:
-        return _after_action(request, defect.key, error=exc.message, status=_status_of(exc))
+        return _after_action(request, defect.key, error=exc.message, status=_status_of(exc), typed=typed)
     return _after_action(request, defect.key, notice="Saved.")
 
 

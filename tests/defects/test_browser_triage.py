@@ -136,3 +136,22 @@ def test_viewer_board_has_no_bulk_new_or_import(login, make_member, project):
     expect(page.locator("#new-defect")).to_have_count(0)
     expect(page.locator("#import-link")).to_have_count(0)
     expect(page.locator("#defect-table input[name=ids]")).to_have_count(0)
+
+
+def test_refused_move_keeps_the_comment_in_the_browser(login, make_member, project):
+    qa = make_member("qa")
+    defect = defect_create(project=project, title="Refund charged twice", by=qa)
+    page = login(qa)
+    page.goto(f"/defects/{defect.key}/")
+    page.select_option("#id_to", "resolved")
+    page.fill("#id_comment", "Fixed by the idempotency key in 2.8")
+    page.click("#move-form button[type=submit]")  # refused: no resolution
+    expect(page.locator("#action-error")).to_contain_text("needs a resolution")
+    expect(page.locator("#id_comment")).to_have_value("Fixed by the idempotency key in 2.8")
+    expect(page.locator("#id_to")).to_have_value("resolved")
+    page.select_option("#id_resolution", "fixed")
+    page.click("#move-form button[type=submit]")
+    expect(page.locator("#status")).to_contain_text("Resolved")
+    expect(page.locator("#timeline")).to_contain_text("Fixed by the idempotency key in 2.8")
+    expect(page.locator("#timeline")).to_contain_text("(Fixed)")
+    assert page.js_errors == []

@@ -98,3 +98,49 @@ def test_viewer_sees_no_new_test_case_requirement_or_run_controls(client, viewer
     assert 'id="new-requirement"' not in client.get("/requirements/").content.decode()
     assert "New manual run" not in client.get(f"/releases/{release.pk}/").content.decode()
     assert client.get(f"/releases/{release.pk}/runs/new/").status_code == 403
+
+
+# --- refused actions keep what was typed (issue 16, item 2) ---------------------------------------------
+
+
+@pytest.mark.parametrize("htmx", [True, False])
+def test_refused_move_keeps_the_comment_and_choices(client, qa, make_defect, htmx):
+    defect = make_defect(title="Refund twice")
+    client.force_login(qa)
+    headers = HTMX if htmx else {}
+    response = client.post(
+        f"/defects/{defect.key}/move/",
+        {"to": "resolved", "resolution": "", "comment": "Fixed by the retry patch", "expected_version": 1},
+        **headers,
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "needs a resolution" in html
+    assert 'value="Fixed by the retry patch"' in html
+    assert '<option value="resolved" selected>' in html
+    defect.refresh_from_db()
+    assert defect.status == "new"
+
+
+def test_refused_edit_keeps_the_typed_fields(client, qa, make_defect):
+    defect = make_defect(title="Stale edit")
+    services.defect_update(defect=defect, by=qa, data={"priority": "low"})  # now version 2
+    client.force_login(qa)
+    response = client.post(
+        f"/defects/{defect.key}/edit/",
+        {"severity": "critical", "priority": "high", "component": "checkout", "expected_version": 1},
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert 'value="checkout"' in html and '<option value="critical" selected>' in html
+
+
+def test_refused_comment_keeps_the_text(client, qa, make_defect):
+    defect = make_defect(title="Long comment")
+    client.force_login(qa)
+    body = "x" * 20001
+    response = client.post(f"/defects/{defect.key}/comment/", {"body": body}, **HTMX)
+    assert response.status_code == 400
+    assert body in response.content.decode()
+    assert not defect.comments.exists()
