@@ -374,7 +374,26 @@ def decide(request, pk: int, gate_id: int):
     latest = data["evaluation"]
     status = 200
     form = DecisionForm(initial={"evaluation": latest.pk if latest else None})
-    if request.method == "POST":
+    if request.method == "POST" and "evaluate_now" in request.POST:
+        # "Evaluate now" posts the decision form: evaluate, then show the form again with what was typed
+        # (decision, rationale, waivers), pointing at the new evaluation.
+        try:
+            services.gate_evaluate(gate=gate, release=release, by=request.user, via="browser")
+            messages.success(request, f"'{gate.name}' evaluated.")
+        except AccessDenied:
+            raise
+        except DomainError as exc:
+            _error(request, exc)
+        data = selectors.decision_page(release=release, gate=gate)
+        latest = data["evaluation"]
+        form = DecisionForm(
+            initial={
+                "evaluation": latest.pk if latest else None,
+                "decision": request.POST.get("decision", ""),
+                "rationale": request.POST.get("rationale", ""),
+            }
+        )
+    elif request.method == "POST":
         form = DecisionForm(request.POST)
         if form.is_valid():
             evaluation = selectors.evaluation_get(pk=form.cleaned_data.get("evaluation"))

@@ -158,3 +158,26 @@ def test_bulk_query_count_is_bounded(client, qa, make_defect, make_member, djang
     with django_assert_max_num_queries(30 + 8 * 20):
         client.post("/defects/bulk/", {"ids": ids, "assignee": dev.username, "severity": "minor"}, **HTMX)
     assert Defect.objects.filter(severity="minor", assignee=dev).count() == 8
+
+
+def test_refused_jira_import_keeps_the_chosen_options(client, manager):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(manager)
+    upload = SimpleUploadedFile("jira.csv", b"\xff\xfe not utf-8", content_type="text/csv")
+    response = client.post(
+        "/defects/import/",
+        {
+            "project": "PAY",
+            "file": upload,
+            "environment": "staging",
+            "timezone": "Europe/Berlin",
+            "dry_run": "on",
+        },
+    )
+    html = response.content.decode()
+    assert response.status_code == 400 and "not UTF-8" in html
+    assert 'value="Europe/Berlin"' in html
+    assert '<option value="staging" selected>' in html
+    assert 'name="dry_run"' in html and "checked" in html.split('name="dry_run"')[1][:60]
+    assert not Defect.objects.exists()
