@@ -12,7 +12,10 @@ from django.utils import timezone
 from gates.selectors import expired_waivers, gate_status_by_release
 from incidents.selectors import open_incidents, overdue_action_items
 from metrics import selectors as metric_selectors
+from metrics.calibration import calibration
+from metrics.economics import costs_of, economics
 from metrics.models import MetricSnapshot, Scope
+from metrics.policy import policy_for, risk_band
 from metrics.project_metrics import project_metrics
 from metrics.registry import (
     MEASURE_KEYS,
@@ -197,8 +200,9 @@ def project_dashboard(*, project) -> dict:
 
 
 def portfolio(*, projects) -> dict:
-    """Every project and active release the user can see, with risk band, blocking defects, gate status and days
-    to the planned release date, riskiest first."""
+    """Every project and active release the user can see, with risk band, blocking defects, gate status, days
+    to the planned release date and, where the project's policy sets costs, the economics of going now
+    (metrics.economics), riskiest first."""
     today = timezone.now().date()
     projects = list(projects)
     releases = list(
@@ -208,11 +212,25 @@ def portfolio(*, projects) -> dict:
     )
     snaps = release_snapshots(releases) if releases else {}
     gates = gate_status_by_release(release_ids=[r.pk for r in releases])
+    # The expected cost of going now where the project's policy sets costs: one calibration and one policy read
+    # per project with active releases, whatever the number of releases.
+    now = timezone.now()
+    priced = {}
+    for project in {r.project for r in releases}:
+        policy = policy_for(project, as_of=now)
+        if costs_of(policy) is not None:
+            priced[project.pk] = (policy, calibration(project=project, as_of=now))
     rows = []
     for release in releases:
         s = snaps.get(release.pk, {})
         risk = s.get("release_risk_score")
         planned = release.planned_release_date
+        economics_now = None
+        if release.project_id in priced and risk is not None:
+            policy, cal = priced[release.project_id]
+            economics_now = economics(
+                band=risk_band(risk.value), score=risk.value, calibration=cal, policy=policy
+            )
         rows.append(
             {
                 "release": release,
@@ -223,6 +241,7 @@ def portfolio(*, projects) -> dict:
                 "blocking": s["blocking_open_defects"].value if "blocking_open_defects" in s else None,
                 "gate": gates.get(release.pk, {}),
                 "days_to_release": (planned - today).days if planned else None,
+                "economics": economics_now,
                 "dashboard_url": f"/releases/{release.pk}/dashboard/",
                 "blocking_url": f"/defects/?release={release.pk}&status=open&severity=blocker,critical",
             }

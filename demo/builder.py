@@ -28,15 +28,17 @@ from .data import ACTIVE_WINDOWS, BATCH, DEMO_USERS, FEATURES, PROJECTS, RELEASE
 from .evidence import DemoEvidence
 from .histories import SeedReport
 from .services import demo_users_ensure, refresh_planner_statistics
+from .track_record import DemoTrackRecord
 
 
-class DemoBuilder(DemoEvidence):
+class DemoBuilder(DemoEvidence, DemoTrackRecord):
     """Builds the demo portfolio; `progress(n)` is called as work gets done (for a progress bar)."""
 
     def __init__(
         self, *, scale: int, seed: int, now: dt.datetime, progress: Callable[[int], None] | None = None
     ):
         self.scale = max(1, int(scale))
+        self.seed = seed
         self.rng = random.Random(seed)
         self.now = now.replace(microsecond=0)
         self.progress = progress or (lambda n: None)
@@ -49,6 +51,7 @@ class DemoBuilder(DemoEvidence):
         users = demo_users_ensure()
         self.report.users = len(users)
         admin = users["admin"]
+        built = []
         for spec in PROJECTS:
             with transaction.atomic():
                 project = project_create(
@@ -73,6 +76,12 @@ class DemoBuilder(DemoEvidence):
                     project, spec, releases, defects, team=team, owner=users["manager"], author=admin
                 )
                 self.progress(1)
+                built.append((project, spec))
+        # The synthetic track record the risk calibration learns from, after everything else (demo.track_record).
+        for project, spec in built:
+            with transaction.atomic():
+                self._demo_costs(project, admin=admin)
+                self._track_record(project, spec, team=[], reporter=users["qa"], owner=users["manager"])
         refresh_planner_statistics()
         return self.report
 

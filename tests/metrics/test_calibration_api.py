@@ -125,3 +125,38 @@ def test_project_dashboard_says_not_enough_history_without_a_figure(project, vie
     assert "AUC: not enough history yet" in body and "(1 bad and 1 good scored releases" in body
     assert "not enough history yet (2 of 5)" in body
     assert "%</td>" not in body.split('id="calibration-table"')[1].split("</table>")[0]
+
+
+def test_portfolio_ranks_active_releases_by_risk_and_prices_going_now_where_costs_are_set(
+    project, admin, client, django_assert_max_num_queries
+):
+    # given a project with history and costs, and another without costs, each with active releases
+    history(project)
+    from metrics.services import policy_update
+
+    policy_update(project=project, data={"economics": COSTS}, by=admin)
+    risky = f.ReleaseFactory(project=project, version="10.0", status="ready")
+    f.DefectFactory(project=project, found_in_release=risky, severity="blocker")
+    calm = f.ReleaseFactory(project=project, version="10.1", status="testing")
+    other = f.ProjectFactory(key="FREE")
+    f.MembershipFactory(project=other, user=admin, role="viewer")
+    free = f.ReleaseFactory(project=other, version="1.0", status="testing")
+    from metrics.services import snapshot_project, snapshot_release
+
+    for release in (risky, calm, free):
+        snapshot_release(release=release)
+    for p in (project, other):
+        snapshot_project(project=p)
+    client.force_login(admin)
+    # when the portfolio is shown: stored figures, plus one policy read per project and one calibration (two
+    # queries) per priced project
+    with django_assert_max_num_queries(24):
+        body = client.get("/dashboards/").content.decode()
+    # then the riskier release comes first, releases of the priced project show the expected cost of going now
+    # (in EUR, with d*), and the project without costs shows none
+    assert body.index(f'data-release="{risky.pk}"') < body.index(f'data-release="{calm.pk}"')
+    row = body.split(f'data-release="{risky.pk}"')[1].split("</tr>")[0]
+    assert " EUR</span>" in row and "d* " in row
+    free_row = body.split('data-release="', 3)[-1]
+    assert "EUR" not in body.split('href="/projects/FREE/dashboard/"')[1].split("</tr>")[0]
+    assert free_row  # the third row exists
