@@ -120,7 +120,7 @@ def release_dashboard(*, release: Release) -> dict:
         charts_stamp(snaps.values(), now),
         lambda: release_charts(release=release, now=now),
     )
-    gate = gate_status_by_release(release_ids=[release.pk])[release.pk]
+    gate = gate_status_by_release(releases=[release])[release.pk]
     return {
         "release": release,
         "project": release.project,
@@ -160,7 +160,7 @@ def project_dashboard(*, project) -> dict:
         )
         for k in PROJECT_KEYS
     ]
-    gates = gate_status_by_release(release_ids=[r.pk for r in releases])
+    gates = gate_status_by_release(releases=releases)
     rows = []
     for release in releases:
         s = snaps.get(release.pk, {})
@@ -211,7 +211,7 @@ def portfolio(*, projects) -> dict:
         )
     )
     snaps = release_snapshots(releases) if releases else {}
-    gates = gate_status_by_release(release_ids=[r.pk for r in releases])
+    gates = gate_status_by_release(releases=releases)
     # The expected cost of going now where the project's policy sets costs: one calibration and one policy read
     # per project with active releases, whatever the number of releases.
     now = timezone.now()

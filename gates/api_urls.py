@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis
+from . import apis, apis_verdicts
 
 urlpatterns = [
     path("gates/", apis.GateListApi.as_view(), name="gates-api-list"),
@@ -14,4 +14,10 @@ urlpatterns = [
     path("signoffs/<int:pk>/revoke/", apis.SignoffRevokeApi.as_view(), name="signoffs-api-revoke"),
     path("waivers/", apis.WaiverListApi.as_view(), name="waivers-api-list"),
     path("audit-events/", apis.AuditEventListApi.as_view(), name="audit-api-list"),
+    path(
+        "releases/<int:pk>/gates/<int:gate_id>/verdict/",
+        apis_verdicts.GateVerdictApi.as_view(),
+        name="gate-verdict-api",
+    ),
+    path("releases/<int:pk>/verdict/", apis_verdicts.ReleaseVerdictApi.as_view(), name="release-verdict-api"),
 ]

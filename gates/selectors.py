@@ -14,6 +14,7 @@ from releases.models import ACTIVE_RELEASE_STATUSES, NEXT_STATUS, Membership, Pr
 from releases.selectors import project_list_for_user
 from testing.models import Requirement, TestResult
 
+from . import standing
 from .models import (
     AuditEvent,
     ChecklistItem,
@@ -25,7 +26,7 @@ from .models import (
     QualityGate,
     Waiver,
 )
-from .verdicts import current_gates_by_release
+from .verdicts import current_gates_by_release, verdict_of
 
 STATUS_RANK = {EvaluationStatus.PASSED: 0, EvaluationStatus.WARNED: 1, EvaluationStatus.FAILED: 2}
 
@@ -53,33 +54,11 @@ def latest_evaluations(*, release_ids, gate_ids=None) -> list[GateEvaluation]:
     return list(ranked)
 
 
-def gate_status_by_release(*, release_ids) -> dict[int, dict]:
-    """Each release's gate status: the worst status among the latest evaluations of its project's active gates.
-
-    Returns {release_id: {"status": "failed"|"warned"|"passed"|None, "evaluated_at": latest evaluation time
-    or None, "gate": name of the gate with the worst status (first in gate order) or None, "gates": [{"gate_id",
-    "name", "status", "evaluated_at", "evaluation_id"}]}} for every id asked for. One query.
-    """
-    release_ids = list(release_ids)
-    out: dict[int, dict] = {
-        rid: {"status": None, "evaluated_at": None, "gate": None, "gates": []} for rid in release_ids
-    }
-    for ev in latest_evaluations(release_ids=release_ids):
-        entry = out[ev.release_id]
-        entry["gates"].append(
-            {
-                "gate_id": ev.gate_id,
-                "name": ev.gate.name,
-                "status": ev.status,
-                "evaluated_at": ev.created_at,
-                "evaluation_id": ev.pk,
-            }
-        )
-        if entry["status"] is None or STATUS_RANK[ev.status] > STATUS_RANK[entry["status"]]:
-            entry["status"], entry["gate"] = ev.status, ev.gate.name
-        if entry["evaluated_at"] is None or ev.created_at > entry["evaluated_at"]:
-            entry["evaluated_at"] = ev.created_at
-    return out
+def gate_status_by_release(*, releases) -> dict[int, dict]:
+    """Each release's standing at its current gates (those guarding its next move; metrics.md "Gates guard release
+    transitions"): the worst status of their latest evaluations, stale marks and the decisions in force. See
+    ``gates.standing.summary`` for the shape. A fixed number of queries whatever the number of releases."""
+    return standing.summaries_by_release(releases=releases)
 
 
 def expired_waivers(*, project: Project | None = None, release: Release | None = None) -> QuerySet[Waiver]:
@@ -200,7 +179,7 @@ def signoffs_for_release(*, release: Release, gate_ids=None) -> QuerySet[Checkli
 def decisions_for_release(*, release: Release) -> QuerySet[Decision]:
     return (
         Decision.objects.filter(release=release)
-        .select_related("gate", "decided_by", "evaluation", "supersedes")
+        .select_related("gate", "decided_by", "evaluation", "supersedes", "suspension")
         .prefetch_related(Prefetch("waivers", queryset=Waiver.objects.select_related("owner")))
         .order_by("-decided_at", "-id")
     )
@@ -210,7 +189,7 @@ def decision_list(
     *, user, project: Project | None = None, release_id=None, gate_id=None
 ) -> QuerySet[Decision]:
     qs = Decision.objects.select_related(
-        "gate", "decided_by", "release__project", "evaluation"
+        "gate", "decided_by", "release__project", "evaluation", "suspension"
     ).prefetch_related(Prefetch("waivers", queryset=Waiver.objects.select_related("owner")))
     if not user.is_superuser:
         qs = qs.filter(release__project__memberships__user=user)
@@ -362,13 +341,21 @@ def decision_page(*, release: Release, gate: QualityGate) -> dict:
 
 
 def readiness_report(*, release: Release) -> dict:
-    """The reads of the readiness report: each active gate with its latest evaluation, the decisions in force
-    (and who made them), expired waivers still in force, and the release's evidence."""
+    """The reads of the readiness report: the current gates (guarding the release's next move) with their latest
+    evaluation, stale mark and decision state; the other stages' gates as history; the latest decisions with how
+    each stands (in force, no-go, suspended and why), expired waivers still in force, and the release's evidence."""
     gates = list(gate_list(project=release.project).filter(is_active=True))
     latest = {e.gate_id: e for e in latest_evaluations(release_ids=[release.pk])}
+    standings = standing.standings_by_release(releases=[release])[release.pk]
+    current_ids = {s.gate.pk for s in standings}
     decisions = release_decisions_current(release=release)
+    today = timezone.now().date()
+    for d in decisions:
+        d.verdict = verdict_of(gate=d.gate, decision=d, today=today)
     return {
-        "rows": [{"gate": g, "evaluation": latest.get(g.pk)} for g in gates],
+        "current": standings,
+        "move": standing.next_move_label(release),
+        "rows": [{"gate": g, "evaluation": latest.get(g.pk)} for g in gates if g.pk not in current_ids],
         "decisions": decisions,
         "deciders": sorted({d.decided_by.get_full_name() or d.decided_by.get_username() for d in decisions}),
         "expired": list(expired_waivers(release=release)),
@@ -398,7 +385,7 @@ def gate_index(*, user, project_key: str = "") -> list[Project]:
             ),
         )
     )
-    status = gate_status_by_release(release_ids=[r.pk for p in projects for r in p.active_releases])
+    status = gate_status_by_release(releases=[r for p in projects for r in p.active_releases])
     for p in projects:
         for r in p.active_releases:
             r.gate_status = status.get(r.pk)

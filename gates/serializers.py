@@ -144,12 +144,15 @@ class DecisionOutputSerializer(serializers.ModelSerializer):
     evaluation_status = serializers.CharField(source="evaluation.status")
     superseded_by = serializers.SerializerMethodField()
     waivers = WaiverOutputSerializer(many=True)
+    suspension = serializers.SerializerMethodField(
+        help_text="Why the decision was suspended (reason, detail, at), or null. A suspended decision permits nothing."
+    )
 
     class Meta:
         model = Decision
         fields = [
             "id", "release", "gate", "evaluation", "evaluation_status", "decision", "rationale", "decided_by",
-            "decided_at", "supersedes", "superseded_by", "waivers", "economics",
+            "decided_at", "supersedes", "superseded_by", "waivers", "economics", "suspension",
         ]  # fmt: skip
         extra_kwargs = {
             "economics": {
@@ -157,6 +160,13 @@ class DecisionOutputSerializer(serializers.ModelSerializer):
                 "cost_postpone, break_even_days, the calibration used, or shown=false with the reason."
             }
         }
+
+    def get_suspension(self, obj) -> dict | None:
+        try:
+            s = obj.suspension
+        except Decision.suspension.RelatedObjectDoesNotExist:
+            return None
+        return {"reason": s.reason, "detail": s.detail, "at": s.at.isoformat()}
 
     def get_superseded_by(self, obj) -> int | None:
         try:

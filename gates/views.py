@@ -30,6 +30,9 @@ from .forms import (
     formset_rows,
 )
 from .models import ChecklistItem, ChecklistSignoff, GateEvaluation, QualityGate
+from .services.evaluation import release_watermark
+from .standing import new_decision_must_cover, next_move_label
+from .verdicts import evaluation_is_stale, verdicts_for
 
 
 def page(view):
@@ -188,7 +191,8 @@ def _release_gates_context(request, release: Release) -> dict:
     for s in signoffs:
         if s.revoked_at is not None:
             past.setdefault(s.item_id, []).append(s)
-    decisions = {d.gate_id: d for d in selectors.release_decisions_current(release=release)}
+    verdicts = verdicts_for(pairs=[(release, g) for g in gates])
+    watermark = release_watermark(release.pk)
     role = role_of(request.user, release.project)
     can_evaluate = can(request.user, release.project, Action.EVALUATE_GATES)
     can_decide = can(request.user, release.project, Action.DECIDE)
@@ -203,18 +207,25 @@ def _release_gates_context(request, release: Release) -> dict:
             }
             for i in gate.checklist_items.all()
         ]
+        verdict = verdicts[(release.pk, gate.pk)]
         cards.append(
             {
                 "gate": gate,
                 "evaluation": latest.get(gate.pk),
+                "stale": evaluation_is_stale(evaluation=latest.get(gate.pk), watermark=watermark),
                 "history": history.get(gate.pk, []),
                 "items": items,
-                "decision": decisions.get(gate.pk),
+                "decision": verdict.decision,
+                "verdict": verdict,
+                "current": gate.from_status == release.status and gate.to_status == release.next_status,
             }
         )
     return {
         "release": release,
         "cards": cards,
+        "current_cards": [c for c in cards if c["current"]],
+        "other_cards": [c for c in cards if not c["current"]],
+        "move": next_move_label(release),
         "can_evaluate": can_evaluate,
         "can_decide": can_decide,
         "expired": list(selectors.expired_waivers(release=release)),
@@ -247,16 +258,11 @@ def release_gates(request, pk: int):
 def release_gates_panel(request, pk: int):
     """The small panel the release page loads with htmx: each gate's live status, decisions, expired waivers."""
     release = _release(pk, request.user)
-    status = selectors.gate_status_by_release(release_ids=[release.pk])[release.pk]
+    status = selectors.gate_status_by_release(releases=[release])[release.pk]
     return render(
         request,
         "gates/_release_gates_panel.html",
-        {
-            "release": release,
-            "status": status,
-            "decisions": selectors.release_decisions_current(release=release),
-            "expired": list(selectors.expired_waivers(release=release)),
-        },
+        {"release": release, "status": status, "expired": list(selectors.expired_waivers(release=release))},
     )
 
 
@@ -421,6 +427,8 @@ def decide(request, pk: int, gate_id: int):
                 form.add_error(None, exc.message)
         status = 400
     failures = services.evaluation_failures(latest)
+    verdict = verdicts_for(pairs=[(release, gate)])[(release.pk, gate.pk)]
+    fresh = latest is not None and services.evaluation_is_fresh(evaluation=latest)
     for f in failures:
         prefix = f"waiver-{f['kind']}-{f['id']}-"
         f["prefix"] = prefix
@@ -434,7 +442,11 @@ def decide(request, pk: int, gate_id: int):
             "gate": gate,
             "form": form,
             "failures": failures,
-            "fresh": latest is not None and services.evaluation_is_fresh(evaluation=latest),
+            "fresh": fresh,
+            "verdict": verdict,
+            "must_cover": new_decision_must_cover(
+                verdict=verdict, evaluation=latest, fresh=fresh, failures=failures
+            ),
             "can_decide": can(request.user, release.project, Action.DECIDE),
             "can_evaluate": can(request.user, release.project, Action.EVALUATE_GATES),
             "key_failures": [f for f in failures if f["key"]],

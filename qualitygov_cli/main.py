@@ -2,6 +2,7 @@
 
     qualitygov-cli upload-junit --release ID FILE [--revision R] [--environment E] [--run-name N]
     qualitygov-cli gate-check --gate ID --release ID [--strict] [--wait SECONDS]
+    qualitygov-cli deploy-check --release ID [--wait SECONDS]                               (deploy.py)
     qualitygov-cli upload-coverage|upload-sarif|upload-loadtest --release ID FILE [--format F]  (evidence.py)
     qualitygov-cli measure --release ID KEY=VALUE [KEY=VALUE ...]
 
@@ -9,6 +10,9 @@ The server and token come from QUALITYGOV_URL and QUALITYGOV_TOKEN (or --url / -
 
 Exit codes of gate-check (the contract's): 0 passed (or warned without --strict), 1 failed, 2 warned with
 --strict, 3 no evaluation could be made (unknown gate or release, bad token, server unreachable, bad input).
+gate-check judges the evaluation only; it also prints the decision in force at the gate, and deploy-check (for
+the deploy step) exits 0 only when a go decision is in force at every gate guarding the release's next move, 1
+when a no-go is in force, a decision is suspended or none exists, 3 when no answer could be had.
 upload-junit exits 0 when the report was stored, 3 otherwise. A 4xx answer is never retried, even when the
 server answered before reading the whole body and then closed the connection (a 413 for a report over the
 limit): the answer is read from the connection after the send failed, and its message is printed.
@@ -155,6 +159,9 @@ def gate_check(args, *, base: str, token: str, out=sys.stdout, err=sys.stderr) -
         f"(evaluation {evaluation.get('id')}, {base}/evaluations/{evaluation.get('id')}/)",
         file=out,
     )
+    note = deploy.decision_note(base, token, release=args.release, gate=args.gate)
+    if note:
+        print(note, file=out)
     if status == "passed":
         return EXIT_PASSED
     if status == "failed":
@@ -352,10 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     gc.add_argument(
         "--wait", type=float, default=0, help="Retry for up to SECONDS while the server is down/5xx."
     )
-    # evidence.py builds on this module's HTTP helpers, so it is imported once they exist
-    from . import evidence
-
     evidence.add_parsers(sub, common)
+    deploy.add_parser(sub, common)
     return parser
 
 
@@ -376,6 +381,9 @@ def main(argv: list[str] | None = None) -> int:
     handler = getattr(args, "handler", None) or (gate_check if args.command == "gate-check" else upload_junit)
     return handler(args, base=base, token=args.token)
 
+
+# evidence.py and deploy.py build on this module's HTTP helpers, so they are imported once those exist
+from . import deploy, evidence  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

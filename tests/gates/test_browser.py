@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from gates import services
-from gates.models import Decision
+from gates.models import Decision, GateEvaluation
 from releases.models import Role
 from tests import factories
 
@@ -20,6 +20,13 @@ def shot(name: str) -> str:
 
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def release(project):
+    """A ready release: the gate under test guards ready -> released, so it is the release's current gate (issue 13:
+    the gates page shows the current gates first, other stages folded away as history)."""
+    return factories.ReleaseFactory(project=project, version="2.4.0", status="ready")
 
 
 @pytest.fixture
@@ -138,7 +145,9 @@ def test_evaluation_detail_and_audit_log(login, gate, release, make_member, fail
     rm = make_member(Role.RELEASE_MANAGER)
     first = services.gate_evaluate(gate=gate, release=release, by=rm)
     services.signoff_create(item=gate.checklist_items.get(), release=release, by=rm, comment="ok")
-    second = services.gate_evaluate(gate=gate, release=release, by=rm)
+    # (issue 13: the sign-off itself evaluated the gate; that evaluation shows what changed since the first)
+    second = GateEvaluation.objects.filter(gate=gate, release=release).first()
+    assert second.requested_via == "signoff"
     page = login(rm)
     page.goto(f"/evaluations/{second.pk}/")
     changes = page.locator("#changes").inner_text()
@@ -158,7 +167,7 @@ def test_release_page_loads_the_gate_panel(login, gate, release, make_member, fa
     services.gate_evaluate(gate=gate, release=release, by=rm)
     page = login(rm)
     page.goto(f"/releases/{release.pk}/")
-    page.wait_for_selector("#release-gate-status")
-    assert page.locator("#release-gate-status").inner_text() == "failed"
+    page.wait_for_selector("#release-gates .current-gates")
+    assert page.locator("#release-gates .gate-summary .gate-status").inner_text() == "failed"
     page.locator("#release-gates").screenshot(path=shot("gates_panel"))
     assert page.js_errors == []

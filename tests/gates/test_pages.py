@@ -67,6 +67,8 @@ def evidence(monkeypatch):
 
 def test_gate_index_lists_gates_and_release_status(client_for, gate, release, make_member, evidence):
     viewer = make_member(Role.VIEWER)
+    release.status = "ready"  # issue 13: a release shows the gates guarding its next move (this one: ready)
+    release.save(update_fields=["status"])
     services.gate_evaluate(gate=gate, release=release, by=None, via="schedule")
     response = client_for(viewer).get("/gates/")
     assert response.status_code == 200
