@@ -173,3 +173,72 @@ def test_verified_critical_requirements_is_no_data_without_critical_scope(projec
     f.RequirementFactory(project=project, key="M9", criticality="medium").releases.add(release)
     result = verified_critical_requirements(release=release, as_of=release.created_at)
     assert (result.value, result.n) == (None, 0)
+
+
+def _editor_post(project, **condition):
+    data = {
+        "name": "Per class",
+        "description": "",
+        "order": 4,
+        "is_active": "on",
+        "evaluate_on_schedule": "on",
+        "cond-TOTAL_FORMS": 1,
+        "cond-INITIAL_FORMS": 0,
+        "cond-0-metric": "test_pass_rate",
+        "cond-0-operator": "gte",
+        "cond-0-error_threshold": "95",
+        "cond-0-missing_data": "fail",
+        "item-TOTAL_FORMS": 0,
+        "item-INITIAL_FORMS": 0,
+    }
+    data.update({f"cond-0-{k}": v for k, v in condition.items()})
+    return data
+
+
+def test_editor_saves_per_class_thresholds_and_keeps_the_text_after_an_error(project, admin, client):
+    client.force_login(admin)
+    url = f"/projects/{project.key}/gates/new/"
+    # when the text names an unknown class: 400, the message, the typed text kept, nothing saved
+    bad = client.post(url, _editor_post(project, class_thresholds="giant 90"))
+    body = bad.content.decode()
+    assert bad.status_code == 400 and "write a change class" in body and 'value="giant 90"' in body
+    assert not QualityGate.objects.filter(name="Per class").exists()
+    # when the warn threshold of a class is on the wrong side: 400 naming the class, nothing saved
+    wrong = client.post(url, _editor_post(project, class_thresholds="major 97/90"))
+    assert wrong.status_code == 400 and "major" in wrong.content.decode()
+    assert 'value="major 97/90"' in wrong.content.decode()
+    assert not QualityGate.objects.filter(name="Per class").exists()
+    # when it is right: saved, and the edit form shows it back as typed
+    assert (
+        client.post(url, _editor_post(project, class_thresholds="major 97/99, hotfix 90")).status_code == 302
+    )
+    gate = QualityGate.objects.get(name="Per class")
+    assert gate.conditions.get().class_thresholds == {
+        "major": {"error_threshold": 97.0, "warn_threshold": 99.0},
+        "hotfix": {"error_threshold": 90.0, "warn_threshold": None},
+    }
+    assert 'value="major 97/99, hotfix 90"' in client.get(f"/gates/{gate.pk}/edit/").content.decode()
+
+
+def test_api_takes_and_answers_class_thresholds_and_refuses_a_non_admin(
+    project, admin, manager, api_client_for
+):
+    body = {
+        "project": project.key,
+        "name": "API gate",
+        "conditions": [
+            {
+                "metric": "test_pass_rate",
+                "operator": "gte",
+                "error_threshold": 95,
+                "class_thresholds": {"major": {"error_threshold": 98}},
+            }
+        ],
+    }
+    refused = api_client_for(manager).post("/api/v1/gates/", body, format="json")
+    assert refused.status_code == 403 and not QualityGate.objects.filter(name="API gate").exists()
+    created = api_client_for(admin).post("/api/v1/gates/", body, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["conditions"][0]["class_thresholds"] == {
+        "major": {"error_threshold": 98.0, "warn_threshold": None}
+    }

@@ -53,7 +53,7 @@ def test_decide_page_and_readiness_report_show_the_economics_with_the_formula(
 ):
     release = f.ReleaseFactory(project=priced, version="9.8", status="ready")
     client.force_login(rm)
-    with django_assert_max_num_queries(60):
+    with django_assert_max_num_queries(32):
         page = client.get(f"/releases/{release.pk}/gates/{go_live.pk}/decide/")
     body = page.content.decode()
     assert page.status_code == 200 and 'id="economics" data-shown="yes"' in body

@@ -18,7 +18,7 @@ def test_calibration_api_answers_bands_overall_and_auc_as_of(
     history(project)
     client = api_client_for(viewer)
     # when a viewer asks for the calibration as of T, with the releases behind it
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(6):
         body = client.get(
             f"/api/v1/projects/{project.key}/calibration/", {"as_of": T.isoformat(), "releases": "1"}
         ).json()
@@ -72,7 +72,7 @@ def test_economics_api_shows_costs_only_once_the_admin_sets_them(
     assert saved.status_code == 200 and saved.json()["policy"]["economics"]["hotfix_cost"] == 5000
     assert PolicyVersion.objects.get(project=project).created_by == admin
     # then the release's economics show p, p', costs for d = 1, 3, 7, 14 and d*, in bounded queries
-    with django_assert_max_num_queries(40):
+    with django_assert_max_num_queries(18):
         body = api_client_for(manager).get(url).json()
     assert body["shown"] is True
     assert [c["days"] for c in body["cost_postpone"]] == [1, 3, 7, 14]
@@ -150,7 +150,7 @@ def test_portfolio_ranks_active_releases_by_risk_and_prices_going_now_where_cost
     client.force_login(admin)
     # when the portfolio is shown: stored figures, plus one policy read per project and one calibration (two
     # queries) per priced project
-    with django_assert_max_num_queries(24):
+    with django_assert_max_num_queries(20):
         body = client.get("/dashboards/").content.decode()
     # then the riskier release comes first, releases of the priced project show the expected cost of going now
     # (in EUR, with d*), and the project without costs shows none
