@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import services
+from . import notices, services
 
 
 @shared_task(name="gates.tasks.evaluate_scheduled_gates")
@@ -15,3 +15,9 @@ def evaluate_scheduled_gates() -> int:
 def expire_waivers() -> int:
     """Beat job: suspend the go decisions whose waivers expired; returns how many were suspended."""
     return len(services.expire_waivers())
+
+
+@shared_task(name="gates.tasks.notify_expiring_waivers")
+def notify_expiring_waivers() -> int:
+    """Beat (daily): announce waivers of decisions in force that expire within three days, once each."""
+    return notices.waivers_notify_expiring()

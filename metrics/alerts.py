@@ -13,10 +13,20 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from notifications.kinds import Kind
 from qualitygov.errors import DomainError
 from releases.models import Project
 
-from .models import Alert, AlertDirection, AlertRule, DeliveryStatus, Webhook, WebhookDelivery
+from .models import (
+    Alert,
+    AlertDirection,
+    AlertRule,
+    DeliveryStatus,
+    PayloadFormat,
+    Webhook,
+    WebhookDelivery,
+    default_event_kinds,
+)
 from .registry import REGISTRY, definitions_for
 
 logger = logging.getLogger(__name__)
@@ -120,20 +130,60 @@ class WebhookFailed(Exception):
 
 
 def webhook_deliver(*, alert_id: int, webhook_id: int, timeout: float = 5.0) -> WebhookDelivery:
-    """POST the alert as JSON to the webhook with its HMAC signature through qualitygov.outbound (public addresses
-    only, pinned, no redirects). Raises WebhookFailed when a retry may help (unreachable, timeout, 4xx/5xx); a
-    refused address or a redirect is recorded as failed and not retried."""
-    from qualitygov import outbound
-
+    """POST the alert to the webhook (QualityGov JSON or a Slack-style message, as the webhook's format says) with
+    its HMAC signature through qualitygov.outbound (public addresses only, pinned, no redirects). Raises
+    WebhookFailed when a retry may help (unreachable, timeout, 4xx/5xx); a refused address or a redirect is
+    recorded as failed and not retried."""
     alert = Alert.objects.select_related("project", "release").get(pk=alert_id)
     webhook = Webhook.objects.get(pk=webhook_id)
     delivery, _ = WebhookDelivery.objects.get_or_create(alert=alert, webhook=webhook)
     if delivery.status == DeliveryStatus.DELIVERED:
         return delivery
-    body = json.dumps(alert_payload(alert), sort_keys=True).encode()
+    data = alert_payload(alert)
+    return webhook_post(
+        delivery=delivery,
+        webhook=webhook,
+        data=data,
+        text=alert_chat_text(data),
+        event="alert",
+        timeout=timeout,
+    )
+
+
+def alert_chat_text(data: dict) -> str:
+    """The alert as one chat line (Slack mrkdwn)."""
+    scope = f"{data['project']} {data['release']}" if data["release"] else data["project"]
+    word = "above" if data["direction"] == AlertDirection.ABOVE else "below"
+    unit = f" {data['unit']}" if data["unit"] in ("%", "hours", "ms") else ""
+    return chat_escape(
+        f"[QualityGov] {scope}: {data['label']} is {data['value']:g}{unit}, {word} the threshold {data['threshold']:g}"
+    )
+
+
+def chat_escape(text: str) -> str:
+    """Slack's three control characters in message text (&, <, >), so user text cannot forge links or mentions."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def payload_body(*, webhook: Webhook, data: dict, text: str) -> bytes:
+    """The request body in the webhook's format: QualityGov's JSON, or {"text": ...} for Slack and its kin."""
+    if webhook.payload_format == PayloadFormat.SLACK:
+        return json.dumps({"text": text}).encode()
+    return json.dumps(data, sort_keys=True).encode()
+
+
+def webhook_post(
+    *, delivery: WebhookDelivery, webhook: Webhook, data: dict, text: str, event: str, timeout: float
+) -> WebhookDelivery:
+    """Send one delivery (an alert's or a notification event's) in the webhook's format, signed, and record the
+    answer; raises WebhookFailed where a retry may help (see webhook_deliver)."""
+    from qualitygov import outbound
+
+    body = payload_body(webhook=webhook, data=data, text=text)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "QualityGov-Webhook/1",
+        "X-QualityGov-Event": event,
         "X-QualityGov-Signature": sign(secret=webhook.secret, body=body),
     }
     delivery.attempts += 1
@@ -228,12 +278,36 @@ def alert_rule_delete(*, rule: AlertRule) -> None:
     rule.delete()
 
 
-def webhook_create(*, project: Project, name: str, url: str, secret: str) -> Webhook:
+def webhook_create(
+    *,
+    project: Project,
+    name: str,
+    url: str,
+    secret: str,
+    payload_format: str = PayloadFormat.JSON,
+    event_kinds: list[str] | None = None,
+) -> Webhook:
     """Register a webhook: an http(s) URL to a public host (qualitygov.outbound.validate_url; checked again at
-    delivery)."""
+    delivery), the body format (signed JSON or Slack-style text) and the notification kinds it receives besides
+    the alerts of its rules (None = the governance events, notifications.kinds.WEBHOOK_DEFAULT_KINDS)."""
     from qualitygov import outbound
 
     outbound.validate_url(url)
     if len(secret or "") < 16:
         raise DomainError("The secret must be at least 16 characters.", field="secret")
-    return Webhook.objects.create(project=project, name=name or url, url=url, secret=secret)
+    if payload_format not in PayloadFormat.values:
+        raise DomainError(
+            f"payload_format must be one of {', '.join(PayloadFormat.values)}.", field="payload_format"
+        )
+    kinds = default_event_kinds() if event_kinds is None else list(dict.fromkeys(event_kinds))
+    unknown = [k for k in kinds if k not in Kind.values]
+    if unknown:
+        raise DomainError(f"Unknown notification kind(s): {', '.join(unknown)}.", field="event_kinds")
+    return Webhook.objects.create(
+        project=project,
+        name=name or url,
+        url=url,
+        secret=secret,
+        payload_format=payload_format,
+        event_kinds=kinds,
+    )

@@ -6,6 +6,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from notifications.kinds import WEBHOOK_DEFAULT_KINDS, Kind
 from qualitygov.api import Pagination, id_field
 from qualitygov.errors import DomainError
 from qualitygov.timeparams import parse_as_of, parse_window
@@ -16,7 +17,7 @@ from releases.selectors import project_get_for_user, release_list_for_user
 from . import alerts as alert_services
 from . import drilldown, selectors, services
 from .flow import defect_flow
-from .models import Alert, AlertDirection, AlertRule, Webhook
+from .models import Alert, AlertDirection, AlertRule, PayloadFormat, Webhook
 from .registry import definitions_for
 
 ERRORS = {
@@ -248,15 +249,30 @@ class ReleaseRecomputeApi(APIView):
 
 
 class WebhookOutputSerializer(serializers.ModelSerializer):
+    event_kinds = serializers.ListField(child=serializers.CharField(), read_only=True)
+
     class Meta:
         model = Webhook
-        fields = ["id", "name", "url", "active", "created_at"]
+        fields = ["id", "name", "url", "active", "payload_format", "event_kinds", "created_at"]
 
 
 class WebhookInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     url = serializers.URLField(max_length=500)
     secret = serializers.CharField(min_length=16, max_length=128, help_text="Shared HMAC secret.")
+    payload_format = serializers.ChoiceField(
+        choices=PayloadFormat.choices,
+        required=False,
+        default=PayloadFormat.JSON,
+        help_text='"json": QualityGov\'s signed JSON; "slack": {"text": ...} for Slack-compatible incoming webhooks.',
+    )
+    event_kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=Kind.choices),
+        required=False,
+        max_length=len(Kind.values),
+        help_text="Notification kinds sent to this webhook besides its alerts; default: "
+        + ", ".join(WEBHOOK_DEFAULT_KINDS),
+    )
 
 
 class AlertRuleOutputSerializer(serializers.ModelSerializer):

@@ -9,7 +9,9 @@ class MetricsConfig(AppConfig):
         # measures (an evidence app below us) announces new evidence through its listener list and asks which keys
         # a custom measure key may not shadow; metrics answers both here, so no import points back up.
         from measures import services as measure_services
+        from notifications import channels as notification_channels
 
+        from .event_webhooks import notification_event_to_webhooks
         from .registry import REGISTRY
         from .services import schedule_recompute
 
@@ -21,3 +23,6 @@ class MetricsConfig(AppConfig):
         }:
             measure_services.EVIDENCE_CHANGED_LISTENERS.append(recompute_release)
             measure_services.RESERVED_KEY_PROVIDERS.append(lambda: REGISTRY.keys())
+
+        # Notification events (gate failed, no-go, ...) go to the project's webhooks; notifications sits below us.
+        notification_channels.register("webhooks", notification_event_to_webhooks)

@@ -3,7 +3,9 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from .models import AlertDirection, Webhook
+from notifications.kinds import WEBHOOK_DEFAULT_KINDS, Kind
+
+from .models import AlertDirection, PayloadFormat, Webhook
 from .registry import definitions_for
 
 
@@ -41,7 +43,20 @@ class WebhookForm(forms.Form):
         min_length=16,
         max_length=128,
         widget=forms.PasswordInput(render_value=False),
-        help_text="At least 16 characters; used for the X-QualityGov-Signature HMAC.",
+        help_text="At least 16 characters; used for the X-QualityGov-Signature HMAC (a chat service ignores it).",
+    )
+    payload_format = forms.ChoiceField(
+        label="Payload",
+        choices=PayloadFormat.choices,
+        initial=PayloadFormat.JSON,
+        widget=forms.RadioSelect,
+    )
+    event_kinds = forms.MultipleChoiceField(
+        label="Notifications it receives (besides the alerts of its rules)",
+        choices=Kind.choices,
+        initial=list(WEBHOOK_DEFAULT_KINDS),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
     )
 
     def clean_url(self):

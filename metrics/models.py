@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from notifications.kinds import WEBHOOK_DEFAULT_KINDS
+
 
 class Scope(models.TextChoices):
     RELEASE = "release", "Release"
@@ -128,6 +130,15 @@ class RecomputeLock(models.Model):
         return self.name
 
 
+class PayloadFormat(models.TextChoices):
+    JSON = "json", "Signed JSON (QualityGov's own fields)"
+    SLACK = "slack", 'Slack-compatible ({"text": ...}; also Mattermost, Rocket.Chat, Teams workflows)'
+
+
+def default_event_kinds() -> list[str]:
+    return [str(kind) for kind in WEBHOOK_DEFAULT_KINDS]
+
+
 class Webhook(models.Model):
     project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="webhooks")
     name = models.CharField(max_length=100)
@@ -135,10 +146,19 @@ class Webhook(models.Model):
     # Shared secret for the X-QualityGov-Signature HMAC; never shown back in full.
     secret = models.CharField(max_length=128)
     active = models.BooleanField(default=True)
+    # What the body looks like: QualityGov's JSON, or a chat message {"text": ...}. Both carry the signature header.
+    payload_format = models.CharField(max_length=8, choices=PayloadFormat.choices, default=PayloadFormat.JSON)
+    # Notification kinds (notifications.kinds.Kind) the webhook receives besides the alerts of its rules.
+    event_kinds = models.JSONField(default=default_event_kinds, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["project", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(payload_format__in=PayloadFormat.values), name="webhook_payload_format_valid"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.url})"
@@ -233,7 +253,18 @@ class DeliveryStatus(models.TextChoices):
 
 
 class WebhookDelivery(models.Model):
-    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    """One alert or one notification event sent to one webhook: its attempts and how the far end answered."""
+
+    alert = models.ForeignKey(
+        Alert, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.ForeignKey(
+        "notifications.NotificationEvent",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="webhook_deliveries",
+    )
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -243,10 +274,20 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-updated_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["alert", "webhook"], name="delivery_once_per_webhook")]
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "webhook"], name="delivery_once_per_webhook"),
+            models.UniqueConstraint(fields=["event", "webhook"], name="event_delivery_once_per_webhook"),
+            # Exactly one of alert and event.
+            models.CheckConstraint(
+                condition=Q(alert__isnull=False, event__isnull=True)
+                | Q(alert__isnull=True, event__isnull=False),
+                name="delivery_of_alert_or_event",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"delivery of alert {self.alert_id} to {self.webhook_id}: {self.status}"
+        what = f"alert {self.alert_id}" if self.alert_id else f"event {self.event_id}"
+        return f"delivery of {what} to {self.webhook_id}: {self.status}"
 
 
 class PolicyVersion(models.Model):

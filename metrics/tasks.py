@@ -4,7 +4,7 @@ from celery import shared_task
 from django.db import OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from . import alerts, services
+from . import alerts, event_webhooks, services
 
 TRANSIENT = (OperationalError, RedisConnectionError)
 RETRY = {
@@ -84,3 +84,21 @@ def deliver_webhook(self, alert_id: int, webhook_id: int) -> int:
 def webhook_backoff(retries: int) -> int:
     """Seconds before retry number `retries + 1`."""
     return min(600, 5 * 2**retries)
+
+
+@shared_task(
+    name="metrics.tasks.deliver_event_webhook",
+    bind=True,
+    acks_late=True,
+    max_retries=WEBHOOK_MAX_RETRIES,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+)
+def deliver_event_webhook(self, event_id: int, webhook_id: int) -> int:
+    """POST one notification event to one webhook; retried like an alert's delivery (deliver_webhook)."""
+    try:
+        return event_webhooks.event_webhook_deliver(event_id=event_id, webhook_id=webhook_id).attempts
+    except alerts.WebhookFailed as exc:
+        if self.request.is_eager:
+            return 0
+        raise self.retry(exc=exc, countdown=webhook_backoff(self.request.retries)) from exc

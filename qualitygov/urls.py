@@ -5,6 +5,7 @@ from django.urls import include, path
 from . import account_api, account_views, views
 
 APPS = [
+    "notifications",
     "releases",
     "defects",
     "testing",

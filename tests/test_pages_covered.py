@@ -41,6 +41,7 @@ METRICS_PAGES = "tests/metrics/test_browser_pages.py::"
 GATES = "tests/gates/test_browser.py::"
 GATES_PAGES = "tests/gates/test_browser_pages.py::"
 MEASURES = "tests/measures/test_browser.py::"
+NOTIFICATIONS = "tests/notifications/test_browser.py::"
 
 # page route name -> the browser test ("path::function") that clicks through the page's main job
 PAGES = {
@@ -96,6 +97,8 @@ PAGES = {
     "gates:decide": GATES + "test_release_manager_evaluates_sees_why_records_go_with_waivers_and_prints",
     "gates:evaluation": GATES + "test_evaluation_detail_and_audit_log",
     "gates:readiness": GATES + "test_release_manager_evaluates_sees_why_records_go_with_waivers_and_prints",
+    "notifications:list": NOTIFICATIONS + "test_browser_bell_shows_unread_and_the_list_marks_read",
+    "notifications:preferences": NOTIFICATIONS + "test_browser_preferences_switch_off_email_for_a_kind",
 }
 
 # route name -> (kind, the page it belongs to, the browser test that uses it from that page)
@@ -209,6 +212,16 @@ NOT_PAGES = {
         DOWNLOAD,
         "gates:readiness",
         GATES + "test_release_manager_evaluates_sees_why_records_go_with_waivers_and_prints",
+    ),
+    "notifications:mark_read": (
+        FRAGMENT,
+        "notifications:list",
+        NOTIFICATIONS + "test_browser_bell_shows_unread_and_the_list_marks_read",
+    ),
+    "notifications:open": (
+        ACTION,
+        "notifications:list",
+        NOTIFICATIONS + "test_browser_opening_a_notification_goes_to_the_defect_and_marks_it_read",
     ),
 }
 

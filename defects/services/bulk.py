@@ -11,6 +11,7 @@ from django.db import transaction
 from qualitygov.errors import DomainError
 from releases.access import Action, can
 
+from .. import notices
 from ..models import (
     Defect,
     DefectStatus,
@@ -142,7 +143,7 @@ def defect_bulk_apply(
     for action, params in steps:
         _check_bulk_params(action, params)
     report = BulkReport(action="+".join(action for action, _ in steps))
-    with coalesced_recompute(), transaction.atomic():
+    with coalesced_recompute(), transaction.atomic(), notices.batched():
         defects = list(
             Defect.objects.select_for_update().filter(pk__in=ids).select_related("project").order_by("pk")
         )

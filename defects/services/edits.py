@@ -12,6 +12,7 @@ from qualitygov.errors import AccessDenied, DomainError
 from releases.access import has_role
 from releases.models import Release, Role
 
+from .. import notices
 from ..models import (
     Defect,
     DefectComment,
@@ -110,6 +111,8 @@ def defect_update(*, defect: Defect, by, data: dict[str, Any], expected_version:
             for name, (old, new) in changes.items()
         )
         recompute_for(locked, *old_releases)
+        if "assignee" in changes:
+            notices.defect_assigned(defect=locked, assignee=changes["assignee"][1], by=by)
     return locked
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from qualitygov.errors import ConflictError, DomainError
 from releases.models import Project, Release
 
+from .. import notices
 from ..models import (
     ALLOWED_TRANSITIONS,
     OPEN_STATUSES,
@@ -129,6 +130,8 @@ def defect_create(
         if test_results:
             defect.test_results.add(*test_results)
         recompute_for(defect)
+        if created_at is None:  # an import tells nobody
+            notices.defect_assigned(defect=defect, assignee=assignee, by=by)
     return defect
 
 
@@ -252,6 +255,8 @@ def defect_transition(
         locked.save(update_fields=["status", "resolution", "duplicate_of", "version", "updated_at"])
         locked.refresh_from_db(fields=["version"])
         recompute_for(locked)
+        if to == DefectStatus.RESOLVED and at is None:  # a backdated (imported) move tells nobody
+            notices.defect_resolved(defect=locked, by=by)
     # Keep the caller's object in step with the database.
     for name in ("status", "resolution", "duplicate_of_id", "version", "updated_at"):
         setattr(defect, name, getattr(locked, name))

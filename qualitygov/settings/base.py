@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our own static files (the CSP allows no CDN)
+    "notifications",
     "releases",
     "defects",
     "testing",
@@ -74,6 +75,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "qualitygov.context_processors.navigation",
+                "notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -270,6 +272,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "gates.tasks.expire_waivers",
         "schedule": crontab(minute=5),
     },
+    "sweep-notification-events": {
+        "task": "notifications.tasks.sweep_pending_events",
+        "schedule": 60.0,
+    },
+    "expiring-waiver-notices": {
+        "task": "gates.tasks.notify_expiring_waivers",
+        "schedule": crontab(minute=0, hour=6),
+    },
     "scheduled-gate-evaluations": {
         "task": "gates.tasks.evaluate_scheduled_gates",
         "schedule": crontab(minute=30, hour="*/6"),
@@ -293,6 +303,8 @@ CACHES = {
 }
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Where people reach this site: links in notification e-mails and chat messages start with it.
+QUALITYGOV_SITE_URL = env("QUALITYGOV_SITE_URL", default="http://localhost:8000")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="qualitygov@localhost")
 
 LOGGING = {

@@ -3,7 +3,7 @@
 `build_world(key)` seeds one small but complete project through the app's own services: a member of every
 role, releases, requirements, test cases, an automated and a manual run with results, defects with moves
 and comments, gate evaluations, a sign-off and a decision, an incident with post-mortem and action item,
-an alert rule and a webhook. `world_a` / `world_b` are two such projects with disjoint members.
+an alert rule and a webhook, a notification (the assigned defect). `world_a` / `world_b` are two such projects with disjoint members.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from gates import services as gate_services
 from gates.models import ChecklistItem, QualityGate
 from incidents import services as incident_services
 from metrics.models import AlertRule, Webhook
+from notifications.models import Notification
 from releases import services as release_services
 from releases.models import Membership, Role
 from testing import services as testing_services
@@ -55,6 +56,7 @@ class World:
     alert_rules: list = field(default_factory=list)
     webhooks: list = field(default_factory=list)
     junit_ingestions: list = field(default_factory=list)
+    notifications: list = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -119,6 +121,9 @@ def build_world(key: str) -> World:
     defect_services.defect_transition(defect=second, to="triaged", by=qa)
     defect_services.defect_comment_add(defect=first, by=qa, body="Seen on staging too.")
     world.defects = [first, second]
+    # Assigning tells the assignee: an in-app notification of this project's QA member
+    defect_services.defect_update(defect=first, by=manager, data={"assignee": qa})
+    world.notifications = list(Notification.objects.filter(project=project, user=qa))
 
     gates = list(QualityGate.objects.filter(project=project).order_by("order", "id"))
     world.gates = gates

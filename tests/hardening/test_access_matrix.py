@@ -48,7 +48,16 @@ PUBLIC = {
     "api-docs": "Swagger UI over that schema (no data)",
     "api-token": "exchanges a username and password for a token (rate-limited)",
 }
-APPS_CHECKED = ["releases", "defects", "testing", "incidents", "measures", "metrics", "gates"]
+APPS_CHECKED = [
+    "releases",
+    "defects",
+    "testing",
+    "incidents",
+    "measures",
+    "metrics",
+    "gates",
+    "notifications",
+]
 METHODS = ["get", "post", "put", "patch", "delete"]
 
 # (segment before the parameter, parameter name) -> how to get the value from project B's world.
@@ -91,6 +100,7 @@ OWNERS = {
     ("alert-rules", "id"): lambda w: w.alert_rules[0].id,
     ("alerts", "pk"): lambda w: w.alert_rules[0].id,
     ("junit-ingestions", "pk"): lambda w: w.junit_ingestions[0].id,
+    ("notifications", "pk"): lambda w: w.notifications[0].id,
     # not objects of a project: any valid value, the project part of the URL is what is checked
     ("metrics", "key"): lambda w: sorted(REGISTRY)[0],
     ("metrics", "metric"): lambda w: "stability_index",

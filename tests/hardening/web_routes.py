@@ -18,6 +18,8 @@ from gates.models import ChecklistItem, ChecklistSignoff, GateEvaluation, Qualit
 from incidents.models import ActionItem, Incident
 from measures.models import MeasureKey
 from metrics.models import AlertRule
+from notifications.kinds import Kind
+from notifications.services import publish
 from releases.models import Release
 from testing.models import JUnitIngestion, Requirement, TestCase, TestResult, TestRun
 
@@ -43,6 +45,7 @@ VALUES = {
     ("signoffs", "pk"): "signoff",
     ("evaluations", "pk"): "evaluation",
     ("projects", "measure_key"): "measure_key",
+    ("notifications", "pk"): "notification",
 }
 
 # the API's own segment names, then parameter names alone
@@ -134,6 +137,14 @@ def seed_ids() -> dict:
     ingestion = JUnitIngestion.objects.create(
         release=release, created_by=admin, state="done", path="", content_hash="0" * 64
     )
+    # One notification of the admin the route tests log in as (its "open" page redirects to the defect)
+    notification = publish(
+        kind=Kind.DEFECT_ASSIGNED,
+        project=release.project,
+        recipients=[admin],
+        title="A defect was assigned to you",
+        url="/defects/",
+    ).notifications.get()
     return {
         "project_key": "PAY",
         "release": release.pk,
@@ -156,5 +167,6 @@ def seed_ids() -> dict:
         "metric": "defect_leakage",
         "measure_key": measure_key.key,
         "junit_ingestion": ingestion.pk,
+        "notification": notification.pk,
         "password": DEMO_PASSWORD,
     }
