@@ -3,7 +3,7 @@ a waiver about to expire. Told: the decider of the decision in force (or the las
 managers, plus the waiver's owner for an expiring waiver; never the person who caused the event. Releases have no
 owner of their own in QualityGov: the release managers are the release's owners. E-mail, in-app and the project's
 webhooks are ``notifications.services.publish``'s job; these functions only say who and what, inside the
-transaction of the change.
+transaction of the change, or (the gate events of ``services.events``) right after it commits.
 """
 
 from __future__ import annotations
@@ -62,20 +62,19 @@ def _failures(evaluation: GateEvaluation) -> list[str]:
     return rows
 
 
-def gate_evaluated(*, evaluation: GateEvaluation, by=None) -> None:
-    """After an evaluation is stored: if it failed and the previous evaluation of the same gate and release did not
-    (or there was none), tell the decider of the latest decision and the release managers."""
+def gate_failed(*, evaluation: GateEvaluation) -> None:
+    """An evaluation turned failed (``services.events.evaluation_failed`` decided that): tell the decider of the
+    latest decision of that gate and release and the release managers, not whoever asked for the evaluation."""
     if evaluation.status != EvaluationStatus.FAILED:
         return
     previous = (
-        GateEvaluation.objects.filter(gate_id=evaluation.gate_id, release_id=evaluation.release_id)
-        .exclude(pk=evaluation.pk)
+        GateEvaluation.objects.filter(
+            gate_id=evaluation.gate_id, release_id=evaluation.release_id, pk__lt=evaluation.pk
+        )
         .order_by("-created_at", "-id")
         .values_list("status", flat=True)
         .first()
     )
-    if previous == EvaluationStatus.FAILED:
-        return
     gate, release = evaluation.gate, evaluation.release
     decider = (
         Decision.objects.filter(gate_id=gate.pk, release_id=release.pk, superseded_by__isnull=True)
@@ -101,17 +100,19 @@ def gate_evaluated(*, evaluation: GateEvaluation, by=None) -> None:
             "evaluation_id": evaluation.pk,
             "status": evaluation.status,
             "previous_status": previous,
+            "requested_via": evaluation.requested_via,
             "failures": failures,
         },
-        actor=by,
+        actor=evaluation.requested_by,
     )
 
 
-def decision_recorded(*, decision: Decision, previous: Decision | None, by) -> None:
-    """After a decision is stored: a no-go tells the release managers and the decider of the decision it replaces."""
+def no_go_recorded(*, decision: Decision) -> None:
+    """A no-go was recorded: tell the release managers and the decider of the decision it replaces."""
     if decision.decision != DecisionKind.NO_GO:
         return
-    gate, release = decision.gate, decision.release
+    gate, release, by = decision.gate, decision.release, decision.decided_by
+    previous = decision.supersedes
     publish(
         kind=Kind.NO_GO_RECORDED,
         project=gate.project,

@@ -53,6 +53,7 @@ def site_url(path: str) -> str:
     return settings.QUALITYGOV_SITE_URL.rstrip("/") + path
 
 
+@transaction.atomic
 def publish(
     *,
     kind: str,

@@ -1,8 +1,8 @@
 """The governance events people are told about, one small function each, called once the change is committed.
 
 Each function receives the stored record and runs after the transaction that wrote it commits (so a rolled-back
-change announces nothing). Notifications (e-mail, in-app, webhooks) hook in here with one call per event; until
-then each event is written to the ``qualitygov.gates.events`` log with the facts a message needs.
+change announces nothing). Each event is written to the ``qualitygov.gates.events`` log and handed to
+``gates.notices``, which tells the people concerned (e-mail, in-app, the project's webhooks).
 
 * ``evaluation_failed(evaluation)``: a gate evaluation turned failed (the previous one of that gate and release
   was not failed, or there was none);
@@ -14,6 +14,7 @@ import logging
 
 from django.db import transaction
 
+from .. import notices
 from ..models import Decision, DecisionSuspension, GateEvaluation
 
 logger = logging.getLogger("qualitygov.gates.events")
@@ -27,6 +28,7 @@ def evaluation_failed(evaluation: GateEvaluation) -> None:
         evaluation.pk,
         evaluation.requested_via,
     )
+    notices.gate_failed(evaluation=evaluation)
 
 
 def no_go_recorded(decision: Decision) -> None:
@@ -37,6 +39,7 @@ def no_go_recorded(decision: Decision) -> None:
         decision.pk,
         decision.decided_by_id,
     )
+    notices.no_go_recorded(decision=decision)
 
 
 def decision_suspended(suspension: DecisionSuspension) -> None:
@@ -46,6 +49,7 @@ def decision_suspended(suspension: DecisionSuspension) -> None:
         suspension.reason,
         suspension.detail,
     )
+    notices.decision_suspended(suspension=suspension)
 
 
 def announce(event, record) -> None:

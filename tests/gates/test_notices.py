@@ -53,9 +53,12 @@ def test_evaluation_that_turns_failed_tells_release_managers_once(
     assert sorted(m.to[0] for m in mail.outbox) == sorted([rm.email, rm2.email])
 
 
-def test_scheduled_evaluation_that_fails_first_time_tells_too(gate, release, metric_values, rm):
+def test_scheduled_evaluation_that_fails_first_time_tells_too(
+    gate, release, metric_values, rm, django_capture_on_commit_callbacks
+):
     metric_values(FAILING)
-    services.gate_evaluate(gate=gate, release=release, by=None, via="schedule")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.gate_evaluate(gate=gate, release=release, by=None, via="schedule")
     assert _told("gate_failed") == ["release_manager_pay"]
 
 
@@ -64,8 +67,9 @@ def test_no_go_tells_the_other_release_managers_and_the_previous_decider(
 ):
     metric_values(PASSING)
     _sign(gate, release, rm)
-    services.decision_record(release=release, gate=gate, decision="go", rationale="All good", by=rm)
-    assert not NotificationEvent.objects.filter(kind="no_go_recorded").exists()  # a go tells nobody
+    with django_capture_on_commit_callbacks(execute=True):
+        services.decision_record(release=release, gate=gate, decision="go", rationale="All good", by=rm)
+    assert not NotificationEvent.objects.exists()  # a go tells nobody
     with django_capture_on_commit_callbacks(execute=True):
         decision = services.decision_record(
             release=release, gate=gate, decision="no_go", rationale="Blocker found in <checkout>", by=rm2
@@ -144,17 +148,42 @@ def test_waivers_of_superseded_suspended_or_other_stage_decisions_are_not_announ
     assert notices.waivers_notify_expiring(today=today) == 0
 
 
-def test_suspension_tells_the_decider_and_release_managers(gate, release, metric_values, rm, rm2, qa):
+def test_suspension_tells_the_decider_and_release_managers(
+    gate, release, metric_values, rm, rm2, qa, django_capture_on_commit_callbacks
+):
+    # given a go recorded by rm2 on a passing evaluation
     metric_values(PASSING)
     _sign(gate, release, rm)
-    decision = services.decision_record(
-        release=release, gate=gate, decision="go", rationale="All good", by=rm2
-    )
-    suspension = DecisionSuspension.objects.create(
-        decision=decision, reason="key_condition_failed", detail="blocking_open_defects 1 > 0"
-    )
-    notices.decision_suspended(suspension=suspension)
+    with django_capture_on_commit_callbacks(execute=True):
+        decision = services.decision_record(
+            release=release, gate=gate, decision="go", rationale="All good", by=rm2
+        )
+    mail.outbox.clear()
+    # when a blocker makes the key condition fail and QA re-evaluates
+    metric_values({**PASSING, "blocking_open_defects": 1})
+    with django_capture_on_commit_callbacks(execute=True):
+        services.gate_evaluate(gate=gate, release=release, by=qa)
+    # then the decision is suspended and the decider and the release managers hear of it
+    suspension = DecisionSuspension.objects.get(decision=decision)
+    assert suspension.reason == "key_condition_failed"
     assert _told("decision_suspended") == ["release_manager_pay", "rm_two"]
     event = NotificationEvent.objects.get(kind="decision_suspended")
-    assert "key condition failed" in event.title and "blocking_open_defects 1 > 0" in event.body
-    assert event.payload["reason"] == "key_condition_failed"
+    assert "key condition failed" in event.title and suspension.detail in event.body
+    assert event.payload["reason"] == "key_condition_failed" and event.payload["decision_id"] == decision.pk
+    assert {m.to[0] for m in mail.outbox if "suspended" in m.subject} == {rm.email, rm2.email}
+    # the failed evaluation itself is announced too
+    assert _told("gate_failed") == ["release_manager_pay", "rm_two"]
+
+
+def test_expired_waiver_suspension_is_announced(
+    gate, release, metric_values, rm, django_capture_on_commit_callbacks
+):
+    metric_values(FAILING)
+    today = timezone.now().date()
+    with django_capture_on_commit_callbacks(execute=True):
+        decision = _go_with_waivers(gate, release, rm, today + dt.timedelta(days=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.expire_waivers(now=timezone.now() + dt.timedelta(days=3))
+    assert DecisionSuspension.objects.get(decision=decision).reason == "waiver_expired"
+    event = NotificationEvent.objects.get(kind="decision_suspended")
+    assert "waiver expired" in event.title
