@@ -6,6 +6,8 @@ Entry points for other apps:
 - compute_for_release(*, release, keys=None, as_of=None): fresh values, nothing stored.
 - register_after_release_recompute(listener): a layer above (gates) runs work after a release's recompute, in
   the same coalesced queue (live gate re-evaluation); the listener gets the release.
+- register_policy_listener(listener): a layer above (gates, whose audit log is the project's) hears of every new
+  policy version inside the transaction that saves it; the listener gets the version and the user.
 - hold_lock(name): a named lock row held until the surrounding transaction ends (one job in flight per scope).
 """
 
@@ -48,6 +50,16 @@ def register_after_release_recompute(listener: Callable[[Release], None]) -> Non
 def _after_release_recompute(release: Release) -> None:
     for listener in _AFTER_RELEASE_RECOMPUTE:
         listener(release)
+
+
+# Listeners of policy changes (the gates audit log records who changed the risk policy and when).
+_POLICY_LISTENERS: list[Callable[[PolicyVersion, object], None]] = []
+
+
+def register_policy_listener(listener: Callable[[PolicyVersion, object], None]) -> None:
+    """Run `listener(version, by)` inside the transaction of every saved policy version (idempotent)."""
+    if listener not in _POLICY_LISTENERS:
+        _POLICY_LISTENERS.append(listener)
 
 
 def _unknown_keys(keys: Iterable[str], definitions: dict) -> list[str]:
@@ -399,6 +411,8 @@ def policy_update(
             comment=comment,
             created_by=by if getattr(by, "pk", None) else None,
         )
+        for listener in _POLICY_LISTENERS:
+            listener(saved, by)
         active = Release.objects.filter(project=project, status__in=ACTIVE_RELEASE_STATUSES).values_list(
             "pk", flat=True
         )

@@ -23,3 +23,41 @@ def audit_record(
         data=data or {},
         actor=actor if getattr(actor, "is_authenticated", False) else None,
     )
+
+
+def _changed_paths(before, after, prefix: str = "") -> list[str]:
+    """Dotted paths whose values differ between two policy dicts (a key missing on one side counts as changed)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        paths: list[str] = []
+        for key in sorted(set(before) | set(after), key=str):
+            paths += _changed_paths(before.get(key), after.get(key), f"{prefix}{key}.")
+        return paths
+    return [] if before == after else [prefix.rstrip(".")]
+
+
+def audit_policy_version(version, by) -> AuditEvent:
+    """Record a saved metric policy version in the project's audit log: who, when, which version, what changed.
+
+    Registered with metrics (metrics.services.register_policy_listener), so it runs in the saving transaction.
+    """
+    previous = (
+        type(version)
+        .objects.filter(project_id=version.project_id, version__lt=version.version)
+        .order_by("-version")
+        .values_list("policy", flat=True)
+        .first()
+    )
+    changed = (
+        _changed_paths(previous or {}, version.policy) if previous is not None else ["(first saved version)"]
+    )
+    listed = ", ".join(changed[:12]) + (f" and {len(changed) - 12} more" if len(changed) > 12 else "")
+    summary = f"Metric policy version {version.version} saved; changed: {listed or 'nothing'}"
+    if version.comment:
+        summary += f" — {version.comment}"
+    return audit_record(
+        project=version.project,
+        action="policy.changed",
+        summary=summary,
+        actor=by,
+        data={"version": version.version, "changed": changed},
+    )

@@ -150,6 +150,11 @@ def test_admin_changes_a_weight_the_score_follows_and_a_past_snapshot_keeps_the_
     # and the score as of before the change is the old one
     old = compute_for_release(release=release, keys=["release_risk_score"], as_of=past)["release_risk_score"]
     assert old.details["policy_version"] == 0 and old.value == before_past.value
+    # and the project's audit log names who changed the policy and what
+    page.goto(f"/projects/{project.key}/audit/?action=policy")
+    expect(page.locator("#audit-table")).to_contain_text("risk.test_pass_rate.weight")
+    expect(page.locator("#audit-table")).to_contain_text(admin.username)
+    page.goto(f"/projects/{project.key}/policy/")
     page.set_viewport_size({"width": 390, "height": 800})
     _fits(page)
     assert not page.js_errors

@@ -7,7 +7,7 @@ import json
 import pytest
 from django.utils import timezone
 
-from gates.models import QualityGate
+from gates.models import AuditEvent, QualityGate
 from measures.models import Measure
 from metrics.models import Alert, MetricSnapshot, PolicyVersion
 from metrics.services import compute_for_release, snapshot_release
@@ -182,6 +182,40 @@ def test_policy_put_is_versioned_and_the_risk_score_follows_it(project, release,
     # blocking 0 -> pass (0), coverage 60 < warn 70 -> fail (1): 100 * 2 / 5
     assert after.value == 40.0 and after.details["policy_version"] == 1
     assert {row["key"] for row in after.details["indicators"]} == {"blocking_open_defects", "line_coverage"}
+
+
+def test_policy_changes_are_in_the_audit_log_with_who_and_what(project, admin):
+    """Issue 17: the audit log shows who changed the policy, when, and which parts changed."""
+    assert not AuditEvent.objects.filter(action="policy.changed").exists()
+    response = admin.put(
+        f"/api/v1/projects/{project.key}/policy/",
+        {"policy": POLICY, "comment": "coverage counts"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    first = AuditEvent.objects.get(action="policy.changed")
+    assert first.actor.username == "admin_pay" and first.project == project
+    assert first.data["version"] == 1 and "coverage counts" in first.summary
+    changed = dict(POLICY, risk={**POLICY["risk"]})
+    changed["risk"]["line_coverage"] = {**POLICY["risk"]["line_coverage"], "weight": 7}
+    response = admin.put(
+        f"/api/v1/projects/{project.key}/policy/", {"policy": changed, "expected_version": 1}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    second = AuditEvent.objects.filter(action="policy.changed").order_by("-id").first()
+    assert second.data == {"version": 2, "changed": ["risk.line_coverage.weight"]}
+    assert "version 2" in second.summary and "risk.line_coverage.weight" in second.summary
+    # a refused change leaves no audit row
+    assert (
+        admin.put(
+            f"/api/v1/projects/{project.key}/policy/", {"policy": {"risk": 5}}, format="json"
+        ).status_code
+        == 400
+    )
+    assert AuditEvent.objects.filter(action="policy.changed").count() == 2
+    log = admin.get(f"/api/v1/audit-events/?project={project.key}&action=policy").json()
+    rows = log["results"] if isinstance(log, dict) else log
+    assert [r["action"] for r in rows] == ["policy.changed", "policy.changed"]
 
 
 def test_a_snapshot_as_of_before_the_change_keeps_the_old_policy(project, release, admin):
