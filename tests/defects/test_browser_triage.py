@@ -155,3 +155,60 @@ def test_refused_move_keeps_the_comment_in_the_browser(login, make_member, proje
     expect(page.locator("#timeline")).to_contain_text("Fixed by the idempotency key in 2.8")
     expect(page.locator("#timeline")).to_contain_text("(Fixed)")
     assert page.js_errors == []
+
+
+def test_defect_page_details_labels_fix_version_and_tests_link(login, make_member, project):
+    from defects.services import defect_transition, defect_update
+    from tests.factories import ReleaseFactory
+
+    qa = make_member("qa")
+    found = ReleaseFactory(project=project, version="2.7.0")
+    ReleaseFactory(project=project, version="2.10.0")
+    ReleaseFactory(project=project, version="2.9.1")
+    defect = defect_create(project=project, title="Receipt total wrong", by=qa, found_in_release=found)
+    for to in ("triaged", "in_progress"):
+        defect_transition(defect=defect, to=to, by=qa)
+        defect.refresh_from_db()
+    for severity in ("minor", "critical"):
+        defect_update(defect=defect, by=qa, data={"severity": severity})
+        defect.refresh_from_db()
+    page = login(qa)
+    page.goto(f"/defects/{defect.key}/")
+    timeline = page.locator("#timeline")
+    expect(timeline).to_contain_text("In progress")
+    expect(timeline).not_to_contain_text("in_progress")
+    expect(page.locator("#fields")).not_to_contain_text("Version 5")
+    # Fix version: offered newest version first, saved, shown
+    options = page.locator("#id_fixed_in_release option").all_inner_texts()
+    assert options == ["—", "2.10.0", "2.9.1", "2.7.0"]
+    page.select_option("#id_fixed_in_release", label="2.10.0")
+    page.click("#edit-form button[type=submit]")
+    expect(page.locator("#fix-version")).to_have_text("2.10.0")
+    expect(timeline).to_contain_text("fix version")
+    # the Tests link opens the test cases
+    page.click("#nav-tests")
+    page.wait_for_url("**/testcases/")
+    assert page.js_errors == []
+
+
+def test_board_on_a_phone_folds_filters_and_the_bulk_bar_does_not_cover_rows(login, make_member, project):
+    qa = make_member("qa")
+    for i in range(12):
+        defect_create(project=project, title=f"Phone row {i}", by=qa)
+    page = login(qa)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/defects/")
+    assert page.evaluate("document.getElementById('filter-panel').open") is False
+    assert page.evaluate("getComputedStyle(document.getElementById('bulk-bar')).position") == "static"
+    page.mouse.wheel(0, 900)
+    bar = page.locator("#bulk-bar").bounding_box()
+    first_visible = page.locator("#defect-table tbody tr[data-key]").nth(6).bounding_box()
+    assert (
+        bar["y"] + bar["height"] <= first_visible["y"]
+        or bar["y"] >= first_visible["y"] + first_visible["height"]
+    )
+    page.click("#filter-panel > summary")
+    expect(page.locator("#f-project")).to_be_visible()
+    assert page.evaluate("[document.documentElement.scrollWidth, innerWidth]") == [390, 390]
+    page.screenshot(path=SHOTS / "defects_board_390.png")
+    assert page.js_errors == []
