@@ -4,13 +4,16 @@ A ready release; evaluate -> failed; no-go -> the move to released answers 409 a
 deploy-check exits 1; go-with-waivers covering every failure -> the move is allowed and deploy-check exits 0; a new
 blocker -> the current gate is re-evaluated without anyone asking (embedded: before the response; worker: within
 60 s), the decision is suspended with "key condition failed", deploy-check exits 1 and the move answers 409.
-Notifications are the notify engineer's part and are not asserted here.
+The other release manager is told (in-app; by e-mail in embedded mode, where this process's outbox is the
+sender's): the notify engineer's channels ride the suspension event (tests/gates/test_notices.py in detail).
 """
 
 import datetime as dt
 import time
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -22,6 +25,7 @@ from gates.models import (
     GateEvaluation,
     QualityGate,
 )
+from notifications.models import Notification
 from releases.models import Role
 from tests import factories as f
 from tests.cli.test_cli import run_cli
@@ -54,8 +58,13 @@ def scenario(project, make_member):
             status="failed" if i == 0 else "passed",
         )
     rm = make_member(Role.RELEASE_MANAGER, username="rita")
+    make_member(Role.RELEASE_MANAGER, username="rob")
     ci = make_member(Role.QA, username="ci-bot")
     return {"release": release, "gate": gate, "rm": rm, "token": Token.objects.create(user=ci).key}
+
+
+def rm_email(username: str) -> str:
+    return get_user_model().objects.get(username=username).email
 
 
 def _deploy_check(live_server, token, release, *extra):
@@ -146,7 +155,11 @@ def test_done_when_scenario(mode, request, monkeypatch, live_server, scenario, a
     )
     assert response.status_code == 201, response.json()
     deadline = time.monotonic() + (60 if mode == "worker" else 0)
-    while not DecisionSuspension.objects.exists() and time.monotonic() < deadline:
+    # (the notification follows the suspension's commit: wait for both)
+    while time.monotonic() < deadline and not (
+        DecisionSuspension.objects.exists()
+        and Notification.objects.filter(kind="decision_suspended").exists()
+    ):
         time.sleep(0.5)
     live = GateEvaluation.objects.filter(requested_via="live").order_by("-id").first()
     assert live is not None and GateEvaluation.objects.count() > before, f"no live evaluation ({mode})"
@@ -157,6 +170,10 @@ def test_done_when_scenario(mode, request, monkeypatch, live_server, scenario, a
         and suspension.get_reason_display() == "key condition failed"
     )
     assert AuditEvent.objects.filter(action="decision.suspended", release=release).exists()
+    told = Notification.objects.filter(kind="decision_suspended").values_list("user__username", flat=True)
+    assert "rob" in set(told)
+    if mode == "embedded":
+        assert any("suspended" in m.subject and m.to == [rm_email("rob")] for m in mail.outbox)
     verdict = api.get(f"/api/v1/releases/{release.pk}/gates/{gate.pk}/verdict/").json()
     assert (
         verdict["state"] == "suspended"
