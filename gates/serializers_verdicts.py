@@ -39,6 +39,11 @@ class VerdictDecisionSerializer(serializers.Serializer):
     waivers = VerdictWaiverSerializer(many=True)
     suspended = serializers.BooleanField()
     suspension = VerdictSuspensionSerializer(allow_null=True)
+    economics = serializers.DictField(
+        allow_null=True,
+        help_text="The economics of go/no-go as the decider saw them (p, p_prime, cost_go_now, cost_postpone, "
+        "break_even_days, the calibration used; or shown=false and the reason). Null for older decisions.",
+    )
 
 
 class GateVerdictSerializer(serializers.Serializer):

@@ -266,6 +266,8 @@ def _decision_payload(verdict: Verdict, today) -> dict | None:
         ],
         "suspended": verdict.state == DecisionState.SUSPENDED,
         "suspension": suspension,
+        # What the decider saw beside the decision: the economics of go/no-go (metrics.md, issue 18).
+        "economics": d.economics or None,
     }
 
 

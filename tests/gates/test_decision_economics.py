@@ -46,6 +46,10 @@ def test_decision_stores_the_economics_the_decider_saw(priced, go_live, rm, api_
     body = api_client_for(rm).get(f"/api/v1/decisions/{decision.pk}/").json()
     assert body["economics"]["cost_go_now"] == econ["cost_go_now"]
     assert body["economics"]["break_even_days"] == econ["break_even_days"]
+    # and so does the verdict API (CI), beside the decision in force
+    verdict = api_client_for(rm).get(f"/api/v1/releases/{release.pk}/gates/{go_live.pk}/verdict/").json()
+    assert verdict["decision"]["economics"]["cost_go_now"] == econ["cost_go_now"]
+    assert verdict["decision"]["economics"]["p"] == econ["p"]
 
 
 def test_decide_page_and_readiness_report_show_the_economics_with_the_formula(
