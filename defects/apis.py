@@ -17,7 +17,6 @@ from qualitygov.errors import DomainError
 from qualitygov.services import parse_id
 from releases.access import Action, require
 from releases.selectors import project_get_for_user
-from testing.models import Requirement, TestCase, TestResult
 
 from . import duplicates, selectors, services
 from .models import Defect, DefectStatus, Environment, Priority, Resolution, Severity
@@ -252,10 +251,9 @@ class DefectListApi(APIView):
             assignee=user_by_name(v["assignee"], project=project),
             created_at=v["created_at"],
             external_id=v["external_id"],
-            requirements=_linked(Requirement, v["requirements"], "requirements", project),
-            test_cases=_linked(TestCase, v["test_cases"], "test_cases", project),
+            requirements=_linked(v["requirements"], "requirements", project),
+            test_cases=_linked(v["test_cases"], "test_cases", project),
             test_results=_linked(
-                TestResult,
                 v["test_results"],
                 "test_results",
                 project,
@@ -266,10 +264,13 @@ class DefectListApi(APIView):
         return Response(_serialize(_reload(request, defect)), status=status.HTTP_201_CREATED)
 
 
-def _linked(model, ids: list[int], field: str, project, related: tuple[str, ...] = (), path: str = "project"):
-    """The objects of `project` with these ids; an id of another project is reported like a missing one."""
+def _linked(ids: list[int], field: str, project, related: tuple[str, ...] = (), path: str = "project"):
+    """The objects of `project` with these ids for the defect's relation `field` (requirements, test cases, test
+    results: testing's models, reached through the relation, as testing imports defects and not the other way);
+    an id of another project is reported like a missing one."""
     if not ids:
         return []
+    model = Defect._meta.get_field(field).related_model
     objects = list(model.objects.filter(pk__in=ids, **{path: project}).select_related(*related))
     missing = sorted(set(ids) - {o.pk for o in objects})
     if missing:

@@ -9,18 +9,9 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+# Shared with other apps, so defined in the core layer; imported from here too, beside the rest of the workflow.
+from qualitygov.enums import OPEN_STATUSES, DefectStatus, Environment
 
-class DefectStatus(models.TextChoices):
-    NEW = "new", "New"
-    TRIAGED = "triaged", "Triaged"
-    IN_PROGRESS = "in_progress", "In progress"
-    REOPENED = "reopened", "Reopened"
-    RESOLVED = "resolved", "Resolved"
-    VERIFIED = "verified", "Verified"
-    CLOSED = "closed", "Closed"
-
-
-OPEN_STATUSES = (DefectStatus.NEW, DefectStatus.TRIAGED, DefectStatus.IN_PROGRESS, DefectStatus.REOPENED)
 RESOLVED_STATUSES = (DefectStatus.RESOLVED, DefectStatus.VERIFIED, DefectStatus.CLOSED)
 # Entering one of these needs a resolution.
 STATUSES_NEEDING_RESOLUTION = (DefectStatus.RESOLVED, DefectStatus.CLOSED)
@@ -67,13 +58,6 @@ class Priority(models.TextChoices):
     MEDIUM = "medium", "Medium"
     LOW = "low", "Low"
     LOWEST = "lowest", "Lowest"
-
-
-class Environment(models.TextChoices):
-    DEVELOPMENT = "development", "Development"
-    TEST = "test", "Test"
-    STAGING = "staging", "Staging"
-    PRODUCTION = "production", "Production"
 
 
 class Defect(models.Model):

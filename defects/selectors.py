@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from qualitygov.services import parse_id
 from releases.selectors import project_list_for_user
-from testing.models import TestRegression, TestResult
 
 from .models import OPEN_STATUSES, Defect, DefectStatus, Environment, Priority, Resolution, Severity
 
@@ -94,6 +93,12 @@ class DefectFilters:
         )
 
 
+def _related_model(relation: str):
+    """The model at the other end of a defect relation (testing's results and regressions): testing imports
+    defects, so defects reaches testing's rows through the relations the models declare."""
+    return Defect._meta.get_field(relation).related_model
+
+
 def _date_or_none(raw) -> dt.date | None:
     try:
         return dt.date.fromisoformat((raw or "").strip()[:10])
@@ -154,7 +159,7 @@ def defect_list(*, user, filters: DefectFilters) -> QuerySet[Defect]:
     if filters.created_to:
         qs = qs.filter(created_at__date__lte=filters.created_to)
     if filters.regressed:
-        qs = qs.filter(Exists(TestRegression.objects.filter(defect=OuterRef("pk"))))
+        qs = qs.filter(Exists(_related_model("regressions").objects.filter(defect=OuterRef("pk"))))
     if filters.q:
         text = filters.q
         cond = Q(title__icontains=text) | Q(key__iexact=text) | Q(external_id=text)
@@ -170,8 +175,10 @@ def defect_list(*, user, filters: DefectFilters) -> QuerySet[Defect]:
 
 def defect_get_for_user(*, user, key: str) -> Defect:
     """One defect by key, with everything its detail page shows, if the user may see its project."""
-    related_results = TestResult.objects.select_related("test_case", "run", "release").order_by(
-        "-finished_at"
+    related_results = (
+        _related_model("test_results")
+        .objects.select_related("test_case", "run", "release")
+        .order_by("-finished_at")
     )
     defect = (
         defect_list_for_user(user=user)

@@ -9,18 +9,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from defects.models import Defect
+from qualitygov import hooks
 from qualitygov.errors import DomainError
 from releases.models import Project, Release
 
 from .models import ActionItem, ActionItemStatus, Incident, IncidentSeverity, PostMortem
 
 INCIDENT_FIELDS = ("title", "description", "severity", "release", "started_at", "detected_at", "restored_at")
-
-
-def _schedule(*, project_id: int, release_ids: Iterable[int | None]) -> None:
-    from metrics.services import schedule_recompute
-
-    schedule_recompute(release_ids=[r for r in release_ids if r], project_ids=[project_id])
 
 
 def _validate(*, project: Project, data: dict) -> None:
@@ -83,7 +78,7 @@ def incident_create(
     incident = Incident.objects.create(project=project, reported_by=by, **{**data, "title": title.strip()})
     if linked:
         incident.defects.set(linked)
-    _schedule(project_id=project.pk, release_ids=[incident.release_id])
+    hooks.evidence_changed(release_ids=[r for r in [incident.release_id] if r], project_ids=[project.pk])
     return incident
 
 
@@ -104,7 +99,9 @@ def incident_update(
         incident.save(update_fields=changed)
     if defects is not None:
         incident.defects.set(_check_defects(project=incident.project, defects=defects))
-    _schedule(project_id=incident.project_id, release_ids=[old_release_id, incident.release_id])
+    hooks.evidence_changed(
+        release_ids=[r for r in (old_release_id, incident.release_id) if r], project_ids=[incident.project_id]
+    )
     return incident
 
 

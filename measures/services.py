@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from qualitygov import hooks
 from qualitygov.errors import DomainError
 from qualitygov.uploads import Upload
 from releases.access import Action, require
@@ -40,8 +41,6 @@ from .sarif import HIGH_LEVEL, parse_sarif
 # Metric keys defined above this layer (metrics registers a provider when its app is ready): a custom measure key
 # may not shadow one of them.
 RESERVED_KEY_PROVIDERS: list[Callable[[], Iterable[str]]] = []
-# Called with a release id after evidence changed (metrics registers its recompute scheduler).
-EVIDENCE_CHANGED_LISTENERS: list[Callable[[int], None]] = []
 
 MAX_MEASURES_PER_CALL = 100
 
@@ -79,8 +78,7 @@ class IngestOutcome:
 
 def _evidence_changed(release_id: int) -> None:
     """Tell the layers above (inside the caller's transaction: a rolled-back upload asks for nothing)."""
-    for listener in EVIDENCE_CHANGED_LISTENERS:
-        listener(release_id)
+    hooks.evidence_changed(release_ids=[release_id])
 
 
 def _repeat_of_latest(*, release: Release, kind: str, sha256: str) -> MeasureUpload | None:

@@ -1,6 +1,10 @@
+"""The project's URLconf: the composition root that wires every app in (the one core module that may import any app)."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+
+from releases.views import home
 
 from . import account_api, account_views, views
 
@@ -25,7 +29,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", account_views.RateLimitedLoginView.as_view(), name="login"),
     path("accounts/token/", account_views.api_token, name="api_token"),

@@ -1,21 +1,14 @@
-"""Site-wide pages: home, health check, and the API schema and docs (behind a login in production)."""
+"""Site-wide pages: health check, and the API schema and docs (behind a login in production)."""
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny, IsAuthenticated
-
-from releases.selectors import home_projects
-
-
-def home(request):
-    return render(request, "home.html", {"projects": home_projects(user=request.user)})
 
 
 @never_cache

@@ -16,14 +16,18 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce
 from django.http import Http404
 
-from defects.models import Defect
-from testing.models import TestRun
+from qualitygov.enums import OPEN_STATUSES
 
 from .models import Membership, Project, Release
 
 
-def _count_of(model, fk: str):
-    """A correlated COUNT(*) of `model` rows pointing at the outer release (no join fan-out)."""
+def _count_of(relation: str):
+    """A correlated COUNT(*) of the rows of the release's reverse `relation` (no join fan-out).
+
+    The counted model is reached through the relation it declares to Release: the evidence apps import releases,
+    never the other way round."""
+    remote = Release._meta.get_field(relation)
+    model, fk = remote.related_model, remote.field.name
     counted = (
         model.objects.filter(**{fk: OuterRef("pk")}).order_by().values(fk).annotate(c=Count("*")).values("c")
     )
@@ -31,9 +35,7 @@ def _count_of(model, fk: str):
 
 
 def _with_counts(qs: QuerySet[Release]) -> QuerySet[Release]:
-    return qs.annotate(
-        defect_count=_count_of(Defect, "found_in_release"), run_count=_count_of(TestRun, "release")
-    )
+    return qs.annotate(defect_count=_count_of("found_defects"), run_count=_count_of("test_runs"))
 
 
 # The numeric parts of a version ("v2.10.1-rc1" -> 2, 10, 1), read by PostgreSQL's substring(text, regex).
@@ -105,8 +107,6 @@ def release_get_for_user(*, user, release_id: int) -> Release:
 
 def release_counts(*, release: Release) -> dict[str, int]:
     """Evidence counts shown on the release page, in two queries."""
-    from defects.models import OPEN_STATUSES
-
     defects = release.found_defects.aggregate(
         total=Count("id"),
         open=Count("id", filter=Q(status__in=OPEN_STATUSES)),

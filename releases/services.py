@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
+from qualitygov import hooks
 from qualitygov.errors import ConflictError, DomainError
 
 from .access import Action, require
@@ -53,9 +54,7 @@ def _first_error(exc: ValidationError) -> DomainError:
 
 def _schedule_project_recompute(project: Project, release_ids: tuple[int, ...] = ()) -> None:
     """Release dates and hotfix links feed change failure rate and stability: recompute after commit."""
-    from metrics.services import schedule_recompute
-
-    schedule_recompute(release_ids=release_ids, project_ids=(project.pk,))
+    hooks.evidence_changed(release_ids=release_ids, project_ids=(project.pk,))
 
 
 # --- Projects --------------------------------------------------------------------------------------------
@@ -75,14 +74,12 @@ def project_create(*, key: str, name: str, description: str = "", by=None) -> Pr
         raise _first_error(exc) from exc
     if Project.objects.filter(key=key).exists():
         raise ConflictError(f"A project with key '{key}' already exists.", field="key")
-    from gates.services import gates_create_defaults
-
     try:
         with transaction.atomic():
             project.save()
             if by is not None and getattr(by, "is_authenticated", False):
                 Membership.objects.create(project=project, user=by, role=Role.ADMIN)
-            gates_create_defaults(project=project, by=by)
+            hooks.project_created(project=project, by=by)
     except IntegrityError as exc:
         raise ConflictError(f"A project with key '{key}' already exists.", field="key") from exc
     return project

@@ -14,6 +14,11 @@ from .forms import MemberAddForm, MemberRoleForm, ProjectForm, ReleaseForm
 from .models import ReleaseStatus, Role
 
 
+def home(request):
+    """The home page: the projects the user can see, with their latest releases."""
+    return render(request, "home.html", {"projects": selectors.home_projects(user=request.user)})
+
+
 def _apply_error(form, exc: DomainError) -> None:
     """Show a service's refusal next to the field it names (or above the form)."""
     if exc.field and exc.field in form.fields:

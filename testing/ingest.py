@@ -15,6 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from defects.models import Environment
+from qualitygov import hooks
 from qualitygov.errors import DomainError
 from qualitygov.faults import checkpoint
 from qualitygov.uploads import Upload
@@ -117,7 +118,7 @@ def junit_ingest(
             _link_requirements(project_id=release.project_id, report=report, case_ids=case_ids)
             if counts["failed"] or counts["error"]:
                 apply_regressions(run=run)
-            _schedule_recompute(release_id=release.pk)
+            hooks.evidence_changed(release_ids=[release.pk])
     except IntegrityError:
         # The same report raced in from a concurrent upload: answer like a repeat upload.
         existing = _existing_run(release=release, revision=revision, content_hash=upload.sha256)
@@ -150,12 +151,6 @@ def existing_run(*, release: Release, revision: str, content_hash: str) -> TestR
 
 def _existing_run(*, release: Release, revision: str, content_hash: str) -> TestRun | None:
     return TestRun.objects.filter(release=release, revision=revision, content_hash=content_hash).first()
-
-
-def _schedule_recompute(*, release_id: int) -> None:
-    from metrics.services import schedule_recompute
-
-    schedule_recompute(release_ids=[release_id])
 
 
 def _copy_text(value: str) -> str:

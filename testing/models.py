@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from defects.models import Environment
+from qualitygov.enums import Environment
 
 
 class Criticality(models.TextChoices):

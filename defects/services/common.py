@@ -10,6 +10,7 @@ from contextvars import ContextVar
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from qualitygov import hooks
 from qualitygov.errors import AccessDenied, ConflictError, DomainError
 from releases.access import Action, can, role_of
 from releases.models import Project, Release
@@ -42,9 +43,7 @@ def schedule_recompute(
         pending[0].update(releases)
         pending[1].update(projects)
         return
-    from metrics.services import schedule_recompute
-
-    schedule_recompute(release_ids=tuple(sorted(releases)), project_ids=tuple(sorted(projects)))
+    hooks.evidence_changed(release_ids=tuple(sorted(releases)), project_ids=tuple(sorted(projects)))
 
 
 @contextlib.contextmanager

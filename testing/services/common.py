@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from qualitygov import hooks
 from qualitygov.errors import DomainError
 
 from ..models import ResultStatus
@@ -16,9 +17,7 @@ MAX_RUN_CASES = 5000
 
 
 def schedule_recompute(*, release_ids: Iterable[int]) -> None:
-    from metrics.services import schedule_recompute
-
-    schedule_recompute(release_ids=list(release_ids))
+    hooks.evidence_changed(release_ids=list(release_ids))
 
 
 def check_text(value: str, *, field: str, max_length: int, required: bool = False) -> str:

@@ -1,4 +1,4 @@
-from releases.selectors import project_list_for_user
+from .selectors import project_list_for_user
 
 
 def navigation(request):
