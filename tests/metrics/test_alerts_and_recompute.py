@@ -170,8 +170,8 @@ def test_schedule_recompute_coalesces_requests_into_one_row_per_scope(release, p
     assert services.run_pending_recomputes() == 2
     assert not PendingRecompute.objects.exists()
     assert (
-        MetricSnapshot.objects.filter(release=release).count() == 13 + 6
-    )  # the contract's 13 release metrics and the 6 built-in measure keys
+        MetricSnapshot.objects.filter(release=release).count() == 14 + 6
+    )  # the contract's 14 release metrics (verified_critical_requirements since issue 18) and 6 built-in measures
 
 
 def test_schedule_recompute_survives_a_broker_outage(release, django_capture_on_commit_callbacks):
