@@ -13,6 +13,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from metrics.selectors import release_watermark_subquery
 from qualitygov.errors import DomainError
 from qualitygov.services import parse_id
 from releases.access import Action, can
@@ -133,7 +134,11 @@ class GateEvaluationsApi(GenericAPIView):
         """The gate's evaluations, newest first; `?release=ID` narrows to one release."""
         gate = get_object_or_404(QualityGate.objects.select_related("project"), pk=pk)
         _visible(request.user, gate.project)
-        qs = GateEvaluation.objects.filter(gate=gate).select_related("gate", "requested_by")
+        qs = (
+            GateEvaluation.objects.filter(gate=gate)
+            .select_related("gate", "requested_by")
+            .annotate(watermark=release_watermark_subquery())
+        )
         if (release_id := parse_id(request.query_params.get("release"))) is not None:
             qs = qs.filter(release_id=release_id)
         page = self.paginate_queryset(qs.order_by("-created_at", "-id"))

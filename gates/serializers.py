@@ -3,6 +3,7 @@
 from django.utils import timezone
 from rest_framework import serializers
 
+from metrics.selectors import evidence_watermarks
 from qualitygov.api import id_field
 
 from .models import (
@@ -16,6 +17,7 @@ from .models import (
     Operator,
     QualityGate,
 )
+from .standing import is_stale
 
 
 class ConditionSerializer(serializers.Serializer):
@@ -88,12 +90,15 @@ class EvaluationOutputSerializer(serializers.ModelSerializer):
     gate_name = serializers.CharField(source="gate.name")
     revision = serializers.SerializerMethodField()
     requested_by = serializers.SerializerMethodField()
+    stale = serializers.SerializerMethodField(
+        help_text="Newer evidence exists than this evaluation saw (evidence_at); a re-evaluation is pending."
+    )
 
     class Meta:
         model = GateEvaluation
         fields = [
             "id", "gate", "gate_name", "release", "status", "revision", "conditions", "checklist",
-            "requested_by", "requested_via", "created_at",
+            "requested_by", "requested_via", "created_at", "evidence_at", "stale",
         ]  # fmt: skip
 
     def get_revision(self, obj) -> int | None:
@@ -101,6 +106,11 @@ class EvaluationOutputSerializer(serializers.ModelSerializer):
 
     def get_requested_by(self, obj) -> str | None:
         return obj.requested_by.get_username() if obj.requested_by_id else None
+
+    def get_stale(self, obj) -> bool:
+        if not hasattr(obj, "watermark"):  # one evaluation: read its release's watermark
+            obj.watermark = evidence_watermarks(release_ids=[obj.release_id]).get(("release", obj.release_id))
+        return is_stale(obj)
 
 
 class EvaluationInputSerializer(serializers.Serializer):

@@ -348,6 +348,9 @@ def evaluation_detail(request, pk: int):
             "moved": moved,
             "release": evaluation.release,
             "fresh": services.evaluation_is_fresh(evaluation=evaluation),
+            "stale": evaluation_is_stale(
+                evaluation=evaluation, watermark=release_watermark(evaluation.release_id)
+            ),
         },
     )
 

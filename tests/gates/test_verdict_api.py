@@ -79,3 +79,17 @@ def test_deploy_check_exit_codes(live_server, gate, ready, rm, make_member, metr
         run_cli("deploy-check", "--release", str(ready.pk), url="http://127.0.0.1:9", token=token).returncode
         == 3
     )
+
+
+@pytest.mark.django_db
+def test_evaluations_api_marks_a_stale_evaluation(api_client_for, gate, ready, rm, metric_values):
+    from metrics import services as metric_services
+
+    metric_values(PASSING)
+    client = api_client_for(rm)
+    created = client.post(f"/api/v1/gates/{gate.pk}/evaluations/", {"release": ready.pk}, format="json").json()
+    assert created["stale"] is False
+    metric_services.schedule_recompute(release_ids=[ready.pk])  # newer evidence, re-evaluation not run yet
+    assert client.get(f"/api/v1/evaluations/{created['id']}/").json()["stale"] is True
+    listed = client.get(f"/api/v1/gates/{gate.pk}/evaluations/").json()["results"]
+    assert [e["stale"] for e in listed] == [True]
