@@ -18,7 +18,7 @@ from qualitygov.services import parse_id
 from releases.access import Action, require
 from releases.selectors import project_get_for_user
 
-from . import duplicates, selectors, services
+from . import selectors, services
 from .models import Defect, DefectStatus, Environment, Priority, Resolution, Severity
 from .references import bulk_run, defect_for, release_in, user_by_name
 
@@ -450,7 +450,7 @@ class DefectSimilarApi(APIView):
     )
     def get(self, request, ref: str):
         defect = defect_for(request, ref)
-        found = duplicates.similar_to_defect(defect=defect, limit=_limit(request))
+        found = selectors.defect_similar_to(defect=defect, limit=_limit(request))
         return Response(SimilarOutputSerializer(found, many=True).data)
 
 
@@ -475,7 +475,7 @@ class SimilarSearchApi(APIView):
         if not title.strip() and not description.strip():
             raise DomainError("Give a title or a description to compare.", field="title")
         project = project_get_for_user(user=request.user, key=key)
-        found = duplicates.similar_defects(
+        found = selectors.defect_similar_list(
             project_id=project.pk, title=title, description=description, limit=_limit(request)
         )
         return Response(SimilarOutputSerializer(found, many=True).data)

@@ -1,20 +1,29 @@
-"""Duplicate finder: the defects of a project most similar to a title and description, ranked with a score.
+"""Duplicate finder engine: the defects of a project most similar to a title and description, with a 0-1 score.
 
-Two stages, so the cost stays flat as a project grows:
+Callers go through `defects.selectors.defect_similar_list` / `defect_similar_to` (the defect page, the create
+form's as-you-type suggestions and the API all use those two).
 
-1. Candidate retrieval, bounded to CANDIDATES rows, through what the database indexes. The query's words
-   are weighted by rarity (inverse document frequency estimated from a cached, evenly spread sample of the
-   project's defects) and the rarest ones are used:
-   - PostgreSQL: full-text OR-query over the stored, weighted `search_vector` column (title A, first 1,500
-     characters of the description B; GIN index, migration 0002), best CANDIDATES by `ts_rank`.
-   - SQLite (and PostgreSQL when the full-text query finds nothing, e.g. only stop words): one pass over
-     the titles scoring each row by the summed weight of the rare words it contains (`title LIKE`; on
-     PostgreSQL the GIN trigram index on `title` serves these), best CANDIDATES by that score.
-2. Re-ranking of the candidates in Python with one scorer on both databases: IDF-weighted token overlap
-   (weighted Ochiai coefficient) of the titles (60 %) and of title + description (40 %).
+Three steps, so the cost stays flat as a project grows:
 
-The score is between 0 and 1; candidates under MIN_SCORE are dropped. Measured quality and latency:
-docs/benchmarks.md, "Duplicate finder" (bench/duplicates_recall.py).
+1. The query. Words of the title and the first DESCRIPTION_CHARS of the description, without stop words and
+   without noise: URLs and file paths are cut out, and build hashes, plain numbers,
+   timestamps and very long tokens are dropped (`is_noise`). Each word is weighted by its rarity (inverse
+   document frequency from a cached, evenly spread sample of the project's defects, `word_stats`).
+2. Candidates, at most FTS_CANDIDATES + TRIGRAM_CANDIDATES rows, through what the database indexes:
+   - PostgreSQL: full-text OR-query over the stored `search_vector` (title weight A, description B; GIN
+     index) ordered by `ts_rank`, plus the titles holding the query's words most closely by `pg_trgm` word
+     similarity (GIN trigram index on the title; this is what forgives a typo such as "acounts"). The OR-query takes the query's
+     words rarest first while the share of defects they can match stays under MAX_MATCH_SHARE; a word the
+     sample has never seen (a typo, an unusual name) costs nothing, so it is tried but can never be the whole
+     query.
+   - SQLite (embedded mode): one pass over the titles scoring each row by the summed rarity weight of the
+     query words it contains; words the sample has never seen are also looked for by their 4-letter pieces,
+     which is how a typo still finds the word it misspells.
+3. One scorer in Python for both databases (`score`): IDF-weighted token overlap (weighted Ochiai) of the
+   titles and of title + description, plus the trigram similarity of the titles.
+
+Measured quality and latency: docs/benchmarks.md, "Duplicate finder" (bench/duplicates_recall.py, labels
+from bench/duplicates_labels.py).
 """
 
 from __future__ import annotations
@@ -23,58 +32,133 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import reduce
+from functools import lru_cache, reduce
 from operator import add
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, FloatField, Value, When
+from django.db.models import Case, FloatField, Q, Value, When
 from django.db.models.functions import Mod, Substr
 
 from .models import Defect
 
-MIN_SCORE = 0.08
-CANDIDATES = 150
+MIN_SCORE = 0.1
+FTS_CANDIDATES = 100
+TRIGRAM_CANDIDATES = 30
+TRIGRAM_THRESHOLD = 0.5  # pg_trgm word_similarity of the query words to a title, for it to be a candidate
 DESCRIPTION_CHARS = 1000
-RETRIEVAL_TERMS = 8
+TITLE_CHARS = 300
+MAX_TERMS = 12
+SQLITE_TITLE_WORDS = 3  # SQLite scans anyway: the title's least common words join even when common
+MAX_MATCH_SHARE = 0.25  # the OR-query's words may together match at most this share of the project
 SAMPLE_SIZE = 1000
 SAMPLE_TTL = 600  # seconds a project's word-frequency sample is reused
-COMMON_FRACTION = 0.05  # words in more than this share of defects are too common to retrieve by
+WEIGHT_TITLE, WEIGHT_ALL, WEIGHT_TRIGRAM = 0.3, 0.5, 0.2
 
 _STOP_TEXT = """a an and are as at be been but by can could did do does for from had has have how if in into is it its
     may might more must no not of on or our should so such than that the their then there these they this
     those to too was we were when where which while will with would you your after before being all also any
     because both each few get gets got here just like make makes many most much new now off once only other
-    out over same some still them very via what who why use used using whenever shall"""
+    out over same some still them very via what who why use used using whenever shall i me my"""
 STOPWORDS = frozenset(_STOP_TEXT.split())
+
+_URL = re.compile(r"\b(?:[a-z][a-z0-9+.\-]*://|www\.)\S+", re.IGNORECASE)
+_PATH = re.compile(r"(?<![\w.])(?:[A-Za-z]:|~|\.{1,2})?(?:[/\\][\w.\-$@]+){2,}[/\\]?")
 _WORD = re.compile(r"[A-Za-z0-9_]+(?:[.\-][A-Za-z0-9_]+)*")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
-_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9]{2,}")
 _SEPARATORS = re.compile(r"[.\-_]")
 _SIMPLE = re.compile(r"[a-z0-9]+")
+_HEX = re.compile(r"(?=[0-9a-f_\-]*\d)(?=[0-9a-f_\-]*[a-f])[0-9a-f_\-]{7,}")
+_ALNUM = re.compile(r"[a-z0-9]+")
+_DIGITS = re.compile(r"\d")
+_VERSION = re.compile(r"\d{1,4}(?:\.\d{1,4}){1,3}(?:[.\-]?[a-z]{1,5}\d{0,2})?")
+MAX_WORD = 40
+
+
+def is_noise(word: str) -> bool:
+    """A token that says nothing about the problem: a hash, a number, a version, a timestamp, a blob.
+
+    Identifiers that start with letters are kept, numbers included (CVE-2022-2047, HADOOP-17890, log4j), and
+    so are version strings (3.3.4, 30.1.1-jre): the same version in two reports is a real clue.
+    """
+    w = word.lower()
+    if len(w) > MAX_WORD:
+        return True  # a blob
+    if _VERSION.fullmatch(w):
+        return False
+    if not any(c.isalpha() for c in w):
+        return True  # numbers, dates
+    if _HEX.fullmatch(w):
+        return True  # build hashes, commit ids, uuids
+    return w[0].isdigit() and len(_DIGITS.findall(w)) * 2 > len(w)  # 2021-09-08t00, 30s1, 0x-like counters
+
+
+def clean(text: str) -> str:
+    """The text without URLs and file paths (their parts would otherwise pass for words)."""
+    return _PATH.sub(" ", _URL.sub(" ", text or ""))
+
+
+def words(text: str) -> list[str]:
+    """Whole words as the full-text parser sees them (lower-cased), in order, without stop words and noise."""
+    out: list[str] = []
+    for match in _WORD.finditer(clean(text)):
+        lowered = match.group(0).lower().strip("._-")
+        if len(lowered) > 1 and lowered not in STOPWORDS and not is_noise(lowered):
+            out.append(lowered)
+    return out
 
 
 def tokens(text: str) -> set[str]:
-    """Lower-cased words and identifier parts, without stop words and one-letter noise.
+    """Lower-cased words and identifier parts, without stop words, noise and one-letter words.
 
     `S3AInputStream.read()` gives s3ainputstream.read, s3ainputstream, read, input, stream, ...: whole
     identifiers match exactly, their parts still match loosely.
     """
     out: set[str] = set()
-    for match in _WORD.finditer(text or ""):
-        word = match.group(0)
-        lowered = word.lower()
-        if len(lowered) > 1 and lowered not in STOPWORDS:
-            out.add(lowered)
-        if len(word) > 3 and not _SIMPLE.fullmatch(word):
-            for piece in _SEPARATORS.split(word):
-                if len(piece) > 2 and piece.lower() not in STOPWORDS:
-                    out.add(piece.lower())
-                for part in _CAMEL.findall(piece):
-                    part = part.lower()
-                    if len(part) > 2 and part not in STOPWORDS:
-                        out.add(part)
+    for match in _WORD.finditer(clean(text)):
+        out.update(_word_tokens(match.group(0)))
     return out
+
+
+@lru_cache(maxsize=200_000)
+def _word_tokens(word: str) -> tuple[str, ...]:
+    """The tokens of one word (cached: the same words come back in every description)."""
+    lowered = word.lower()
+    if word.isalpha() and len(word) <= MAX_WORD and (word.islower() or word[1:].islower()):
+        return (lowered,) if len(lowered) > 1 and lowered not in STOPWORDS else ()
+    if is_noise(lowered):
+        return ()
+    out: set[str] = set()
+    if len(lowered) > 1 and lowered not in STOPWORDS:
+        out.add(lowered)
+    if len(word) > 3 and not _SIMPLE.fullmatch(word):
+        for piece in _SEPARATORS.split(word):
+            if len(piece) > 2 and piece.lower() not in STOPWORDS and not is_noise(piece):
+                out.add(piece.lower())
+            for part in _CAMEL.findall(piece):
+                part = part.lower()
+                if len(part) > 2 and part not in STOPWORDS and not is_noise(part):
+                    out.add(part)
+    return tuple(out)
+
+
+def trigrams(text: str) -> set[str]:
+    """The trigrams pg_trgm takes from a text: each alphanumeric word, lower-cased, padded '  w '."""
+    grams: set[str] = set()
+    for word in _ALNUM.findall((text or "").lower()):
+        padded = f"  {word} "
+        grams.update(padded[i : i + 3] for i in range(len(padded) - 2))
+    return grams
+
+
+def trigram_similarity(query: set[str], title: set[str]) -> float:
+    """How close two titles are by trigrams: pg_trgm's similarity() (shared over all), or, when higher, 0.8 of
+    the share of the query's trigrams found in the title (close to word_similarity(): a short or misspelt
+    query inside a longer title)."""
+    if not query or not title:
+        return 0.0
+    shared = len(query & title)
+    return max(shared / len(query | title), 0.8 * shared / len(query))
 
 
 @dataclass
@@ -110,7 +194,7 @@ def word_stats(*, project_id: int) -> WordStats:
     seen = Defect.objects.filter(project_id=project_id).values("id")[: SAMPLE_SIZE + 1].count()
     if seen == 0:
         return WordStats(sample=0, df={})
-    key = f"defects:wordstats:{project_id}"
+    key = f"defects:wordstats:v2:{project_id}"
     qs = Defect.objects.filter(project_id=project_id)
     large = seen > SAMPLE_SIZE
     if large:
@@ -134,6 +218,57 @@ def word_stats(*, project_id: int) -> WordStats:
     return stats
 
 
+@dataclass
+class Query:
+    """A title and description prepared for retrieval and scoring."""
+
+    title: str
+    title_tokens: set[str]
+    all_tokens: set[str]
+    title_trigrams: set[str]
+    terms: list[str]  # full-text / LIKE retrieval words, rarest first
+
+    @property
+    def empty(self) -> bool:
+        return not self.all_tokens
+
+
+def prepare(*, title: str, description: str, stats: WordStats) -> Query:
+    title = (title or "").strip()[:TITLE_CHARS]
+    description = (description or "")[:DESCRIPTION_CHARS]
+    title_tokens = tokens(title)
+    all_tokens = title_tokens | tokens(description)
+    return Query(
+        title=title,
+        title_tokens=title_tokens,
+        all_tokens=all_tokens,
+        title_trigrams=trigrams(" ".join(words(title))),
+        terms=retrieval_terms(title=title, description=description, stats=stats),
+    )
+
+
+def retrieval_terms(*, title: str, description: str, stats: WordStats) -> list[str]:
+    """The words to retrieve candidates by (an OR of them), rarest first.
+
+    Words are taken rarest first while the share of defects they can match together stays under
+    MAX_MATCH_SHARE (a bound on the rows the database ranks). A word the sample never saw costs next to
+    nothing, so a typo or a stray identifier joins the query without pushing the real words out; when such
+    words are all there is, the title's trigram similarity (PostgreSQL) or its commonest words (SQLite) still
+    bring candidates.
+    """
+    all_words = list(dict.fromkeys(words(title) + words(description[:DESCRIPTION_CHARS])))
+    rarity = {w: stats.share(w) for w in all_words}
+    floor = 0.5 / stats.sample if stats.sample else 0.0  # what a word the sample never saw may still match
+    chosen: list[str] = []
+    budget = 0.0
+    for word in sorted(all_words, key=lambda w: (rarity[w], -len(w))):
+        cost = rarity[word] or floor
+        if len(chosen) < MAX_TERMS and budget + cost <= MAX_MATCH_SHARE:
+            chosen.append(word)
+            budget += cost
+    return chosen
+
+
 def _weighted_ochiai(a: set[str], b: set[str], stats: WordStats) -> float:
     if not a or not b:
         return 0.0
@@ -144,86 +279,104 @@ def _weighted_ochiai(a: set[str], b: set[str], stats: WordStats) -> float:
     return sum(map(idf, shared)) / math.sqrt(sum(map(idf, a)) * sum(map(idf, b)))
 
 
-def score(*, q_title: set[str], q_all: set[str], title: str, description: str, stats: WordStats) -> float:
-    """Similarity of a candidate to the query: 0.6 title overlap + 0.4 title+description overlap."""
+def score(*, query: Query, title: str, description: str, stats: WordStats) -> float:
+    """Similarity of a candidate to the query, 0-1: title overlap, whole-text overlap, title trigrams."""
     c_title = tokens(title)
-    return 0.6 * _weighted_ochiai(q_title, c_title, stats) + 0.4 * _weighted_ochiai(
-        q_all, c_title | tokens(description), stats
+    return (
+        WEIGHT_TITLE * _weighted_ochiai(query.title_tokens, c_title, stats)
+        + WEIGHT_ALL * _weighted_ochiai(query.all_tokens, c_title | tokens(description), stats)
+        + WEIGHT_TRIGRAM * trigram_similarity(query.title_trigrams, trigrams(" ".join(words(title))))
     )
 
 
-def retrieval_terms(*, title: str, description: str, stats: WordStats) -> list[str]:
-    """The query's plain words (usable in a tsquery and LIKE), rarest first, common ones dropped."""
-    words: dict[str, None] = {}
-    for text in (title, description[:DESCRIPTION_CHARS]):
-        for word in _PLAIN.findall(text or ""):
-            lowered = word.lower()
-            if lowered not in STOPWORDS:
-                words.setdefault(lowered, None)
-    ranked = sorted(words, key=lambda w: (stats.df.get(w, 0), -len(w)))
-    rare = [w for w in ranked if stats.share(w) <= COMMON_FRACTION]
-    # Common words alone would match a large share of the project: then only the three least common.
-    return rare[:RETRIEVAL_TERMS] if rare else ranked[:3]
-
-
-def _fts_candidates(*, project_id: int, terms: list[str], exclude_id: int | None) -> list[int]:
-    """PostgreSQL: ids of the best full-text matches of any of the terms."""
-    query = " | ".join(terms)
-    sql = """
-        SELECT id FROM defects_defect
-        WHERE project_id = %s AND search_vector @@ to_tsquery('english', %s) AND id <> %s
-        ORDER BY ts_rank(search_vector, to_tsquery('english', %s)) DESC, id DESC
-        LIMIT %s
-    """
+def _postgres_candidates(*, project_id: int, query: Query, exclude_id: int | None) -> list[int]:
+    """PostgreSQL: the best full-text matches of the OR-query and the titles closest by trigrams (one query)."""
+    parts, params = [], []
+    if query.terms:
+        tsquery = " | ".join(f"'{term}'" for term in query.terms)  # words are [a-z0-9_.-] only
+        parts.append(
+            """(SELECT id FROM defects_defect, to_tsquery('english', %s) q
+                WHERE project_id = %s AND search_vector @@ q AND id <> %s
+                ORDER BY ts_rank(search_vector, q, 1) DESC, id DESC LIMIT %s)"""
+        )
+        params += [tsquery, project_id, exclude_id or 0, FTS_CANDIDATES]
+    trigram_text = " ".join(words(query.title))
+    if trigram_text:
+        # `<%` (word similarity at least the session's threshold) is served by the GIN trigram index.
+        parts.append(
+            """(SELECT id FROM defects_defect
+                WHERE project_id = %s AND %s <%% title AND id <> %s
+                ORDER BY word_similarity(%s, title) DESC, id DESC LIMIT %s)"""
+        )
+        params += [project_id, trigram_text, exclude_id or 0, trigram_text, TRIGRAM_CANDIDATES]
+    if not parts:
+        return []
     with connection.cursor() as cursor:
-        cursor.execute(sql, [project_id, query, exclude_id or 0, query, CANDIDATES])
+        cursor.execute(f"SET pg_trgm.word_similarity_threshold = {TRIGRAM_THRESHOLD:.2f}")
+        cursor.execute(" UNION ".join(parts), params)
         return [row[0] for row in cursor.fetchall()]
 
 
+def _like_pieces(word: str) -> list[str]:
+    """4-letter pieces of a word, so a LIKE on them still meets the word a typo misspells."""
+    if len(word) < 6:
+        return [word[:3], word[-3:]] if len(word) >= 5 else []
+    return [word[i : i + 4] for i in range(0, len(word) - 3, 2)]
+
+
 def _title_candidates(
-    *, project_id: int, terms: list[str], stats: WordStats, exclude_id: int | None
+    *, project_id: int, query: Query, stats: WordStats, exclude_id: int | None
 ) -> list[int]:
-    """Any database: ids of the rows whose titles hold the most (rarity-weighted) query terms."""
-    if not terms:
+    """Any database: ids of the rows whose titles hold the most (rarity-weighted) query words."""
+    weights: dict[str, float] = {}
+    title_words = sorted(dict.fromkeys(words(query.title)), key=stats.share)
+    for term in query.terms + [w for w in title_words if w not in query.terms][:SQLITE_TITLE_WORDS]:
+        weights[term] = max(weights.get(term, 0.0), stats.idf(term))
+        if stats.df.get(term, 0) == 0:  # never seen: maybe a typo, look for its pieces too
+            for piece in _like_pieces(term):
+                weights[piece] = max(weights.get(piece, 0.0), stats.idf(term) / 4)
+    if not weights:
         return []
     weight = reduce(
         add,
         [
-            Case(
-                When(title__icontains=term, then=Value(stats.idf(term))),
-                default=Value(0.0),
-                output_field=FloatField(),
-            )
-            for term in terms
+            Case(When(title__icontains=term, then=Value(w)), default=Value(0.0), output_field=FloatField())
+            for term, w in weights.items()
         ],
     )
-    qs = Defect.objects.filter(project_id=project_id).annotate(match_weight=weight).filter(match_weight__gt=0)
+    qs = (
+        Defect.objects.filter(project_id=project_id)
+        .filter(reduce(lambda a, b: a | b, [Q(title__icontains=t) for t in weights]))
+        .annotate(match_weight=weight)
+    )
     if exclude_id:
         qs = qs.exclude(pk=exclude_id)
-    return list(qs.order_by("-match_weight", "-id").values_list("pk", flat=True)[:CANDIDATES])
+    limit = FTS_CANDIDATES + TRIGRAM_CANDIDATES
+    return list(qs.order_by("-match_weight", "-id").values_list("pk", flat=True)[:limit])
 
 
-def similar_defects(
+def find(
     *, project_id: int, title: str, description: str = "", exclude_id: int | None = None, limit: int = 5
 ) -> list[Similar]:
-    """The `limit` defects of the project most similar to the text, best first, each with a 0-1 score."""
-    title = (title or "").strip()[:300]
-    description = (description or "")[:DESCRIPTION_CHARS]
-    if not title and not description:
+    """The `limit` defects of the project most similar to the text, best first, each with a 0-1 score.
+
+    At most four queries: the project's size and word sample (the sample is cached for large projects), the
+    candidates, and the candidates' rows.
+    """
+    if not (title or "").strip() and not (description or "").strip():
         return []
     stats = word_stats(project_id=project_id)
-    terms = retrieval_terms(title=title, description=description, stats=stats)
-    if not terms:
+    query = prepare(title=title, description=description or "", stats=stats)
+    if query.empty:
         return []
-    ids: list[int] = []
     if connection.vendor == "postgresql":
-        ids = _fts_candidates(project_id=project_id, terms=terms, exclude_id=exclude_id)
-    if not ids:
-        ids = _title_candidates(project_id=project_id, terms=terms, stats=stats, exclude_id=exclude_id)
+        ids = _postgres_candidates(project_id=project_id, query=query, exclude_id=exclude_id)
+    else:
+        ids = _title_candidates(project_id=project_id, query=query, stats=stats, exclude_id=exclude_id)
     if not ids:
         return []
     rows = (
-        Defect.objects.filter(pk__in=ids)
+        Defect.objects.filter(pk__in=ids, project_id=project_id)
         .annotate(desc_head=Substr("description", 1, DESCRIPTION_CHARS))
         .only(
             "id",
@@ -237,25 +390,10 @@ def similar_defects(
             "external_id",
         )
     )
-    q_title = tokens(title)
-    q_all = q_title | tokens(description)
     found = []
     for row in rows:
-        value = score(
-            q_title=q_title, q_all=q_all, title=row.title, description=row.desc_head or "", stats=stats
-        )
+        value = score(query=query, title=row.title, description=row.desc_head or "", stats=stats)
         if value >= MIN_SCORE:
             found.append(Similar(defect=row, score=round(min(value, 1.0), 4)))
     found.sort(key=lambda s: (-s.score, -s.defect.pk))
     return found[:limit]
-
-
-def similar_to_defect(*, defect: Defect, limit: int = 5) -> list[Similar]:
-    """Defects of the same project most similar to an existing defect (itself excluded)."""
-    return similar_defects(
-        project_id=defect.project_id,
-        title=defect.title,
-        description=defect.description,
-        exclude_id=defect.pk,
-        limit=limit,
-    )

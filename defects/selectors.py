@@ -1,4 +1,4 @@
-"""Reads about defects: the triage board's filtered list, a defect with its links, its timeline."""
+"""Reads about defects: the triage board's filtered list, a defect with its links, its timeline, its likely duplicates."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from django.utils import timezone
 from qualitygov.services import parse_id
 from releases.selectors import project_list_for_user
 
+from . import duplicates
 from .models import OPEN_STATUSES, Defect, DefectStatus, Environment, Priority, Resolution, Severity
 
 # Sort keys the board and the API accept; "-" in front means descending.
@@ -323,3 +324,28 @@ def board_choices(*, user, project_key: str = "") -> dict[str, Any]:
         "members": list(members[:300]),
         "components": list(components),
     }
+
+
+def defect_similar_list(
+    *, project_id: int, title: str, description: str = "", exclude_id: int | None = None, limit: int = 5
+) -> list[duplicates.Similar]:
+    """Duplicate candidates for a text: the `limit` defects of the project most similar to it, best first.
+
+    The one function behind the create form's as-you-type suggestions and `GET /api/v1/defects/similar/`;
+    `defect_similar_to` serves the defect page and its API. Never looks outside the project; at most four
+    queries whatever the project's size (defects/duplicates.py explains the ranking).
+    """
+    return duplicates.find(
+        project_id=project_id, title=title, description=description, exclude_id=exclude_id, limit=limit
+    )
+
+
+def defect_similar_to(*, defect: Defect, limit: int = 5) -> list[duplicates.Similar]:
+    """Duplicate candidates for an existing defect: the most similar others of its project (itself excluded)."""
+    return defect_similar_list(
+        project_id=defect.project_id,
+        title=defect.title,
+        description=defect.description,
+        exclude_id=defect.pk,
+        limit=limit,
+    )

@@ -19,7 +19,7 @@ from releases.access import Action, can, can_anywhere, require
 from releases.models import Release
 from releases.selectors import newest_version_first, project_get_for_user, project_list_for_user
 
-from . import duplicates, selectors, services
+from . import selectors, services
 from .apis import BulkInputSerializer
 from .forms import UNASSIGN, BulkApplyForm, CommentForm, DefectCreateForm, EditForm, JiraImportForm, MoveForm
 from .jira_import import import_jira_csv, timezone_named
@@ -348,7 +348,7 @@ def mark_duplicate(request, key: str):
 def similar_for_defect(request, key: str):
     """The duplicate candidates of a defect (fragment, loaded lazily by the detail page)."""
     defect = defect_for(request, key)
-    found = duplicates.similar_to_defect(defect=defect, limit=5)
+    found = selectors.defect_similar_to(defect=defect, limit=5)
     context = {
         "similar": found,
         "defect": defect,
@@ -429,7 +429,7 @@ def similar_preview(request):
     found = []
     if key and (len(title.strip()) >= 3 or len(description.strip()) >= 10):
         project = project_get_for_user(user=request.user, key=key)
-        found = duplicates.similar_defects(
+        found = selectors.defect_similar_list(
             project_id=project.pk, title=title, description=description, limit=5
         )
     return render(request, "defects/_similar.html", {"similar": found, "preview": True})

@@ -119,6 +119,29 @@ def test_create_form_suggests_duplicates_while_typing(login, make_member, projec
     assert page.js_errors == []
 
 
+def test_create_form_forgives_a_typo_and_the_new_defects_page_lists_the_original(login, make_member, project):
+    from defects.services import defect_create
+
+    # given the original among look-alikes that differ in one word
+    qa = make_member("qa")
+    original = defect_create(project=project, title="Export of accounts times out", by=qa)
+    defect_create(project=project, title="Export of invoices times out", by=qa)
+    defect_create(project=project, title="Login page layout broken on tablet", by=qa)
+    page = login(qa)
+    page.goto("/defects/new/")
+    # when the title is typed with a typo ("acounts"), the debounced suggestions list the original first
+    page.locator("#id_title").press_sequentially("Export of acounts times out", delay=20)
+    suggestions = page.locator("#similar-preview li")
+    expect(suggestions.first).to_have_attribute("data-key", original.key)
+    expect(suggestions.first).to_contain_text("Export of accounts times out")
+    # and once filed anyway, the new defect's page lists the original as a likely duplicate
+    page.click("#create-form button[type=submit]")
+    expect(page.locator("h1")).to_contain_text("Export of acounts times out")
+    candidates = page.locator("#similar-list li")
+    expect(candidates.first).to_have_attribute("data-key", original.key)
+    assert page.js_errors == []
+
+
 def test_keyboard_help_and_search_focus(login, make_member, project):
     page = login(make_member("viewer"))
     page.goto("/defects/")

@@ -1,10 +1,15 @@
-"""The duplicate finder: tokens, rarity weights, ranking, bounds; runs on SQLite and PostgreSQL alike."""
+"""The duplicate finder: tokens, noise, rarity weights, typo tolerance, ranking, isolation, access, bounds.
+
+Runs on SQLite and PostgreSQL alike: the candidates come from full-text + trigram search on PostgreSQL and
+from a title scan on SQLite; the assertions hold for both.
+"""
 
 import pytest
 
 from defects import duplicates
+from defects.selectors import defect_similar_list, defect_similar_to
 from defects.services import defect_create
-from tests.factories import ProjectFactory
+from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -13,6 +18,31 @@ def test_tokens_keep_identifiers_and_their_parts():
     found = duplicates.tokens("NPE in S3AInputStream.read() when the stream is closed")
     assert {"npe", "s3ainputstream.read", "s3ainputstream", "input", "stream", "read", "closed"} <= found
     assert "the" not in found and "in" not in found
+
+
+@pytest.mark.parametrize(
+    ("word", "noise"),
+    [
+        ("42e0c02add28", True),  # a build hash
+        ("0af39b10c9a7", True),
+        ("20211108", True),  # a plain number
+        ("2021-09-08t00", True),  # a timestamp
+        ("x" * 41, True),  # a blob
+        ("cve-2022-2047", False),
+        ("hadoop-17890", False),
+        ("log4j", False),
+        ("3.3.4", False),  # the same version in two reports is a clue
+        ("30.1.1-jre", False),
+        ("accounts", False),
+    ],
+)
+def test_noise_tokens_are_told_from_identifiers(word, noise):
+    assert duplicates.is_noise(word) is noise
+
+
+def test_hashes_urls_and_paths_are_not_query_words():
+    text = "Seen in build 42e0c02add28, log at /var/log/app/server.log, see https://ci.example.org/job/17/"
+    assert duplicates.words(text) == ["seen", "build", "log", "see"]
 
 
 def test_rare_words_are_retrieval_terms_and_common_ones_are_not(project, qa):
@@ -25,6 +55,20 @@ def test_rare_words_are_retrieval_terms_and_common_ones_are_not(project, qa):
     assert stats.idf("jettison") > stats.idf("upgrade")
 
 
+def test_retrieval_terms_keep_the_real_words_next_to_an_unknown_token(project, qa):
+    # given words in a sixth of the defects each, and a query with one token no defect has (a typo)
+    for i in range(50):
+        defect_create(project=project, title=f"Checkout step {i} is slow", by=qa)
+    for i in range(10):
+        defect_create(project=project, title=f"Invoice export {i} misses a column", by=qa)
+    stats = duplicates.word_stats(project_id=project.pk)
+    # when the terms are chosen
+    terms = duplicates.retrieval_terms(title="Invoice exprot misses a column", description="", stats=stats)
+    # then the typo is tried, but the real words are in the query too
+    assert "exprot" in terms
+    assert {"invoice", "misses", "column"} & set(terms)
+
+
 def test_ranks_the_real_duplicate_first_with_scores_between_0_and_1(project, qa):
     target = defect_create(
         project=project,
@@ -35,7 +79,7 @@ def test_ranks_the_real_duplicate_first_with_scores_between_0_and_1(project, qa)
     for i in range(40):
         defect_create(project=project, title=f"Upgrade dependency {i} to latest", by=qa)
     defect_create(project=project, title="Jetty web UI shows a blank page", by=qa)
-    found = duplicates.similar_defects(
+    found = defect_similar_list(
         project_id=project.pk,
         title="upgrade jetty due to CVE-2022-2047",
         description="jetty in hadoop-client-runtime is vulnerable",
@@ -46,21 +90,175 @@ def test_ranks_the_real_duplicate_first_with_scores_between_0_and_1(project, qa)
     assert len(found) <= 5
 
 
+def test_a_typo_in_the_title_still_finds_the_defect(project, qa):
+    # given defects that differ in one word, and others
+    accounts = defect_create(project=project, title="Export of accounts times out", by=qa)
+    defect_create(project=project, title="Export of invoices times out", by=qa)
+    defect_create(project=project, title="Export of payments times out", by=qa)
+    for i in range(20):
+        defect_create(project=project, title=f"Login page layout broken on tablet {i}", by=qa)
+    # when the title is typed with "acounts" for "accounts"
+    found = defect_similar_list(project_id=project.pk, title="Export of acounts times out")
+    # then the accounts defect comes first
+    assert found[0].defect.pk == accounts.pk
+
+
+def test_a_typo_alone_still_finds_the_word_it_misspells(project, qa):
+    accounts = defect_create(project=project, title="Refund to closed accounts is lost", by=qa)
+    for i in range(20):
+        defect_create(project=project, title=f"Login page layout broken on tablet {i}", by=qa)
+    found = defect_similar_list(project_id=project.pk, title="acounts")
+    assert [s.defect.pk for s in found][:1] == [accounts.pk]
+
+
+def test_a_rare_noise_token_does_not_empty_the_result(project, qa):
+    # given templated defects whose descriptions carry build hashes (the demo data's shape)
+    target = defect_create(
+        project=project,
+        title="Basket logs a stack trace when the cache is cold",
+        description="Steps to reproduce are in the linked test case.\n\nSeen in build b0a2cb68d2f6 on test.",
+        by=qa,
+    )
+    for i, area in enumerate(["Identity", "Fraud", "Account", "Api", "Search", "Payments"] * 4):
+        defect_create(
+            project=project,
+            title=f"{area} sends the e-mail twice after a deploy",
+            description=f"Steps to reproduce are in the linked test case.\n\nSeen in build {i:04d}9fc{i:03d}e on test.",
+            by=qa,
+        )
+    # when a new report of the same problem comes from another build
+    found = defect_similar_list(
+        project_id=project.pk,
+        title="Basket logs a stack trace when the cache is cold",
+        description="Steps to reproduce are in the linked test case.\n\nSeen in build 19be3b13bd1a on test.",
+    )
+    # then the hash neither empties the result nor outranks the words
+    assert found and found[0].defect.pk == target.pk
+
+
+def test_every_demo_like_defect_finds_its_siblings(project, qa):
+    # given templated defects, two of each problem, hashes in every description
+    made = []
+    for i, area in enumerate(["Identity", "Fraud", "Basket", "Search", "Ledger"]):
+        for j in range(2):
+            made.append(
+                defect_create(
+                    project=project,
+                    title=f"{area} rounds to the wrong cent after a session expiry",
+                    description=f"Seen in build {i}{j}a39f73c8956 on test.",
+                    by=qa,
+                )
+            )
+    # then each one's page lists something, its twin first
+    for defect in made:
+        found = defect_similar_to(defect=defect)
+        assert found, defect.title
+        assert found[0].defect.title == defect.title
+
+
 def test_stays_inside_the_project_and_excludes_itself(project, qa):
     mine = defect_create(project=project, title="Kafka client upgrade for CVE-2023-25194", by=qa)
     defect_create(project=ProjectFactory(key="OPS"), title="Kafka client upgrade for CVE-2023-25194", by=None)
-    found = duplicates.similar_to_defect(defect=mine)
+    found = defect_similar_to(defect=mine)
     assert found == []
 
 
+def test_never_suggests_another_projects_defects_even_when_they_match_best(project, qa):
+    other = ProjectFactory(key="OPS")
+    for i in range(5):
+        defect_create(project=other, title=f"Export of accounts times out {i}", by=None)
+    mine = defect_create(project=project, title="Exports are slow", by=qa)
+    found = defect_similar_list(project_id=project.pk, title="Export of accounts times out")
+    assert {s.defect.project_id for s in found} <= {project.pk}
+    assert [s.defect.pk for s in found] in ([], [mine.pk])
+
+
 def test_empty_query_finds_nothing(project):
-    assert duplicates.similar_defects(project_id=project.pk, title="  ", description="") == []
-    assert duplicates.similar_defects(project_id=project.pk, title="the and of", description="") == []
+    assert defect_similar_list(project_id=project.pk, title="  ", description="") == []
+    assert defect_similar_list(project_id=project.pk, title="the and of", description="") == []
+    assert defect_similar_list(project_id=project.pk, title="", description="build 42e0c02add28") == []
 
 
-def test_similar_query_count_is_bounded(project, qa, django_assert_max_num_queries):
-    for i in range(60):
+@pytest.mark.parametrize("size", [10, 60])
+def test_similar_query_count_is_bounded(project, qa, django_assert_max_num_queries, size):
+    for i in range(size):
         defect_create(project=project, title=f"Timeout in payment gateway call {i}", by=qa)
     with django_assert_max_num_queries(5):
-        found = duplicates.similar_defects(project_id=project.pk, title="payment gateway timeout")
+        found = defect_similar_list(project_id=project.pk, title="payment gateway timeout")
     assert len(found) == 5
+
+
+def test_api_and_page_fragment_share_the_selector_and_its_shape(client, api_client_for, qa, project):
+    original = defect_create(project=project, title="Export of accounts times out", by=qa)
+    defect_create(project=project, title="Dashboard colours are wrong", by=qa)
+    # API: a list of {id, key, title, status, resolution, score}, best first
+    body = (
+        api_client_for(qa)
+        .get("/api/v1/defects/similar/", {"project": "PAY", "title": "Export of acounts times out"})
+        .json()
+    )
+    assert body[0] == {
+        "id": original.pk,
+        "key": original.key,
+        "title": original.title,
+        "status": "new",
+        "resolution": "",
+        "score": body[0]["score"],
+    }
+    assert 0 < body[0]["score"] <= 1
+    # the create form's fragment lists the same defect
+    client.force_login(qa)
+    fragment = client.get("/defects/new/similar/", {"project": "PAY", "title": "Export of acounts times out"})
+    assert f'data-key="{original.key}"' in fragment.content.decode()
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/defects/similar/?project=PAY&title=accounts", "/defects/new/similar/"]
+)
+def test_outsiders_get_nothing_from_another_project(client, api_client_for, project, qa, path):
+    # given a user who is a member of another project only
+    defect_create(project=project, title="Export of accounts times out", by=qa)
+    outsider = UserFactory(username="outsider")
+    MembershipFactory(project=ProjectFactory(key="OPS"), user=outsider, role="qa")
+    # when they ask for PAY's similar defects (API or page fragment)
+    if path.startswith("/api/"):
+        response = api_client_for(outsider).get(path)
+    else:
+        client.force_login(outsider)
+        response = client.get(path, {"project": "PAY", "title": "accounts"})
+    # then PAY does not exist for them, and nothing of it is shown
+    assert response.status_code == 404
+    assert "accounts times out" not in response.content.decode()
+
+
+def test_viewers_see_candidates_but_cannot_mark_them(client, project, qa, viewer):
+    original = defect_create(project=project, title="Export of accounts times out", by=qa)
+    copy = defect_create(project=project, title="Export of acounts times out", by=qa)
+    client.force_login(viewer)
+    page = client.get(f"/defects/{copy.key}/similar/").content.decode()
+    assert f'data-key="{original.key}"' in page
+    assert "Duplicate of this" not in page
+    client.force_login(qa)
+    assert "Duplicate of this" in client.get(f"/defects/{copy.key}/similar/").content.decode()
+
+
+def test_anonymous_requests_are_refused(client, api_client_for, project, qa):
+    defect = defect_create(project=project, title="Export of accounts times out", by=qa)
+    assert api_client_for().get(f"/api/v1/defects/{defect.pk}/similar/").status_code in (401, 403)
+    response = client.get(f"/defects/{defect.key}/similar/")
+    assert response.status_code == 302 and "/login" in response["Location"]
+
+
+@pytest.mark.parametrize("size", [5, 40])
+def test_similar_api_and_fragment_query_counts_are_bounded(
+    client, api_client_for, project, qa, django_assert_max_num_queries, size
+):
+    for i in range(size):
+        defect_create(project=project, title=f"Export of accounts times out {i}", by=qa)
+    defect = defect_create(project=project, title="Export of acounts times out", by=qa)
+    api = api_client_for(qa)
+    client.force_login(qa)
+    with django_assert_max_num_queries(12):
+        assert api.get(f"/api/v1/defects/{defect.pk}/similar/").status_code == 200
+    with django_assert_max_num_queries(12):
+        assert client.get(f"/defects/{defect.key}/similar/").status_code == 200
