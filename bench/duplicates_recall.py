@@ -184,11 +184,11 @@ def main() -> int:
     import django
 
     django.setup()
-    from django.core.cache import cache
     from django.db import connection
     from django.test.utils import setup_databases, teardown_databases
 
     import metrics.services
+    from defects.duplicates import word_stats_forget
     from defects.jira_import import import_jira_csv
     from defects.models import Defect
     from releases.models import Project
@@ -196,7 +196,7 @@ def main() -> int:
     # Metric recomputes are not what is measured here (they would run in-process after the import).
     metrics.services.schedule_recompute = lambda **kwargs: None
     labels = load_labels()
-    old = setup_databases(verbosity=0, interactive=False, keepdb=args.keepdb)
+    old = setup_databases(verbosity=0, interactive=False, keepdb=args.keepdb, serialized_aliases=[])
     results = {"database": connection.vendor, "labelled_queries": len(labels), "runs": []}
     try:
         print(
@@ -229,7 +229,7 @@ def main() -> int:
             added = pad(project, size)
             if added:
                 print(f"Padded with {added} synthetic defects in {time.perf_counter() - started:.1f} s")
-            cache.delete(f"defects:wordstats:v2:{project.pk}")
+            word_stats_forget(project_id=project.pk)
             total = Defect.objects.filter(project=project).count()
             measure_recall(labels, by_ext)  # warm: word sample cached, plans and pages in memory
             recall, labelled = measure_recall(labels, by_ext)

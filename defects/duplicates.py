@@ -10,12 +10,13 @@ Three steps, so the cost stays flat as a project grows:
    timestamps and very long tokens are dropped (`is_noise`). Each word is weighted by its rarity (inverse
    document frequency from a cached, evenly spread sample of the project's defects, `word_stats`).
 2. Candidates, at most FTS_CANDIDATES + TRIGRAM_CANDIDATES rows, through what the database indexes:
-   - PostgreSQL: full-text OR-query over the stored `search_vector` (title weight A, description B; GIN
-     index) ordered by `ts_rank`, plus the titles holding the query's words most closely by `pg_trgm` word
-     similarity (GIN trigram index on the title; this is what forgives a typo such as "acounts"). The OR-query takes the query's
-     words rarest first while the share of defects they can match stays under MAX_MATCH_SHARE; a word the
-     sample has never seen (a typo, an unusual name) costs nothing, so it is tried but can never be the whole
-     query.
+   - PostgreSQL, in one statement: a full-text OR-query over the stored `search_vector` (title weight A,
+     description B; GIN index) ordered by `ts_rank`, and the titles holding the title's less common words
+     most closely by `pg_trgm` word similarity (GIN trigram index on the title; this is what forgives a typo
+     such as "acounts"). The OR-query takes the query's words rarest first while the defects they can
+     match stay under MAX_MATCH_ROWS (what ts_rank has to read); a word the sample has never seen (a typo,
+     a build id that escaped the noise filter) costs nothing, so it is tried without pushing the real
+     words out, and the trigram half does not depend on it.
    - SQLite (embedded mode): one pass over the titles scoring each row by the summed rarity weight of the
      query words it contains; words the sample has never seen are also looked for by their 4-letter pieces,
      which is how a typo still finds the word it misspells.
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache, reduce
@@ -43,16 +45,20 @@ from django.db.models.functions import Mod, Substr
 from .models import Defect
 
 MIN_SCORE = 0.1
-FTS_CANDIDATES = 100
-TRIGRAM_CANDIDATES = 30
+FTS_CANDIDATES = 60
+TRIGRAM_CANDIDATES = 20
 TRIGRAM_THRESHOLD = 0.5  # pg_trgm word_similarity of the query words to a title, for it to be a candidate
 DESCRIPTION_CHARS = 1000
 TITLE_CHARS = 300
 MAX_TERMS = 12
 SQLITE_TITLE_WORDS = 3  # SQLite scans anyway: the title's least common words join even when common
-MAX_MATCH_SHARE = 0.25  # the OR-query's words may together match at most this share of the project
+MAX_MATCH_ROWS = 1000  # the OR-query's words may together match about this many defects (what ts_rank reads)
+TRIGRAM_WORD_SHARE = 0.05  # title words more common than this are left out of the trigram search
+TRIGRAM_WORDS = 4
+FTS_TEXT_MARGIN = 1.5  # the full-text column indexes 1,500 characters of description, the sample 1,000
 SAMPLE_SIZE = 1000
 SAMPLE_TTL = 600  # seconds a project's word-frequency sample is reused
+LOCAL_TTL = 60  # seconds a process keeps it without asking the shared cache
 WEIGHT_TITLE, WEIGHT_ALL, WEIGHT_TRIGRAM = 0.3, 0.5, 0.2
 
 _STOP_TEXT = """a an and are as at be been but by can could did do does for from had has have how if in into is it its
@@ -161,6 +167,18 @@ def trigram_similarity(query: set[str], title: set[str]) -> float:
     return max(shared / len(query | title), 0.8 * shared / len(query))
 
 
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "ly", "s")
+
+
+@lru_cache(maxsize=100_000)
+def stem(word: str) -> str:
+    """A crude stem, close enough to PostgreSQL's English stemmer to estimate how much a word matches."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
 @dataclass
 class Similar:
     defect: Defect
@@ -169,10 +187,12 @@ class Similar:
 
 @dataclass
 class WordStats:
-    """Document frequencies of words in a sample of a project's defects."""
+    """Document frequencies of words in a sample of a project's defects, and the project's size."""
 
     sample: int
     df: dict[str, int]
+    total: int = 0  # defects in the project (the sample's size for small projects)
+    stem_df: dict[str, int] = field(default_factory=dict)  # frequencies of crude stems (see `stem`)
     _idf: dict[str, float] = field(default_factory=dict, repr=False)
 
     def idf(self, word: str) -> float:
@@ -184,38 +204,68 @@ class WordStats:
     def share(self, word: str) -> float:
         return self.df.get(word, 0) / self.sample if self.sample else 0.0
 
+    def match_share(self, word: str) -> float:
+        """The share of defects a full-text search for the word may match: the full-text index stems
+        (windows -> window), so every form of the word counts, with a margin for the longer text it indexes."""
+        if not self.sample:
+            return 0.0
+        return self.stem_df.get(stem(word), 0) / self.sample * FTS_TEXT_MARGIN
+
+
+_LOCAL: dict[str, tuple[float, WordStats]] = {}  # per process, in front of the shared cache
+
 
 def word_stats(*, project_id: int) -> WordStats:
-    """Word frequencies of the project, from an evenly spread sample of SAMPLE_SIZE defects (cached SAMPLE_TTL s).
+    """Word frequencies of the project, from an evenly spread sample of SAMPLE_SIZE defects.
 
-    Small projects (up to SAMPLE_SIZE defects) are read whole and not cached, so the figures are exact.
+    Cached SAMPLE_TTL seconds (shared cache, and LOCAL_TTL in the process), keyed by the project's size up to
+    SAMPLE_SIZE + 1, so a small project's sample is read again as soon as a defect is added.
     """
     # How many defects, counting no further than needed to tell a small project from a large one.
-    seen = Defect.objects.filter(project_id=project_id).values("id")[: SAMPLE_SIZE + 1].count()
+    # No ordering: the model's default (-created_at) would sort the whole project before the LIMIT.
+    seen = Defect.objects.filter(project_id=project_id).order_by().values("id")[: SAMPLE_SIZE + 1].count()
     if seen == 0:
         return WordStats(sample=0, df={})
-    key = f"defects:wordstats:v2:{project_id}"
-    qs = Defect.objects.filter(project_id=project_id)
-    large = seen > SAMPLE_SIZE
-    if large:
-        cached = cache.get(key)
-        if cached is not None:
-            return WordStats(sample=cached[0], df=cached[1])
-        total = qs.count()
-        # Every n-th row by id: spread over the project's history, and the same sample every time.
-        qs = qs.annotate(slot=Mod("id", Value(total // SAMPLE_SIZE + 1))).filter(slot=0)
-    rows = qs.annotate(head=Substr("description", 1, DESCRIPTION_CHARS)).values_list("title", "head")[
-        :SAMPLE_SIZE
-    ]
-    df: Counter[str] = Counter()
-    count = 0
-    for title, head in rows:
-        count += 1
-        df.update(tokens(title) | tokens(head or ""))
-    stats = WordStats(sample=count, df=dict(df))
-    if large:
-        cache.set(key, (stats.sample, stats.df), SAMPLE_TTL)
+    key = _stats_key(project_id=project_id, seen=seen)
+    now = time.monotonic()
+    local = _LOCAL.get(key)
+    if local is not None and local[0] > now:
+        return local[1]
+    cached = cache.get(key)
+    if cached is not None:
+        stats = WordStats(sample=cached[0], df=cached[1], total=cached[2], stem_df=cached[3])
+    else:
+        qs = Defect.objects.filter(project_id=project_id).order_by("id")
+        total = seen
+        if seen > SAMPLE_SIZE:
+            total = qs.count()
+            # Every n-th row by id: spread over the project's history, and the same sample every time.
+            qs = qs.annotate(slot=Mod("id", Value(total // SAMPLE_SIZE + 1))).filter(slot=0)
+        rows = qs.annotate(head=Substr("description", 1, DESCRIPTION_CHARS)).values_list("title", "head")
+        df: Counter[str] = Counter()
+        count = 0
+        for title, head in rows[:SAMPLE_SIZE]:
+            count += 1
+            df.update(tokens(title) | tokens(head or ""))
+        stem_df: Counter[str] = Counter()
+        for word, n in df.items():
+            stem_df[stem(word)] += n  # over-counts a defect holding two forms: errs on the safe side
+        stats = WordStats(sample=count, df=dict(df), total=total, stem_df=dict(stem_df))
+        cache.set(key, (stats.sample, stats.df, stats.total, stats.stem_df), SAMPLE_TTL)
+    if len(_LOCAL) > 64:
+        _LOCAL.clear()
+    _LOCAL[key] = (now + LOCAL_TTL, stats)
     return stats
+
+
+def word_stats_forget(*, project_id: int) -> None:
+    """Drop a project's cached sample (after a bulk load, so the next query samples the new rows)."""
+    _LOCAL.clear()
+    cache.delete(_stats_key(project_id=project_id, seen=SAMPLE_SIZE + 1))
+
+
+def _stats_key(*, project_id: int, seen: int) -> str:
+    return f"defects:wordstats:v4:{project_id}:{seen}"
 
 
 @dataclass
@@ -227,6 +277,7 @@ class Query:
     all_tokens: set[str]
     title_trigrams: set[str]
     terms: list[str]  # full-text / LIKE retrieval words, rarest first
+    trigram_text: str  # the title's words for the trigram search
 
     @property
     def empty(self) -> bool:
@@ -244,29 +295,41 @@ def prepare(*, title: str, description: str, stats: WordStats) -> Query:
         all_tokens=all_tokens,
         title_trigrams=trigrams(" ".join(words(title))),
         terms=retrieval_terms(title=title, description=description, stats=stats),
+        trigram_text=trigram_words(title=title, stats=stats),
     )
 
 
 def retrieval_terms(*, title: str, description: str, stats: WordStats) -> list[str]:
     """The words to retrieve candidates by (an OR of them), rarest first.
 
-    Words are taken rarest first while the share of defects they can match together stays under
-    MAX_MATCH_SHARE (a bound on the rows the database ranks). A word the sample never saw costs next to
+    Words are taken rarest first while the defects they can match together stay under MAX_MATCH_ROWS (the
+    rows the database ranks, which is what a query costs). A word the sample never saw costs next to
     nothing, so a typo or a stray identifier joins the query without pushing the real words out; when such
-    words are all there is, the title's trigram similarity (PostgreSQL) or its commonest words (SQLite) still
+    words are all there is, the title's trigram search (PostgreSQL) or its commonest words (SQLite) still
     bring candidates.
     """
     all_words = list(dict.fromkeys(words(title) + words(description[:DESCRIPTION_CHARS])))
-    rarity = {w: stats.share(w) for w in all_words}
-    floor = 0.5 / stats.sample if stats.sample else 0.0  # what a word the sample never saw may still match
+    rarity = {w: stats.match_share(w) for w in all_words}
+    size = max(stats.total, stats.sample, 1)
+    limit = MAX_MATCH_ROWS / size  # as a share of the project
+    floor = 1 / stats.sample if stats.sample else 0.0  # what a word the sample never saw may still match
     chosen: list[str] = []
     budget = 0.0
     for word in sorted(all_words, key=lambda w: (rarity[w], -len(w))):
         cost = rarity[word] or floor
-        if len(chosen) < MAX_TERMS and budget + cost <= MAX_MATCH_SHARE:
+        if len(chosen) < MAX_TERMS and budget + cost <= limit:
             chosen.append(word)
             budget += cost
     return chosen
+
+
+def trigram_words(*, title: str, stats: WordStats) -> str:
+    """The title's words to look for by trigrams: all but the common ones (their trigrams are everywhere and
+    cost the most to read), or the three least common when every word is common."""
+    title_words = list(dict.fromkeys(words(title)))
+    kept = [w for w in title_words if stats.share(w) <= TRIGRAM_WORD_SHARE]
+    kept = sorted(kept or title_words, key=stats.share)[:TRIGRAM_WORDS]
+    return " ".join(w for w in title_words if w in kept)
 
 
 def _weighted_ochiai(a: set[str], b: set[str], stats: WordStats) -> float:
@@ -300,7 +363,7 @@ def _postgres_candidates(*, project_id: int, query: Query, exclude_id: int | Non
                 ORDER BY ts_rank(search_vector, q, 1) DESC, id DESC LIMIT %s)"""
         )
         params += [tsquery, project_id, exclude_id or 0, FTS_CANDIDATES]
-    trigram_text = " ".join(words(query.title))
+    trigram_text = query.trigram_text
     if trigram_text:
         # `<%` (word similarity at least the session's threshold) is served by the GIN trigram index.
         parts.append(
