@@ -9,11 +9,12 @@ Three steps, so the cost stays flat as a project grows:
    without noise: URLs and file paths are cut out, and build hashes, plain numbers,
    timestamps and very long tokens are dropped (`is_noise`). Each word is weighted by its rarity (inverse
    document frequency from a cached, evenly spread sample of the project's defects, `word_stats`).
-2. Candidates, at most FTS_CANDIDATES + TRIGRAM_CANDIDATES rows, through what the database indexes:
+2. Candidates, at most 100 rows (FTS_CANDIDATES + TITLE_CANDIDATES + TRIGRAM_CANDIDATES), through indexes:
    - PostgreSQL, in one statement: a full-text OR-query over the stored `search_vector` (title weight A,
-     description B; GIN index) ordered by `ts_rank`, and the titles holding the title's less common words
-     most closely by `pg_trgm` word similarity (GIN trigram index on the title; this is what forgives a typo
-     such as "acounts"). The OR-query takes the query's words rarest first while the defects they can
+     description B; GIN index) ordered by `ts_rank`, the same over titles alone (GIN expression index on
+     the title's tsvector; a word common in descriptions is often still rare among titles), and the titles
+     holding the title's less common words most closely by `pg_trgm` word similarity (GIN trigram index on
+     the title; this is what forgives a typo such as "acounts"). The OR-query takes the query's words rarest first while the defects they can
      match stay under MAX_MATCH_ROWS (what ts_rank has to read); a word the sample has never seen (a typo,
      a build id that escaped the noise filter) costs nothing, so it is tried without pushing the real
      words out, and the trigram half does not depend on it.
@@ -45,7 +46,8 @@ from django.db.models.functions import Mod, Substr
 from .models import Defect
 
 MIN_SCORE = 0.1
-FTS_CANDIDATES = 60
+FTS_CANDIDATES = 50
+TITLE_CANDIDATES = 30
 TRIGRAM_CANDIDATES = 20
 TRIGRAM_THRESHOLD = 0.5  # pg_trgm word_similarity of the query words to a title, for it to be a candidate
 DESCRIPTION_CHARS = 1000
@@ -54,8 +56,10 @@ MAX_TERMS = 12
 SQLITE_TITLE_WORDS = 3  # SQLite scans anyway: the title's least common words join even when common
 MAX_MATCH_ROWS = 1000  # the OR-query's words may together match about this many defects (what ts_rank reads)
 TRIGRAM_WORD_SHARE = 0.05  # title words more common than this are left out of the trigram search
-TRIGRAM_WORDS = 4
-FTS_TEXT_MARGIN = 1.5  # the full-text column indexes 1,500 characters of description, the sample 1,000
+TRIGRAM_WORDS = 3
+RANK_WORDS = 24  # words in the ranking query (cost of ts_rank grows with them)
+COMMON_SHARE = 0.3  # a word in more than this share of the defects tells them apart too little to search by
+COMMON_MIN_SAMPLE = 20  # ... in a project of at least this many defects
 SAMPLE_SIZE = 1000
 SAMPLE_TTL = 600  # seconds a project's word-frequency sample is reused
 LOCAL_TTL = 60  # seconds a process keeps it without asking the shared cache
@@ -167,18 +171,6 @@ def trigram_similarity(query: set[str], title: set[str]) -> float:
     return max(shared / len(query | title), 0.8 * shared / len(query))
 
 
-_SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "ly", "s")
-
-
-@lru_cache(maxsize=100_000)
-def stem(word: str) -> str:
-    """A crude stem, close enough to PostgreSQL's English stemmer to estimate how much a word matches."""
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)]
-    return word
-
-
 @dataclass
 class Similar:
     defect: Defect
@@ -192,7 +184,7 @@ class WordStats:
     sample: int
     df: dict[str, int]
     total: int = 0  # defects in the project (the sample's size for small projects)
-    stem_df: dict[str, int] = field(default_factory=dict)  # frequencies of crude stems (see `stem`)
+    title_df: dict[str, int] = field(default_factory=dict)  # the same, in titles only
     _idf: dict[str, float] = field(default_factory=dict, repr=False)
 
     def idf(self, word: str) -> float:
@@ -204,12 +196,8 @@ class WordStats:
     def share(self, word: str) -> float:
         return self.df.get(word, 0) / self.sample if self.sample else 0.0
 
-    def match_share(self, word: str) -> float:
-        """The share of defects a full-text search for the word may match: the full-text index stems
-        (windows -> window), so every form of the word counts, with a margin for the longer text it indexes."""
-        if not self.sample:
-            return 0.0
-        return self.stem_df.get(stem(word), 0) / self.sample * FTS_TEXT_MARGIN
+    def title_share(self, word: str) -> float:
+        return self.title_df.get(word, 0) / self.sample if self.sample else 0.0
 
 
 _LOCAL: dict[str, tuple[float, WordStats]] = {}  # per process, in front of the shared cache
@@ -233,7 +221,7 @@ def word_stats(*, project_id: int) -> WordStats:
         return local[1]
     cached = cache.get(key)
     if cached is not None:
-        stats = WordStats(sample=cached[0], df=cached[1], total=cached[2], stem_df=cached[3])
+        stats = WordStats(sample=cached[0], df=cached[1], total=cached[2], title_df=cached[3])
     else:
         qs = Defect.objects.filter(project_id=project_id).order_by("id")
         total = seen
@@ -243,15 +231,15 @@ def word_stats(*, project_id: int) -> WordStats:
             qs = qs.annotate(slot=Mod("id", Value(total // SAMPLE_SIZE + 1))).filter(slot=0)
         rows = qs.annotate(head=Substr("description", 1, DESCRIPTION_CHARS)).values_list("title", "head")
         df: Counter[str] = Counter()
+        title_df: Counter[str] = Counter()
         count = 0
         for title, head in rows[:SAMPLE_SIZE]:
             count += 1
-            df.update(tokens(title) | tokens(head or ""))
-        stem_df: Counter[str] = Counter()
-        for word, n in df.items():
-            stem_df[stem(word)] += n  # over-counts a defect holding two forms: errs on the safe side
-        stats = WordStats(sample=count, df=dict(df), total=total, stem_df=dict(stem_df))
-        cache.set(key, (stats.sample, stats.df, stats.total, stats.stem_df), SAMPLE_TTL)
+            in_title = tokens(title)
+            title_df.update(in_title)
+            df.update(in_title | tokens(head or ""))
+        stats = WordStats(sample=count, df=dict(df), total=total, title_df=dict(title_df))
+        cache.set(key, (stats.sample, stats.df, stats.total, stats.title_df), SAMPLE_TTL)
     if len(_LOCAL) > 64:
         _LOCAL.clear()
     _LOCAL[key] = (now + LOCAL_TTL, stats)
@@ -265,7 +253,7 @@ def word_stats_forget(*, project_id: int) -> None:
 
 
 def _stats_key(*, project_id: int, seen: int) -> str:
-    return f"defects:wordstats:v4:{project_id}:{seen}"
+    return f"defects:wordstats:v6:{project_id}:{seen}"
 
 
 @dataclass
@@ -278,6 +266,8 @@ class Query:
     title_trigrams: set[str]
     terms: list[str]  # full-text / LIKE retrieval words, rarest first
     trigram_text: str  # the title's words for the trigram search
+    title_terms: list[str]  # the title's words for the title-only full-text search
+    rank_words: list[str]  # the words the full-text candidates are ranked by (title's, then the terms)
 
     @property
     def empty(self) -> bool:
@@ -289,27 +279,37 @@ def prepare(*, title: str, description: str, stats: WordStats) -> Query:
     description = (description or "")[:DESCRIPTION_CHARS]
     title_tokens = tokens(title)
     all_tokens = title_tokens | tokens(description)
+    terms = retrieval_terms(title=title, description=description, stats=stats)
     return Query(
         title=title,
         title_tokens=title_tokens,
         all_tokens=all_tokens,
         title_trigrams=trigrams(" ".join(words(title))),
-        terms=retrieval_terms(title=title, description=description, stats=stats),
+        terms=terms,
         trigram_text=trigram_words(title=title, stats=stats),
+        title_terms=title_terms(title=title, stats=stats),
+        rank_words=list(dict.fromkeys(words(title) + terms))[:RANK_WORDS],
     )
+
+
+def _common_share(stats: WordStats) -> float:
+    """COMMON_SHARE, once the project is large enough for a word's frequency to say something."""
+    return COMMON_SHARE if stats.sample >= COMMON_MIN_SAMPLE else 1.0
 
 
 def retrieval_terms(*, title: str, description: str, stats: WordStats) -> list[str]:
     """The words to retrieve candidates by (an OR of them), rarest first.
 
     Words are taken rarest first while the defects they can match together stay under MAX_MATCH_ROWS (the
-    rows the database ranks, which is what a query costs). A word the sample never saw costs next to
+    rows the database ranks, which is what a query costs); words in more than COMMON_SHARE of the defects
+    are left out whatever the project's size. A word the sample never saw costs next to
     nothing, so a typo or a stray identifier joins the query without pushing the real words out; when such
     words are all there is, the title's trigram search (PostgreSQL) or its commonest words (SQLite) still
     bring candidates.
     """
     all_words = list(dict.fromkeys(words(title) + words(description[:DESCRIPTION_CHARS])))
-    rarity = {w: stats.match_share(w) for w in all_words}
+    rarity = {w: stats.share(w) for w in all_words}
+    common = _common_share(stats)
     size = max(stats.total, stats.sample, 1)
     limit = MAX_MATCH_ROWS / size  # as a share of the project
     floor = 1 / stats.sample if stats.sample else 0.0  # what a word the sample never saw may still match
@@ -317,7 +317,25 @@ def retrieval_terms(*, title: str, description: str, stats: WordStats) -> list[s
     budget = 0.0
     for word in sorted(all_words, key=lambda w: (rarity[w], -len(w))):
         cost = rarity[word] or floor
-        if len(chosen) < MAX_TERMS and budget + cost <= limit:
+        if len(chosen) < MAX_TERMS and budget + cost <= limit and rarity[word] <= common:
+            chosen.append(word)
+            budget += cost
+    return chosen
+
+
+def title_terms(*, title: str, stats: WordStats) -> list[str]:
+    """The title's words for the title-only search, rarest in titles first, under the same row budget.
+
+    Titles are short, so a word common in descriptions (a library, a component) is often still rare among
+    titles and can be searched by there: this is what finds "Upgrade netty ..." next to "Bump netty ...".
+    """
+    limit = MAX_MATCH_ROWS / max(stats.total, stats.sample, 1)
+    common = _common_share(stats)
+    chosen: list[str] = []
+    budget = 0.0
+    for word in sorted(dict.fromkeys(words(title)), key=stats.title_share):
+        cost = stats.title_share(word) or (1 / stats.sample if stats.sample else 0.0)
+        if len(chosen) < MAX_TERMS and budget + cost <= limit and stats.title_share(word) <= common:
             chosen.append(word)
             budget += cost
     return chosen
@@ -352,17 +370,30 @@ def score(*, query: Query, title: str, description: str, stats: WordStats) -> fl
     )
 
 
+def _or(words_: list[str]) -> str:
+    return " | ".join(f"'{word}'" for word in words_)  # words are [a-z0-9_.-] only: nothing to escape
+
+
 def _postgres_candidates(*, project_id: int, query: Query, exclude_id: int | None) -> list[int]:
     """PostgreSQL: the best full-text matches of the OR-query and the titles closest by trigrams (one query)."""
     parts, params = [], []
+    # Rows are picked by the rare words (cheap: few rows, GIN index) and ranked by all of the query's
+    # words, common ones included, so a defect sharing a rare word *and* the everyday ones comes first.
+    ranking = _or(query.rank_words)
     if query.terms:
-        tsquery = " | ".join(f"'{term}'" for term in query.terms)  # words are [a-z0-9_.-] only
         parts.append(
-            """(SELECT id FROM defects_defect, to_tsquery('english', %s) q
+            """(SELECT id FROM defects_defect, to_tsquery('simple', %s) q, to_tsquery('simple', %s) r
                 WHERE project_id = %s AND search_vector @@ q AND id <> %s
-                ORDER BY ts_rank(search_vector, q, 1) DESC, id DESC LIMIT %s)"""
+                ORDER BY ts_rank(search_vector, r, 1) DESC, id DESC LIMIT %s)"""
         )
-        params += [tsquery, project_id, exclude_id or 0, FTS_CANDIDATES]
+        params += [_or(query.terms), ranking, project_id, exclude_id or 0, FTS_CANDIDATES]
+    if query.title_terms:
+        parts.append(
+            """(SELECT id FROM defects_defect, to_tsquery('simple', %s) q, to_tsquery('simple', %s) r
+                WHERE project_id = %s AND to_tsvector('simple'::regconfig, title) @@ q AND id <> %s
+                ORDER BY ts_rank(to_tsvector('simple'::regconfig, title), r) DESC, id DESC LIMIT %s)"""
+        )
+        params += [_or(query.title_terms), ranking, project_id, exclude_id or 0, TITLE_CANDIDATES]
     trigram_text = query.trigram_text
     if trigram_text:
         # `<%` (word similarity at least the session's threshold) is served by the GIN trigram index.
@@ -414,7 +445,7 @@ def _title_candidates(
     )
     if exclude_id:
         qs = qs.exclude(pk=exclude_id)
-    limit = FTS_CANDIDATES + TRIGRAM_CANDIDATES
+    limit = FTS_CANDIDATES + TITLE_CANDIDATES + TRIGRAM_CANDIDATES
     return list(qs.order_by("-match_weight", "-id").values_list("pk", flat=True)[:limit])
 
 
@@ -423,8 +454,8 @@ def find(
 ) -> list[Similar]:
     """The `limit` defects of the project most similar to the text, best first, each with a 0-1 score.
 
-    At most four queries: the project's size and word sample (the sample is cached for large projects), the
-    candidates, and the candidates' rows.
+    Four queries once the project's word sample is cached (its size probe, the trigram threshold, the
+    candidates, the candidates' rows), six when the sample is read; never more, whatever the project's size.
     """
     if not (title or "").strip() and not (description or "").strip():
         return []

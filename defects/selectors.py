@@ -332,7 +332,7 @@ def defect_similar_list(
     """Duplicate candidates for a text: the `limit` defects of the project most similar to it, best first.
 
     The one function behind the create form's as-you-type suggestions and `GET /api/v1/defects/similar/`;
-    `defect_similar_to` serves the defect page and its API. Never looks outside the project; at most four
+    `defect_similar_to` serves the defect page and its API. Never looks outside the project; at most six
     queries whatever the project's size (defects/duplicates.py explains the ranking).
     """
     return duplicates.find(
