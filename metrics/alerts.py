@@ -278,6 +278,18 @@ def alert_rule_delete(*, rule: AlertRule) -> None:
     rule.delete()
 
 
+def _check_webhook_fields(*, payload_format: str, event_kinds: list[str]) -> list[str]:
+    if payload_format not in PayloadFormat.values:
+        raise DomainError(
+            f"payload_format must be one of {', '.join(PayloadFormat.values)}.", field="payload_format"
+        )
+    kinds = list(dict.fromkeys(event_kinds))
+    unknown = [k for k in kinds if k not in Kind.values]
+    if unknown:
+        raise DomainError(f"Unknown notification kind(s): {', '.join(unknown)}.", field="event_kinds")
+    return kinds
+
+
 def webhook_create(
     *,
     project: Project,
@@ -295,14 +307,10 @@ def webhook_create(
     outbound.validate_url(url)
     if len(secret or "") < 16:
         raise DomainError("The secret must be at least 16 characters.", field="secret")
-    if payload_format not in PayloadFormat.values:
-        raise DomainError(
-            f"payload_format must be one of {', '.join(PayloadFormat.values)}.", field="payload_format"
-        )
-    kinds = default_event_kinds() if event_kinds is None else list(dict.fromkeys(event_kinds))
-    unknown = [k for k in kinds if k not in Kind.values]
-    if unknown:
-        raise DomainError(f"Unknown notification kind(s): {', '.join(unknown)}.", field="event_kinds")
+    kinds = _check_webhook_fields(
+        payload_format=payload_format,
+        event_kinds=default_event_kinds() if event_kinds is None else event_kinds,
+    )
     return Webhook.objects.create(
         project=project,
         name=name or url,
@@ -311,3 +319,31 @@ def webhook_create(
         payload_format=payload_format,
         event_kinds=kinds,
     )
+
+
+WEBHOOK_EDITABLE = ("name", "url", "secret", "active", "payload_format", "event_kinds")
+
+
+def webhook_update(*, webhook: Webhook, data: dict) -> Webhook:
+    """Change a webhook's name, URL (public targets only, as at registration), secret, active flag, payload format
+    or notification kinds; fields not in `data` keep their value. Deliveries already made are unchanged."""
+    from qualitygov import outbound
+
+    unknown = sorted(set(data) - set(WEBHOOK_EDITABLE))
+    if unknown:
+        raise DomainError(f"These fields cannot be changed: {', '.join(unknown)}.", field=unknown[0])
+    if "url" in data:
+        outbound.validate_url(data["url"])
+    if "secret" in data and len(data["secret"] or "") < 16:
+        raise DomainError("The secret must be at least 16 characters.", field="secret")
+    if "name" in data and not (data["name"] or "").strip():
+        data = {**data, "name": data.get("url", webhook.url)}
+    kinds = _check_webhook_fields(
+        payload_format=data.get("payload_format", webhook.payload_format),
+        event_kinds=data.get("event_kinds", webhook.event_kinds or []),
+    )
+    for field in WEBHOOK_EDITABLE:
+        if field in data:
+            setattr(webhook, field, kinds if field == "event_kinds" else data[field])
+    webhook.save(update_fields=[f for f in WEBHOOK_EDITABLE if f in data])
+    return webhook

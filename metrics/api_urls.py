@@ -43,6 +43,7 @@ urlpatterns = [
     path(f"projects/{KEY}/policy/", policy_apis.ProjectPolicyApi.as_view(), name="api-project-policy"),
     path(f"projects/{KEY}/alert-rules/", apis.ProjectAlertRulesApi.as_view(), name="api-project-alert-rules"),
     path(f"projects/{KEY}/webhooks/", apis.ProjectWebhooksApi.as_view(), name="api-project-webhooks"),
+    path("webhooks/<int:pk>/", apis.WebhookDetailApi.as_view(), name="api-webhook"),
     path("alert-rules/<int:pk>/", apis.AlertRuleDetailApi.as_view(), name="api-alert-rule"),
     path("alerts/", apis.AlertListApi.as_view(), name="api-alerts"),
 ]

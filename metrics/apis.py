@@ -440,6 +440,45 @@ class ProjectWebhooksApi(APIView):
         return Response(WebhookOutputSerializer(hook).data, status=status.HTTP_201_CREATED)
 
 
+class WebhookUpdateSerializer(WebhookInputSerializer):
+    url = serializers.URLField(max_length=500, required=False)
+    secret = serializers.CharField(
+        min_length=16, max_length=128, required=False, help_text="Shared HMAC secret."
+    )
+    active = serializers.BooleanField(required=False)
+
+
+class WebhookDetailApi(APIView):
+    def _webhook(self, request, pk: int) -> Webhook:
+        webhook = Webhook.objects.select_related("project").filter(pk=pk).first()
+        if webhook is None:
+            raise Http404("No such webhook.")
+        project_get_for_user(user=request.user, key=webhook.project.key)  # 404 outside your projects
+        require(request.user, webhook.project, Action.MANAGE_GATES)
+        return webhook
+
+    @extend_schema(
+        summary="One webhook (project admin; the secret is never returned)",
+        responses={200: WebhookOutputSerializer, **ERRORS},
+    )
+    def get(self, request, pk: int):
+        return Response(WebhookOutputSerializer(self._webhook(request, pk)).data)
+
+    @extend_schema(
+        summary="Change a webhook (project admin): name, url, secret, active, payload_format, event_kinds",
+        request=WebhookUpdateSerializer(partial=True),
+        responses={200: WebhookOutputSerializer, **ERRORS},
+    )
+    def patch(self, request, pk: int):
+        webhook = self._webhook(request, pk)
+        ser = WebhookUpdateSerializer(data=request.data, partial=True)
+        ser.is_valid(raise_exception=True)
+        data = {k: v for k, v in ser.validated_data.items() if k in request.data}
+        return Response(
+            WebhookOutputSerializer(alert_services.webhook_update(webhook=webhook, data=data)).data
+        )
+
+
 class AlertListApi(APIView):
     pagination_class = Pagination  # the list is paginated: the schema says so
 

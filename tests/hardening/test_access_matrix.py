@@ -101,6 +101,7 @@ OWNERS = {
     ("alerts", "pk"): lambda w: w.alert_rules[0].id,
     ("junit-ingestions", "pk"): lambda w: w.junit_ingestions[0].id,
     ("notifications", "pk"): lambda w: w.notifications[0].id,
+    ("webhooks", "pk"): lambda w: w.webhooks[0].id,
     # not objects of a project: any valid value, the project part of the URL is what is checked
     ("metrics", "key"): lambda w: sorted(REGISTRY)[0],
     ("metrics", "metric"): lambda w: "stability_index",

@@ -95,6 +95,7 @@ ID_OWNERS = {
     "alert-rules": "alert_rules",
     "checklist-items": "checklist_items",
     "junit-ingestions": "junit_ingestions",
+    "webhooks": "webhooks",
 }
 
 

@@ -17,7 +17,7 @@ from gates import services as gate_services
 from gates.models import ChecklistItem, ChecklistSignoff, GateEvaluation, QualityGate
 from incidents.models import ActionItem, Incident
 from measures.models import MeasureKey
-from metrics.models import AlertRule
+from metrics.models import AlertRule, Webhook
 from notifications.kinds import Kind
 from notifications.services import publish
 from releases.models import Release
@@ -55,6 +55,7 @@ API_VALUES = {
     ("checklist-items", "pk"): "checklist_item",
     ("decisions", "pk"): "evaluation",
     ("junit-ingestions", "pk"): "junit_ingestion",
+    ("webhooks", "pk"): "webhook",
     "measure_key": "measure_key",
     ("releases", "key"): "metric",
     ("projects", "metric"): "metric",
@@ -168,5 +169,11 @@ def seed_ids() -> dict:
         "measure_key": measure_key.key,
         "junit_ingestion": ingestion.pk,
         "notification": notification.pk,
+        "webhook": (
+            Webhook.objects.filter(project=release.project).first()
+            or Webhook.objects.create(
+                project=release.project, name="chat", url="https://example.com/hook", secret="s" * 32
+            )
+        ).pk,
         "password": DEMO_PASSWORD,
     }
