@@ -146,3 +146,13 @@ def test_pages_need_login():
     for url in ("/notifications/", "/notifications/preferences/"):
         answer = anonymous.get(url)
         assert answer.status_code == 302 and answer["Location"].startswith("/accounts/login/")
+
+
+def test_api_list_is_bounded_in_queries(two_users, api_client_for, django_assert_max_num_queries):
+    alice, _ = two_users
+    tell(alice, alice.memberships.first().project, 60)
+    client = api_client_for(alice)
+    # token, count, page (with the project key joined), unread count: the same at 3 or 63 notifications
+    with django_assert_max_num_queries(5):
+        body = client.get("/api/v1/notifications/?page_size=100").json()
+    assert body["count"] == 63 and len(body["results"]) == 63 and body["unread"] == 63
