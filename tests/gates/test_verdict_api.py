@@ -87,7 +87,9 @@ def test_evaluations_api_marks_a_stale_evaluation(api_client_for, gate, ready, r
 
     metric_values(PASSING)
     client = api_client_for(rm)
-    created = client.post(f"/api/v1/gates/{gate.pk}/evaluations/", {"release": ready.pk}, format="json").json()
+    created = client.post(
+        f"/api/v1/gates/{gate.pk}/evaluations/", {"release": ready.pk}, format="json"
+    ).json()
     assert created["stale"] is False
     metric_services.schedule_recompute(release_ids=[ready.pk])  # newer evidence, re-evaluation not run yet
     assert client.get(f"/api/v1/evaluations/{created['id']}/").json()["stale"] is True
