@@ -55,8 +55,10 @@ def test_browser_opening_a_notification_goes_to_the_defect_and_marks_it_read(
 @pytest.mark.browser
 def test_browser_preferences_switch_off_email_for_a_kind(two_users, login, page):
     alice, _ = two_users
+    page.set_viewport_size({"width": 390, "height": 844})
     login(alice, PASSWORD)
     page.goto("/notifications/preferences/")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.uncheck("input[name=gate_failed__email]")
     page.click("#preferences-form button[type=submit]")
     page.wait_for_url("**/notifications/preferences/")
