@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from notifications.kinds import Kind
+from qualitygov import outbound
 from qualitygov.errors import DomainError
 from releases.models import Project
 
@@ -177,8 +178,6 @@ def webhook_post(
 ) -> WebhookDelivery:
     """Send one delivery (an alert's or a notification event's) in the webhook's format, signed, and record the
     answer; raises WebhookFailed where a retry may help (see webhook_deliver)."""
-    from qualitygov import outbound
-
     body = payload_body(webhook=webhook, data=data, text=text)
     headers = {
         "Content-Type": "application/json",
@@ -302,8 +301,6 @@ def webhook_create(
     """Register a webhook: an http(s) URL to a public host (qualitygov.outbound.validate_url; checked again at
     delivery), the body format (signed JSON or Slack-style text) and the notification kinds it receives besides
     the alerts of its rules (None = the governance events, notifications.kinds.WEBHOOK_DEFAULT_KINDS)."""
-    from qualitygov import outbound
-
     outbound.validate_url(url)
     if len(secret or "") < 16:
         raise DomainError("The secret must be at least 16 characters.", field="secret")
@@ -327,8 +324,6 @@ WEBHOOK_EDITABLE = ("name", "url", "secret", "active", "payload_format", "event_
 def webhook_update(*, webhook: Webhook, data: dict) -> Webhook:
     """Change a webhook's name, URL (public targets only, as at registration), secret, active flag, payload format
     or notification kinds; fields not in `data` keep their value. Deliveries already made are unchanged."""
-    from qualitygov import outbound
-
     unknown = sorted(set(data) - set(WEBHOOK_EDITABLE))
     if unknown:
         raise DomainError(f"These fields cannot be changed: {', '.join(unknown)}.", field=unknown[0])
