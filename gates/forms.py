@@ -4,7 +4,7 @@ from django import forms
 from django.forms import formset_factory
 
 from qualitygov.services import MAX_ID
-from releases.models import ChangeClass, Role
+from releases.models import ChangeClass, ReleaseStatus, Role
 
 from .models import ORDER_MAX, DecisionKind, MissingData, Operator
 
@@ -28,7 +28,26 @@ class GateForm(forms.Form):
     order = forms.IntegerField(min_value=0, max_value=ORDER_MAX, initial=0)
     is_active = forms.BooleanField(required=False, initial=True, label="Active")
     evaluate_on_schedule = forms.BooleanField(required=False, initial=True, label="Evaluate on schedule")
+    # The release move the gate guards (the service refuses a move the lifecycle does not allow, naming those it does).
+    from_status = forms.ChoiceField(
+        choices=ReleaseStatus.choices,
+        initial=ReleaseStatus.READY,
+        required=False,
+        label="Guards the move from",
+    )
+    to_status = forms.ChoiceField(
+        choices=ReleaseStatus.choices, initial=ReleaseStatus.RELEASED, required=False, label="to"
+    )
     revision = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        data = super().clean()
+        for field in ("from_status", "to_status"):
+            if not data.get(
+                field
+            ):  # not sent: a new gate guards ready -> released, an edited one keeps its move
+                data.pop(field, None)
+        return data
 
 
 def parse_class_thresholds(text: str) -> dict:

@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from metrics.selectors import evidence_watermarks
 from qualitygov.api import id_field
+from releases.models import ReleaseStatus
 
 from .models import (
     ORDER_MAX,
@@ -56,6 +57,15 @@ class GateInputSerializer(serializers.Serializer):
     )
     is_active = serializers.BooleanField(required=False, default=True)
     evaluate_on_schedule = serializers.BooleanField(required=False, default=True)
+    from_status = serializers.ChoiceField(
+        choices=ReleaseStatus.choices,
+        required=False,
+        default=ReleaseStatus.READY,
+        help_text="The gate guards the release move from_status -> to_status (default ready -> released).",
+    )
+    to_status = serializers.ChoiceField(
+        choices=ReleaseStatus.choices, required=False, default=ReleaseStatus.RELEASED
+    )
     conditions = ConditionSerializer(many=True, required=False, default=list)
     checklist_items = ChecklistItemSerializer(many=True, required=False, default=list)
 
@@ -66,6 +76,8 @@ class GateUpdateSerializer(serializers.Serializer):
     order = serializers.IntegerField(required=False, min_value=0, max_value=ORDER_MAX)
     is_active = serializers.BooleanField(required=False)
     evaluate_on_schedule = serializers.BooleanField(required=False)
+    from_status = serializers.ChoiceField(choices=ReleaseStatus.choices, required=False)
+    to_status = serializers.ChoiceField(choices=ReleaseStatus.choices, required=False)
     revision = serializers.IntegerField(
         required=False, help_text="The revision you edited; 409 if it moved on."
     )
@@ -81,8 +93,8 @@ class GateOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = QualityGate
         fields = [
-            "id", "project", "name", "description", "order", "is_active", "evaluate_on_schedule", "revision",
-            "conditions", "checklist_items", "created_at", "updated_at",
+            "id", "project", "name", "description", "order", "is_active", "evaluate_on_schedule", "from_status",
+            "to_status", "revision", "conditions", "checklist_items", "created_at", "updated_at",
         ]  # fmt: skip
 
 

@@ -122,6 +122,8 @@ def _editor(request, *, project: Project, gate: QualityGate | None):
                     "order": gate.order,
                     "is_active": gate.is_active,
                     "evaluate_on_schedule": gate.evaluate_on_schedule,
+                    "from_status": gate.from_status,
+                    "to_status": gate.to_status,
                     "revision": gate.revision,
                 }
             )

@@ -375,3 +375,47 @@ def test_expired_waiver_is_flagged_on_the_release(client_for, gate, release, mak
     assert expired_waivers(release=release).count() == 2
     panel = client_for(rm).get(f"/releases/{release.pk}/gates/panel/").content.decode()
     assert "2 expired waivers" in panel
+
+
+def test_gate_editor_and_api_name_the_move_a_gate_guards(client_for, api_client_for, project, make_member):
+    # issue 13: each gate guards one release move, chosen in the editor and the API
+    admin = make_member(Role.ADMIN)
+    c = client_for(admin)
+    data = {
+        "name": "Entry gate",
+        "order": 1,
+        "is_active": "on",
+        "from_status": "planning",
+        "to_status": "testing",
+        "cond-TOTAL_FORMS": 0,
+        "cond-INITIAL_FORMS": 0,
+        "item-TOTAL_FORMS": 1,
+        "item-INITIAL_FORMS": 0,
+        "item-0-text": "Scope frozen",
+        "item-0-role": "release_manager",
+    }
+    assert c.post(f"/projects/{project.key}/gates/new/", data).status_code == 302
+    gate = QualityGate.objects.get(name="Entry gate")
+    assert (gate.from_status, gate.to_status) == ("planning", "testing")
+    page = c.get(f"/gates/{gate.pk}/edit/").content.decode()
+    assert 'name="from_status"' in page and '<option value="planning" selected>' in page
+    # a move the lifecycle does not allow is refused with the allowed ones, what was typed kept
+    bad = c.post(
+        f"/gates/{gate.pk}/edit/",
+        {**data, "revision": gate.revision, "to_status": "released", "item-INITIAL_FORMS": 1,
+         "item-0-id": gate.checklist_items.get().pk},
+    )  # fmt: skip
+    assert bad.status_code == 400 and "planning-&gt;released is not one" in bad.content.decode()
+    assert '<option value="released" selected>' in bad.content.decode()
+    # the API reads and writes the move too
+    api = api_client_for(admin)
+    body = api.get(f"/api/v1/gates/{gate.pk}/").json()
+    assert (body["from_status"], body["to_status"]) == ("planning", "testing")
+    made = api.post(
+        "/api/v1/gates/",
+        {"project": project.key, "name": "Handover", "from_status": "released", "to_status": "handed_over"},
+        format="json",
+    )
+    assert made.status_code == 201 and made.json()["from_status"] == "released"
+    refused = api.patch(f"/api/v1/gates/{gate.pk}/", {"to_status": "handed_over"}, format="json")
+    assert refused.status_code == 400 and "not one" in refused.json()["detail"]
