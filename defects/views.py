@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from qualitygov.errors import DomainError
+from qualitygov.services import parse_id
 from releases.access import Action, can, can_anywhere, require
 from releases.models import Release
 from releases.selectors import newest_version_first, project_get_for_user, project_list_for_user
@@ -173,7 +174,9 @@ def bulk(request):
 
 
 def _release_label(ref: str) -> str:
-    release = Release.objects.filter(pk=ref).only("version").first() if ref.isdigit() else None
+    """The version of the release the bulk bar named (an id, resolved as references.release_in does)."""
+    pk = parse_id(ref)
+    release = Release.objects.filter(pk=pk).only("version").first() if pk is not None else None
     return release.version if release else ref
 
 

@@ -181,3 +181,27 @@ def test_refused_jira_import_keeps_the_chosen_options(client, manager):
     assert '<option value="staging" selected>' in html
     assert 'name="dry_run"' in html and "checked" in html.split('name="dry_run"')[1][:60]
     assert not Defect.objects.exists()
+
+
+@pytest.mark.parametrize("bad", ["abc", "99999999999999999999", "-1"])
+def test_bulk_release_that_does_not_exist_is_400_and_writes_nothing(client, qa, make_defect, bad):
+    defect = make_defect(title="Keep me")
+    client.force_login(qa)
+    response = client.post(
+        "/defects/bulk/", {"ids": [defect.pk], "release": bad, "severity": "minor"}, **HTMX
+    )
+    assert response.status_code == 400 and "No release" in response.content.decode()
+    defect.refresh_from_db()
+    assert defect.severity == "major" and defect.version == 1
+
+
+def test_bulk_release_is_named_by_its_version_in_the_summary(client, qa, project, make_defect):
+    from tests.factories import ReleaseFactory
+
+    release = ReleaseFactory(project=project, version="3.1.0")
+    defect = make_defect(title="Move me")
+    client.force_login(qa)
+    response = client.post("/defects/bulk/", {"ids": [defect.pk], "release": release.pk}, **HTMX)
+    assert "found in release → 3.1.0" in response.content.decode()
+    defect.refresh_from_db()
+    assert defect.found_in_release == release
