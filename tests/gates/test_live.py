@@ -195,3 +195,19 @@ def test_a_new_decision_lifts_the_suspension(golive, ready, project, rm, django_
     metric_services.schedule_recompute(release_ids=[ready.pk])
     _go_with_waiver(golive, ready, rm)
     assert move_verdicts(release=ready, to_status="released")[0].state == DecisionState.IN_FORCE
+
+
+def test_pages_show_the_suspension_and_what_a_new_decision_must_cover(
+    golive, ready, project, rm, client, django_capture_on_commit_callbacks
+):
+    _go_with_waiver(golive, ready, rm)
+    with django_capture_on_commit_callbacks(execute=True):
+        _new_blocker(project, ready, rm)
+    client.force_login(rm)
+    decide = client.get(f"/releases/{ready.pk}/gates/{golive.pk}/decide/").content.decode()
+    assert 'data-decision-state="suspended"' in decide and "key condition failed" in decide
+    assert "What a new decision must cover" in decide and "cannot be waived" in decide
+    report = client.get(f"/releases/{ready.pk}/readiness/").content.decode()
+    assert "SUSPENDED" in report and "key condition failed" in report
+    card = client.get(f"/releases/{ready.pk}/gates/").content.decode()
+    assert "suspension-reason" in card and "only a new decision lifts it" in card
