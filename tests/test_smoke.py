@@ -3,12 +3,12 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 
-def test_home_lists_member_projects_only(client, make_member, project):
+def test_home_lists_member_projects_only(client, project, qa):
     # given a QA member of PAY and another project they are not in
     from .factories import ProjectFactory
 
     ProjectFactory(key="OPS", name="Operations")
-    user = make_member("qa")
+    user = qa
     client.force_login(user)
     # when
     response = client.get("/")
@@ -25,8 +25,8 @@ def test_pages_need_login(client):
 
 
 @pytest.mark.browser
-def test_browser_login_and_home(login, make_member, release):
-    page = login(make_member("viewer"))
+def test_browser_login_and_home(login, release, viewer):
+    page = login(viewer)
     page.goto("/")
     assert page.locator("[data-project=PAY]").is_visible()
     assert page.locator("text=2.4.0").is_visible()

@@ -39,10 +39,8 @@ def ci_token(make_member):
 
 
 @pytest.fixture
-def signed(gate, release, make_member):
-    services.signoff_create(
-        item=gate.checklist_items.get(), release=release, by=make_member(Role.RELEASE_MANAGER)
-    )
+def signed(gate, release, rm):
+    services.signoff_create(item=gate.checklist_items.get(), release=release, by=rm)
 
 
 @pytest.mark.parametrize(

@@ -262,10 +262,10 @@ def test_bulk_for_viewer_refuses_every_row(api_client_for, viewer, make_defect):
     assert defect.severity == "major"
 
 
-def test_delete_admin_only(api_client_for, qa, make_member, make_defect):
+def test_delete_admin_only(api_client_for, qa, make_defect, admin):
     defect = make_defect()
     assert api_client_for(qa).delete(f"/api/v1/defects/{defect.pk}/").status_code == 403
-    assert api_client_for(make_member("admin")).delete(f"/api/v1/defects/{defect.pk}/").status_code == 204
+    assert api_client_for(admin).delete(f"/api/v1/defects/{defect.pk}/").status_code == 204
     assert not DefectTransition.objects.filter(defect_id=defect.pk).exists()
 
 

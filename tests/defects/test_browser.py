@@ -22,8 +22,7 @@ Search returns nothing,2004,Resolved,Blocker,Fixed,04/Oct/21 09:00,05/Oct/21 09:
 """
 
 
-def test_qa_lead_path_import_filter_assign_duplicate_reopen(login, make_member, project, tmp_path):
-    manager = make_member("manager")
+def test_qa_lead_path_import_filter_assign_duplicate_reopen(login, make_member, project, tmp_path, manager):
     make_member("qa", username="dev")
     page = login(manager)
     csv_path = tmp_path / "jira.csv"
@@ -88,10 +87,9 @@ def test_qa_lead_path_import_filter_assign_duplicate_reopen(login, make_member, 
     assert page.js_errors == []
 
 
-def test_illegal_move_message_and_comment_in_browser(login, make_member, project):
+def test_illegal_move_message_and_comment_in_browser(login, project, qa):
     from defects.services import defect_create
 
-    qa = make_member("qa")
     defect = defect_create(project=project, title="Export truncates names", by=qa)
     page = login(qa)
     page.goto(f"/defects/{defect.key}/")
@@ -104,10 +102,9 @@ def test_illegal_move_message_and_comment_in_browser(login, make_member, project
     assert page.js_errors == []
 
 
-def test_create_form_suggests_duplicates_while_typing(login, make_member, project):
+def test_create_form_suggests_duplicates_while_typing(login, project, qa):
     from defects.services import defect_create
 
-    qa = make_member("qa")
     defect_create(project=project, title="Refund fails with gateway timeout", by=qa)
     page = login(qa)
     page.goto("/defects/new/")
@@ -119,11 +116,10 @@ def test_create_form_suggests_duplicates_while_typing(login, make_member, projec
     assert page.js_errors == []
 
 
-def test_create_form_forgives_a_typo_and_the_new_defects_page_lists_the_original(login, make_member, project):
+def test_create_form_forgives_a_typo_and_the_new_defects_page_lists_the_original(login, project, qa):
     from defects.services import defect_create
 
     # given the original among look-alikes that differ in one word
-    qa = make_member("qa")
     original = defect_create(project=project, title="Export of accounts times out", by=qa)
     defect_create(project=project, title="Export of invoices times out", by=qa)
     defect_create(project=project, title="Login page layout broken on tablet", by=qa)
@@ -142,8 +138,8 @@ def test_create_form_forgives_a_typo_and_the_new_defects_page_lists_the_original
     assert page.js_errors == []
 
 
-def test_keyboard_help_and_search_focus(login, make_member, project):
-    page = login(make_member("viewer"))
+def test_keyboard_help_and_search_focus(login, project, viewer):
+    page = login(viewer)
     page.goto("/defects/")
     page.locator("body").click(position={"x": 5, "y": 5})
     page.keyboard.press("?")

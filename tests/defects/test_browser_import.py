@@ -30,10 +30,10 @@ def _upload(page, csv_path: Path, *, dry_run: bool) -> None:
     page.click("#import-submit")
 
 
-def test_jira_import_dry_run_then_import(login, make_member, project, tmp_path):
+def test_jira_import_dry_run_then_import(login, project, tmp_path, manager):
     csv_path = tmp_path / "jira.csv"
     csv_path.write_text(CSV, encoding="utf-8")
-    page = login(make_member("manager"))
+    page = login(manager)
     page.goto("/defects/")
     page.get_by_role("link", name="Import Jira CSV").click()
     page.wait_for_url("**/defects/import/")
@@ -73,10 +73,9 @@ def test_jira_import_dry_run_then_import(login, make_member, project, tmp_path):
     assert page.js_errors == []
 
 
-def test_defect_page_edit_form_changes_fields(login, make_member, project):
+def test_defect_page_edit_form_changes_fields(login, make_member, project, qa):
     from defects.services import defect_create
 
-    qa = make_member("qa")
     dev = make_member("qa", username="dev")
     defect = defect_create(project=project, title="Refund fails with gateway timeout", by=qa)
     page = login(qa)

@@ -17,8 +17,7 @@ SHOTS = Path(tempfile.gettempdir())
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_bulk_bar_changes_only_what_is_chosen_and_keeps_the_selection(login, make_member, project):
-    manager = make_member("manager")
+def test_bulk_bar_changes_only_what_is_chosen_and_keeps_the_selection(login, make_member, project, manager):
     dev = make_member("qa", username="dev")
     make_member("qa", username="ann")
     a = defect_create(project=project, title="Checkout crash on empty cart", by=manager, assignee=dev)
@@ -82,8 +81,7 @@ def test_bulk_bar_changes_only_what_is_chosen_and_keeps_the_selection(login, mak
     assert page.js_errors == []
 
 
-def test_created_filter_and_quick_views_keep_the_picked_project(login, make_member, project):
-    manager = make_member("manager")
+def test_created_filter_and_quick_views_keep_the_picked_project(login, project, manager):
     other = ProjectFactory(key="OPS", name="Operations")
     MembershipFactory(project=other, user=manager, role="manager")
     defect_create(project=project, title="PAY blocker", by=manager, severity="blocker")
@@ -105,8 +103,7 @@ def test_created_filter_and_quick_views_keep_the_picked_project(login, make_memb
     assert page.js_errors == []
 
 
-def test_keyboard_help_is_an_overlay_above_a_full_page(login, make_member, project):
-    qa = make_member("qa")
+def test_keyboard_help_is_an_overlay_above_a_full_page(login, project, qa):
     for i in range(50):
         Defect.objects.create(
             project=project, number=i + 1, key=f"PAY-{i + 1}", title=f"Row {i}", reporter=qa
@@ -126,9 +123,8 @@ def test_keyboard_help_is_an_overlay_above_a_full_page(login, make_member, proje
     assert page.js_errors == []
 
 
-def test_viewer_board_has_no_bulk_new_or_import(login, make_member, project):
-    viewer = make_member("viewer")
-    defect_create(project=project, title="Visible", by=make_member("qa"))
+def test_viewer_board_has_no_bulk_new_or_import(login, project, qa, viewer):
+    defect_create(project=project, title="Visible", by=qa)
     page = login(viewer)
     page.goto("/defects/")
     expect(page.locator("#defect-table tbody tr[data-key]")).to_have_count(1)

@@ -47,10 +47,8 @@ def _csv_rows():
 
 
 @pytest.fixture
-def imported(project, make_member):
-    report = import_jira_csv(
-        project=project, text=EXCERPT.read_text(encoding="utf-8"), by=make_member("admin")
-    )
+def imported(project, admin):
+    report = import_jira_csv(project=project, text=EXCERPT.read_text(encoding="utf-8"), by=admin)
     assert report.created == 84 and not report.skipped
     return project
 
@@ -112,10 +110,8 @@ def test_reopened_rows_get_no_invented_closure_and_leakage_is_null(imported):
         assert result.value is None and result.n == 0
 
 
-def test_environment_is_set_only_when_given(project, make_member):
-    import_jira_csv(
-        project=project, text=EXCERPT.read_text(encoding="utf-8"), by=make_member("admin"), environment="test"
-    )
+def test_environment_is_set_only_when_given(project, admin):
+    import_jira_csv(project=project, text=EXCERPT.read_text(encoding="utf-8"), by=admin, environment="test")
     assert set(Defect.objects.filter(project=project).values_list("found_in_environment", flat=True)) == {
         "test"
     }
@@ -147,13 +143,13 @@ def test_timezone_option_reads_naive_times_in_that_zone(project, tmp_path):
         )
 
 
-def test_rows_with_their_dates_keep_the_full_history(project, make_member):
+def test_rows_with_their_dates_keep_the_full_history(project, admin):
     text = (
         "Summary,Issue id,Status,Priority,Resolution,Created,Resolved,Updated\n"
         "Flaky login,7,Reopened,Major,,01/Oct/21 09:00,03/Oct/21 10:00,05/Oct/21 11:00\n"
         "Old report,8,Resolved,Major,Fixed,01/Oct/21 09:00,,\n"
     )
-    import_jira_csv(project=project, text=text, by=make_member("admin"))
+    import_jira_csv(project=project, text=text, by=admin)
     reopened = Defect.objects.get(external_id="7").transitions.order_by("at", "id")
     assert [(m.from_status, m.to_status, m.at.day) for m in reopened] == [
         ("", "new", 1),

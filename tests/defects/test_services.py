@@ -343,10 +343,10 @@ def test_bulk_assign_and_add_to_release(make_defect, qa, release, make_member):
     assert set(Defect.objects.values_list("found_in_release_id", flat=True)) == {release.pk}
 
 
-def test_delete_is_for_admins_only(make_defect, qa, make_member):
+def test_delete_is_for_admins_only(make_defect, qa, admin):
     defect = make_defect()
     with pytest.raises(AccessDenied):
         services.defect_delete(defect=defect, by=qa)
     assert Defect.objects.filter(pk=defect.pk).exists()
-    services.defect_delete(defect=defect, by=make_member("admin"))
+    services.defect_delete(defect=defect, by=admin)
     assert not Defect.objects.filter(pk=defect.pk).exists()

@@ -51,9 +51,9 @@ def test_role_may_do_exactly_its_actions(make_member, role, action):
 
 
 @pytest.mark.parametrize("action", list(Action))
-def test_role_in_another_project_gives_nothing(make_member, action):
+def test_role_in_another_project_gives_nothing(action, admin):
     # given an admin of PAY
-    user = make_member(Role.ADMIN)
+    user = admin
     other = ProjectFactory(key="OPS")
     # then they may do nothing in OPS
     assert can(user, other, action) is False
@@ -71,7 +71,7 @@ def test_anonymous_may_do_nothing(project, action):
     assert can(None, project, action) is False
 
 
-def test_has_role_is_exact(make_member, project):
-    user = make_member(Role.ADMIN)
+def test_has_role_is_exact(project, admin):
+    user = admin
     assert has_role(user, project, Role.ADMIN)
     assert not has_role(user, project, Role.RELEASE_MANAGER)

@@ -44,16 +44,16 @@ def test_bad_token_is_refused(project):
 # --- projects --------------------------------------------------------------------------------------------
 
 
-def test_projects_list_shows_only_member_projects(api_client_for, make_member, project):
+def test_projects_list_shows_only_member_projects(api_client_for, project, viewer):
     ProjectFactory(key="OPS")
-    response = api_client_for(make_member(Role.VIEWER)).get("/api/v1/projects/")
+    response = api_client_for(viewer).get("/api/v1/projects/")
     assert response.status_code == 200
     assert [p["key"] for p in response.json()["results"]] == ["PAY"]
 
 
-def test_other_project_answers_404(api_client_for, make_member, project):
+def test_other_project_answers_404(api_client_for, project, admin):
     ProjectFactory(key="OPS")
-    client = api_client_for(make_member(Role.ADMIN))
+    client = api_client_for(admin)
     assert client.get("/api/v1/projects/OPS/").status_code == 404
     assert client.get("/api/v1/projects/OPS/members/").status_code == 404
     assert client.get("/api/v1/projects/PAY/").json()["key"] == "PAY"
@@ -105,15 +105,11 @@ def test_project_create_duplicate_key_is_409(api_client_for, project):
     assert Project.objects.count() == 1
 
 
-def test_project_rename_needs_admin(api_client_for, make_member, project):
-    response = api_client_for(make_member(Role.MANAGER)).patch(
-        "/api/v1/projects/PAY/", {"name": "Nope"}, format="json"
-    )
+def test_project_rename_needs_admin(api_client_for, project, admin, manager):
+    response = api_client_for(manager).patch("/api/v1/projects/PAY/", {"name": "Nope"}, format="json")
     assert response.status_code == 403
     assert Project.objects.get().name == "Payments"
-    response = api_client_for(make_member(Role.ADMIN)).patch(
-        "/api/v1/projects/PAY/", {"name": "Pay"}, format="json"
-    )
+    response = api_client_for(admin).patch("/api/v1/projects/PAY/", {"name": "Pay"}, format="json")
     assert response.status_code == 200
     assert Project.objects.get().name == "Pay"
 
@@ -167,19 +163,19 @@ def test_release_create_per_role(api_client_for, make_member, project, role, all
     ],
 )
 def test_release_create_bad_input_gives_400_with_field_errors(
-    api_client_for, make_member, release, payload, field
+    api_client_for, release, payload, field, manager
 ):
     if payload.get("hotfix_for") == "__existing__":
         payload["hotfix_for"] = release.pk
-    response = api_client_for(make_member(Role.MANAGER)).post("/api/v1/releases/", payload, format="json")
+    response = api_client_for(manager).post("/api/v1/releases/", payload, format="json")
     assert response.status_code == 400, response.content
     assert field in response.json()
     assert Release.objects.count() == 1
 
 
-def test_release_in_another_project_is_404_and_untouched(api_client_for, make_member, project):
+def test_release_in_another_project_is_404_and_untouched(api_client_for, project, admin):
     foreign = ReleaseFactory(project=ProjectFactory(key="OPS"), version="1.0.0")
-    client = api_client_for(make_member(Role.ADMIN))
+    client = api_client_for(admin)
     assert client.get(f"/api/v1/releases/{foreign.pk}/").status_code == 404
     assert client.patch(f"/api/v1/releases/{foreign.pk}/", {"name": "x"}, format="json").status_code == 404
     assert client.delete(f"/api/v1/releases/{foreign.pk}/").status_code == 404
@@ -189,9 +185,9 @@ def test_release_in_another_project_is_404_and_untouched(api_client_for, make_me
     assert foreign.name == "" and Release.objects.count() == 1
 
 
-def test_release_update_and_delete(api_client_for, make_member, release):
+def test_release_update_and_delete(api_client_for, release, rm):
     # given a project without gates: moves follow the lifecycle one step at a time, unguarded
-    client = api_client_for(make_member(Role.RELEASE_MANAGER))
+    client = api_client_for(rm)
     response = client.patch(f"/api/v1/releases/{release.pk}/", {"status": "ready"}, format="json")
     assert response.status_code == 200, response.json()
     response = client.patch(f"/api/v1/releases/{release.pk}/", {"status": "released"}, format="json")
@@ -203,8 +199,8 @@ def test_release_update_and_delete(api_client_for, make_member, release):
     assert not Release.objects.exists()
 
 
-def test_release_update_by_qa_is_refused(api_client_for, make_member, release):
-    client = api_client_for(make_member(Role.QA))
+def test_release_update_by_qa_is_refused(api_client_for, release, qa):
+    client = api_client_for(qa)
     response = client.patch(f"/api/v1/releases/{release.pk}/", {"name": "Renamed"}, format="json")
     assert response.status_code == 403
     assert client.delete(f"/api/v1/releases/{release.pk}/").status_code == 403
@@ -212,12 +208,12 @@ def test_release_update_by_qa_is_refused(api_client_for, make_member, release):
     assert release.name == ""
 
 
-def test_release_filters_and_page_size(api_client_for, make_member, project):
+def test_release_filters_and_page_size(api_client_for, project, viewer):
     other = ProjectFactory(key="OPS")
     for i in range(5):
         ReleaseFactory(project=project, version=f"1.{i}.0", status="testing" if i % 2 else "planning")
     ReleaseFactory(project=other, version="9.0.0")
-    user = make_member(Role.VIEWER)
+    user = viewer
     Membership.objects.create(project=other, user=user, role=Role.VIEWER)
     client = api_client_for(user)
     body = client.get("/api/v1/releases/", {"project": "pay", "status": "testing"}).json()
@@ -230,11 +226,11 @@ def test_release_filters_and_page_size(api_client_for, make_member, project):
 
 @pytest.mark.parametrize("n", [3, 30])
 def test_release_list_query_count_is_bounded(
-    api_client_for, make_member, project, django_assert_max_num_queries, n
+    api_client_for, project, django_assert_max_num_queries, n, viewer
 ):
     for i in range(n):
         ReleaseFactory(project=project, version=f"2.{i}.0")
-    client = api_client_for(make_member(Role.VIEWER))
+    client = api_client_for(viewer)
     with django_assert_max_num_queries(6):
         response = client.get("/api/v1/releases/", {"page_size": 100})
     assert response.json()["count"] == n
@@ -243,8 +239,7 @@ def test_release_list_query_count_is_bounded(
 # --- members ---------------------------------------------------------------------------------------------
 
 
-def test_members_crud_by_admin(api_client_for, make_member, project):
-    admin = make_member(Role.ADMIN)
+def test_members_crud_by_admin(api_client_for, project, admin):
     UserFactory(username="newbie")
     client = api_client_for(admin)
     response = client.post(
@@ -268,11 +263,9 @@ def test_members_crud_by_admin(api_client_for, make_member, project):
         ({"role": "qa"}, "username"),
     ],
 )
-def test_member_add_bad_input(api_client_for, make_member, project, payload, field):
+def test_member_add_bad_input(api_client_for, project, payload, field, admin):
     UserFactory(username="newbie")
-    response = api_client_for(make_member(Role.ADMIN)).post(
-        "/api/v1/projects/PAY/members/", payload, format="json"
-    )
+    response = api_client_for(admin).post("/api/v1/projects/PAY/members/", payload, format="json")
     assert response.status_code == 400
     assert field in response.json()
     assert not Membership.objects.filter(user__username="newbie").exists()
@@ -299,8 +292,7 @@ def test_member_writes_need_admin(api_client_for, make_member, project, role):
     assert not Membership.objects.filter(user__username="newbie").exists()
 
 
-def test_last_admin_cannot_leave(api_client_for, make_member, project):
-    admin = make_member(Role.ADMIN)
+def test_last_admin_cannot_leave(api_client_for, project, admin):
     client = api_client_for(admin)
     response = client.delete(f"/api/v1/projects/PAY/members/{admin.username}/")
     assert response.status_code == 400
@@ -308,19 +300,17 @@ def test_last_admin_cannot_leave(api_client_for, make_member, project):
     assert Membership.objects.filter(user=admin).exists()
 
 
-def test_unknown_member_is_404(api_client_for, make_member, project):
-    assert (
-        api_client_for(make_member(Role.ADMIN)).get("/api/v1/projects/PAY/members/nobody/").status_code == 404
-    )
+def test_unknown_member_is_404(api_client_for, project, admin):
+    assert api_client_for(admin).get("/api/v1/projects/PAY/members/nobody/").status_code == 404
 
 
 @pytest.mark.parametrize("n", [2, 20])
 def test_member_list_query_count_is_bounded(
-    api_client_for, make_member, project, django_assert_max_num_queries, n
+    api_client_for, make_member, project, django_assert_max_num_queries, n, admin
 ):
     for i in range(n):
         make_member(Role.VIEWER, username=f"member{i}")
-    client = api_client_for(make_member(Role.ADMIN))
+    client = api_client_for(admin)
     with django_assert_max_num_queries(6):
         response = client.get("/api/v1/projects/PAY/members/", {"page_size": 100})
     assert response.json()["count"] == n + 1
@@ -329,8 +319,8 @@ def test_member_list_query_count_is_bounded(
 # --- me --------------------------------------------------------------------------------------------------
 
 
-def test_me_lists_roles_and_actions(api_client_for, make_member, project):
-    user = make_member(Role.RELEASE_MANAGER)
+def test_me_lists_roles_and_actions(api_client_for, project, rm):
+    user = rm
     body = api_client_for(user).get("/api/v1/me/").json()
     assert body["username"] == user.username
     assert body["roles"][0]["project"] == "PAY"
@@ -339,8 +329,8 @@ def test_me_lists_roles_and_actions(api_client_for, make_member, project):
     assert "manage_members" not in body["roles"][0]["actions"]
 
 
-def test_session_authentication_works_for_the_api(client, make_member, project):
-    client.force_login(make_member(Role.VIEWER))
+def test_session_authentication_works_for_the_api(client, project, viewer):
+    client.force_login(viewer)
     assert client.get("/api/v1/me/").status_code == 200
 
 

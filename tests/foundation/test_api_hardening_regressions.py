@@ -14,24 +14,24 @@ def _schema(client):
     return client.get(reverse("api-schema") + "?format=json").json()
 
 
-def test_query_string_with_nul_is_refused_not_a_500(api_client_for, make_member, project):
-    client = api_client_for(make_member(Role.VIEWER))
+def test_query_string_with_nul_is_refused_not_a_500(api_client_for, project, viewer):
+    client = api_client_for(viewer)
     response = client.get("/api/v1/audit-events/", {"q": "a\x00b"})
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
     assert client.get("/api/v1/defects/", {"q": "\x00"}).status_code == 400
 
 
-def test_unknown_api_url_answers_json_404(api_client_for, make_member, project):
+def test_unknown_api_url_answers_json_404(api_client_for, project, admin):
     # the members route only matches well-formed project keys: anything else used to be an HTML 404 page
-    response = api_client_for(make_member(Role.ADMIN)).get("/api/v1/projects/1234/members/")
+    response = api_client_for(admin).get("/api/v1/projects/1234/members/")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/json")
     assert response.json()["code"] == "not_found"
 
 
-def test_release_written_over_the_api_carries_its_counts(api_client_for, make_member, project):
-    client = api_client_for(make_member(Role.MANAGER))
+def test_release_written_over_the_api_carries_its_counts(api_client_for, project, manager):
+    client = api_client_for(manager)
     created = client.post("/api/v1/releases/", {"project": "PAY", "version": "9.9.9"}, format="json")
     assert created.status_code == 201
     assert created.json()["defect_count"] == 0 and created.json()["run_count"] == 0
@@ -59,9 +59,9 @@ def test_paginated_lists_are_paginated_in_the_schema(client, path):
     assert {"count", "next", "previous", "results"} <= set(properties)
 
 
-def test_lists_return_the_paginated_shape(api_client_for, make_member, project, release):
+def test_lists_return_the_paginated_shape(api_client_for, project, release, viewer):
     IncidentFactory(project=project)
-    body = api_client_for(make_member(Role.VIEWER)).get("/api/v1/incidents/").json()
+    body = api_client_for(viewer).get("/api/v1/incidents/").json()
     assert body["count"] == 1 and len(body["results"]) == 1
 
 

@@ -8,8 +8,6 @@ from playwright.sync_api import expect
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from releases.models import Role
-
 from ..conftest import PASSWORD
 from ..factories import ProjectFactory, ReleaseFactory
 
@@ -17,9 +15,9 @@ SHOTS = Path(tempfile.gettempdir())
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_login_home_and_logout(page, make_member, project, release):
+def test_login_home_and_logout(page, project, release, qa):
     ReleaseFactory(project=ProjectFactory(key="OPS", name="Operations"), version="9.9.9")
-    user = make_member(Role.QA)
+    user = qa
     # an anonymous visit to a page lands on the login form, remembering where it was going
     page.goto("/releases/")
     page.wait_for_url("**/accounts/login/?next=/releases/")
@@ -63,8 +61,8 @@ def _me_status(key: str) -> int:
     return client.get("/api/v1/me/").status_code
 
 
-def test_api_token_page_regenerates_and_revokes(login, make_member, project):
-    user = make_member(Role.QA)
+def test_api_token_page_regenerates_and_revokes(login, project, qa):
+    user = qa
     page = login(user)
     page.click("#api-token-link")
     page.wait_for_url("**/accounts/token/")

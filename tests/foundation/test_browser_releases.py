@@ -14,8 +14,8 @@ SHOTS = Path(tempfile.gettempdir())
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_release_create_and_edit_from_project(login, make_member, project, release):
-    page = login(make_member(Role.MANAGER))
+def test_release_create_and_edit_from_project(login, project, release, manager):
+    page = login(manager)
     page.goto(f"/projects/{project.key}/")
     expect(page.locator("main")).to_contain_text(release.version)
     page.get_by_role("link", name="New release").click()
@@ -58,9 +58,8 @@ def test_release_create_and_edit_from_project(login, make_member, project, relea
     assert page.js_errors == []
 
 
-def test_members_add_change_role_remove(login, make_member, project):
+def test_members_add_change_role_remove(login, project, admin):
     UserFactory(username="newbie")
-    admin = make_member(Role.ADMIN)
     page = login(admin)
     page.goto(f"/projects/{project.key}/")
     page.get_by_role("link", name="Members").first.click()
@@ -96,9 +95,9 @@ def test_members_add_change_role_remove(login, make_member, project):
     assert page.js_errors == []
 
 
-def test_members_page_is_read_only_for_a_viewer(login, make_member, project):
+def test_members_page_is_read_only_for_a_viewer(login, project, viewer):
     ReleaseFactory(project=project, version="1.0.0")
-    page = login(make_member(Role.VIEWER))
+    page = login(viewer)
     page.goto(f"/projects/{project.key}/members/")
     expect(page.locator("main")).to_contain_text("Only project admins change members and roles.")
     expect(page.locator("#member-add")).to_have_count(0)

@@ -14,8 +14,8 @@ pytestmark = pytest.mark.django_db
 SHOTS = Path(tempfile.gettempdir())
 
 
-def test_project_page_shows_releases_members_and_links(client, make_member, release):
-    client.force_login(make_member(Role.VIEWER))
+def test_project_page_shows_releases_members_and_links(client, release, viewer):
+    client.force_login(viewer)
     response = client.get("/projects/PAY/")
     assert response.status_code == 200
     html = response.content.decode()
@@ -24,21 +24,21 @@ def test_project_page_shows_releases_members_and_links(client, make_member, rele
     assert "New release" not in html  # viewers cannot create releases
 
 
-def test_other_projects_pages_are_404(client, make_member, project):
+def test_other_projects_pages_are_404(client, project, admin):
     foreign = ReleaseFactory(project=ProjectFactory(key="OPS"), version="1.0.0")
-    client.force_login(make_member(Role.ADMIN))
+    client.force_login(admin)
     assert client.get("/projects/OPS/").status_code == 404
     assert client.get("/projects/OPS/members/").status_code == 404
     assert client.get(f"/releases/{foreign.pk}/").status_code == 404
     assert client.get(f"/releases/{foreign.pk}/edit/").status_code == 404
 
 
-def test_release_list_filters_by_project_and_status(client, make_member, project):
+def test_release_list_filters_by_project_and_status(client, project, viewer):
     ReleaseFactory(
         project=project, version="1.0.0", status="released", actual_release_date="2026-01-01T00:00Z"
     )
     ReleaseFactory(project=project, version="1.1.0", status="testing")
-    client.force_login(make_member(Role.VIEWER))
+    client.force_login(viewer)
     html = client.get("/releases/", {"project": "PAY", "status": "testing"}).content.decode()
     assert "1.1.0" in html and "1.0.0" not in html
     html = client.get("/releases/", {"status": "nonsense"}).content.decode()
@@ -46,12 +46,12 @@ def test_release_list_filters_by_project_and_status(client, make_member, project
 
 
 @pytest.mark.parametrize("n", [3, 40])
-def test_release_list_query_count_is_bounded(client, make_member, project, django_assert_max_num_queries, n):
+def test_release_list_query_count_is_bounded(client, project, django_assert_max_num_queries, n, viewer):
     for i in range(n):
         release = ReleaseFactory(project=project, version=f"3.{i}.0")
         DefectFactory(project=project, found_in_release=release)
         TestRunFactory(release=release)
-    client.force_login(make_member(Role.VIEWER))
+    client.force_login(viewer)
     with django_assert_max_num_queries(10):
         response = client.get("/releases/")
     assert response.status_code == 200
@@ -59,7 +59,7 @@ def test_release_list_query_count_is_bounded(client, make_member, project, djang
 
 @pytest.mark.parametrize("n", [2, 30])
 def test_project_and_release_pages_query_counts_are_bounded(
-    client, make_member, project, django_assert_max_num_queries, n
+    client, project, django_assert_max_num_queries, n, admin
 ):
     releases = [ReleaseFactory(project=project, version=f"4.{i}.0") for i in range(n)]
     for release in releases:
@@ -67,7 +67,7 @@ def test_project_and_release_pages_query_counts_are_bounded(
         ReleaseFactory(
             project=project, version=f"{release.version}-hf", change_class="hotfix", hotfix_for=releases[0]
         )
-    client.force_login(make_member(Role.ADMIN))
+    client.force_login(admin)
     with django_assert_max_num_queries(12):
         assert client.get("/projects/PAY/").status_code == 200
     # The release page's metric card is current by default (issue 14): with no snapshot newer than the evidence
@@ -78,11 +78,11 @@ def test_project_and_release_pages_query_counts_are_bounded(
         assert client.get("/projects/PAY/members/").status_code == 200
 
 
-def test_release_detail_shows_counts_links_and_sections(client, make_member, release):
+def test_release_detail_shows_counts_links_and_sections(client, release, qa):
     DefectFactory(project=release.project, found_in_release=release)
     DefectFactory(project=release.project, found_in_release=release, found_in_environment="production")
     TestRunFactory(release=release)
-    client.force_login(make_member(Role.QA))
+    client.force_login(qa)
     response = client.get(f"/releases/{release.pk}/")
     html = response.content.decode()
     assert response.context["counts"] == {"defects": 2, "open_defects": 2, "production_defects": 1, "runs": 1}
@@ -95,8 +95,8 @@ def test_release_detail_shows_counts_links_and_sections(client, make_member, rel
     assert "Edit release" not in html
 
 
-def test_release_create_form_by_manager(client, make_member, project):
-    client.force_login(make_member(Role.MANAGER))
+def test_release_create_form_by_manager(client, project, manager):
+    client.force_login(manager)
     assert client.get("/projects/PAY/releases/new/").status_code == 200
     response = client.post(
         "/projects/PAY/releases/new/", {"version": "5.0.0", "status": "planning", "change_class": "major"}
@@ -105,8 +105,8 @@ def test_release_create_form_by_manager(client, make_member, project):
     assert response.status_code == 302 and response["Location"] == f"/releases/{release.pk}/"
 
 
-def test_release_create_form_shows_service_errors(client, make_member, release):
-    client.force_login(make_member(Role.MANAGER))
+def test_release_create_form_shows_service_errors(client, release, manager):
+    client.force_login(manager)
     response = client.post(
         "/projects/PAY/releases/new/", {"version": "2.4.0", "status": "planning", "change_class": "minor"}
     )
@@ -134,8 +134,8 @@ def test_release_forms_refuse_roles_without_manage_releases(client, make_member,
     assert Release.objects.get().version == "2.4.0"
 
 
-def test_release_edit_form(client, make_member, release):
-    client.force_login(make_member(Role.RELEASE_MANAGER))
+def test_release_edit_form(client, release, rm):
+    client.force_login(rm)
     assert client.get(f"/releases/{release.pk}/edit/").status_code == 200
     response = client.post(
         f"/releases/{release.pk}/edit/",
@@ -146,8 +146,8 @@ def test_release_edit_form(client, make_member, release):
     assert (release.name, release.status) == ("Spring", "ready")
 
 
-def test_members_page_add_change_remove(client, make_member, project):
-    client.force_login(make_member(Role.ADMIN))
+def test_members_page_add_change_remove(client, project, admin):
+    client.force_login(admin)
     UserFactory(username="newbie")
     response = client.post("/projects/PAY/members/", {"op": "add", "username": "newbie", "role": "qa"})
     assert response.status_code == 302
@@ -159,8 +159,8 @@ def test_members_page_add_change_remove(client, make_member, project):
     assert response.status_code == 400 and "No user named" in response.content.decode()
 
 
-def test_members_page_refuses_non_admin_writes(client, make_member, project):
-    client.force_login(make_member(Role.MANAGER))
+def test_members_page_refuses_non_admin_writes(client, project, manager):
+    client.force_login(manager)
     UserFactory(username="newbie")
     assert client.get("/projects/PAY/members/").status_code == 200
     assert (
@@ -191,9 +191,9 @@ def test_pages_need_login(client, release):
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
 
-def test_untrusted_text_is_escaped(client, make_member, project):
+def test_untrusted_text_is_escaped(client, project, viewer):
     ReleaseFactory(project=project, version="7.0.0", name="<script>alert(1)</script>")
-    client.force_login(make_member(Role.VIEWER))
+    client.force_login(viewer)
     html = client.get("/releases/").content.decode() + client.get("/projects/PAY/").content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;" in html
@@ -203,8 +203,8 @@ def test_untrusted_text_is_escaped(client, make_member, project):
 
 
 @pytest.mark.browser
-def test_browser_release_manager_creates_and_edits_a_release(login, make_member, project):
-    page = login(make_member(Role.RELEASE_MANAGER))
+def test_browser_release_manager_creates_and_edits_a_release(login, project, rm):
+    page = login(rm)
     page.goto("/projects/PAY/")
     page.click("text=New release")
     page.fill("#id_version", "3.1.0")
@@ -228,9 +228,9 @@ def test_browser_release_manager_creates_and_edits_a_release(login, make_member,
 
 
 @pytest.mark.browser
-def test_browser_admin_manages_members(login, make_member, project):
+def test_browser_admin_manages_members(login, project, admin):
     UserFactory(username="newbie")
-    page = login(make_member(Role.ADMIN))
+    page = login(admin)
     page.goto("/projects/PAY/members/")
     page.fill("#id_username", "newbie")
     page.select_option("#id_role", "qa")
@@ -250,10 +250,9 @@ def test_browser_admin_manages_members(login, make_member, project):
 
 
 @pytest.mark.browser
-def test_browser_new_project_then_filter_releases(login, make_member, project):
+def test_browser_new_project_then_filter_releases(login, project, viewer):
     ReleaseFactory(project=project, version="1.0.0", status="testing")
     ReleaseFactory(project=project, version="0.9.0", status="planning")
-    viewer = make_member(Role.VIEWER)
     viewer.is_staff = True  # project creation is staff-only by default
     viewer.save(update_fields=["is_staff"])
     page = login(viewer)

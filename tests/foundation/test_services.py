@@ -41,15 +41,13 @@ def test_project_create_refuses_a_taken_key(project):
     assert Project.objects.count() == 1
 
 
-def test_release_create_by_viewer_is_refused_and_writes_nothing(make_member, project):
-    viewer = make_member(Role.VIEWER)
+def test_release_create_by_viewer_is_refused_and_writes_nothing(project, viewer):
     with pytest.raises(AccessDenied):
         services.release_create(project=project, version="9.9.9", by=viewer)
     assert not Release.objects.exists()
 
 
-def test_marking_released_without_date_sets_now(make_member, release):
-    manager = make_member(Role.MANAGER)
+def test_marking_released_without_date_sets_now(release, manager):
     before = timezone.now()
     services.release_move(release=release, to="ready", by=manager)
     services.release_update(release=release, data={"status": "released"}, by=manager)
@@ -58,16 +56,14 @@ def test_marking_released_without_date_sets_now(make_member, release):
     assert release.actual_release_date >= before
 
 
-def test_release_version_is_unique_in_project(make_member, release):
-    manager = make_member(Role.MANAGER)
+def test_release_version_is_unique_in_project(release, manager):
     with pytest.raises(DomainError) as exc:
         services.release_create(project=release.project, version="2.4.0", by=manager)
     assert exc.value.field == "version"
     assert Release.objects.count() == 1
 
 
-def test_hotfix_must_repair_a_release_of_the_same_project(make_member, release):
-    manager = make_member(Role.MANAGER)
+def test_hotfix_must_repair_a_release_of_the_same_project(release, manager):
     foreign = ReleaseFactory(version="1.0.0")
     with pytest.raises(DomainError) as exc:
         services.release_create(
@@ -80,8 +76,7 @@ def test_hotfix_must_repair_a_release_of_the_same_project(make_member, release):
     assert hotfix.hotfix_for == release
 
 
-def test_actual_release_date_cannot_be_in_the_future(make_member, release):
-    manager = make_member(Role.MANAGER)
+def test_actual_release_date_cannot_be_in_the_future(release, manager):
     with pytest.raises(DomainError) as exc:
         services.release_update(
             release=release, data={"actual_release_date": timezone.now() + dt.timedelta(days=2)}, by=manager
@@ -91,8 +86,7 @@ def test_actual_release_date_cannot_be_in_the_future(make_member, release):
     assert release.actual_release_date is None
 
 
-def test_last_admin_cannot_be_demoted_or_removed(make_member, project):
-    admin = make_member(Role.ADMIN)
+def test_last_admin_cannot_be_demoted_or_removed(project, admin):
     membership = Membership.objects.get(user=admin)
     with pytest.raises(DomainError):
         services.member_update(membership=membership, role=Role.VIEWER, by=admin)
@@ -101,8 +95,7 @@ def test_last_admin_cannot_be_demoted_or_removed(make_member, project):
     assert Membership.objects.get(user=admin).role == Role.ADMIN
 
 
-def test_member_add_update_remove(make_member, project):
-    admin = make_member(Role.ADMIN)
+def test_member_add_update_remove(project, admin):
     UserFactory(username="newbie")
     membership = services.member_add(project=project, username="newbie", role=Role.QA, by=admin)
     assert membership.role == Role.QA
@@ -114,15 +107,14 @@ def test_member_add_update_remove(make_member, project):
     assert not Membership.objects.filter(user__username="newbie").exists()
 
 
-def test_member_add_by_non_admin_is_refused(make_member, project):
-    manager = make_member(Role.MANAGER)
+def test_member_add_by_non_admin_is_refused(project, manager):
     UserFactory(username="newbie")
     with pytest.raises(AccessDenied):
         services.member_add(project=project, username="newbie", role=Role.QA, by=manager)
     assert not Membership.objects.filter(user__username="newbie").exists()
 
 
-def test_release_with_evaluations_cannot_be_deleted(make_member, release):
+def test_release_with_evaluations_cannot_be_deleted(release, manager):
     from gates.models import GateEvaluation
 
     from ..factories import QualityGateFactory
@@ -130,7 +122,7 @@ def test_release_with_evaluations_cannot_be_deleted(make_member, release):
     gate = QualityGateFactory(project=release.project)
     GateEvaluation.objects.create(gate=gate, release=release, status="passed", definition={})
     with pytest.raises(ConflictError):
-        services.release_delete(release=release, by=make_member(Role.MANAGER))
+        services.release_delete(release=release, by=manager)
     assert Release.objects.filter(pk=release.pk).exists()
 
 

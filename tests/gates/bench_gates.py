@@ -49,10 +49,9 @@ def _data(project, release, *, cases=2000, defects=300, requirements=200):
     )
 
 
-def test_bench_gate_evaluation(project, release, make_member, live_server):
+def test_bench_gate_evaluation(project, release, make_member, live_server, rm):
     services.gates_create_defaults(project=project)
     _data(project, release)
-    rm = make_member(Role.RELEASE_MANAGER)
     gate = QualityGate.objects.get(project=project, name="Release candidate -> Production")
     times = []
     for _ in range(7):

@@ -30,9 +30,9 @@ GATE_BODY = {
 }
 
 
-def test_admin_creates_a_gate_with_nested_conditions(api_client_for, project, make_member):
+def test_admin_creates_a_gate_with_nested_conditions(api_client_for, project, admin):
     # given an admin / when posting a gate
-    response = api_client_for(make_member(Role.ADMIN)).post("/api/v1/gates/", GATE_BODY, format="json")
+    response = api_client_for(admin).post("/api/v1/gates/", GATE_BODY, format="json")
     # then 201 with the nested rows, revision 1, and an audit row
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -82,16 +82,14 @@ def test_non_admins_cannot_create_or_change_gates(api_client_for, project, gate,
         ({"checklist_items": [{"text": "x", "role": "qa", "order": 2**40}]}, "less than or equal to 32767"),
     ],
 )
-def test_bad_gate_input_is_a_400_with_a_message(api_client_for, project, make_member, change, message):
-    response = api_client_for(make_member(Role.ADMIN)).post(
-        "/api/v1/gates/", GATE_BODY | change, format="json"
-    )
+def test_bad_gate_input_is_a_400_with_a_message(api_client_for, project, change, message, admin):
+    response = api_client_for(admin).post("/api/v1/gates/", GATE_BODY | change, format="json")
     assert response.status_code == 400 and message in str(response.json())
     assert not QualityGate.objects.filter(name="API gate").exists()
 
 
-def test_update_bumps_revision_and_stale_revision_is_409(api_client_for, gate, make_member):
-    client = api_client_for(make_member(Role.ADMIN))
+def test_update_bumps_revision_and_stale_revision_is_409(api_client_for, gate, admin):
+    client = api_client_for(admin)
     ok = client.patch(f"/api/v1/gates/{gate.pk}/", {"revision": 1, "description": "Tighter"}, format="json")
     assert ok.status_code == 200 and ok.json()["revision"] == 2
     late = client.patch(f"/api/v1/gates/{gate.pk}/", {"revision": 1, "description": "Older"}, format="json")
@@ -100,10 +98,10 @@ def test_update_bumps_revision_and_stale_revision_is_409(api_client_for, gate, m
 
 
 def test_evaluate_over_the_api_returns_the_contract_shape(
-    api_client_for, gate, release, make_member, metric_values, cond
+    api_client_for, gate, release, metric_values, cond, qa, viewer
 ):
     metric_values(FAILING)
-    response = api_client_for(make_member(Role.QA)).post(
+    response = api_client_for(qa).post(
         f"/api/v1/gates/{gate.pk}/evaluations/", {"release": release.pk}, format="json"
     )
     assert response.status_code == 201
@@ -124,7 +122,7 @@ def test_evaluate_over_the_api_returns_the_contract_shape(
     )
     assert body["checklist"][0]["outcome"] == "failed"
     # and it can be read back, but not changed or deleted
-    client = api_client_for(make_member(Role.VIEWER))
+    client = api_client_for(viewer)
     assert client.get(f"/api/v1/evaluations/{body['id']}/").json()["id"] == body["id"]
     for method in ("put", "patch", "delete"):
         assert (
@@ -135,9 +133,9 @@ def test_evaluate_over_the_api_returns_the_contract_shape(
 
 @pytest.mark.parametrize(("gate_id", "release_id", "expected"), [(999, None, 404), (None, 999, 404)])
 def test_evaluate_unknown_gate_or_release_is_404(
-    api_client_for, gate, release, make_member, gate_id, release_id, expected
+    api_client_for, gate, release, gate_id, release_id, expected, qa
 ):
-    client = api_client_for(make_member(Role.QA))
+    client = api_client_for(qa)
     response = client.post(
         f"/api/v1/gates/{gate_id or gate.pk}/evaluations/",
         {"release": release_id or release.pk},
@@ -146,29 +144,26 @@ def test_evaluate_unknown_gate_or_release_is_404(
     assert response.status_code == expected and not GateEvaluation.objects.exists()
 
 
-def test_viewer_and_anonymous_cannot_evaluate(api_client_for, gate, release, make_member, metric_values):
+def test_viewer_and_anonymous_cannot_evaluate(api_client_for, gate, release, metric_values, viewer):
     metric_values(FAILING)
     url = f"/api/v1/gates/{gate.pk}/evaluations/"
-    assert api_client_for(make_member(Role.VIEWER)).post(url, {"release": release.pk}).status_code == 403
+    assert api_client_for(viewer).post(url, {"release": release.pk}).status_code == 403
     assert api_client_for(None).post(url, {"release": release.pk}).status_code == 401
     assert not GateEvaluation.objects.exists()
 
 
-def test_release_of_another_project_is_answered_like_a_missing_one(
-    api_client_for, gate, make_member, metric_values
-):
+def test_release_of_another_project_is_answered_like_a_missing_one(api_client_for, gate, metric_values, qa):
     """Issue 12: the 400 said "Release <key> 7.0 belongs to another project" (an existence oracle)."""
     other = ReleaseFactory(version="7.0")
-    client = api_client_for(make_member(Role.QA))
+    client = api_client_for(qa)
     response = client.post(f"/api/v1/gates/{gate.pk}/evaluations/", {"release": other.pk}, format="json")
     missing = client.post(f"/api/v1/gates/{gate.pk}/evaluations/", {"release": 98765432}, format="json")
     assert response.status_code == missing.status_code == 404
     assert response.json() == missing.json() and "7.0" not in response.content.decode()
 
 
-def test_decision_over_the_api_with_waivers(api_client_for, gate, release, make_member, metric_values, cond):
+def test_decision_over_the_api_with_waivers(api_client_for, gate, release, metric_values, cond, rm):
     metric_values(FAILING)
-    rm = make_member(Role.RELEASE_MANAGER)
     client = api_client_for(rm)
     ev = client.post(f"/api/v1/gates/{gate.pk}/evaluations/", {"release": release.pk}, format="json").json()
     expires = (timezone.now() + dt.timedelta(days=10)).date().isoformat()
@@ -227,10 +222,10 @@ def test_decision_over_the_api_with_waivers(api_client_for, gate, release, make_
     ],
 )
 def test_decision_rule_breaks_are_400_with_a_message(
-    api_client_for, gate, release, make_member, metric_values, change, message
+    api_client_for, gate, release, metric_values, change, message, rm
 ):
     metric_values(FAILING)
-    client = api_client_for(make_member(Role.RELEASE_MANAGER))
+    client = api_client_for(rm)
     body = {"release": release.pk, "gate": gate.pk, "decision": "go_with_waivers", "rationale": "r"} | change
     response = client.post("/api/v1/decisions/", body, format="json")
     assert response.status_code == 400 and message in str(response.json())
@@ -252,12 +247,12 @@ def test_only_release_managers_decide_over_the_api(
     )
 
 
-def test_signoff_endpoints_and_roles(api_client_for, gate, release, make_member):
+def test_signoff_endpoints_and_roles(api_client_for, gate, release, qa, rm):
     item = gate.checklist_items.get()
     url = f"/api/v1/checklist-items/{item.pk}/signoffs/"
-    assert api_client_for(make_member(Role.QA)).post(url, {"release": release.pk}).status_code == 403
+    assert api_client_for(qa).post(url, {"release": release.pk}).status_code == 403
     assert not ChecklistSignoff.objects.exists()
-    rm_client = api_client_for(make_member(Role.RELEASE_MANAGER))
+    rm_client = api_client_for(rm)
     created = rm_client.post(url, {"release": release.pk, "comment": "ok"}, format="json")
     assert created.status_code == 201 and created.json()["signed_by"] == "release_manager_pay"
     assert rm_client.post(url, {"release": release.pk}, format="json").status_code == 409
@@ -271,9 +266,8 @@ def test_signoff_endpoints_and_roles(api_client_for, gate, release, make_member)
 
 @pytest.mark.parametrize("gates", [1, 10])
 def test_gate_list_query_count_is_bounded(
-    api_client_for, project, make_member, gates, django_assert_max_num_queries
+    api_client_for, project, gates, django_assert_max_num_queries, admin
 ):
-    admin = make_member(Role.ADMIN)
     for i in range(gates):
         services.gate_create(
             project=project,
@@ -290,10 +284,9 @@ def test_gate_list_query_count_is_bounded(
 
 @pytest.mark.parametrize("decisions", [1, 10])
 def test_decision_and_audit_lists_query_count_is_bounded(
-    api_client_for, gate, release, make_member, metric_values, decisions, django_assert_max_num_queries
+    api_client_for, gate, release, metric_values, decisions, django_assert_max_num_queries, rm
 ):
     metric_values(FAILING)
-    rm = make_member(Role.RELEASE_MANAGER)
     for i in range(decisions):
         services.decision_record(release=release, gate=gate, decision="no_go", rationale=f"r{i}", by=rm)
     client = api_client_for(rm)
@@ -304,13 +297,12 @@ def test_decision_and_audit_lists_query_count_is_bounded(
 
 
 def test_waiver_list_flags_expired_waivers_of_decisions_in_force(
-    api_client_for, gate, release, make_member, metric_values, cond
+    api_client_for, gate, release, metric_values, cond, rm, viewer
 ):
     from gates.models import Waiver
 
     # given a go-with-waivers decision whose waivers have expired
     metric_values(FAILING)
-    rm = make_member(Role.RELEASE_MANAGER)
     tomorrow = (timezone.now() + dt.timedelta(days=1)).date()
     decision = services.decision_record(
         release=release,
@@ -329,7 +321,7 @@ def test_waiver_list_flags_expired_waivers_of_decisions_in_force(
         ],
     )
     Waiver.objects.filter(decision=decision).update(expires=timezone.now().date() - dt.timedelta(days=2))
-    client = api_client_for(make_member(Role.VIEWER))
+    client = api_client_for(viewer)
     # when listed as expired / then both are there, flagged
     expired = client.get("/api/v1/waivers/?project=PAY&expired=1").json()["results"]
     assert len(expired) == 2 and all(w["expired"] for w in expired)
@@ -345,9 +337,7 @@ def test_waiver_list_flags_expired_waivers_of_decisions_in_force(
 
 
 @pytest.mark.parametrize("kind", ["evaluate", "sign", "revoke"])
-def test_other_projects_gate_objects_answer_404_before_the_body_is_read(
-    kind, api_client_for, make_member, db
-):
+def test_other_projects_gate_objects_answer_404_before_the_body_is_read(kind, api_client_for, db, admin):
     from gates.models import ChecklistItem, ChecklistSignoff, QualityGate
 
     from ..factories import ProjectFactory, ReleaseFactory, UserFactory
@@ -363,12 +353,12 @@ def test_other_projects_gate_objects_answer_404_before_the_body_is_read(
         "sign": f"/api/v1/checklist-items/{item.id}/signoffs/",
         "revoke": f"/api/v1/signoffs/{signoff.id}/revoke/",
     }[kind]
-    response = api_client_for(make_member("admin")).post(url, {}, format="json")  # an empty, invalid body
+    response = api_client_for(admin).post(url, {}, format="json")  # an empty, invalid body
     assert response.status_code == 404
 
 
 def test_other_projects_gates_evaluations_and_lists_answer_404_like_the_rest_of_the_api(
-    api_client_for, make_member, db
+    api_client_for, db, admin
 ):
     from gates import services as gate_services
     from gates.models import QualityGate
@@ -379,7 +369,7 @@ def test_other_projects_gates_evaluations_and_lists_answer_404_like_the_rest_of_
     gate = QualityGate.objects.create(project=other, name="G", order=1)
     release = ReleaseFactory(project=other)
     evaluation = gate_services.gate_evaluate(gate=gate, release=release, by=None, via="schedule")
-    client = api_client_for(make_member("admin"))  # admin of another project
+    client = api_client_for(admin)  # admin of another project
     for url in (
         f"/api/v1/gates/{gate.id}/",
         f"/api/v1/gates/{gate.id}/evaluations/",

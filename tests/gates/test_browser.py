@@ -42,10 +42,9 @@ def failing_evidence(project, release):
 
 
 def test_release_manager_evaluates_sees_why_records_go_with_waivers_and_prints(
-    login, gate, release, make_member, failing_evidence
+    login, gate, release, make_member, failing_evidence, rm
 ):
     # given a release manager on the release's gates page
-    rm = make_member(Role.RELEASE_MANAGER)
     make_member(Role.QA, username="qa_owner")
     page = login(rm)
     page.goto(f"/releases/{release.pk}/gates/")
@@ -91,8 +90,7 @@ def test_release_manager_evaluates_sees_why_records_go_with_waivers_and_prints(
     assert page.js_errors == []
 
 
-def test_wrong_role_sees_no_decision_form_and_is_refused(login, gate, release, make_member, failing_evidence):
-    admin = make_member(Role.ADMIN)
+def test_wrong_role_sees_no_decision_form_and_is_refused(login, gate, release, failing_evidence, admin):
     page = login(admin)
     page.goto(f"/releases/{release.pk}/gates/{gate.pk}/decide/")
     assert "Only a release manager" in page.locator("#decision-form").inner_text()
@@ -100,8 +98,7 @@ def test_wrong_role_sees_no_decision_form_and_is_refused(login, gate, release, m
     assert page.js_errors == []
 
 
-def test_sign_off_and_revoke_in_the_browser(login, gate, release, make_member):
-    rm = make_member(Role.RELEASE_MANAGER)
+def test_sign_off_and_revoke_in_the_browser(login, gate, release, rm):
     page = login(rm)
     page.goto(f"/releases/{release.pk}/gates/")
     item = page.locator(f"tr.checklist-item[data-item='{gate.checklist_items.get().pk}']")
@@ -119,8 +116,7 @@ def test_sign_off_and_revoke_in_the_browser(login, gate, release, make_member):
     assert page.js_errors == []
 
 
-def test_gate_index_and_editor(login, project, gate, make_member):
-    admin = make_member(Role.ADMIN)
+def test_gate_index_and_editor(login, project, gate, admin):
     page = login(admin)
     page.goto("/gates/")
     assert "RC gate" in page.locator(f"#gate-{gate.pk}").inner_text()
@@ -141,8 +137,7 @@ def test_gate_index_and_editor(login, project, gate, make_member):
     assert page.js_errors == []
 
 
-def test_evaluation_detail_and_audit_log(login, gate, release, make_member, failing_evidence):
-    rm = make_member(Role.RELEASE_MANAGER)
+def test_evaluation_detail_and_audit_log(login, gate, release, failing_evidence, rm):
     first = services.gate_evaluate(gate=gate, release=release, by=rm)
     services.signoff_create(item=gate.checklist_items.get(), release=release, by=rm, comment="ok")
     # (issue 13: the sign-off itself evaluated the gate; that evaluation shows what changed since the first)
@@ -162,8 +157,7 @@ def test_evaluation_detail_and_audit_log(login, gate, release, make_member, fail
     assert page.js_errors == []
 
 
-def test_release_page_loads_the_gate_panel(login, gate, release, make_member, failing_evidence):
-    rm = make_member(Role.RELEASE_MANAGER)
+def test_release_page_loads_the_gate_panel(login, gate, release, failing_evidence, rm):
     services.gate_evaluate(gate=gate, release=release, by=rm)
     page = login(rm)
     page.goto(f"/releases/{release.pk}/")

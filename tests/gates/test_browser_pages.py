@@ -15,8 +15,8 @@ SHOTS = Path(tempfile.gettempdir())
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_admin_creates_a_gate_from_the_index(login, make_member, project, release):
-    page = login(make_member(Role.ADMIN))
+def test_admin_creates_a_gate_from_the_index(login, project, release, admin):
+    page = login(admin)
     page.goto(f"/gates/?project={project.key}")
     page.locator(f"#project-{project.key}").get_by_role("link", name="New gate").click()
     page.wait_for_url(f"**/projects/{project.key}/gates/new/")
@@ -55,8 +55,7 @@ def test_admin_creates_a_gate_from_the_index(login, make_member, project, releas
     assert page.js_errors == []
 
 
-def test_audit_log_csv_export_is_a_download_of_the_filtered_events(login, make_member, project, release):
-    admin = make_member(Role.ADMIN)
+def test_audit_log_csv_export_is_a_download_of_the_filtered_events(login, project, release, admin):
     for name in ("Alpha gate", "Beta gate"):
         AuditEvent.objects.create(
             project=project, action="gate.created", actor=admin, summary=f"Gate '{name}'"

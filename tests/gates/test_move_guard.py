@@ -11,7 +11,7 @@ from gates.models import AuditEvent, DecisionSuspension, QualityGate, Suspension
 from gates.verdicts import DecisionState, current_gates_by_release, move_verdicts, suspension_reason
 from qualitygov.errors import ConflictError, DomainError
 from releases import services as release_services
-from releases.models import NEXT_STATUS, RELEASE_MOVES, ReleaseStatus, Role
+from releases.models import NEXT_STATUS, RELEASE_MOVES, ReleaseStatus
 from tests.factories import ProjectFactory, ReleaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -36,9 +36,8 @@ def test_lifecycle_moves_are_one_step_forward_back_or_cancel():
     assert all("cancelled" in RELEASE_MOVES[s] for s in ("planning", "testing", "ready"))
 
 
-def test_illegal_move_is_refused_and_changes_nothing(make_member, release):
+def test_illegal_move_is_refused_and_changes_nothing(release, manager):
     # given a release in testing
-    manager = make_member(Role.MANAGER)
     # when it jumps straight to released
     with pytest.raises(DomainError) as exc:
         release_services.release_move(release=release, to="released", by=manager)
@@ -58,8 +57,7 @@ def test_default_gates_guard_the_contract_moves(db):
     }
 
 
-def test_gate_cannot_guard_a_move_the_lifecycle_forbids(project, make_member):
-    admin = make_member(Role.ADMIN)
+def test_gate_cannot_guard_a_move_the_lifecycle_forbids(project, admin):
     with pytest.raises(DomainError) as exc:
         services.gate_create(
             project=project, name="Odd", by=admin, from_status="planning", to_status="released"
@@ -68,9 +66,8 @@ def test_gate_cannot_guard_a_move_the_lifecycle_forbids(project, make_member):
     assert not QualityGate.objects.filter(name="Odd").exists()
 
 
-def test_move_without_decision_is_refused_with_gate_and_audited(gate, ready, make_member, metric_values):
+def test_move_without_decision_is_refused_with_gate_and_audited(gate, ready, metric_values, admin):
     # given a ready release whose go-live is guarded by a gate without a decision; the mover is an admin
-    admin = make_member(Role.ADMIN)
     # when the admin moves it to released
     with pytest.raises(ConflictError) as exc:
         release_services.release_move(release=ready, to="released", by=admin)

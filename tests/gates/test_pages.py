@@ -65,8 +65,7 @@ def evidence(monkeypatch):
     monkeypatch.setattr("metrics.services.compute_for_release", fake)
 
 
-def test_gate_index_lists_gates_and_release_status(client_for, gate, release, make_member, evidence):
-    viewer = make_member(Role.VIEWER)
+def test_gate_index_lists_gates_and_release_status(client_for, gate, release, evidence, viewer):
     release.status = "ready"  # issue 13: a release shows the gates guarding its next move (this one: ready)
     release.save(update_fields=["status"])
     services.gate_evaluate(gate=gate, release=release, by=None, via="schedule")
@@ -77,11 +76,10 @@ def test_gate_index_lists_gates_and_release_status(client_for, gate, release, ma
     assert "New gate" not in body  # viewers do not edit
 
 
-def test_gate_index_narrows_to_one_project_from_the_query_string(client_for, gate, project, make_member):
+def test_gate_index_narrows_to_one_project_from_the_query_string(client_for, gate, project, viewer):
     from releases.models import Membership
     from tests.factories import ProjectFactory
 
-    viewer = make_member(Role.VIEWER)
     other = ProjectFactory(key="OTHER", name="Other project")
     Membership.objects.create(project=other, user=viewer, role=Role.VIEWER)
     c = client_for(viewer)
@@ -96,9 +94,8 @@ def test_gate_index_narrows_to_one_project_from_the_query_string(client_for, gat
 
 @pytest.mark.parametrize("releases", [1, 8])
 def test_gate_index_query_count_is_bounded(
-    client_for, gate, project, make_member, evidence, releases, django_assert_max_num_queries
+    client_for, gate, project, evidence, releases, django_assert_max_num_queries, viewer
 ):
-    viewer = make_member(Role.VIEWER)
     for i in range(releases):
         r = ReleaseFactory(project=project, version=f"5.{i}", status="testing")
         services.gate_evaluate(gate=gate, release=r, by=None, via="schedule")
@@ -107,8 +104,7 @@ def test_gate_index_query_count_is_bounded(
         assert c.get("/gates/").status_code == 200
 
 
-def test_admin_creates_and_edits_a_gate_in_the_editor(client_for, project, make_member):
-    admin = make_member(Role.ADMIN)
+def test_admin_creates_and_edits_a_gate_in_the_editor(client_for, project, admin):
     c = client_for(admin)
     assert c.get(f"/projects/{project.key}/gates/new/").status_code == 200
     data = {
@@ -170,9 +166,8 @@ def test_gate_editor_is_for_admins_only(client_for, project, gate, make_member, 
     assert gate.name == "RC gate" and gate.revision == 1
 
 
-def test_release_gates_page_evaluate_sign_and_revoke(client_for, gate, release, make_member, metric_values):
+def test_release_gates_page_evaluate_sign_and_revoke(client_for, gate, release, metric_values, rm):
     metric_values(FAILING)
-    rm = make_member(Role.RELEASE_MANAGER)
     c = client_for(rm)
     assert c.get(f"/releases/{release.pk}/gates/").status_code == 200
     # evaluate
@@ -194,9 +189,9 @@ def test_release_gates_page_evaluate_sign_and_revoke(client_for, gate, release, 
     assert signoff.revoke_reason == "wrong build"
 
 
-def test_viewer_cannot_evaluate_or_sign_from_the_page(client_for, gate, release, make_member, metric_values):
+def test_viewer_cannot_evaluate_or_sign_from_the_page(client_for, gate, release, metric_values, viewer):
     metric_values(FAILING)
-    c = client_for(make_member(Role.VIEWER))
+    c = client_for(viewer)
     assert c.post(f"/releases/{release.pk}/gates/{gate.pk}/evaluate/").status_code == 403
     sign = c.post(f"/releases/{release.pk}/checklist/{gate.checklist_items.get().pk}/sign/", {"comment": "x"})
     assert sign.status_code == 403
@@ -216,10 +211,9 @@ def test_non_member_gets_403(client_for, gate, release):
 
 @pytest.mark.parametrize("evaluations", [2, 12])
 def test_release_gates_page_query_count_is_bounded(
-    client_for, project, gate, release, make_member, metric_values, evaluations, django_assert_max_num_queries
+    client_for, project, gate, release, metric_values, evaluations, django_assert_max_num_queries, rm
 ):
     metric_values(FAILING)
-    rm = make_member(Role.RELEASE_MANAGER)
     for g in [gate, QualityGate.objects.create(project=project, name="Other")]:
         for _ in range(evaluations):
             services.gate_evaluate(gate=g, release=release, by=rm)
@@ -231,9 +225,8 @@ def test_release_gates_page_query_count_is_bounded(
 
 
 def test_evaluation_detail_shows_flipped_conditions_and_moved_values(
-    client_for, gate, release, make_member, metric_values
+    client_for, gate, release, metric_values, rm
 ):
-    rm = make_member(Role.RELEASE_MANAGER)
     metric_values(FAILING)
     services.gate_evaluate(gate=gate, release=release, by=rm)
     metric_values({"blocking_open_defects": 0, "test_pass_rate": 99.0, "reopen_rate": 1.0})
@@ -245,8 +238,7 @@ def test_evaluation_detail_shows_flipped_conditions_and_moved_values(
     assert "+9" in body
 
 
-def test_decide_page_records_go_with_waivers(client_for, gate, release, make_member, metric_values, evidence):
-    rm = make_member(Role.RELEASE_MANAGER)
+def test_decide_page_records_go_with_waivers(client_for, gate, release, metric_values, evidence, rm):
     ev = services.gate_evaluate(gate=gate, release=release, by=rm)
     c = client_for(rm)
     page = c.get(f"/releases/{release.pk}/gates/{gate.pk}/decide/")
@@ -279,16 +271,13 @@ def test_decide_page_records_go_with_waivers(client_for, gate, release, make_mem
     assert decision.decision == "go_with_waivers" and decision.waivers.count() == 2
 
 
-def test_decide_page_refuses_non_release_managers(
-    client_for, gate, release, make_member, metric_values, evidence
-):
-    c = client_for(make_member(Role.ADMIN))
+def test_decide_page_refuses_non_release_managers(client_for, gate, release, metric_values, evidence, admin):
+    c = client_for(admin)
     r = c.post(f"/releases/{release.pk}/gates/{gate.pk}/decide/", {"decision": "no_go", "rationale": "x"})
     assert r.status_code == 403 and not Decision.objects.exists()
 
 
-def test_readiness_report_html_and_pdf(client_for, gate, release, make_member, metric_values, evidence):
-    rm = make_member(Role.RELEASE_MANAGER)
+def test_readiness_report_html_and_pdf(client_for, gate, release, metric_values, evidence, rm):
     rm.first_name, rm.last_name = "Rita", "Manager"
     rm.save()
     services.decision_record(release=release, gate=gate, decision="no_go", rationale="Blockers open", by=rm)
@@ -309,12 +298,11 @@ def test_readiness_report_html_and_pdf(client_for, gate, release, make_member, m
     )
 
 
-def test_audit_log_filters_and_exports_csv(client_for, gate, release, make_member, metric_values):
+def test_audit_log_filters_and_exports_csv(client_for, gate, release, metric_values, rm, viewer):
     metric_values(FAILING)
-    rm = make_member(Role.RELEASE_MANAGER)
     services.gate_evaluate(gate=gate, release=release, by=rm)
     services.signoff_create(item=gate.checklist_items.get(), release=release, by=rm, comment="=HYPERLINK(1)")
-    c = client_for(make_member(Role.VIEWER))
+    c = client_for(viewer)
     page = c.get(f"/projects/{release.project.key}/audit/?action=signoff.").content.decode()
     assert "signoff.signed" in page and "evaluation.created" not in page
     response = c.get(f"/projects/{release.project.key}/audit/?format=csv")
@@ -327,9 +315,8 @@ def test_audit_log_filters_and_exports_csv(client_for, gate, release, make_membe
 
 @pytest.mark.parametrize("events", [5, 60])
 def test_audit_log_query_count_is_bounded(
-    client_for, gate, release, make_member, events, django_assert_max_num_queries
+    client_for, gate, release, events, django_assert_max_num_queries, rm
 ):
-    rm = make_member(Role.RELEASE_MANAGER)
     for i in range(events):
         services.audit_record(
             project=release.project, release=release, action="gate.changed", actor=rm, summary=f"event {i}"
@@ -339,9 +326,8 @@ def test_audit_log_query_count_is_bounded(
         assert c.get(f"/projects/{release.project.key}/audit/").status_code == 200
 
 
-def test_expired_waiver_is_flagged_on_the_release(client_for, gate, release, make_member, metric_values):
+def test_expired_waiver_is_flagged_on_the_release(client_for, gate, release, metric_values, rm):
     metric_values(FAILING)
-    rm = make_member(Role.RELEASE_MANAGER)
     ev = services.gate_evaluate(gate=gate, release=release, by=rm)
     tomorrow = (timezone.now() + dt.timedelta(days=1)).date()
     decision = services.decision_record(

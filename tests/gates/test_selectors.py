@@ -90,12 +90,10 @@ def test_gate_status_query_count_does_not_grow_with_releases(
     assert len(found) == releases and {s["decision_state"] for s in found.values()} == {"in_force"}
 
 
-def test_expired_waivers_by_project_and_release(project, gate, release, metric_values, make_member):
+def test_expired_waivers_by_project_and_release(project, gate, release, metric_values, rm):
     from gates.models import Waiver
-    from releases.models import Role
 
     metric_values({"blocking_open_defects": 0, "test_pass_rate": 90.0})
-    rm = make_member(Role.RELEASE_MANAGER)
     tomorrow = (timezone.now() + dt.timedelta(days=1)).date()
     d = services.decision_record(
         release=release,

@@ -17,12 +17,9 @@ pytestmark = pytest.mark.django_db
 GOOD = {"blocking_open_defects": 0, "test_pass_rate": 99.0, "reopen_rate": 2.0}
 
 
-def test_evaluation_stores_definition_values_thresholds_and_outcomes(
-    gate, release, metric_values, make_member, cond
-):
+def test_evaluation_stores_definition_values_thresholds_and_outcomes(gate, release, metric_values, cond, qa):
     # given metric values that pass the key condition, warn on pass rate, and no data on reopen rate (ignored)
     metric_values({"blocking_open_defects": 0, "test_pass_rate": 96.5})
-    qa = make_member(Role.QA)
     # when the gate is evaluated
     ev = services.gate_evaluate(gate=gate, release=release, by=qa, via="api")
     # then every condition is stored with its value, thresholds and outcome, and the definition with its revision
@@ -47,10 +44,9 @@ def test_evaluation_stores_definition_values_thresholds_and_outcomes(
     assert AuditEvent.objects.filter(action="evaluation.created", data__evaluation=ev.pk, actor=qa).exists()
 
 
-def test_signed_checklist_and_good_values_pass(gate, release, metric_values, make_member):
+def test_signed_checklist_and_good_values_pass(gate, release, metric_values, rm):
     # given good values and a signed checklist
     metric_values(GOOD)
-    rm = make_member(Role.RELEASE_MANAGER)
     services.signoff_create(
         item=gate.checklist_items.get(), release=release, by=rm, comment="Reviewed with ops"
     )
@@ -74,10 +70,9 @@ def test_signed_checklist_and_good_values_pass(gate, release, metric_values, mak
         ),  # missing blocking count fails (policy fail)
     ],
 )
-def test_overall_status_follows_the_contract(gate, release, metric_values, make_member, values, expected):
+def test_overall_status_follows_the_contract(gate, release, metric_values, values, expected, rm):
     # given the checklist signed and the values
     metric_values(values)
-    rm = make_member(Role.RELEASE_MANAGER)
     services.signoff_create(item=gate.checklist_items.get(), release=release, by=rm)
     # when evaluated / then the overall status is the worst counted outcome
     assert services.gate_evaluate(gate=gate, release=release, by=rm).status == expected
@@ -127,9 +122,8 @@ def test_only_the_named_role_signs_a_checklist_item(gate, release, make_member, 
         assert not AuditEvent.objects.filter(action__startswith="signoff").exists()
 
 
-def test_revoke_keeps_history_with_reason_and_allows_a_new_signoff(gate, release, make_member):
+def test_revoke_keeps_history_with_reason_and_allows_a_new_signoff(gate, release, rm, viewer):
     # given a sign-off
-    rm = make_member(Role.RELEASE_MANAGER)
     item = gate.checklist_items.get()
     first = services.signoff_create(item=item, release=release, by=rm, comment="done")
     with pytest.raises(ConflictError):
@@ -139,7 +133,7 @@ def test_revoke_keeps_history_with_reason_and_allows_a_new_signoff(gate, release
         services.signoff_revoke(signoff=first, by=rm, reason="  ")
     # when revoked by a viewer / then refused
     with pytest.raises(AccessDenied):
-        services.signoff_revoke(signoff=first, by=make_member(Role.VIEWER), reason="nope")
+        services.signoff_revoke(signoff=first, by=viewer, reason="nope")
     # when revoked with a reason
     services.signoff_revoke(signoff=first, by=rm, reason="Plan changed after review")
     first.refresh_from_db()
@@ -164,12 +158,10 @@ def test_revoke_keeps_history_with_reason_and_allows_a_new_signoff(gate, release
     )
 
 
-def test_signoff_for_a_release_of_another_project_is_refused(gate, make_member):
+def test_signoff_for_a_release_of_another_project_is_refused(gate, rm):
     other = ReleaseFactory(version="9.9")
     with pytest.raises(DomainError, match="another project"):
-        services.signoff_create(
-            item=gate.checklist_items.get(), release=other, by=make_member(Role.RELEASE_MANAGER)
-        )
+        services.signoff_create(item=gate.checklist_items.get(), release=other, by=rm)
 
 
 @pytest.mark.parametrize("role", [Role.RELEASE_MANAGER, Role.MANAGER, Role.QA, Role.VIEWER])
@@ -184,9 +176,8 @@ def test_only_admins_create_or_edit_gates(project, gate, make_member, role):
     assert gate.revision == 1
 
 
-def test_gate_update_bumps_revision_and_logs_before_and_after(gate, make_member, cond):
+def test_gate_update_bumps_revision_and_logs_before_and_after(gate, cond, admin):
     # given an admin and the gate at revision 1
-    admin = make_member(Role.ADMIN)
     keep = cond("test_pass_rate")
     # when the conditions are replaced: one changed, one added, the others removed
     services.gate_update(
@@ -234,8 +225,7 @@ def test_gate_update_bumps_revision_and_logs_before_and_after(gate, make_member,
         ),
     ],
 )
-def test_bad_conditions_are_refused_with_a_message(project, make_member, condition, message):
-    admin = make_member(Role.ADMIN)
+def test_bad_conditions_are_refused_with_a_message(project, condition, message, admin):
     with pytest.raises(DomainError, match=message):
         services.gate_create(project=project, name="Bad", by=admin, conditions=[condition])
     assert not QualityGate.objects.filter(name="Bad").exists()
@@ -303,12 +293,12 @@ def test_evaluate_gates_command_evaluates_once_and_if_never_skips_after(
 
 
 @pytest.mark.parametrize("evidence", ["test_run", "defect_move"])
-def test_new_evidence_makes_an_evaluation_stale(gate, release, metric_values, make_member, evidence):
+def test_new_evidence_makes_an_evaluation_stale(gate, release, metric_values, evidence, qa):
     from tests import factories
 
     # given a fresh evaluation
     metric_values(GOOD)
-    ev = services.gate_evaluate(gate=gate, release=release, by=make_member(Role.QA))
+    ev = services.gate_evaluate(gate=gate, release=release, by=qa)
     assert services.evaluation_is_fresh(evaluation=ev)
     # when a test run is recorded for the release, or one of its defects moves
     if evidence == "test_run":

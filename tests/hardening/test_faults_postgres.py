@@ -14,7 +14,6 @@ from django.db import connection
 
 from metrics.models import PendingRecompute
 from qualitygov import faults
-from releases.models import Role
 from testing import models as tm
 
 from .faultkit import junit_report, require_postgres
@@ -40,11 +39,9 @@ def _counts():
     return (tm.TestRun.objects.count(), tm.TestResult.objects.count(), tm.TestCase.objects.count())
 
 
-def test_connection_dropped_mid_upload_fails_cleanly_and_a_retry_succeeds(
-    release, make_member, api_client_for
-):
+def test_connection_dropped_mid_upload_fails_cleanly_and_a_retry_succeeds(release, api_client_for, qa):
     require_postgres("terminating the upload's backend")
-    api = api_client_for(make_member(Role.QA))
+    api = api_client_for(qa)
     report = junit_report(suite="tests.payments", passed=PASSED, failed=FAILED, skipped=SKIPPED)
     url = f"/api/v1/releases/{release.pk}/junit/?revision=abc123"
     killer = _second_connection()

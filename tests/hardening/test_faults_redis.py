@@ -19,7 +19,6 @@ from defects.models import Defect
 from gates import services as gate_services
 from gates.models import GateEvaluation
 from metrics.models import MetricSnapshot, PendingRecompute, Scope
-from releases.models import Role
 from testing import models as testing_models
 from tests.conftest import PASSWORD
 
@@ -87,11 +86,9 @@ def _client_for(user) -> Client:
 
 @pytest.mark.worker
 def test_redis_down_pages_and_api_keep_working_and_recomputes_are_kept(
-    redis_server, project, release, make_member, api_client_for, tmp_path
+    redis_server, project, release, api_client_for, tmp_path, admin, qa
 ):
     # given a project with the default gates, a QA lead and a release manager, and Redis answering
-    admin = make_member(Role.ADMIN)
-    qa = make_member(Role.QA)
     gate = gate_services.gates_create_defaults(project=project, by=admin)[0]
     assert Client().get("/healthz").json()["status"] == "ok"
     PendingRecompute.objects.all().delete()
@@ -229,11 +226,8 @@ def test_redis_down_pages_and_api_keep_working_and_recomputes_are_kept(
     assert snaps["test_pass_rate"].value == pytest.approx(100 * PASSED / (PASSED + FAILED))
 
 
-def test_redis_down_the_page_recompute_button_recomputes_on_demand(
-    redis_server, project, release, make_member
-):
+def test_redis_down_the_page_recompute_button_recomputes_on_demand(redis_server, project, release, qa):
     # given Redis is down and a defect was filed in the release
-    qa = make_member(Role.QA)
     redis_server.kill()
     client = _client_for(qa)
     response = client.post(

@@ -51,10 +51,9 @@ def junit(names: list[str], message: str) -> bytes:
 
 
 @pytest.fixture
-def hostile(make_member, api_client_for, project, release):
+def hostile(make_member, api_client_for, project, release, admin):
     """Every kind of user text the pages show, each carrying all three payloads."""
     qa, manager = make_member("qa"), make_member("manager")
-    admin = make_member("admin")
     qa_api, manager_api = api_client_for(qa), api_client_for(manager)
     created = qa_api.post(
         "/api/v1/defects/",

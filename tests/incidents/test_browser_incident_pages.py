@@ -15,8 +15,7 @@ SHOTS = Path(tempfile.gettempdir())
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_create_edit_and_close_action_item(login, make_member, project, release):
-    manager = make_member(Role.MANAGER)
+def test_create_edit_and_close_action_item(login, make_member, project, release, manager):
     other = f.ProjectFactory(key="OPS", name="Operations")
     f.MembershipFactory(project=other, user=manager, role=Role.MANAGER)
     owner = make_member(Role.QA, username="oncall")

@@ -16,11 +16,11 @@ SHOTS = Path(tempfile.gettempdir())  # screenshots land in /tmp: look at them af
 pytestmark = pytest.mark.django_db
 
 
-def test_incident_create_schedules_a_recompute_of_release_and_project(release, make_member):
+def test_incident_create_schedules_a_recompute_of_release_and_project(release, manager):
     incident = services.incident_create(
         project=release.project,
         title="Checkout down",
-        by=make_member("manager"),
+        by=manager,
         started_at=timezone.now() - dt.timedelta(hours=2),
         release=release,
         severity="sev1",
@@ -39,7 +39,7 @@ def test_incident_create_schedules_a_recompute_of_release_and_project(release, m
         {"title": "  "},
     ],
 )
-def test_invalid_incidents_are_refused_and_nothing_is_written(release, make_member, change):
+def test_invalid_incidents_are_refused_and_nothing_is_written(release, change, manager):
     from qualitygov.errors import DomainError
 
     now = timezone.now()
@@ -49,11 +49,11 @@ def test_invalid_incidents_are_refused_and_nothing_is_written(release, make_memb
             value, value
         )
     with pytest.raises(DomainError):
-        services.incident_create(project=release.project, by=make_member("manager"), **data)
+        services.incident_create(project=release.project, by=manager, **data)
     assert not Incident.objects.exists()
 
 
-def test_release_of_another_project_is_refused(release, make_member):
+def test_release_of_another_project_is_refused(release, manager):
     from qualitygov.errors import DomainError
 
     other = f.ReleaseFactory(project=f.ProjectFactory(key="OPS"))
@@ -61,26 +61,26 @@ def test_release_of_another_project_is_refused(release, make_member):
         services.incident_create(
             project=release.project,
             title="x",
-            by=make_member("manager"),
+            by=manager,
             started_at=timezone.now(),
             release=other,
         )
 
 
-def test_restore_twice_is_refused(project, make_member):
+def test_restore_twice_is_refused(project, manager):
     from qualitygov.errors import DomainError
 
     incident = f.IncidentFactory(project=project)
-    services.incident_restore(incident=incident, by=make_member("manager"))
+    services.incident_restore(incident=incident, by=manager)
     incident.refresh_from_db()
     assert incident.restored_at is not None
     with pytest.raises(DomainError):
         services.incident_restore(incident=incident, by=None)
 
 
-def test_action_item_done_gets_completed_at(project, make_member):
+def test_action_item_done_gets_completed_at(project, qa):
     incident = f.IncidentFactory(project=project)
-    owner = make_member("qa")
+    owner = qa
     item = services.action_item_create(
         incident=incident, title="Add alerting", by=owner, owner=owner, due_date=dt.date(2020, 1, 1)
     )
@@ -91,7 +91,7 @@ def test_action_item_done_gets_completed_at(project, make_member):
 # --- API -------------------------------------------------------------------------------------------------------
 
 
-def test_api_manager_records_incident_and_viewer_is_refused(api_client_for, make_member, release):
+def test_api_manager_records_incident_and_viewer_is_refused(api_client_for, release, manager, viewer):
     d = f.DefectFactory(project=release.project, found_in_release=release)
     payload = {
         "project": "PAY",
@@ -101,10 +101,10 @@ def test_api_manager_records_incident_and_viewer_is_refused(api_client_for, make
         "started_at": (timezone.now() - dt.timedelta(hours=3)).isoformat(),
         "defects": [d.key],
     }
-    refused = api_client_for(make_member("viewer")).post("/api/v1/incidents/", payload, format="json")
+    refused = api_client_for(viewer).post("/api/v1/incidents/", payload, format="json")
     assert refused.status_code == 403
     assert not Incident.objects.exists()
-    created = api_client_for(make_member("manager")).post("/api/v1/incidents/", payload, format="json")
+    created = api_client_for(manager).post("/api/v1/incidents/", payload, format="json")
     assert created.status_code == 201
     body = created.json()
     assert (body["is_open"], body["defects"], body["release"]) == (True, [d.key], release.pk)
@@ -125,14 +125,13 @@ def test_api_manager_records_incident_and_viewer_is_refused(api_client_for, make
         },
     ],
 )
-def test_api_bad_incident_input_is_400(api_client_for, make_member, project, payload):
-    response = api_client_for(make_member("manager")).post("/api/v1/incidents/", payload, format="json")
+def test_api_bad_incident_input_is_400(api_client_for, project, payload, manager):
+    response = api_client_for(manager).post("/api/v1/incidents/", payload, format="json")
     assert response.status_code == 400
     assert not Incident.objects.exists()
 
 
-def test_api_restore_postmortem_and_action_items(api_client_for, make_member, project):
-    manager = make_member("manager")
+def test_api_restore_postmortem_and_action_items(api_client_for, make_member, project, manager):
     client = api_client_for(manager)
     incident = f.IncidentFactory(project=project)
     assert client.post(f"/api/v1/incidents/{incident.pk}/restore/").json()["is_open"] is False
@@ -164,13 +163,13 @@ def test_api_restore_postmortem_and_action_items(api_client_for, make_member, pr
 
 @pytest.mark.parametrize("size", [2, 15])
 def test_api_and_page_lists_have_bounded_queries(
-    api_client_for, client, make_member, project, size, django_assert_max_num_queries
+    api_client_for, client, project, size, django_assert_max_num_queries, viewer
 ):
     for _ in range(size):
         incident = f.IncidentFactory(project=project)
         incident.defects.add(f.DefectFactory(project=project))
         ActionItem.objects.create(incident=incident, title="x")
-    user = make_member("viewer")
+    user = viewer
     with django_assert_max_num_queries(8):
         assert api_client_for(user).get("/api/v1/incidents/").json()["count"] == size
     client.force_login(user)
@@ -178,9 +177,9 @@ def test_api_and_page_lists_have_bounded_queries(
         assert client.get("/incidents/").status_code == 200
 
 
-def test_other_projects_incidents_are_invisible(api_client_for, client, make_member, project):
+def test_other_projects_incidents_are_invisible(api_client_for, client, project, admin):
     other = f.IncidentFactory(project=f.ProjectFactory(key="OPS"))
-    user = make_member("admin")
+    user = admin
     assert api_client_for(user).get(f"/api/v1/incidents/{other.pk}/").status_code == 404
     client.force_login(user)
     assert client.get(f"/incidents/{other.pk}/").status_code == 404
@@ -189,8 +188,8 @@ def test_other_projects_incidents_are_invisible(api_client_for, client, make_mem
 # --- Pages -----------------------------------------------------------------------------------------------------
 
 
-def test_page_create_incident_and_refusal(client, make_member, project, release):
-    client.force_login(make_member("viewer"))
+def test_page_create_incident_and_refusal(client, project, release, manager, viewer):
+    client.force_login(viewer)
     assert (
         client.post(
             "/incidents/new/?project=PAY",
@@ -199,7 +198,7 @@ def test_page_create_incident_and_refusal(client, make_member, project, release)
         == 403
     )
     assert not Incident.objects.exists()
-    client.force_login(make_member("manager"))
+    client.force_login(manager)
     response = client.post(
         "/incidents/new/?project=PAY",
         {
@@ -225,19 +224,19 @@ def test_page_create_incident_and_refusal(client, make_member, project, release)
     assert Incident.objects.count() == 1
 
 
-def test_overdue_action_items_show_on_the_project_dashboard(client, make_member, project):
+def test_overdue_action_items_show_on_the_project_dashboard(client, project, viewer):
     incident = f.IncidentFactory(project=project)
     ActionItem.objects.create(incident=incident, title="Write runbook", due_date=dt.date(2020, 1, 1))
     ActionItem.objects.create(
         incident=incident, title="Done already", due_date=dt.date(2020, 1, 1), status="done"
     )
-    client.force_login(make_member("viewer"))
+    client.force_login(viewer)
     body = client.get(f"/projects/{project.key}/dashboard/").content.decode()
     assert "Write runbook" in body
     assert "Done already" not in body
 
 
-def test_incident_page_marks_only_overdue_open_items(client, make_member, project):
+def test_incident_page_marks_only_overdue_open_items(client, project, viewer):
     import re
 
     incident = f.IncidentFactory(project=project)
@@ -246,7 +245,7 @@ def test_incident_page_marks_only_overdue_open_items(client, make_member, projec
         incident=incident, title="Done already", due_date=dt.date(2020, 1, 1), status="done"
     )
     later = ActionItem.objects.create(incident=incident, title="Add alert", due_date=dt.date(2999, 1, 1))
-    client.force_login(make_member("viewer"))
+    client.force_login(viewer)
     body = client.get(f"/incidents/{incident.pk}/").content.decode()
     rows = dict(re.findall(r'<tr data-item="(\d+)">(.*?)</tr>', body, flags=re.S))
     assert "overdue" in rows[str(late.pk)]
@@ -255,8 +254,8 @@ def test_incident_page_marks_only_overdue_open_items(client, make_member, projec
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_browser_record_restore_and_write_postmortem(login, make_member, project, release):
-    page = login(make_member("manager"))
+def test_browser_record_restore_and_write_postmortem(login, project, release, manager):
+    page = login(manager)
     page.goto("/incidents/")
     page.click("text=New incident")
     page.fill("#id_title", "Checkout latency spike")
@@ -280,37 +279,37 @@ def test_browser_record_restore_and_write_postmortem(login, make_member, project
     assert page.js_errors == []
 
 
-def test_page_edit_incident_needs_manage_role(client, make_member, project, release):
+def test_page_edit_incident_needs_manage_role(client, project, release, qa, rm):
     incident = f.IncidentFactory(project=project, title="Old title")
     data = {"title": "New title", "severity": "sev1", "started_at": "2026-01-01T10:00", "release": release.pk}
-    client.force_login(make_member("qa"))
+    client.force_login(qa)
     assert client.post(f"/incidents/{incident.pk}/edit/", data).status_code == 403
-    client.force_login(make_member("release_manager"))
+    client.force_login(rm)
     assert client.post(f"/incidents/{incident.pk}/edit/", data).status_code == 302
     incident.refresh_from_db()
     assert (incident.title, incident.severity, incident.release) == ("New title", "sev1", release)
     assert PendingRecompute.objects.filter(release=release).exists()
 
 
-def test_api_patch_refuses_a_release_of_another_project(api_client_for, make_member, project):
+def test_api_patch_refuses_a_release_of_another_project(api_client_for, project, manager, qa):
     incident = f.IncidentFactory(project=project)
     other = f.ReleaseFactory(project=f.ProjectFactory(key="OPS"))
-    client = api_client_for(make_member("manager"))
+    client = api_client_for(manager)
     response = client.patch(f"/api/v1/incidents/{incident.pk}/", {"release": other.pk}, format="json")
     assert response.status_code == 400
     incident.refresh_from_db()
     assert incident.release is None
     assert (
-        api_client_for(make_member("qa"))
+        api_client_for(qa)
         .patch(f"/api/v1/incidents/{incident.pk}/", {"title": "x"}, format="json")
         .status_code
         == 403
     )
 
 
-def test_new_incident_asks_for_the_project_when_the_user_manages_several(client, make_member, project):
+def test_new_incident_asks_for_the_project_when_the_user_manages_several(client, project, manager):
     other = f.ProjectFactory(key="OPS")
-    user = make_member("manager")
+    user = manager
     f.MembershipFactory(project=other, user=user, role="admin")
     client.force_login(user)
     response = client.get("/incidents/new/")

@@ -11,7 +11,6 @@ from playwright.sync_api import expect
 from measures.models import MeasureKey, MeasureUpload
 from metrics.models import PolicyVersion
 from metrics.services import compute_for_release
-from releases.models import Role
 from tests import factories as f
 
 from .samples import COBERTURA, SARIF_V1, sarif_v2
@@ -30,7 +29,7 @@ def _fits(page) -> None:
 
 
 def test_release_evidence_page_uploads_coverage_and_sarif_and_lists_new_findings(
-    login, make_member, project, tmp_path
+    login, project, tmp_path, qa
 ):
     # given a previous release with bandit's v1 findings (the baseline)
     old = f.ReleaseFactory(project=project, version="1.0")
@@ -38,7 +37,6 @@ def test_release_evidence_page_uploads_coverage_and_sarif_and_lists_new_findings
     from measures import services
     from qualitygov.uploads import upload_from_bytes
 
-    qa = make_member(Role.QA)
     services.sarif_ingest(release=old, upload=upload_from_bytes(json.dumps(SARIF_V1).encode()), by=qa)
     page = login(qa)
     page.goto(f"/releases/{new.pk}/evidence/")
@@ -85,8 +83,8 @@ def test_release_evidence_page_uploads_coverage_and_sarif_and_lists_new_findings
     assert not page.js_errors
 
 
-def test_admin_defines_and_removes_a_custom_measure_key(login, make_member, project):
-    page = login(make_member(Role.ADMIN))
+def test_admin_defines_and_removes_a_custom_measure_key(login, project, admin):
+    page = login(admin)
     page.goto(f"/projects/{project.key}/measures/")
     # a key that shadows a metric is refused and the form keeps the input
     page.fill("#id_key", "open_defects")
@@ -112,7 +110,7 @@ def test_admin_defines_and_removes_a_custom_measure_key(login, make_member, proj
 
 
 def test_admin_changes_a_weight_the_score_follows_and_a_past_snapshot_keeps_the_old_score(
-    login, make_member, project, release
+    login, project, release, admin
 ):
     # given a release whose test pass rate fails its indicator (1 passed of 2)
     run = f.TestRunFactory(release=release)
@@ -123,7 +121,6 @@ def test_admin_changes_a_weight_the_score_follows_and_a_past_snapshot_keeps_the_
     before_past = compute_for_release(release=release, keys=["release_risk_score"], as_of=past)[
         "release_risk_score"
     ]
-    admin = make_member(Role.ADMIN)
     page = login(admin)
     page.goto(f"/projects/{project.key}/policy/")
     expect(page.locator("#policy-version")).to_contain_text("version 0")
@@ -160,8 +157,8 @@ def test_admin_changes_a_weight_the_score_follows_and_a_past_snapshot_keeps_the_
     assert not page.js_errors
 
 
-def test_viewer_sees_the_policy_but_cannot_change_it(login, make_member, project):
-    page = login(make_member(Role.VIEWER))
+def test_viewer_sees_the_policy_but_cannot_change_it(login, project, viewer):
+    page = login(viewer)
     page.goto(f"/projects/{project.key}/policy/")
     expect(page.locator("body")).to_contain_text("Only project admins change the policy.")
     expect(page.locator("#policy-form button[type=submit]")).to_have_count(0)

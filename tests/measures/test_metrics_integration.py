@@ -283,10 +283,9 @@ def test_patching_metric_policy_on_the_project_is_refused_not_ignored(project, a
 
 
 def test_readiness_report_lists_measures_with_units_and_the_policy_version(
-    project, release, qa, client, make_member
+    project, release, qa, client, viewer
 ):
     qa.post(f"/api/v1/releases/{release.pk}/coverage/", data=COBERTURA, content_type="application/xml")
-    viewer = make_member("viewer")
     client.force_login(viewer)
     page = client.get(f"/releases/{release.pk}/readiness/")
     assert page.status_code == 200

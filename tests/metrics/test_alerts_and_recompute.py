@@ -18,8 +18,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def rule(project, make_member):
-    owner = make_member("manager")
+def rule(project, manager):
+    owner = manager
     return AlertRule.objects.create(
         project=project, metric="open_defects", threshold=1, direction="above", owner=owner
     )

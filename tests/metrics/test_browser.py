@@ -11,11 +11,9 @@ SHOTS = Path(tempfile.gettempdir())  # screenshots land in /tmp: look at them af
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_release_dashboard_draws_every_chart_and_opens_the_list_behind_a_bar(
-    login, make_member, project, release
-):
+def test_release_dashboard_draws_every_chart_and_opens_the_list_behind_a_bar(login, project, release, qa):
     build_demo(project, release)
-    page = login(make_member("qa"))
+    page = login(qa)
     page.goto(f"/releases/{release.pk}/dashboard/")
     for name in ("flow", "severity", "runs", "coverage", "mttr"):
         page.wait_for_selector(f"#chart-{name} .main-svg")
@@ -31,9 +29,9 @@ def test_release_dashboard_draws_every_chart_and_opens_the_list_behind_a_bar(
     page.wait_for_url(lambda url: "/defects/" in url and "severity=blocker" in url and "status=open" in url)
 
 
-def test_project_dashboard_shows_trends_releases_and_overdue_items(login, make_member, project, release):
+def test_project_dashboard_shows_trends_releases_and_overdue_items(login, project, release, manager):
     build_demo(project, release)
-    page = login(make_member("manager"))
+    page = login(manager)
     page.goto(f"/projects/{project.key}/dashboard/")
     for name in ("stability", "cfr", "mttr", "flow"):
         page.wait_for_selector(f"#chart-{name} .main-svg")
@@ -42,11 +40,9 @@ def test_project_dashboard_shows_trends_releases_and_overdue_items(login, make_m
     assert page.js_errors == []
 
 
-def test_portfolio_lists_active_releases_by_risk_and_links_to_dashboards(
-    login, make_member, project, release
-):
+def test_portfolio_lists_active_releases_by_risk_and_links_to_dashboards(login, project, release, viewer):
     build_demo(project, release)
-    page = login(make_member("viewer"))
+    page = login(viewer)
     page.goto("/dashboards/")
     page.wait_for_selector("#chart-risk .main-svg")
     page.screenshot(path=SHOTS / "portfolio.png", full_page=True)
@@ -55,8 +51,8 @@ def test_portfolio_lists_active_releases_by_risk_and_links_to_dashboards(
     assert page.js_errors == []
 
 
-def test_alert_rules_page_adds_a_rule_and_a_webhook(login, make_member, project, release):
-    page = login(make_member("admin"))
+def test_alert_rules_page_adds_a_rule_and_a_webhook(login, project, release, admin):
+    page = login(admin)
     page.goto(f"/projects/{project.key}/alerts/")
     page.fill("#webhook-form #id_name", "ops channel")
     page.fill("#webhook-form #id_url", "https://hooks.example.com/qualitygov")

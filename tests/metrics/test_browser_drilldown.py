@@ -14,9 +14,9 @@ def _tile_value(page, key: str) -> int:
     return int(float(re.match(r"[\d.]+", text.strip()).group(0)))
 
 
-def test_three_tiles_open_lists_with_exactly_their_count(login, make_member, project, release):
+def test_three_tiles_open_lists_with_exactly_their_count(login, project, release, qa):
     build_demo(project, release)
-    page = login(make_member("qa"))
+    page = login(qa)
     dashboard = f"/releases/{release.pk}/dashboard/"
     page.goto(dashboard)
     assert page.locator("#metrics-as-of").is_visible()

@@ -8,19 +8,18 @@ from playwright.sync_api import expect
 
 from metrics import services as metric_services
 from metrics.models import AlertRule
-from releases.models import Role
 from tests import factories as f
 
 SHOTS = Path(tempfile.gettempdir())
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_release_dashboard_recompute_button(login, make_member, project, release):
+def test_release_dashboard_recompute_button(login, project, release, qa):
     f.DefectFactory(project=project, found_in_release=release, title="Refund fails")
     # the last snapshot was taken with one defect (a dashboard GET never stores one itself)
     metric_services.snapshot_release(release=release)
     metric_services.snapshot_project(project=project)
-    page = login(make_member(Role.QA))
+    page = login(qa)
     page.goto(f"/releases/{release.pk}/dashboard/")
     open_tile = page.locator("#kpi-tiles .tile[data-metric=open_defects] .value")
     expect(open_tile).to_contain_text("1")
@@ -37,16 +36,15 @@ def test_release_dashboard_recompute_button(login, make_member, project, release
     assert page.js_errors == []
 
 
-def test_recompute_button_is_hidden_from_a_viewer(login, make_member, project, release):
-    page = login(make_member(Role.VIEWER))
+def test_recompute_button_is_hidden_from_a_viewer(login, project, release, viewer):
+    page = login(viewer)
     page.goto(f"/releases/{release.pk}/dashboard/")
     page.wait_for_selector("#kpi-tiles")
     expect(page.get_by_role("button", name="Recompute now")).to_have_count(0)
     assert page.js_errors == []
 
 
-def test_alert_rule_is_deleted_from_its_page(login, make_member, project, release):
-    admin = make_member(Role.ADMIN)
+def test_alert_rule_is_deleted_from_its_page(login, project, release, admin):
     keep = AlertRule.objects.create(project=project, metric="open_defects", threshold=50, created_by=admin)
     gone = AlertRule.objects.create(project=project, metric="reopen_rate", threshold=10, created_by=admin)
     page = login(admin)
@@ -70,13 +68,13 @@ def test_alert_rule_is_deleted_from_its_page(login, make_member, project, releas
     assert page.js_errors == []
 
 
-def test_trend_chart_with_a_single_day_keeps_a_day_scale_axis(login, make_member, project, release):
+def test_trend_chart_with_a_single_day_keeps_a_day_scale_axis(login, project, release, viewer):
     # a new release has one day of snapshots (coverage: one point; MTTR: none, no fixed defect): the trend
     # charts must not zoom into milliseconds around that day (or around 1970)
     f.DefectFactory(project=project, found_in_release=release)
     f.RequirementFactory(project=project, key="REQ-1").releases.add(release)
     metric_services.snapshot_release(release=release)  # today's snapshot (a dashboard GET stores none)
-    page = login(make_member(Role.VIEWER))
+    page = login(viewer)
     page.goto(f"/releases/{release.pk}/dashboard/")
     for name in ("coverage", "mttr"):
         page.wait_for_selector(f"#chart-{name} .main-svg")

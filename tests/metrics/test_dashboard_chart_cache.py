@@ -39,7 +39,7 @@ def get(client, url: str) -> tuple[str, int]:
     return response.content.decode(), len(ctx.captured_queries)
 
 
-def test_release_charts_come_from_the_cache_until_the_next_recompute(client, make_member, release):
+def test_release_charts_come_from_the_cache_until_the_next_recompute(client, release, viewer):
     now = timezone.now()
     for day in range(3):
         f.DefectFactory(
@@ -47,7 +47,7 @@ def test_release_charts_come_from_the_cache_until_the_next_recompute(client, mak
         )
     services.snapshot_release(release=release)
     services.snapshot_project(project=release.project)
-    client.force_login(make_member("viewer"))
+    client.force_login(viewer)
     url = f"/releases/{release.pk}/dashboard/"
 
     first, cold_queries = get(client, url)
@@ -66,10 +66,10 @@ def test_release_charts_come_from_the_cache_until_the_next_recompute(client, mak
     assert flow_opened(fresh) == 4
 
 
-def test_project_charts_are_cached_and_rebuilt_after_a_recompute(client, make_member, release):
+def test_project_charts_are_cached_and_rebuilt_after_a_recompute(client, release, viewer):
     services.snapshot_release(release=release)
     services.snapshot_project(project=release.project)
-    client.force_login(make_member("viewer"))
+    client.force_login(viewer)
     url = f"/projects/{release.project.key}/dashboard/"
     _, cold_queries = get(client, url)
     _, warm_queries = get(client, url)
@@ -79,7 +79,7 @@ def test_project_charts_are_cached_and_rebuilt_after_a_recompute(client, make_me
     assert after_recompute == cold_queries
 
 
-def test_dashboards_work_when_the_cache_is_down(client, make_member, release, settings):
+def test_dashboards_work_when_the_cache_is_down(client, release, settings, viewer):
     # the production cache backend, pointed at a port where no Redis listens
     settings.CACHES = {
         "default": {
@@ -91,7 +91,7 @@ def test_dashboards_work_when_the_cache_is_down(client, make_member, release, se
     with pytest.raises(redis.exceptions.ConnectionError):
         cache._cache.get_client().ping()  # really down: the backend's own client cannot reach it
     f.DefectFactory(project=release.project, found_in_release=release)
-    client.force_login(make_member("viewer"))
+    client.force_login(viewer)
     body, _ = get(client, f"/releases/{release.pk}/dashboard/")
     assert flow_opened(body) == 1
     get(client, f"/projects/{release.project.key}/dashboard/")

@@ -34,11 +34,9 @@ def populate(project, *, releases: int, defects: int, results: int):
 
 
 @pytest.mark.parametrize("size", [(1, 2, 2), (4, 12, 10)])
-def test_dashboards_render_in_bounded_queries(
-    client, make_member, project, size, django_assert_max_num_queries
-):
+def test_dashboards_render_in_bounded_queries(client, project, size, django_assert_max_num_queries, viewer):
     releases = populate(project, releases=size[0], defects=size[1], results=size[2])
-    client.force_login(make_member("viewer"))
+    client.force_login(viewer)
     # the same number of queries at both sizes, read from snapshots; each page also counts the top bar's unread
     # notifications (one COUNT, issue 13's bell)
     with django_assert_max_num_queries(21):
@@ -49,9 +47,9 @@ def test_dashboards_render_in_bounded_queries(
         assert client.get("/dashboards/").status_code == 200
 
 
-def test_release_dashboard_computes_on_demand_and_explains_risk(client, make_member, release):
+def test_release_dashboard_computes_on_demand_and_explains_risk(client, release, viewer):
     f.DefectFactory(project=release.project, found_in_release=release, severity="blocker")
-    client.force_login(make_member("viewer"))
+    client.force_login(viewer)
     response = client.get(f"/releases/{release.pk}/dashboard/")
     body = response.content.decode()
     assert response.status_code == 200
@@ -59,24 +57,24 @@ def test_release_dashboard_computes_on_demand_and_explains_risk(client, make_mem
     assert 'data-plotly-target="chart-flow"' in body
 
 
-def test_dashboards_of_other_projects_are_not_found(client, make_member, release):
+def test_dashboards_of_other_projects_are_not_found(client, release, admin):
     other = f.ProjectFactory(key="OPS")
     other_release = f.ReleaseFactory(project=other)
-    client.force_login(make_member("admin"))
+    client.force_login(admin)
     assert client.get(f"/releases/{other_release.pk}/dashboard/").status_code == 404
     assert client.get("/projects/OPS/dashboard/").status_code == 404
 
 
-def test_release_page_shows_metrics_summary(client, make_member, release):
+def test_release_page_shows_metrics_summary(client, release, viewer):
     services.snapshot_release(release=release)
-    client.force_login(make_member("viewer"))
+    client.force_login(viewer)
     body = client.get(f"/releases/{release.pk}/").content.decode()
     assert 'id="release-metrics"' in body
 
 
 @pytest.mark.parametrize("rules", [1, 8])
 def test_alert_rules_page_bounded_and_admin_only(
-    client, make_member, project, rules, django_assert_max_num_queries
+    client, project, rules, django_assert_max_num_queries, admin, viewer
 ):
     from metrics.models import AlertRule, Webhook
 
@@ -85,13 +83,13 @@ def test_alert_rules_page_bounded_and_admin_only(
     )
     for i in range(rules):
         AlertRule.objects.create(project=project, metric="open_defects", threshold=i).webhooks.add(hook)
-    client.force_login(make_member("viewer"))
+    client.force_login(viewer)
     with django_assert_max_num_queries(10):
         assert client.get(f"/projects/{project.key}/alerts/").status_code == 200
     payload = {"form": "rule", "metric": "reopen_rate", "direction": "above", "threshold": "10"}
     assert client.post(f"/projects/{project.key}/alerts/", payload).status_code == 403
     assert AlertRule.objects.count() == rules
-    client.force_login(make_member("admin"))
+    client.force_login(admin)
     assert client.post(f"/projects/{project.key}/alerts/", payload).status_code == 302
     assert AlertRule.objects.filter(metric="reopen_rate").exists()
     bad = client.post(f"/projects/{project.key}/alerts/", {**payload, "threshold": "lots"})
@@ -99,7 +97,7 @@ def test_alert_rules_page_bounded_and_admin_only(
     assert AlertRule.objects.count() == rules + 1
 
 
-def test_active_alerts_show_on_the_release_dashboard(client, make_member, release):
+def test_active_alerts_show_on_the_release_dashboard(client, release, viewer):
     from metrics.models import Alert, AlertRule
 
     rule = AlertRule.objects.create(project=release.project, metric="open_defects", threshold=0)
@@ -113,6 +111,6 @@ def test_active_alerts_show_on_the_release_dashboard(client, make_member, releas
         threshold=0,
         direction="above",
     )
-    client.force_login(make_member("viewer"))
+    client.force_login(viewer)
     body = client.get(f"/releases/{release.pk}/dashboard/").content.decode()
     assert 'id="active-alerts"' in body

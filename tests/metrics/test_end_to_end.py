@@ -12,10 +12,9 @@ def latest(release, key):
     return latest_release_metrics(release_ids=[release.pk])[release.pk][key].value
 
 
-def test_defect_service_changes_reach_the_snapshots(release, make_member, django_capture_on_commit_callbacks):
+def test_defect_service_changes_reach_the_snapshots(release, django_capture_on_commit_callbacks, qa):
     from defects.services import defect_create, defect_transition
 
-    qa = make_member("qa")
     # when a blocker is reported through the defects service (eager Celery runs the recompute on commit)
     with django_capture_on_commit_callbacks(execute=True):
         d = defect_create(
@@ -37,7 +36,7 @@ def test_defect_service_changes_reach_the_snapshots(release, make_member, django
 
 
 def test_incident_service_changes_reach_the_project_snapshots(
-    release, make_member, django_capture_on_commit_callbacks
+    release, django_capture_on_commit_callbacks, manager
 ):
     import datetime as dt
 
@@ -45,7 +44,6 @@ def test_incident_service_changes_reach_the_project_snapshots(
 
     from incidents.services import incident_create, incident_restore
 
-    manager = make_member("manager")
     with django_capture_on_commit_callbacks(execute=True):
         incident = incident_create(
             project=release.project,

@@ -33,12 +33,10 @@ def _series(client, release, key):
     return response.json()["points"]
 
 
-def test_edits_today_leave_every_metric_as_of_yesterday_unchanged(
-    project, release, make_member, api_client_for
-):
+def test_edits_today_leave_every_metric_as_of_yesterday_unchanged(project, release, api_client_for, qa):
     build_demo(project, release, days=20)
     other = f.ReleaseFactory(project=project, version="2.5.0", status="planning")
-    user = make_member("qa")
+    user = qa
     client = api_client_for(user)
     yesterday = timezone.now() - DAY
     before = _values(release, yesterday)

@@ -39,9 +39,9 @@ def test_parser_reads_dates_as_whole_days():
         parse_instant("05/10/2026", field="from")
 
 
-def test_series_to_date_includes_the_whole_last_day(api_client_for, make_member, release):
+def test_series_to_date_includes_the_whole_last_day(api_client_for, release, viewer):
     defect(release, created=T0.replace(hour=18))
-    client = api_client_for(make_member("viewer"))
+    client = api_client_for(viewer)
     day = T0.date().isoformat()
     start = (T0 - 3 * DAY).date().isoformat()
     response = client.get(f"/api/v1/releases/{release.pk}/metrics/defect_flow/series/?from={start}&to={day}")
@@ -51,17 +51,17 @@ def test_series_to_date_includes_the_whole_last_day(api_client_for, make_member,
     assert points[day]["details"]["backlog"] == 1
 
 
-def test_release_metrics_as_of_a_date_is_the_end_of_that_day(api_client_for, make_member, release):
+def test_release_metrics_as_of_a_date_is_the_end_of_that_day(api_client_for, release, viewer):
     defect(release, created=T0.replace(hour=23, minute=30))
-    client = api_client_for(make_member("viewer"))
+    client = api_client_for(viewer)
     rows = _rows(client.get(f"/api/v1/releases/{release.pk}/metrics/", {"as_of": T0.date().isoformat()}))
     assert rows["open_defects"]["value"] == 1
     assert rows["open_defects"]["as_of"].startswith(f"{T0.date().isoformat()}T23:59:59")
 
 
-def test_project_metrics_honour_as_of(api_client_for, make_member, project):
+def test_project_metrics_honour_as_of(api_client_for, project, viewer):
     incident(project, started=T0, restored=T0 + 10 * HOUR)
-    client = api_client_for(make_member("viewer"))
+    client = api_client_for(viewer)
     url = f"/api/v1/projects/{project.key}/metrics/"
     before = _rows(client.get(url, {"as_of": (T0 + HOUR).isoformat()}))
     assert before["mttr_hours"]["value"] is None
@@ -73,8 +73,8 @@ def test_project_metrics_honour_as_of(api_client_for, make_member, project):
     assert client.get(url, {"as_of": "2999-01-01"}).status_code == 400
 
 
-def test_default_metrics_answer_now_not_an_old_snapshot(api_client_for, make_member, release):
-    user = make_member("qa")
+def test_default_metrics_answer_now_not_an_old_snapshot(api_client_for, release, qa):
+    user = qa
     client = api_client_for(user)
     url = f"/api/v1/releases/{release.pk}/metrics/"
     # A backfilled snapshot from two days ago, then a defect recorded today.
@@ -98,21 +98,19 @@ def test_default_metrics_answer_now_not_an_old_snapshot(api_client_for, make_mem
         assert stored[key]["value"] == row["value"], key
 
 
-def test_untouched_old_snapshot_still_says_its_time(api_client_for, make_member, release):
+def test_untouched_old_snapshot_still_says_its_time(api_client_for, release, viewer):
     old = timezone.now() - 2 * DAY
     services.snapshot_release(release=release, as_of=old)
     services.snapshot_project(project=release.project, as_of=old)
-    rows = _rows(api_client_for(make_member("viewer")).get(f"/api/v1/releases/{release.pk}/metrics/"))
+    rows = _rows(api_client_for(viewer).get(f"/api/v1/releases/{release.pk}/metrics/"))
     assert rows["open_defects"]["source"] == "snapshot"
     assert dt.datetime.fromisoformat(rows["open_defects"]["as_of"]) == old
 
 
-def test_project_metrics_drill_down_to_the_incidents_and_releases_they_count(
-    api_client_for, make_member, project
-):
+def test_project_metrics_drill_down_to_the_incidents_and_releases_they_count(api_client_for, project, viewer):
     incident(project, started=T0, restored=T0 + 10 * HOUR)
     incident(project, started=T0 + DAY)
-    client = api_client_for(make_member("viewer"))
+    client = api_client_for(viewer)
     as_of = (T0 + 2 * DAY).isoformat()
     rows = _rows(client.get(f"/api/v1/projects/{project.key}/metrics/", {"as_of": as_of}))
     assert all(row["drilldown"] for row in rows.values())

@@ -14,8 +14,8 @@ def qa_api(api_client_for, qa):
 
 
 @pytest.fixture
-def viewer_api(api_client_for, make_member):
-    return api_client_for(make_member("viewer"))
+def viewer_api(api_client_for, viewer):
+    return api_client_for(viewer)
 
 
 def test_requirement_crud(qa_api, project, release):

@@ -18,7 +18,7 @@ SHOTS = Path(tempfile.gettempdir())
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_tester_executes_manual_run_step_by_step_and_files_a_defect(login, make_member, project, release):
+def test_tester_executes_manual_run_step_by_step_and_files_a_defect(login, project, release, qa):
     # given a requirement verified by a manual case with two steps, and a one-step case
     req = f.RequirementFactory(project=project, key="REQ-12", title="Refund within 5 days")
     req.releases.add(release)
@@ -39,7 +39,7 @@ def test_tester_executes_manual_run_step_by_step_and_files_a_defect(login, make_
         steps=[{"action": "Print", "expected": "Receipt"}],
     )
     f.TestCaseFactory(project=project, title="Unrelated", component="search")
-    page = login(make_member("qa"))
+    page = login(qa)
 
     # when the tester selects by component and creates the run
     page.goto(f"/releases/{release.pk}/runs/new/")
@@ -84,7 +84,7 @@ def test_tester_executes_manual_run_step_by_step_and_files_a_defect(login, make_
     assert page.js_errors == []
 
 
-def test_matrix_page_gap_filter_and_csv(login, make_member, project, release):
+def test_matrix_page_gap_filter_and_csv(login, project, release, viewer):
     # given three requirements in scope: one verified, one without tests, one failing
     now = timezone.now()
     keys = {}
@@ -96,7 +96,7 @@ def test_matrix_page_gap_filter_and_csv(login, make_member, project, release):
     bad = f.TestResultFactory(run=run, status="failed", test_case__title="fails")
     ok.test_case.requirements.add(keys["REQ-1"])
     bad.test_case.requirements.add(keys["REQ-3"])
-    page = login(make_member("viewer"))
+    page = login(viewer)
 
     page.goto(f"/releases/{release.pk}/traceability/")
     expect(page.locator("#matrix tbody tr")).to_have_count(3)
@@ -116,7 +116,7 @@ def test_matrix_page_gap_filter_and_csv(login, make_member, project, release):
     assert page.js_errors == []
 
 
-def test_run_page_shows_comparison_and_escapes_messages(login, make_member, project, release):
+def test_run_page_shows_comparison_and_escapes_messages(login, project, release, qa):
     # given two CI runs of the release
     t = timezone.now() - dt.timedelta(hours=3)
     a, b, c = (
@@ -139,7 +139,7 @@ def test_run_page_shows_comparison_and_escapes_messages(login, make_member, proj
     ):
         f.TestResultFactory(run=prev, test_case=case, status=before)
         f.TestResultFactory(run=cur, test_case=case, status=now, message=msg)
-    page = login(make_member("qa"))
+    page = login(qa)
 
     page.goto(f"/runs/{cur.pk}/")
     expect(page.locator("#new-failures")).to_contain_text("test_a")
@@ -156,9 +156,9 @@ def test_run_page_shows_comparison_and_escapes_messages(login, make_member, proj
     assert page.js_errors == []
 
 
-def test_requirements_and_test_cases_pages_click_through(login, make_member, project, release):
+def test_requirements_and_test_cases_pages_click_through(login, project, release, qa):
     f.TestCaseFactory(project=project, title="Existing case")
-    page = login(make_member("qa"))
+    page = login(qa)
     page.goto("/requirements/?project=PAY")
     page.click("#new-requirement")
     page.fill("#id_key", "REQ-40")

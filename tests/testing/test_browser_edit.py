@@ -14,10 +14,10 @@ SHOTS = Path(tempfile.gettempdir())
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_requirement_create_edit_and_link(login, make_member, project, release):
+def test_requirement_create_edit_and_link(login, project, release, qa):
     f.TestCaseFactory(project=project, title="Statement export happy path")
     f.TestCaseFactory(project=project, title="Statement export with no rows")
-    page = login(make_member("qa"))
+    page = login(qa)
     page.goto(f"/requirements/new/?project={project.key}")
     page.fill("#id_key", "REQ-7")
     page.fill("#id_title", "Export statements")
@@ -57,12 +57,12 @@ def test_requirement_create_edit_and_link(login, make_member, project, release):
     assert page.js_errors == []
 
 
-def test_testcase_create_edit_and_bulk_link(login, make_member, project, release):
+def test_testcase_create_edit_and_bulk_link(login, project, release, qa):
     req = f.RequirementFactory(project=project, key="REQ-3", title="Refunds")
     f.TestCaseFactory(project=project, title="Refund by card")
     f.TestCaseFactory(project=project, title="Refund by transfer")
     f.TestCaseFactory(project=project, title="Login")
-    page = login(make_member("qa"))
+    page = login(qa)
     page.goto(f"/testcases/new/?project={project.key}")
     page.fill("#id_title", "Refund in two parts")
     page.fill("#id_steps", "Refund half => half refunded\nRefund the rest => fully refunded")
@@ -99,8 +99,7 @@ def test_testcase_create_edit_and_bulk_link(login, make_member, project, release
     assert page.js_errors == []
 
 
-def test_manual_run_execute_and_complete(login, make_member, project, release):
-    qa = make_member("qa")
+def test_manual_run_execute_and_complete(login, project, release, qa):
     ok = f.TestCaseFactory(
         project=project, title="Pay by card", steps=[{"action": "Pay", "expected": "Paid"}]
     )

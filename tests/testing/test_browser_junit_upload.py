@@ -12,8 +12,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 REPORTS = Path(__file__).resolve().parents[2] / "corpus" / "reports"
 
 
-def test_upload_junit_from_the_release_page_lands_on_the_run(login, make_member, release, tmp_path):
-    page = login(make_member("qa"))
+def test_upload_junit_from_the_release_page_lands_on_the_run(login, release, tmp_path, qa):
+    page = login(qa)
     # given a non-JUnit file first: refused with the API's message, typed input kept
     bad = tmp_path / "page.xml"
     bad.write_text("<html><body/></html>")
@@ -44,9 +44,9 @@ def test_upload_junit_from_the_release_page_lands_on_the_run(login, make_member,
     assert not page.js_errors
 
 
-def test_upload_junit_from_the_runs_list_at_phone_width(login, make_member, release, page):
+def test_upload_junit_from_the_runs_list_at_phone_width(login, release, page, qa):
     page.set_viewport_size({"width": 390, "height": 844})
-    login(make_member("qa"))
+    login(qa)
     page.goto("/runs/")
     form = page.locator("details.junit-upload")
     form.locator("summary").click()
@@ -62,8 +62,8 @@ def test_upload_junit_from_the_runs_list_at_phone_width(login, make_member, rele
     assert (run.tests, run.flaky) == (12, 1)
 
 
-def test_a_viewer_gets_no_form_and_a_403(login, make_member, release, page):
-    login(make_member("viewer"))
+def test_a_viewer_gets_no_form_and_a_403(login, release, page, viewer):
+    login(viewer)
     page.goto(f"/releases/{release.pk}/")
     expect(page.locator("#release-runs")).to_be_visible()
     expect(page.locator("details.junit-upload")).to_have_count(0)

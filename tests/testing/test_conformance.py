@@ -52,7 +52,7 @@ pytestmark = pytest.mark.skipif(not CORPUS.exists(), reason=f"JUnit corpus not f
 
 
 @pytest.mark.parametrize("name", _files() or ["<no corpus>"])
-def test_corpus_file(name, release, make_member, api_client_for, monkeypatch):
+def test_corpus_file(name, release, api_client_for, monkeypatch, qa):
     path = CORPUS / name
     expected_json = path.with_suffix(".results.json")
     refused_expected = path.with_suffix(".exception").exists() or name in HOSTILE
@@ -65,7 +65,7 @@ def test_corpus_file(name, release, make_member, api_client_for, monkeypatch):
     monkeypatch.setattr(socket, "create_connection", no_network)
     monkeypatch.setattr(socket.socket, "connect", no_network)
 
-    client = api_client_for(make_member("qa"))
+    client = api_client_for(qa)
     response = client.post(
         f"/api/v1/releases/{release.pk}/junit/", data=path.read_bytes(), content_type="application/xml"
     )
@@ -94,7 +94,7 @@ def test_corpus_file(name, release, make_member, api_client_for, monkeypatch):
         }
 
 
-def test_xxe_payloads_never_read_files(tmp_path, release, make_member, api_client_for):
+def test_xxe_payloads_never_read_files(tmp_path, release, api_client_for, qa):
     # given a DOCTYPE that would read a local secret
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-VALUE")
@@ -102,7 +102,7 @@ def test_xxe_payloads_never_read_files(tmp_path, release, make_member, api_clien
         f'<?xml version="1.0"?>\n<!DOCTYPE t [<!ENTITY s SYSTEM "file://{secret}">]>\n'
         f'<testsuites><testsuite name="&s;"><testcase name="&s;"/></testsuite></testsuites>'
     ).encode()
-    response = api_client_for(make_member("qa")).post(
+    response = api_client_for(qa).post(
         f"/api/v1/releases/{release.pk}/junit/", data=xml, content_type="application/xml"
     )
     assert response.status_code == 400

@@ -38,8 +38,8 @@ def _nothing_written():
 
 
 @pytest.fixture
-def uploader(make_member, api_client_for):
-    return api_client_for(make_member("qa"))
+def uploader(api_client_for, qa):
+    return api_client_for(qa)
 
 
 def test_raw_xml_upload_creates_run_with_counts_and_links_requirements(release, uploader, project):

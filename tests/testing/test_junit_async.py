@@ -26,9 +26,9 @@ def post(client, release, data: bytes, **headers):
 
 
 def test_a_report_above_the_threshold_is_queued_and_ingested_by_the_worker(
-    release, make_member, api_client_for, small_threshold, django_capture_on_commit_callbacks
+    release, make_member, api_client_for, small_threshold, django_capture_on_commit_callbacks, qa
 ):
-    client = api_client_for(make_member("qa"))
+    client = api_client_for(qa)
     report = gzip.compress(junit_report(500, fail_every=50, suites=5))
     with django_capture_on_commit_callbacks(execute=True):
         response = post(client, release, report, HTTP_CONTENT_ENCODING="gzip")
@@ -52,9 +52,9 @@ def test_a_report_above_the_threshold_is_queued_and_ingested_by_the_worker(
 
 
 def test_a_queued_report_that_is_refused_ends_failed_with_the_message(
-    release, make_member, api_client_for, small_threshold, django_capture_on_commit_callbacks
+    release, api_client_for, small_threshold, django_capture_on_commit_callbacks, qa
 ):
-    client = api_client_for(make_member("qa"))
+    client = api_client_for(qa)
     broken = junit_report(300, suites=3)[:-40]  # cut short: malformed
     with django_capture_on_commit_callbacks(execute=True):
         response = post(client, release, broken)
@@ -64,9 +64,9 @@ def test_a_queued_report_that_is_refused_ends_failed_with_the_message(
     assert not tm.TestRun.objects.exists() and not tm.TestResult.objects.exists()
 
 
-def test_oversize_is_refused_with_a_clear_413(release, make_member, api_client_for, settings):
+def test_oversize_is_refused_with_a_clear_413(release, api_client_for, settings, qa):
     settings.QUALITYGOV_JUNIT_MAX_BYTES = 2000
-    client = api_client_for(make_member("qa"))
+    client = api_client_for(qa)
     response = post(client, release, junit_report(100))
     assert response.status_code == 413
     assert "larger than the limit of 2000 bytes" in response.json()["detail"]

@@ -40,7 +40,7 @@ JEST_SAME_TITLE_TWO_FILES = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def test_jest_same_title_in_two_files_are_two_tests_and_the_failure_stays_visible(
-    release, make_member, api_client_for
+    release, api_client_for, qa
 ):
     # given the failing file reported first, as in the issue
     report = parse(JEST_SAME_TITLE_TWO_FILES)
@@ -51,7 +51,7 @@ def test_jest_same_title_in_two_files_are_two_tests_and_the_failure_stays_visibl
     assert (failing.status, failing.flaky) == ("failed", False)
     assert (passing.status, passing.flaky) == ("passed", False)
     # and through the API: two test cases, the failure stored as a failure
-    response = upload(api_client_for(make_member("qa")), release, JEST_SAME_TITLE_TWO_FILES)
+    response = upload(api_client_for(qa), release, JEST_SAME_TITLE_TWO_FILES)
     assert response.status_code == 201, response.content
     assert response.json()["failed"] == 1 and response.json()["tests"] == 4
     assert tm.TestCase.objects.filter(name="utils handles empty input").count() == 2
@@ -161,7 +161,7 @@ def test_jest_todo_counts_as_skipped_only_when_the_suite_says_so():
     assert (counts["passed"], counts["skipped"]) == (2, 1)
 
 
-def test_migration_rewrites_identities_and_keeps_history(release, make_member, api_client_for):
+def test_migration_rewrites_identities_and_keeps_history(release, api_client_for, qa):
     # given test cases stored under the old "scope::name" identities, with a result each
     run = tm.TestRun.objects.create(release=release, name="old")
     with_class = tm.TestCase.objects.create(
@@ -200,7 +200,7 @@ def test_migration_rewrites_identities_and_keeps_history(release, make_member, a
     assert no_class.identity == "S::::<unnamed 1>"
     assert with_class.results.count() == 1 and no_class.results.count() == 1
     # and an upload of the same tests finds the same rows (history continues), the jest file adopting its row
-    client = api_client_for(make_member("qa"))
+    client = api_client_for(qa)
     xml = """<testsuites><testsuite name="pytest"><testcase classname="tests.test_a" name="test_x"/></testsuite>
       <testsuite name="S"><testcase/></testsuite></testsuites>"""
     assert upload(client, release, xml).status_code == 201

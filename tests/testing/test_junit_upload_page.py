@@ -14,10 +14,8 @@ def _post(client, release, data=XML, **fields):
     )
 
 
-def test_upload_stores_the_run_and_redirects_to_it(
-    client, release, make_member, django_assert_max_num_queries
-):
-    client.force_login(make_member("qa"))
+def test_upload_stores_the_run_and_redirects_to_it(client, release, django_assert_max_num_queries, qa):
+    client.force_login(qa)
     with django_assert_max_num_queries(40):
         response = _post(client, release, revision="r1", run_name="from the browser")
     run = tm.TestRun.objects.get()
@@ -25,8 +23,8 @@ def test_upload_stores_the_run_and_redirects_to_it(
     assert (run.tests, run.failed, run.revision, run.name) == (2, 1, "r1", "from the browser")
 
 
-def test_refusals_show_the_api_message_and_keep_the_input(client, release, make_member, settings):
-    client.force_login(make_member("qa"))
+def test_refusals_show_the_api_message_and_keep_the_input(client, release, settings, qa):
+    client.force_login(qa)
     response = _post(client, release, data=b'<!DOCTYPE x [<!ENTITY e "x">]><testsuite/>', revision="r2")
     assert response.status_code == 400
     assert b"DOCTYPE and entity declarations are not accepted" in response.content
@@ -39,8 +37,8 @@ def test_refusals_show_the_api_message_and_keep_the_input(client, release, make_
     assert not tm.TestRun.objects.exists()
 
 
-def test_roles(client, release, make_member):
-    client.force_login(make_member("viewer"))
+def test_roles(client, release, viewer):
+    client.force_login(viewer)
     assert _post(client, release).status_code == 403
     assert client.get(f"/runs/upload/?release={release.pk}").status_code == 403
     assert not tm.TestRun.objects.exists()

@@ -9,16 +9,16 @@ from tests import factories as f
 
 
 @pytest.fixture
-def qa_client(client, make_member):
-    user = make_member("qa")
+def qa_client(client, qa):
+    user = qa
     client.force_login(user)
     client.user = user
     return client
 
 
 @pytest.fixture
-def viewer_client(client, make_member):
-    client.force_login(make_member("viewer"))
+def viewer_client(client, viewer):
+    client.force_login(viewer)
     return client
 
 
@@ -72,7 +72,7 @@ def test_testcase_create_with_steps_and_requirement(qa_client, project):
     assert list(case.requirements.all()) == [req]
 
 
-def test_bulk_link_page_links_and_viewer_is_refused(qa_client, project, make_member, client):
+def test_bulk_link_page_links_and_viewer_is_refused(qa_client, project, client, viewer):
     # given two cases and a requirement
     cases = f.TestCaseFactory.create_batch(2, project=project)
     req = f.RequirementFactory(project=project)
@@ -84,7 +84,7 @@ def test_bulk_link_page_links_and_viewer_is_refused(qa_client, project, make_mem
     assert response.status_code == 302
     assert req.test_cases.count() == 2
     # and a viewer cannot unlink
-    client.force_login(make_member("viewer"))
+    client.force_login(viewer)
     response = client.post(
         "/testcases/bulk-link/",
         {"project": "PAY", "test_cases": [c.pk for c in cases], "requirements": [req.pk], "unlink": "1"},

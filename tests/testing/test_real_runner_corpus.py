@@ -30,8 +30,8 @@ def _labelled(line: str) -> dict[str, int]:
 
 
 @pytest.fixture
-def upload(release, make_member, api_client_for):
-    client = api_client_for(make_member("qa"))
+def upload(release, api_client_for, qa):
+    client = api_client_for(qa)
 
     def _upload(runner: str) -> dict:
         data = (REPORTS / runner / "report.xml").read_bytes()

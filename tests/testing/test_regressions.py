@@ -26,9 +26,8 @@ def upload(client, release, data: bytes, revision: str):
 
 
 @pytest.fixture
-def resolved_defect(release, make_member, api_client_for):
+def resolved_defect(release, api_client_for, qa):
     """A defect filed from a failing result of test_refund, then resolved as fixed."""
-    qa = make_member("qa")
     client = api_client_for(qa)
     run = upload(client, release, report("failed"), "r1")
     result = run.results.get(status="failed")
@@ -103,10 +102,9 @@ def test_flag_only_keeps_the_state_and_flags_it(release, resolved_defect, make_m
     assert keys == [defect.key]
 
 
-def test_an_older_release_does_not_reopen_what_a_newer_release_fixed(project, make_member, api_client_for):
+def test_an_older_release_does_not_reopen_what_a_newer_release_fixed(project, api_client_for, qa):
     old = ReleaseFactory(project=project, version="1.0.0")
     new = ReleaseFactory(project=project, version="2.0.0")
-    qa = make_member("qa")
     client = api_client_for(qa)
     run = upload(client, new, report("failed"), "n1")
     result = run.results.get(status="failed")

@@ -112,8 +112,8 @@ def test_matrix_is_a_constant_number_of_queries(project, release, django_assert_
         assert len(rows) == n
 
 
-def test_matrix_page_csv_and_api_agree(matrix, release, make_member, client, api_client_for):
-    user = make_member("viewer")
+def test_matrix_page_csv_and_api_agree(matrix, release, client, api_client_for, viewer):
+    user = viewer
     client.force_login(user)
     page = client.get(f"/releases/{release.pk}/traceability/?gap=failing")
     assert page.status_code == 200
@@ -132,10 +132,10 @@ def test_matrix_page_csv_and_api_agree(matrix, release, make_member, client, api
     assert bad.status_code == 400
 
 
-def test_csv_neutralises_formulas_in_titles(project, release, make_member, client):
+def test_csv_neutralises_formulas_in_titles(project, release, client, viewer):
     req = f.RequirementFactory(project=project, key="REQ-1", title='=HYPERLINK("http://x")')
     req.releases.add(release)
-    client.force_login(make_member("viewer"))
+    client.force_login(viewer)
     response = client.get(f"/releases/{release.pk}/traceability/?format=csv")
     content = b"".join(response.streaming_content).decode()
     assert "'=HYPERLINK" in content
