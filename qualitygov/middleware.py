@@ -1,30 +1,12 @@
-"""Every page needs a login. The API authenticates itself (session or token) through DRF.
-
-Query strings and submitted forms with control characters (NUL included) or dates outside the sane range are
+"""Query strings and submitted forms with control characters (NUL included) or dates outside the sane range are
 refused (400) before any view (qualitygov.inputs): PostgreSQL cannot store or compare text containing NUL, so a
 filter such as `?q=%00` or a form field `project=a%00b` would otherwise end in a 500, and a CR/LF in a version
 broke every download named after it. JSON bodies get the same rules in qualitygov.parsers.
 """
 
-from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponseBadRequest, JsonResponse
 
 from . import inputs
-
-PUBLIC_PREFIXES = ("/accounts/login/", "/healthz", "/static/", "/api/")
-
-
-class LoginRequiredMiddleware:
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        path = request.path_info
-        if not request.user.is_authenticated and not path.startswith(PUBLIC_PREFIXES):
-            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-        return self.get_response(request)
-
 
 FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 

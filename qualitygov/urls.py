@@ -2,7 +2,8 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.contrib.auth.decorators import login_not_required
+from django.urls import URLResolver, include, path
 
 from releases.views import home
 
@@ -28,6 +29,18 @@ api_v1 = [
     *[path("", include(f"{app}.api_urls")) for app in APPS],
 ]
 
+
+def _authenticated_by_drf(patterns):
+    """Django's LoginRequiredMiddleware redirects anonymous page requests to the login form; the API authenticates
+    each request itself (DRF: session or token, and a JSON 401/403), so its views are left to DRF."""
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            _authenticated_by_drf(pattern.url_patterns)
+        else:
+            login_not_required(pattern.callback)
+    return patterns
+
+
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", views.healthz, name="healthz"),
@@ -35,8 +48,8 @@ urlpatterns = [
     path("accounts/token/", account_views.api_token, name="api_token"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include(api_v1)),
-    path("api/schema/", views.SchemaView.as_view(), name="api-schema"),
-    path("api/docs/", views.DocsView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include(_authenticated_by_drf(api_v1))),
+    path("api/schema/", login_not_required(views.SchemaView.as_view()), name="api-schema"),
+    path("api/docs/", login_not_required(views.DocsView.as_view(url_name="api-schema")), name="api-docs"),
     *[path("", include(f"{app}.urls")) for app in APPS + PAGE_APPS],
 ]

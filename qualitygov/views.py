@@ -1,6 +1,7 @@
 """Site-wide pages: health check, and the API schema and docs (behind a login in production)."""
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.http import JsonResponse
@@ -11,6 +12,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.permissions import AllowAny, IsAuthenticated
 
 
+@login_not_required
 @never_cache
 @require_GET
 def healthz(request):

@@ -54,7 +54,7 @@ MIDDLEWARE = [
     "qualitygov.middleware.RejectHostileInputMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "qualitygov.middleware.LoginRequiredMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",  # pages; the API authenticates itself (urls.py)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so it sees exceptions first: a lost database connection becomes a 503 with a message.
