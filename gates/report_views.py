@@ -14,7 +14,6 @@ from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET
-from xhtml2pdf import pisa
 
 from qualitygov.csv_export import attachment, csv_response
 from qualitygov.services import parse_id
@@ -52,6 +51,10 @@ def readiness(request, pk: int):
 
 def render_pdf(html: str) -> bytes | None:
     """The PDF xhtml2pdf draws from the HTML, or None when it reports an error."""
+    # Imported on first use: xhtml2pdf (with reportlab and pypdf) takes seconds to import, and every process that
+    # loads the URLconf (web workers, Celery workers, each test worker) would pay for it without drawing a PDF.
+    from xhtml2pdf import pisa
+
     out = io.BytesIO()
     result = pisa.CreatePDF(src=html, dest=out, encoding="utf-8")
     return None if result.err else out.getvalue()
