@@ -12,7 +12,6 @@ from django.test import Client
 from testing.models import Requirement
 
 from ..factories import UserFactory
-from .conftest import built_once_per_module
 from .web_routes import fill, page_routes, seed_ids
 
 NAMES = (
@@ -100,16 +99,9 @@ def _junk_queries():
     yield {name: [VALUES[1], VALUES[4]] for name in NAMES}  # every name twice
 
 
-@pytest.fixture(scope="module")
-def demo_ids(django_db_setup, django_db_blocker):
-    """seed_ids() once for both tests of this module: each runs in a savepoint rolled back after it, so each starts
-    from exactly the seeded data (see built_once_per_module)."""
-    yield from built_once_per_module(django_db_blocker, seed_ids)
-
-
 @pytest.mark.django_db
-def test_no_page_answers_5xx_to_junk_query_parameters(demo_ids):
-    ids = demo_ids
+def test_no_page_answers_5xx_to_junk_query_parameters():
+    ids = seed_ids()
     client = Client(raise_request_exception=False)
     assert client.login(username="admin", password=ids["password"])
     pages = [fill(route, ids) for route in page_routes()]
@@ -128,10 +120,10 @@ def test_no_page_answers_5xx_to_junk_query_parameters(demo_ids):
 
 
 @pytest.mark.django_db
-def test_no_page_answers_5xx_to_junk_form_fields(demo_ids):
+def test_no_page_answers_5xx_to_junk_form_fields():
     """POST every form field the pages read, with each junk value, to every page route (CSRF checks off: the
     CSRF test covers them) as the demo admin, and the decision pages also as the release manager."""
-    ids = demo_ids
+    ids = seed_ids()
     admin, rm = Client(raise_request_exception=False), Client(raise_request_exception=False)
     assert admin.login(username="admin", password=ids["password"])
     assert rm.login(username="rm", password=ids["password"])
