@@ -15,6 +15,7 @@ RUN apt-get update \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY qualitygov ./qualitygov
+COPY notifications ./notifications
 COPY qualitygov_cli ./qualitygov_cli
 COPY releases ./releases
 COPY defects ./defects

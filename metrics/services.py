@@ -7,7 +7,8 @@ Entry points for other apps:
 - register_after_release_recompute(listener): a layer above (gates) runs work after a release's recompute, in
   the same coalesced queue (live gate re-evaluation); the listener gets the release.
 - register_policy_listener(listener): a layer above (gates, whose audit log is the project's) hears of every new
-  policy version inside the transaction that saves it; the listener gets the version and the user.
+  policy version inside the transaction that saves it; the listener gets the version, the user and the policy
+  in force before it.
 - hold_lock(name): a named lock row held until the surrounding transaction ends (one job in flight per scope).
 """
 
@@ -53,11 +54,12 @@ def _after_release_recompute(release: Release) -> None:
 
 
 # Listeners of policy changes (the gates audit log records who changed the risk policy and when).
-_POLICY_LISTENERS: list[Callable[[PolicyVersion, object], None]] = []
+_POLICY_LISTENERS: list[Callable[[PolicyVersion, object, dict], None]] = []
 
 
-def register_policy_listener(listener: Callable[[PolicyVersion, object], None]) -> None:
-    """Run `listener(version, by)` inside the transaction of every saved policy version (idempotent)."""
+def register_policy_listener(listener: Callable[[PolicyVersion, object, dict], None]) -> None:
+    """Run `listener(version, by, previous)` inside the transaction of every saved policy version (idempotent);
+    `previous` is the policy that was in force until then (the defaults, as version 0, before the first save)."""
     if listener not in _POLICY_LISTENERS:
         _POLICY_LISTENERS.append(listener)
 
@@ -399,6 +401,7 @@ def policy_update(
         Project.objects.select_for_update().filter(pk=project.pk).first()
         current = PolicyVersion.objects.filter(project=project).order_by("-version").first()
         number = current.version if current else 0
+        previous = current.policy if current else policy_for(project)
         if expected_version is not None and int(expected_version) != number:
             raise ConflictError(
                 f"The policy was changed meanwhile (now version {number}); reload and retry.",
@@ -412,7 +415,7 @@ def policy_update(
             created_by=by if getattr(by, "pk", None) else None,
         )
         for listener in _POLICY_LISTENERS:
-            listener(saved, by)
+            listener(saved, by, previous)
         active = Release.objects.filter(project=project, status__in=ACTIVE_RELEASE_STATUSES).values_list(
             "pk", flat=True
         )

@@ -35,21 +35,13 @@ def _changed_paths(before, after, prefix: str = "") -> list[str]:
     return [] if before == after else [prefix.rstrip(".")]
 
 
-def audit_policy_version(version, by) -> AuditEvent:
-    """Record a saved metric policy version in the project's audit log: who, when, which version, what changed.
+def audit_policy_version(version, by, previous: dict) -> AuditEvent:
+    """Record a saved metric policy version in the project's audit log: who, when, which version, and which
+    settings differ from the policy in force before it (the defaults, version 0, before the first save).
 
     Registered with metrics (metrics.services.register_policy_listener), so it runs in the saving transaction.
     """
-    previous = (
-        type(version)
-        .objects.filter(project_id=version.project_id, version__lt=version.version)
-        .order_by("-version")
-        .values_list("policy", flat=True)
-        .first()
-    )
-    changed = (
-        _changed_paths(previous or {}, version.policy) if previous is not None else ["(first saved version)"]
-    )
+    changed = _changed_paths(previous or {}, version.policy)
     listed = ", ".join(changed[:12]) + (f" and {len(changed) - 12} more" if len(changed) > 12 else "")
     summary = f"Metric policy version {version.version} saved; changed: {listed or 'nothing'}"
     if version.comment:

@@ -224,6 +224,7 @@ SPECTACULAR_SETTINGS = {
         "TestCaseKindEnum": "testing.models.TestCaseKind",
         "CriticalityEnum": "testing.models.Criticality",
         "ManualResultStatusEnum": "testing.services.MANUAL_STATUSES",
+        "NotificationKindEnum": "notifications.kinds.Kind",
     },
 }
 

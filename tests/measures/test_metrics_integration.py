@@ -196,6 +196,8 @@ def test_policy_changes_are_in_the_audit_log_with_who_and_what(project, admin):
     first = AuditEvent.objects.get(action="policy.changed")
     assert first.actor.username == "admin_pay" and first.project == project
     assert first.data["version"] == 1 and "coverage counts" in first.summary
+    # against the defaults in force before: the indicator added and those dropped are named
+    assert {"risk.line_coverage", "risk.test_pass_rate"} <= set(first.data["changed"])
     changed = dict(POLICY, risk={**POLICY["risk"]})
     changed["risk"]["line_coverage"] = {**POLICY["risk"]["line_coverage"], "weight": 7}
     response = admin.put(
