@@ -76,7 +76,7 @@ def _via_worker(request, monkeypatch):
     from celery import Celery
 
     url = request.getfixturevalue("worker")
-    sender = Celery("gates-scenario-sender", broker=url)
+    sender = Celery("gates-scenario-sender", broker=url, set_as_current=False)
     monkeypatch.setattr(
         "metrics.services._enqueue_pending",
         lambda: sender.send_task("metrics.tasks.run_pending_recomputes", queue=QUEUE),

@@ -58,7 +58,7 @@ def workers(broker, tmp_path):
 def _send(broker, name: str, *args, **kwargs) -> None:
     from celery import Celery
 
-    sender = Celery("fault-test-sender", broker=broker.url(0))
+    sender = Celery("fault-test-sender", broker=broker.url(0), set_as_current=False)
     sender.send_task(name, args=args, kwargs=kwargs, queue=QUEUE)
 
 

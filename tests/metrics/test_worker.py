@@ -88,7 +88,7 @@ def test_real_worker_recomputes_a_release_into_snapshots(worker, project, releas
     f.DefectFactory(project=project, found_in_release=release, severity="blocker")
     f.DefectFactory(project=project, found_in_release=release, severity="minor")
     # when the recompute task is sent through Redis to the real worker
-    sender = Celery("sender", broker=worker)
+    sender = Celery("sender", broker=worker, set_as_current=False)
     sender.send_task("metrics.tasks.recompute_scopes", kwargs={"release_ids": [release.pk]}, queue=QUEUE)
     # then the worker stores the snapshots of the release and of its project
     deadline = time.monotonic() + 90

@@ -79,7 +79,7 @@ def test_with_a_worker_the_suspension_reaches_the_app_the_mail_step_and_the_webh
         url = request.getfixturevalue("worker")
         from celery import Celery
 
-        sender = Celery("notify-scenario-sender", broker=url)
+        sender = Celery("notify-scenario-sender", broker=url, set_as_current=False)
         monkeypatch.setattr(
             "metrics.services._enqueue_pending",
             lambda: sender.send_task("metrics.tasks.run_pending_recomputes", queue=QUEUE),
