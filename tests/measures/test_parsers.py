@@ -131,7 +131,7 @@ def test_k6_summary_export_gives_p95_and_error_rate():
     totals = parse_loadtest(io.BytesIO(K6))
     assert (totals.format, totals.p95_latency_ms, totals.error_rate, totals.requests) == (
         "k6",
-        31.46,
+        31.45,  # p(95) 31.456 cut to 2 decimals, as k6 prints it
         3.0,
         100,
     )
@@ -141,11 +141,21 @@ def test_k6_handle_summary_json_with_values_is_read_too():
     doc = {
         "metrics": {
             "http_req_duration": {"type": "trend", "values": {"p(95)": 5.0}},
-            "http_req_failed": {"type": "rate", "values": {"rate": 0.0, "value": 0.0}},
+            "http_req_failed": {"type": "rate", "values": {"rate": 0.125, "passes": 1, "fails": 7}},
+            "http_reqs": {"type": "counter", "values": {"count": 8, "rate": 2.5}},
         }
     }
     totals = parse_loadtest(io.BytesIO(json.dumps(doc).encode()), format="k6")
-    assert (totals.p95_latency_ms, totals.error_rate) == (5.0, 0.0)
+    assert (totals.p95_latency_ms, totals.error_rate, totals.requests) == (5.0, 12.5, 8)
+
+
+def test_k6_figures_are_cut_to_hundredths_like_k6s_own_summary_not_rounded():
+    doc = {
+        "metrics": {"http_req_duration": {"p(95)": 23.5866198}, "http_req_failed": {"value": 0.1945945945}}
+    }
+    totals = parse_loadtest(io.BytesIO(json.dumps(doc).encode()), format="k6")
+    # k6 prints p(95)=23.58ms and 19.45% for these
+    assert (totals.p95_latency_ms, totals.error_rate) == (23.58, 19.45)
 
 
 def test_jmeter_jtl_gives_nearest_rank_p95_and_error_rate():
@@ -170,6 +180,7 @@ def test_nearest_rank_percentile():
         (b'{"metrics": {"http_req_duration": {"avg": 1}}}', "k6", "no_totals"),
         (b'{"metrics": {"http_req_duration": {"p(95)": -1}}}', "k6", "invalid_number"),
         (b'{"metrics": {"http_req_failed": {"value": 3}}}', "k6", "invalid_number"),
+        (b'{"metrics": {"http_req_failed": {"type": "rate", "values": {"passes": 1}}}}', "k6", "no_totals"),
         (b"a,b\n1,2\n", "jmeter", "wrong_format"),
         (b"elapsed,success\nx,true\n", "jmeter", "invalid_number"),
         (b"elapsed,success\n", "jmeter", "no_totals"),
