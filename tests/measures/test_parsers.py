@@ -6,7 +6,7 @@ import json
 import pytest
 
 from measures.coverage import parse_coverage, sniff
-from measures.loadtest import nearest_rank, parse_loadtest
+from measures.loadtest import jmeter_percent_point, parse_loadtest
 from measures.sarif import parse_sarif
 from qualitygov.uploads import UploadRefused
 
@@ -158,7 +158,7 @@ def test_k6_figures_are_cut_to_hundredths_like_k6s_own_summary_not_rounded():
     assert (totals.p95_latency_ms, totals.error_rate) == (23.58, 19.45)
 
 
-def test_jmeter_jtl_gives_nearest_rank_p95_and_error_rate():
+def test_jmeter_jtl_gives_the_aggregate_reports_95_line_and_error_rate():
     totals = parse_loadtest(io.BytesIO(JTL), format="jmeter")
     assert (totals.format, totals.p95_latency_ms, totals.error_rate, totals.requests) == (
         "jmeter",
@@ -168,9 +168,13 @@ def test_jmeter_jtl_gives_nearest_rank_p95_and_error_rate():
     )
 
 
-def test_nearest_rank_percentile():
+def test_jmeter_percent_point_rounds_the_rank_half_up_like_jmeter():
     values = [float(v) for v in range(1, 101)]
-    assert nearest_rank(values, 95) == 95.0 and nearest_rank([7.0], 95) == 7.0
+    assert jmeter_percent_point(values, 0.95) == 95.0 and jmeter_percent_point([7.0], 0.95) == 7.0
+    # 0.95 * 111 = 105.45: JMeter takes the 105th value where a nearest-rank percentile (ceil) takes the 106th
+    assert jmeter_percent_point([float(v) for v in range(1, 112)], 0.95) == 105.0
+    # 0.95 * 30 = 28.5 rounds up to the 29th
+    assert jmeter_percent_point([float(v) for v in range(1, 31)], 0.95) == 29.0
 
 
 @pytest.mark.parametrize(
