@@ -18,12 +18,11 @@ from qualitygov.errors import DomainError
 from qualitygov.services import parse_id
 from releases.access import Action, can
 from releases.models import Project, Release
-from releases.selectors import project_list_for_user
+from releases.selectors import project_list_for_user, release_get_for_user
 
 from . import selectors, services
 from .models import (
     AuditEvent,
-    ChecklistItem,
     ChecklistSignoff,
     Decision,
     GateEvaluation,
@@ -53,14 +52,8 @@ ERRORS = {
 }
 
 
-def _visible(user, project) -> None:
-    """Objects of projects the caller is not a member of answer 404, before the body is even read."""
-    if not can(user, project, Action.VIEW):
-        raise Http404
-
-
 def _project_from(value, user) -> Project:
-    """A project by id or key; 400 when it does not exist (callers answer 404 for one you cannot see)."""
+    """A project by id or key; 400 when it does not exist, 404 when the user is not a member of it."""
     text = str(value or "").strip()
     pk = parse_id(text)
     project = (
@@ -68,6 +61,8 @@ def _project_from(value, user) -> Project:
     )
     if project is None:
         raise DomainError(f"No project '{text}'.", field="project")
+    if not can(user, project, Action.VIEW):
+        raise Http404("No such project.")
     return project
 
 
@@ -102,19 +97,14 @@ class GateListApi(GenericAPIView):
 
 
 class GateDetailApi(APIView):
-    def _gate(self, request, pk):
-        gate = get_object_or_404(QualityGate.objects.select_related("project"), pk=pk)
-        _visible(request.user, gate.project)
-        return gate
-
     @extend_schema(responses={200: GateOutputSerializer, **ERRORS})
     def get(self, request, pk: int):
-        return Response(GateOutputSerializer(self._gate(request, pk)).data)
+        return Response(GateOutputSerializer(selectors.gate_get_for_user(user=request.user, pk=pk)).data)
 
     @extend_schema(request=GateUpdateSerializer, responses={200: GateOutputSerializer, **ERRORS})
     def put(self, request, pk: int):
         """Change a gate; conditions/checklist_items replace the current lists (rows with id are kept)."""
-        gate = self._gate(request, pk)
+        gate = selectors.gate_get_for_user(user=request.user, pk=pk)
         data = GateUpdateSerializer(data=request.data, partial=False)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
@@ -132,8 +122,7 @@ class GateEvaluationsApi(GenericAPIView):
     @extend_schema(responses={200: EvaluationOutputSerializer(many=True)})
     def get(self, request, pk: int):
         """The gate's evaluations, newest first; `?release=ID` narrows to one release."""
-        gate = get_object_or_404(QualityGate.objects.select_related("project"), pk=pk)
-        _visible(request.user, gate.project)
+        gate = selectors.gate_get_for_user(user=request.user, pk=pk)
         qs = (
             GateEvaluation.objects.filter(gate=gate)
             .select_related("gate", "requested_by")
@@ -147,8 +136,7 @@ class GateEvaluationsApi(GenericAPIView):
     @extend_schema(request=EvaluationInputSerializer, responses={201: EvaluationOutputSerializer, **ERRORS})
     def post(self, request, pk: int):
         """Evaluate the gate for a release now, from fresh metric values. 404 for an unknown gate or release."""
-        gate = get_object_or_404(QualityGate.objects.select_related("project"), pk=pk)
-        _visible(request.user, gate.project)
+        gate = selectors.gate_get_for_user(user=request.user, pk=pk)
         data = EvaluationInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         # Only a release of the gate's project: another project's id answers like a missing one (404).
@@ -164,10 +152,7 @@ class GateEvaluationsApi(GenericAPIView):
 class EvaluationDetailApi(APIView):
     @extend_schema(responses={200: EvaluationOutputSerializer, **ERRORS})
     def get(self, request, pk: int):
-        evaluation = get_object_or_404(
-            GateEvaluation.objects.select_related("gate__project", "requested_by"), pk=pk
-        )
-        _visible(request.user, evaluation.gate.project)
+        evaluation = selectors.evaluation_get_for_user(user=request.user, pk=pk)
         return Response(EvaluationOutputSerializer(evaluation).data)
 
 
@@ -256,8 +241,7 @@ class SignoffCreateApi(APIView):
     @extend_schema(request=SignoffInputSerializer, responses={201: SignoffOutputSerializer, **ERRORS})
     def post(self, request, pk: int):
         """Sign a checklist item off for a release (only users holding the item's role)."""
-        item = get_object_or_404(ChecklistItem.objects.select_related("gate__project"), pk=pk)
-        _visible(request.user, item.gate.project)
+        item = selectors.checklist_item_get_for_user(user=request.user, pk=pk)
         data = SignoffInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         release = get_object_or_404(Release, pk=data.validated_data["release"], project=item.gate.project)
@@ -271,8 +255,7 @@ class SignoffRevokeApi(APIView):
     @extend_schema(request=RevokeInputSerializer, responses={200: SignoffOutputSerializer, **ERRORS})
     def post(self, request, pk: int):
         """Revoke a sign-off with a reason (kept in its history)."""
-        signoff = get_object_or_404(ChecklistSignoff.objects.select_related("item__gate__project"), pk=pk)
-        _visible(request.user, signoff.item.gate.project)
+        signoff = selectors.signoff_get_for_user(user=request.user, pk=pk)
         data = RevokeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         signoff = services.signoff_revoke(
@@ -294,8 +277,7 @@ class SignoffListApi(GenericAPIView):
         release_id = parse_id(request.query_params.get("release"))
         if release_id is None:
             raise DomainError("Give ?release=ID.", field="release")
-        release = get_object_or_404(Release.objects.select_related("project"), pk=release_id)
-        _visible(request.user, release.project)
+        release = release_get_for_user(user=request.user, release_id=release_id)
         page = self.paginate_queryset(selectors.signoffs_for_release(release=release))
         return self.get_paginated_response(SignoffOutputSerializer(page, many=True).data)
 
@@ -319,7 +301,6 @@ class AuditEventListApi(GenericAPIView):
         if not request.query_params.get("project"):
             raise DomainError("Give ?project=KEY.", field="project")
         project = _project_from(request.query_params["project"], request.user)
-        _visible(request.user, project)
         p = request.query_params
         qs = selectors.audit_events(
             project=project,
@@ -351,7 +332,6 @@ class WaiverListApi(GenericAPIView):
         if not request.query_params.get("project"):
             raise DomainError("Give ?project=KEY.", field="project")
         project = _project_from(request.query_params["project"], request.user)
-        _visible(request.user, project)
         qs = selectors.waiver_list(
             project=project,
             release_id=parse_id(request.query_params.get("release")),

@@ -7,14 +7,12 @@ and whether it may make its next move. Read-only; any member of the project may 
   ``may_move`` (what ``qualitygov-cli deploy-check`` exits 0 on).
 """
 
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from releases.access import Action, can
-from releases.models import Release
+from releases.selectors import release_get_for_user
 
 from .models import QualityGate
 from .serializers_verdicts import GateVerdictSerializer, ReleaseVerdictSerializer
@@ -23,18 +21,11 @@ from .standing import gate_verdict, release_verdict
 NOT_FOUND = {404: OpenApiResponse(description="No such release or gate in your projects")}
 
 
-def _release(user, pk: int) -> Release:
-    release = get_object_or_404(Release.objects.select_related("project"), pk=pk)
-    if not can(user, release.project, Action.VIEW):
-        raise Http404
-    return release
-
-
 class GateVerdictApi(APIView):
     @extend_schema(responses={200: GateVerdictSerializer, **NOT_FOUND})
     def get(self, request, pk: int, gate_id: int):
         """The latest evaluation of the gate for the release and the decision in force, for CI."""
-        release = _release(request.user, pk)
+        release = release_get_for_user(user=request.user, release_id=pk)
         gate = get_object_or_404(QualityGate, pk=gate_id, project_id=release.project_id)
         return Response(GateVerdictSerializer(gate_verdict(release=release, gate=gate)).data)
 
@@ -43,5 +34,5 @@ class ReleaseVerdictApi(APIView):
     @extend_schema(responses={200: ReleaseVerdictSerializer, **NOT_FOUND})
     def get(self, request, pk: int):
         """Every gate guarding the release's next move with its verdict; `may_move` when all permit it."""
-        release = _release(request.user, pk)
+        release = release_get_for_user(user=request.user, release_id=pk)
         return Response(ReleaseVerdictSerializer(release_verdict(release=release)).data)

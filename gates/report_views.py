@@ -10,15 +10,15 @@ import io
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from qualitygov.csv_export import attachment, csv_response
 from qualitygov.services import parse_id
-from releases.access import Action, require
 from releases.models import Membership, Project, Release
+from releases.selectors import project_get_for_user
 
 from . import selectors
 from .views import _release, page
@@ -96,8 +96,7 @@ def _audit_csv(project: Project, events):
 @page
 @require_GET
 def audit_log(request, key: str):
-    project = get_object_or_404(Project, key=key)
-    require(request.user, project, Action.VIEW)
+    project = project_get_for_user(user=request.user, key=key)
     p = request.GET
 
     def _date(name):

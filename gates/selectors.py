@@ -11,7 +11,7 @@ from metrics import registry as metric_registry
 from metrics import services as metric_services
 from metrics.risk_selectors import release_economics
 from releases.models import ACTIVE_RELEASE_STATUSES, NEXT_STATUS, Membership, Project, Release
-from releases.selectors import project_list_for_user
+from releases.selectors import get_for_user, project_list_for_user, visible_to
 from testing.models import Requirement, TestResult
 
 from . import standing
@@ -91,9 +91,7 @@ def gate_list_for_user(*, user) -> QuerySet[QualityGate]:
         Prefetch("conditions", queryset=GateCondition.objects.order_by("order", "id")),
         Prefetch("checklist_items", queryset=ChecklistItem.objects.order_by("order", "id")),
     )
-    if not user.is_superuser:
-        qs = qs.filter(project__memberships__user=user)
-    return qs.order_by("project__key", "order", "id")
+    return visible_to(qs, user=user).order_by("project__key", "order", "id")
 
 
 def evaluation_history(*, gate: QualityGate, release: Release, limit: int = 20) -> list[GateEvaluation]:
@@ -191,8 +189,7 @@ def decision_list(
     qs = Decision.objects.select_related(
         "gate", "decided_by", "release__project", "evaluation", "suspension"
     ).prefetch_related(Prefetch("waivers", queryset=Waiver.objects.select_related("owner")))
-    if not user.is_superuser:
-        qs = qs.filter(release__project__memberships__user=user)
+    qs = visible_to(qs, user=user, project="release__project")
     if project is not None:
         qs = qs.filter(release__project=project)
     if release_id:
@@ -405,3 +402,42 @@ def waiver_list(
             .order_by("expires", "id")
         )
     return qs if release_id is None else qs.filter(decision__release_id=release_id)
+
+
+# --- One object, looked up for a user: 404 outside the projects they are a member of -------------------------
+
+
+def gate_get_for_user(*, user, pk) -> QualityGate:
+    return get_for_user(
+        QualityGate.objects.select_related("project"), user=user, message="No such gate.", pk=pk
+    )
+
+
+def evaluation_get_for_user(*, user, pk) -> GateEvaluation:
+    return get_for_user(
+        GateEvaluation.objects.select_related("gate__project", "release", "requested_by"),
+        user=user,
+        project="gate__project",
+        message="No such evaluation.",
+        pk=pk,
+    )
+
+
+def checklist_item_get_for_user(*, user, pk) -> ChecklistItem:
+    return get_for_user(
+        ChecklistItem.objects.select_related("gate__project"),
+        user=user,
+        project="gate__project",
+        message="No such checklist item.",
+        pk=pk,
+    )
+
+
+def signoff_get_for_user(*, user, pk) -> ChecklistSignoff:
+    return get_for_user(
+        ChecklistSignoff.objects.select_related("item__gate__project", "release__project"),
+        user=user,
+        project="release__project",
+        message="No such sign-off.",
+        pk=pk,
+    )

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from qualitygov.errors import AccessDenied, DomainError
 from releases.access import Action, can, require, role_of
 from releases.models import Project, Release
+from releases.selectors import project_get_for_user, release_get_for_user
 
 from . import selectors, services
 from .forms import (
@@ -29,7 +30,7 @@ from .forms import (
     format_class_thresholds,
     formset_rows,
 )
-from .models import ChecklistItem, ChecklistSignoff, GateEvaluation, QualityGate
+from .models import ChecklistItem, GateEvaluation, QualityGate
 from .services.evaluation import release_watermark
 from .standing import new_decision_must_cover, next_move_label
 from .verdicts import evaluation_is_stale, verdicts_for
@@ -49,9 +50,8 @@ def page(view):
 
 
 def _release(pk: int, user) -> Release:
-    release = get_object_or_404(Release.objects.select_related("project"), pk=pk)
-    require(user, release.project, Action.VIEW)
-    return release
+    """The release if the user is a member of its project; 404 otherwise (other projects do not exist)."""
+    return release_get_for_user(user=user, release_id=pk)
 
 
 def _error(request, exc: DomainError) -> None:
@@ -162,13 +162,13 @@ def _editor(request, *, project: Project, gate: QualityGate | None):
 
 @page
 def gate_new(request, key: str):
-    project = get_object_or_404(Project, key=key)
+    project = project_get_for_user(user=request.user, key=key)
     return _editor(request, project=project, gate=None)
 
 
 @page
 def gate_edit(request, pk: int):
-    gate = get_object_or_404(QualityGate.objects.select_related("project"), pk=pk)
+    gate = selectors.gate_get_for_user(user=request.user, pk=pk)
     return _editor(request, project=gate.project, gate=gate)
 
 
@@ -309,8 +309,7 @@ def signoff_create(request, pk: int, item_id: int):
 @page
 @require_POST
 def signoff_revoke(request, pk: int):
-    signoff = get_object_or_404(ChecklistSignoff.objects.select_related("item", "release__project"), pk=pk)
-    require(request.user, signoff.release.project, Action.VIEW)
+    signoff = selectors.signoff_get_for_user(user=request.user, pk=pk)
     form = RevokeForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Revoking a sign-off needs a reason.")
@@ -331,10 +330,7 @@ def signoff_revoke(request, pk: int):
 @page
 @require_GET
 def evaluation_detail(request, pk: int):
-    evaluation = get_object_or_404(
-        GateEvaluation.objects.select_related("gate__project", "release", "requested_by"), pk=pk
-    )
-    require(request.user, evaluation.gate.project, Action.VIEW)
+    evaluation = selectors.evaluation_get_for_user(user=request.user, pk=pk)
     previous = selectors.evaluation_previous(evaluation=evaluation)
     diff = selectors.evaluation_diff(evaluation=evaluation, previous=previous)
     flipped = {f["subject"] for f in diff["flipped"]}

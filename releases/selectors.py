@@ -61,27 +61,40 @@ def newest_version_first(prefix: str = "") -> list[OrderBy]:
     ]
 
 
+def visible_to(queryset: QuerySet, *, user, project: str = "project") -> QuerySet:
+    """The rows of `queryset` that belong to projects the user is a member of (all of them for superusers);
+    `project` is the lookup path from the row to its project ("" for projects themselves)."""
+    if user.is_superuser:
+        return queryset
+    return queryset.filter(**{f"{project}__memberships__user" if project else "memberships__user": user})
+
+
+def get_for_user(
+    queryset: QuerySet, *, user, project: str = "project", message: str = "Not found.", **lookup
+):
+    """The one row matching `lookup` among those the user may see; Http404 otherwise. The one way pages and API
+    look an object up: a project the user is not a member of does not exist for them (404), whatever their role
+    elsewhere; what their role in the object's project allows is checked afterwards (403)."""
+    row = visible_to(queryset, user=user, project=project).filter(**lookup).first()
+    if row is None:
+        raise Http404(message)
+    return row
+
+
 def project_list_for_user(*, user) -> QuerySet[Project]:
     """Projects the user can see: those they are a member of (all of them for superusers)."""
-    qs = Project.objects.all()
-    if not user.is_superuser:
-        qs = qs.filter(memberships__user=user)
-    return qs.order_by("key")
+    return visible_to(Project.objects.all(), user=user, project="").order_by("key")
 
 
 def project_get_for_user(*, user, key: str) -> Project:
     """The project with this key if the user may see it; Http404 otherwise (other projects do not exist)."""
-    project = project_list_for_user(user=user).filter(key=(key or "").upper()).first()
-    if project is None:
-        raise Http404("No such project.")
-    return project
+    return get_for_user(
+        Project.objects.all(), user=user, project="", message="No such project.", key=(key or "").upper()
+    )
 
 
 def release_list_for_user(*, user) -> QuerySet[Release]:
-    qs = Release.objects.select_related("project")
-    if not user.is_superuser:
-        qs = qs.filter(project__memberships__user=user)
-    return qs
+    return visible_to(Release.objects.select_related("project"), user=user)
 
 
 def release_list(*, user, project_key: str = "", status: str = "") -> QuerySet[Release]:
@@ -99,10 +112,12 @@ def release_list(*, user, project_key: str = "", status: str = "") -> QuerySet[R
 
 def release_get_for_user(*, user, release_id: int) -> Release:
     """One release the user may see, with its project and hotfix link; Http404 otherwise."""
-    release = release_list_for_user(user=user).select_related("hotfix_for").filter(pk=release_id).first()
-    if release is None:
-        raise Http404("No such release.")
-    return release
+    return get_for_user(
+        Release.objects.select_related("project", "hotfix_for"),
+        user=user,
+        message="No such release.",
+        pk=release_id,
+    )
 
 
 def release_counts(*, release: Release) -> dict[str, int]:

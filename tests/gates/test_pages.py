@@ -200,13 +200,18 @@ def test_viewer_cannot_evaluate_or_sign_from_the_page(client_for, gate, release,
     assert "evaluate-button" not in page and "sign-form" not in page
 
 
-def test_non_member_gets_403(client_for, gate, release):
+def test_non_member_gets_404_and_a_member_with_too_small_a_role_403(client_for, gate, release, viewer):
     from tests.factories import UserFactory
 
     c = client_for(UserFactory(username="stranger"))
-    assert c.get(f"/releases/{release.pk}/gates/").status_code == 403
-    assert c.get(f"/releases/{release.pk}/readiness/").status_code == 403
-    assert c.get(f"/projects/{release.project.key}/audit/").status_code == 403
+    assert c.get(f"/releases/{release.pk}/gates/").status_code == 404
+    assert c.get(f"/releases/{release.pk}/readiness/").status_code == 404
+    assert c.get(f"/projects/{release.project.key}/audit/").status_code == 404
+    assert c.post(f"/releases/{release.pk}/gates/{gate.pk}/evaluate/").status_code == 404
+    member = client_for(viewer)
+    assert member.get(f"/releases/{release.pk}/gates/").status_code == 200
+    assert member.post(f"/releases/{release.pk}/gates/{gate.pk}/evaluate/").status_code == 403
+    assert member.get(f"/projects/{release.project.key}/gates/new/").status_code == 403
 
 
 @pytest.mark.parametrize("evaluations", [2, 12])

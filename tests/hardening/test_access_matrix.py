@@ -4,7 +4,8 @@
    each of its methods with 401 (`WWW-Authenticate: Token`), except the public URLs in `PUBLIC`.
 2. Object level: an admin of project A (the highest project role) asks for project B's objects: every API
    endpoint with a path parameter, with each method it supports, and every page with a path parameter, with
-   GET and POST, answer 404 (or 403), and no row of any QualityGov table changes.
+   GET and POST, answer 404 (project B does not exist for them; 403 is for members with too small a role,
+   see tests/hardening/test_roles_matrix.py), and no row of any QualityGov table changes.
 3. Lists filtered by B's project key show nothing of B.
 
 Path parameters are filled from project B's seeded objects by the URL segment in front of them
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.apps import apps
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
@@ -237,11 +239,46 @@ def test_other_projects_objects_are_out_of_reach(route, world_a, world_b, client
     for method in route.methods:
         response = _call(api if route.api else client, method, url, api=route.api)
         # pages: 405 for the method a page does not have (answered before any object is looked up)
-        allowed = (403, 404) if route.api else (403, 404, 405)
+        allowed = (404,) if route.api else (404, 405)
         assert response.status_code in allowed, (method, url, response.status_code, response.content[:300])
         refused.append(response.status_code)
-    assert set(refused) & {403, 404}, f"{route.label}: no method reached the object check"
+    assert 404 in refused, f"{route.label}: no method reached the object check"
     assert snapshot() == before, f"{route.label}: project B changed"
+
+
+# (route name, method, parameters from project B's world) that only some roles may use: B's viewer is a member and
+# sees B, so it gets 403 where A's admin gets 404. Pages and API side by side.
+ROLE_GATED = [
+    ("gates:new", "get", lambda w: {"key": w.key}),
+    ("gates:edit", "post", lambda w: {"pk": w.gates[0].id}),
+    ("gates:evaluate", "post", lambda w: {"pk": w.releases[0].id, "gate_id": w.gates[0].id}),
+    ("releases:release_edit", "post", lambda w: {"pk": w.releases[0].id}),
+    ("gates-api-detail", "patch", lambda w: {"pk": w.gates[0].id}),
+    ("api-defect-transitions", "post", lambda w: {"ref": w.defects[0].key}),
+    ("release-detail", "delete", lambda w: {"pk": w.releases[0].id}),
+]
+
+
+@pytest.mark.parametrize("name,method,params", ROLE_GATED, ids=lambda v: v if isinstance(v, str) else "")
+def test_non_members_get_404_where_members_with_too_small_a_role_get_403(
+    name, method, params, world_a, world_b
+):
+    url = reverse(name, kwargs=params(world_b))
+    api = ":" not in name
+    before = snapshot()
+    answers = {}
+    for who, world in (("stranger", world_a), ("member", world_b)):
+        if api:
+            client = APIClient()
+            client.credentials(
+                HTTP_AUTHORIZATION=f"Token {world.tokens['admin' if who == 'stranger' else 'viewer']}"
+            )
+        else:
+            client = Client()
+            client.force_login(world.users["admin" if who == "stranger" else "viewer"])
+        answers[who] = _call(client, method, url, api=api).status_code
+    assert answers == {"stranger": 404, "member": 403}, (method, url)
+    assert snapshot() == before
 
 
 LIST_ROUTES = [r for r in ROUTES if r.api and not r.params and "get" in r.methods]
