@@ -413,24 +413,20 @@ def gate_get_for_user(*, user, pk) -> QualityGate:
     )
 
 
-def evaluation_get_for_user(*, user, pk) -> GateEvaluation:
+def _of_gate_for_user(queryset: QuerySet, *, user, pk, message: str):
+    """A row hanging off a gate (evaluation, checklist item), in the gate's project the user is a member of."""
     return get_for_user(
-        GateEvaluation.objects.select_related("gate__project", "release", "requested_by"),
-        user=user,
-        project="gate__project",
-        message="No such evaluation.",
-        pk=pk,
+        queryset.select_related("gate__project"), user=user, project="gate__project", message=message, pk=pk
     )
+
+
+def evaluation_get_for_user(*, user, pk) -> GateEvaluation:
+    queryset = GateEvaluation.objects.select_related("release", "requested_by")
+    return _of_gate_for_user(queryset, user=user, pk=pk, message="No such evaluation.")
 
 
 def checklist_item_get_for_user(*, user, pk) -> ChecklistItem:
-    return get_for_user(
-        ChecklistItem.objects.select_related("gate__project"),
-        user=user,
-        project="gate__project",
-        message="No such checklist item.",
-        pk=pk,
-    )
+    return _of_gate_for_user(ChecklistItem.objects.all(), user=user, pk=pk, message="No such checklist item.")
 
 
 def signoff_get_for_user(*, user, pk) -> ChecklistSignoff:
