@@ -1,6 +1,8 @@
 """JUnit ingestion: one report -> one CI test run with one result per test, in one transaction.
 
-Parsing happens before anything is written (a refused upload writes nothing). On PostgreSQL new test cases
+Large reports on PostgreSQL are staged and settled in SQL (testing/ingest_staged.py, flat memory at any size).
+The rest of this module is the in-memory path. Parsing happens before anything is written (a refused upload
+writes nothing). On PostgreSQL new test cases
 are inserted with one `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING`, their ids fetched with one
 `= ANY(...)` query, and the results streamed with `COPY ... FROM STDIN`; other databases use bulk_create.
 """
@@ -11,6 +13,7 @@ import io
 import math
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -23,6 +26,7 @@ from releases.access import Action, require
 from releases.models import Release
 
 from .ingest_cases import upsert_test_cases
+from .ingest_staged import stage_report, write_staged
 from .junit import ParsedReport, parse_report, requirement_keys_in_name
 from .models import Requirement, RunSource, RunStatus, TestCase, TestResult, TestRun
 from .regressions import apply_regressions
@@ -43,6 +47,7 @@ RESULT_COLUMNS = (
 )
 BATCH = 2000
 COPY_BATCH = 50_000
+DEFAULT_STAGED_BYTES = 4 * 1024 * 1024  # about 30,000 testcases: the in-memory fold stays under ~20 MB
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +94,15 @@ def junit_ingest(
     if existing is not None:
         return IngestOutcome(run=existing, duplicate=True)
 
-    report = parse_report(upload.file)  # refuses before anything is written
-    counts = report.counts()
+    staged = uses_staging(upload)
+    report = None if staged else parse_report(upload.file)  # refuses before anything is written
     now = timezone.now()
     try:
         with transaction.atomic():
+            if staged:  # flat memory: elements staged by COPY and settled in SQL (refusals roll back)
+                counts = stage_report(upload.file, project_id=release.project_id).as_counts()
+            else:
+                counts = report.counts()
             run = TestRun.objects.create(
                 release=release,
                 name=run_name or f"JUnit upload {now:%Y-%m-%d %H:%M:%S}",
@@ -112,10 +121,14 @@ def junit_ingest(
                 skipped=counts["skipped"],
                 flaky=counts["flaky"],
             )
-            case_ids = upsert_test_cases(project_id=release.project_id, report=report)
-            _write_results(run=run, report=report, case_ids=case_ids, finished_at=now)
-            checkpoint("testing.junit_ingest.results_written")
-            _link_requirements(project_id=release.project_id, report=report, case_ids=case_ids)
+            if staged:
+                write_staged(run=run, project_id=release.project_id, finished_at=now)
+                checkpoint("testing.junit_ingest.results_written")
+            else:
+                case_ids = upsert_test_cases(project_id=release.project_id, report=report)
+                _write_results(run=run, report=report, case_ids=case_ids, finished_at=now)
+                checkpoint("testing.junit_ingest.results_written")
+                _link_requirements(project_id=release.project_id, report=report, case_ids=case_ids)
             if counts["failed"] or counts["error"]:
                 apply_regressions(run=run)
             hooks.evidence_changed(release_ids=[release.pk])
@@ -126,6 +139,14 @@ def junit_ingest(
             raise
         return IngestOutcome(run=existing, duplicate=True)
     return IngestOutcome(run=run, duplicate=False, test_cases=counts["test_cases"])
+
+
+def uses_staging(upload: Upload) -> bool:
+    """On PostgreSQL, reports from QUALITYGOV_JUNIT_STAGED_BYTES up are settled in SQL (testing/ingest_staged.py),
+    holding no record per test in the process; smaller ones, and every report on SQLite, are folded in memory.
+    Both give the same results."""
+    threshold = getattr(settings, "QUALITYGOV_JUNIT_STAGED_BYTES", DEFAULT_STAGED_BYTES)
+    return connection.vendor == "postgresql" and upload.size >= threshold
 
 
 def clean_run_params(revision: str, environment: str, run_name: str) -> tuple[str, str, str]:

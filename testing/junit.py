@@ -67,6 +67,7 @@ DETAILS_CHARS = 4096
 IDENTITY_CHARS = 1000
 FIELD_CHARS = 500
 READ_CHUNK = 256 * 1024
+SCOPE_CACHE = 20_000
 
 SKIP_STATUS_ATTRS = frozenset({"disabled", "skipped", "skip", "notrun", "not_run", "ignored"})
 REQUIREMENT_PROPERTIES = frozenset({"requirement", "requirements"})
@@ -173,17 +174,85 @@ def _text_of(elem) -> str:
 
 
 class _Suite:
-    __slots__ = ("name", "file", "keys", "identities", "unnamed", "declared", "elements", "todo")
+    __slots__ = (
+        "id",
+        "parent",
+        "name",
+        "file",
+        "keys",
+        "identities",
+        "unnamed",
+        "declared",
+        "elements",
+        "todo",
+    )
 
-    def __init__(self, name: str, file: str, keys: set[str], declared: int | None):
+    def __init__(
+        self, id: int, parent: int | None, name: str, file: str, keys: set[str], declared: int | None
+    ):
+        self.id = id  # position of the suite in the report (1-based), and its parent's
+        self.parent = parent
         self.name = name
         self.file = file
         self.keys = keys
-        self.identities: list[str] = []
+        self.identities: list[str] = []  # the tests first seen in this suite (in-memory fold only)
         self.unnamed = 0
         self.declared = declared  # the suite's own `tests` attribute (jest-junit leaves todos out of it)
         self.elements = 0
-        self.todo: list[str] = []  # jest: empty zero-time testcases, the candidates for test.todo
+        self.todo: list = []  # jest: empty zero-time testcases, the candidates for test.todo (sink tokens)
+
+    def todos(self) -> list:
+        """jest-junit leaves test.todo out of the suite's `tests` count: exactly that many empty zero-time
+        cases are the todos. With more candidates than that, which ones are todos cannot be told: none."""
+        if self.declared is None or not self.todo:
+            return []
+        missing = self.elements - self.declared
+        return self.todo if missing > 0 and missing == len(self.todo) else []
+
+
+@dataclass(slots=True)
+class ElementRead:
+    """One ``<testcase>`` element with where it sits: what a sink receives."""
+
+    identity: str
+    where: str
+    suite: str
+    classname: str  # as written (stripped)
+    name: str
+    element: Element
+    dialect: str
+
+
+class MemorySink:
+    """Folds the elements into one ParsedCase per identity, in memory (small reports, SQLite)."""
+
+    def __init__(self):
+        self.cases: dict[str, ParsedCase] = {}
+
+    def add(self, read: ElementRead, suite: _Suite | None) -> str:
+        case = self.cases.get(read.identity)
+        if case is None:
+            case = self.cases[read.identity] = ParsedCase(
+                read.identity,
+                read.where[:FIELD_CHARS],
+                read.suite[:FIELD_CHARS],
+                read.classname[:FIELD_CHARS],
+                read.name[:FIELD_CHARS],
+            )
+            if suite is not None:
+                suite.identities.append(read.identity)
+        case.add(read.element, read.dialect)
+        return read.identity
+
+    def suite_end(self, suite: _Suite, parent: _Suite | None, dialect: str) -> None:
+        if dialect == JEST:
+            for identity in suite.todos():
+                self.cases[identity].mark_todo()
+        if suite.keys:
+            for identity in suite.identities:
+                self.cases[identity].add_keys(suite.keys)
+        if parent is not None:
+            parent.identities.extend(suite.identities)
 
 
 def _int_attr(value: str | None) -> int | None:
@@ -260,12 +329,24 @@ def _check_root(root) -> None:
 
 
 def parse_report(file: IO[bytes]) -> ParsedReport:
-    """Parse a JUnit report from a binary file, in one streaming pass with bounded memory per test.
+    """Parse a JUnit report from a binary file into one ParsedCase per test, held in memory.
 
     Raises JUnitRefused (400) for a DOCTYPE/entity declaration, malformed XML or a non-JUnit document.
     """
+    sink = MemorySink()
+    suites, elements, dialect = read_report(file, sink)
+    for case in sink.cases.values():
+        case.finish()
+    return ParsedReport(cases=sink.cases, suites=suites, testcase_elements=elements, dialect=dialect)
+
+
+def read_report(file: IO[bytes], sink) -> tuple[int, int, str]:
+    """Read a JUnit report in one streaming pass, handing every testcase element to ``sink`` as it ends.
+
+    The sink has ``add(read, suite) -> token`` (the token names the element among jest's todo candidates) and
+    ``suite_end(suite, parent, dialect)``. Returns (suites, testcase elements, dialect). Raises JUnitRefused.
+    """
     check_prolog(file, refused=JUnitRefused)
-    cases: dict[str, ParsedCase] = {}
     stack: list[_Suite] = []
     scopes: dict[str, str] = {}
     suites = 0
@@ -292,6 +373,8 @@ def parse_report(file: IO[bytes]) -> ParsedReport:
                     dialect = suite_dialect(name, dialect)
                     stack.append(
                         _Suite(
+                            suites,
+                            parent.id if parent else None,
                             name,
                             elem.get("file") or (parent.file if parent else ""),
                             set(parent.keys) if parent else set(),
@@ -302,7 +385,7 @@ def parse_report(file: IO[bytes]) -> ParsedReport:
             if tag == "testcase":
                 in_case = False
                 elements += 1
-                _add_case(cases, stack, scopes, elem, dialect)
+                _add_case(sink, stack, scopes, elem, dialect)
                 _release(elem)
             elif in_case:
                 continue  # <properties> of a testcase: read when the testcase ends
@@ -314,13 +397,7 @@ def parse_report(file: IO[bytes]) -> ParsedReport:
                 _release(elem)
             elif tag == "testsuite":
                 suite = stack.pop()
-                if dialect == JEST:
-                    _settle_jest_todos(cases, suite)
-                if suite.keys:
-                    for identity in suite.identities:
-                        cases[identity].add_keys(suite.keys)
-                if stack:
-                    stack[-1].identities.extend(suite.identities)
+                sink.suite_end(suite, stack[-1] if stack else None, dialect)
                 _release(elem)
     except etree.XMLSyntaxError as exc:
         raise syntax_refusal(exc, getattr(events, "error_log", None), refused=JUnitRefused) from None
@@ -329,24 +406,11 @@ def parse_report(file: IO[bytes]) -> ParsedReport:
         if root is None:
             raise JUnitRefused("The document is empty", line=1, column=1, code="malformed")
         _check_root(root)
-    for case in cases.values():
-        case.finish()
-    return ParsedReport(cases=cases, suites=suites, testcase_elements=elements, dialect=dialect)
+    return suites, elements, dialect
 
 
 def _has_property(props_elem, name: str) -> bool:
     return any(local_name(p.tag) == "property" and p.get("name") == name for p in props_elem)
-
-
-def _settle_jest_todos(cases: dict[str, ParsedCase], suite: _Suite) -> None:
-    """jest-junit leaves test.todo out of the suite's `tests` count: exactly that many empty zero-time cases are
-    the todos. With more candidates than that, which ones are todos cannot be told: they stay passed."""
-    if suite.declared is None or not suite.todo:
-        return
-    missing = suite.elements - suite.declared
-    if missing > 0 and missing == len(suite.todo):
-        for identity in suite.todo:
-            cases[identity].mark_todo()
 
 
 def _release(elem) -> None:
@@ -358,9 +422,7 @@ def _release(elem) -> None:
             del parent[0]
 
 
-def _add_case(
-    cases: dict[str, ParsedCase], stack: list[_Suite], scopes: dict[str, str], elem, dialect: str
-) -> None:
+def _add_case(sink, stack: list[_Suite], scopes: dict[str, str], elem, dialect: str) -> None:
     suite = stack[-1] if stack else None
     raw_class = elem.get("classname") or elem.get("class") or ""
     name = (elem.get("name") or "").strip()
@@ -373,6 +435,8 @@ def _add_case(
     suite_name = suite.name if suite else ""
     raw_file = elem.get("file") or (suite.file if suite else "")
     where_key = "\x01" + raw_file if raw_file and raw_file.strip() else "\x00" + suite_name
+    if len(scopes) > SCOPE_CACHE:
+        scopes.clear()  # a report with a new class or file per test: the cache must not grow with it
     where = scopes.get(where_key)
     if where is None:
         where = scopes[where_key] = (
@@ -392,22 +456,14 @@ def _add_case(
         attempts, message, details, keys, empty = (status,), "", "", set(), status == PASSED
     time_attr = elem.get("time")
     element = Element(status, tuple(attempts), empty, _duration(time_attr), message, details, keys)
+    read = ElementRead(
+        identity, where, suite_name, raw_class.strip() if raw_class else "", name, element, dialect
+    )
+    token = sink.add(read, suite)
     if suite is not None:
         suite.elements += 1
         if dialect == JEST and empty and (time_attr or "").strip() in ("0", "0.0", "0.000"):
-            suite.todo.append(identity)
-    case = cases.get(identity)
-    if case is None:
-        case = cases[identity] = ParsedCase(
-            identity,
-            where[:FIELD_CHARS],
-            suite_name[:FIELD_CHARS],
-            (raw_class.strip() if raw_class else "")[:FIELD_CHARS],
-            name[:FIELD_CHARS],
-        )
-        if suite is not None:
-            suite.identities.append(identity)
-    case.add(element, dialect)
+            suite.todo.append(token)
 
 
 def open_upload_file(data: bytes) -> IO[bytes]:
