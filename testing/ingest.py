@@ -47,7 +47,6 @@ RESULT_COLUMNS = (
 )
 BATCH = 2000
 COPY_BATCH = 50_000
-DEFAULT_STAGED_BYTES = 4 * 1024 * 1024  # about 30,000 testcases: the in-memory fold stays under ~20 MB
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +144,7 @@ def uses_staging(upload: Upload) -> bool:
     """On PostgreSQL, reports from QUALITYGOV_JUNIT_STAGED_BYTES up are settled in SQL (testing/ingest_staged.py),
     holding no record per test in the process; smaller ones, and every report on SQLite, are folded in memory.
     Both give the same results."""
-    threshold = getattr(settings, "QUALITYGOV_JUNIT_STAGED_BYTES", DEFAULT_STAGED_BYTES)
-    return connection.vendor == "postgresql" and upload.size >= threshold
+    return connection.vendor == "postgresql" and upload.size >= settings.QUALITYGOV_JUNIT_STAGED_BYTES
 
 
 def clean_run_params(revision: str, environment: str, run_name: str) -> tuple[str, str, str]:

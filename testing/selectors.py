@@ -27,7 +27,7 @@ from defects.models import BLOCKING_SEVERITIES, OPEN_STATUSES, Defect
 from releases.models import Project, Release
 from releases.selectors import project_list_for_user
 
-from .models import CRITICAL_LEVELS, Requirement, ResultStatus, TestCase, TestResult, TestRun
+from .models import CRITICAL_LEVELS, JUnitIngestion, Requirement, ResultStatus, TestCase, TestResult, TestRun
 
 FAILING = (ResultStatus.FAILED, ResultStatus.ERROR)
 GAP_FILTERS = {
@@ -238,6 +238,18 @@ def run_get_for_user(*, user, pk: int) -> TestRun:
     if run is None:
         raise Http404("No such run.")
     return run
+
+
+def ingestion_get_for_user(*, user, pk: int) -> JUnitIngestion:
+    """A queued JUnit ingestion of a release the user may see (with its release and project); Http404 otherwise."""
+    ingestion = (
+        JUnitIngestion.objects.select_related("release__project")
+        .filter(pk=pk, release__project__in=_visible_projects(user))
+        .first()
+    )
+    if ingestion is None:
+        raise Http404("No such upload.")
+    return ingestion
 
 
 def recent_runs(*, release: Release, limit: int = 10) -> list[TestRun]:

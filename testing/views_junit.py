@@ -2,7 +2,8 @@
 
 Same checks and messages as `POST /api/v1/releases/{id}/junit/` (the same spooling, limit, parser and
 ingestion service); on success it lands on the new run, on a refusal it shows the message next to the field
-and keeps what was typed.
+and keeps what was typed. A report above QUALITYGOV_JUNIT_ASYNC_BYTES goes to the worker as through the API:
+the browser lands on the upload's status page, which polls a fragment until the run exists and links to it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from defects.models import Environment
 from qualitygov.errors import DomainError, PayloadTooLarge
@@ -22,7 +23,8 @@ from releases.access import Action, can
 from releases.models import Release
 from releases.selectors import release_get_for_user, release_list_for_user
 
-from . import ingest
+from . import ingest, ingest_async, selectors
+from .models import JUnitIngestion
 
 
 class JUnitUploadForm(forms.Form):
@@ -72,6 +74,8 @@ def junit_upload(request):
                 field = getattr(exc, "field", None)
                 form.add_error(field if field in form.fields else "file", str(exc))
             else:
+                if isinstance(outcome, JUnitIngestion):
+                    return redirect("testing:junit_ingestion", pk=outcome.pk)
                 run = outcome.run
                 what = "already ingested as" if outcome.duplicate else "stored as"
                 messages.success(
@@ -93,7 +97,12 @@ def _ingest(request, release: Release, data: dict):
     try:
         if upload.size == 0:
             raise UploadRefused("The report is empty.", line=1, column=1, code="empty")
-        return ingest.junit_ingest(
+        service = (
+            ingest_async.junit_enqueue
+            if upload.size > settings.QUALITYGOV_JUNIT_ASYNC_BYTES
+            else ingest.junit_ingest
+        )
+        return service(
             release=release,
             upload=upload,
             by=request.user,
@@ -103,3 +112,16 @@ def _ingest(request, release: Release, data: dict):
         )
     finally:
         upload.close()
+
+
+@require_GET
+def junit_ingestion(request, pk: int):
+    """A large upload's page: queued or running (polling its status), then done with a link to the run."""
+    ingestion = selectors.ingestion_get_for_user(user=request.user, pk=pk)
+    return render(request, "testing/junit_ingestion.html", {"ingestion": ingestion})
+
+
+@require_GET
+def junit_ingestion_status(request, pk: int):
+    ingestion = selectors.ingestion_get_for_user(user=request.user, pk=pk)
+    return render(request, "testing/_junit_ingestion_status.html", {"ingestion": ingestion})

@@ -153,6 +153,8 @@ QUALITYGOV_MAX_UPLOAD_BYTES = env.int("QUALITYGOV_MAX_UPLOAD_BYTES", default=50 
 # the folder the web and worker processes share for those queued reports.
 QUALITYGOV_JUNIT_MAX_BYTES = env.int("QUALITYGOV_JUNIT_MAX_BYTES", default=512 * 1024 * 1024)
 QUALITYGOV_JUNIT_ASYNC_BYTES = env.int("QUALITYGOV_JUNIT_ASYNC_BYTES", default=16 * 1024 * 1024)
+# On PostgreSQL, reports from this size up are staged by COPY and settled in SQL (flat memory at any size).
+QUALITYGOV_JUNIT_STAGED_BYTES = env.int("QUALITYGOV_JUNIT_STAGED_BYTES", default=4 * 1024 * 1024)
 QUALITYGOV_JUNIT_SPOOL_DIR = env.str(
     "QUALITYGOV_JUNIT_SPOOL_DIR", default=os.path.join(tempfile.gettempdir(), "qualitygov-junit")
 )

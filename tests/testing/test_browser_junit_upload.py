@@ -69,3 +69,33 @@ def test_a_viewer_gets_no_form_and_a_403(login, release, page, viewer):
     expect(page.locator("details.junit-upload")).to_have_count(0)
     response = page.goto(f"/runs/upload/?release={release.pk}")
     assert response.status == 403
+
+
+def test_a_large_upload_shows_its_pending_state_then_links_to_the_run(
+    login, release, page, settings, tmp_path, monkeypatch, qa
+):
+    from testing import ingest_async
+
+    settings.QUALITYGOV_JUNIT_ASYNC_BYTES = 1000  # the jest report (about 3 kB) goes to the worker
+    settings.QUALITYGOV_JUNIT_SPOOL_DIR = str(tmp_path)
+    sent: list[int] = []
+    monkeypatch.setattr(ingest_async, "_send", sent.append)  # the queue: the test plays the worker below
+    page.set_viewport_size({"width": 390, "height": 844})
+    login(qa)
+    page.goto(f"/runs/upload/?release={release.pk}")
+    page.locator("input[type=file]").set_input_files(str(REPORTS / "jest" / "report.xml"))
+    page.locator("input[name=run_name]").fill("nightly, large")
+    page.locator("[data-testid=junit-upload-form] button[type=submit]").click()
+    # the browser lands on the upload's page, which shows it pending
+    page.wait_for_url("**/runs/uploads/*/")
+    status = page.locator("[data-testid=ingestion-status]")
+    expect(status).to_contain_text("Queued")
+    assert not tm.TestRun.objects.exists()
+    # when the worker has ingested it, the polled status links to the run
+    ingest_async.junit_run_queued(ingestion_id=sent[0])
+    expect(status).to_contain_text("8 tests, 4 passed, 2 failed")
+    status.get_by_role("link", name="Open the run").click()
+    page.wait_for_url("**/runs/*/")
+    run = tm.TestRun.objects.get()
+    assert page.url.endswith(f"/runs/{run.pk}/") and run.name == "nightly, large"
+    assert not page.js_errors
