@@ -17,7 +17,12 @@ urlpatterns = [
     path("runs/", views_runs.run_list, name="run_list"),
     path("runs/upload/", views_junit.junit_upload, name="junit_upload"),
     path("runs/uploads/<int:pk>/", views_junit.junit_ingestion, name="junit_ingestion"),
-    path("runs/uploads/<int:pk>/status/", views_junit.junit_ingestion_status, name="junit_ingestion_status"),
+    path(
+        "runs/uploads/<int:pk>/status/",
+        views_junit.junit_ingestion,
+        {"fragment": True},
+        name="junit_ingestion_status",
+    ),
     path("runs/<int:pk>/", views_runs.run_detail, name="run_detail"),
     path("runs/<int:pk>/execute/", views_runs.run_execute, name="run_execute"),
     path("runs/<int:pk>/execute/<int:case_id>/", views_runs.run_record, name="run_record"),

@@ -115,13 +115,8 @@ def _ingest(request, release: Release, data: dict):
 
 
 @require_GET
-def junit_ingestion(request, pk: int):
-    """A large upload's page: queued or running (polling its status), then done with a link to the run."""
+def junit_ingestion(request, pk: int, fragment: bool = False):
+    """A large upload's page: queued or running (polling its status fragment), then done with a link to the run."""
     ingestion = selectors.ingestion_get_for_user(user=request.user, pk=pk)
-    return render(request, "testing/junit_ingestion.html", {"ingestion": ingestion})
-
-
-@require_GET
-def junit_ingestion_status(request, pk: int):
-    ingestion = selectors.ingestion_get_for_user(user=request.user, pk=pk)
-    return render(request, "testing/_junit_ingestion_status.html", {"ingestion": ingestion})
+    template = "testing/_junit_ingestion_status.html" if fragment else "testing/junit_ingestion.html"
+    return render(request, template, {"ingestion": ingestion})
