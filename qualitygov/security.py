@@ -1,18 +1,19 @@
-"""Browser-facing security headers: a Content-Security-Policy with a per-request nonce, and the rest.
+"""Browser-facing security headers: the Content-Security-Policy (django-csp, a per-request nonce) and the rest.
 
 Django 5.2 sets X-Content-Type-Options, Referrer-Policy and Cross-Origin-Opener-Policy itself (SecurityMiddleware,
-settings SECURE_*); this middleware adds the Content-Security-Policy and Permissions-Policy and fills in any of
-the others a response lacks, so every response, static files and errors included, carries the full set.
+settings SECURE_*); django-csp's CSPMiddleware adds the Content-Security-Policy built from
+`CONTENT_SECURITY_POLICY` (settings, directives from `csp_directives` below) and leaves Django's technical
+404/500 pages alone while DEBUG is on; this module's middleware adds Permissions-Policy and fills in any of the
+other headers a response lacks, so every response, static files and errors included, carries the full set.
 
-Templates reach the nonce as ``{{ request.csp_nonce }}`` (``<script nonce="...">``, ``<style nonce="...">``) and
-the ids of the <style> elements Plotly wants as ``request.csp_style_ids`` (see STYLE_SRC).
+Templates reach the nonce as ``{{ request.csp_nonce }}`` (``<style nonce="...">``; django-csp puts it into the
+header when a page uses it) and the ids of the <style> elements Plotly wants as ``request.csp_style_ids``.
 """
 
 import re
-import secrets
 from pathlib import Path
 
-from django.conf import settings
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 
 # Styles. <style> elements need the nonce like scripts. Style *attributes* are allowed (style-src-attr
 # 'unsafe-inline'): the templates use a few for layout, and an attribute cannot load or run anything nor select
@@ -22,8 +23,6 @@ from django.conf import settings
 # <style> it creates carries no nonce and would be refused, so base.html renders those elements up front, empty
 # and with the nonce (ids: PLOTLY_STYLE_IDS); Plotly then fills the first through CSSOM (allowed) and skips the
 # second. tests/hardening/test_web_security_browser.py fails if a Plotly upgrade adds another one.
-STYLE_SRC = "'self' 'nonce-{nonce}'"
-STYLE_SRC_ATTR = "'unsafe-inline'"
 
 
 def _plotly_style_ids() -> tuple[str, ...]:
@@ -42,26 +41,26 @@ def _plotly_style_ids() -> tuple[str, ...]:
 PLOTLY_STYLE_IDS = _plotly_style_ids()
 
 
-def build_csp(nonce: str) -> str:
+def csp_directives(report_uri: str = "") -> dict[str, list[str]]:
+    """The policy, as django-csp's ``CONTENT_SECURITY_POLICY["DIRECTIVES"]`` (NONCE: the request's nonce)."""
     directives = {
-        "default-src": "'self'",
-        "script-src": f"'self' 'nonce-{nonce}'",
-        "style-src": STYLE_SRC.format(nonce=nonce),
-        "style-src-attr": STYLE_SRC_ATTR,
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": [UNSAFE_INLINE],
         # Swagger UI's and Plotly's icons include data: SVG images.
-        "img-src": "'self' data:",
-        "font-src": "'self'",
-        "connect-src": "'self'",
-        "object-src": "'none'",
-        "frame-src": "'none'",
-        "frame-ancestors": "'none'",
-        "base-uri": "'self'",
-        "form-action": "'self'",
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "frame-src": [NONE],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
     }
-    extra = getattr(settings, "QUALITYGOV_CSP_REPORT_URI", "")
-    if extra:
-        directives["report-uri"] = extra
-    return "; ".join(f"{name} {value}" for name, value in directives.items())
+    if report_uri:
+        directives["report-uri"] = [report_uri]
+    return directives
 
 
 PERMISSIONS_POLICY = ", ".join(
@@ -88,25 +87,16 @@ DEFAULT_HEADERS = {
 }
 
 
-# With DEBUG on, Django answers 404 and 500 with its technical pages, whose inline <style> and <script> carry no
-# nonce: a CSP would leave a developer an unstyled page with dead buttons. They never exist with DEBUG off.
-DEBUG_PAGE_STATUSES = (404, 500)
-
-
 class SecurityHeadersMiddleware:
-    """Gives each request a fresh nonce and each response a CSP built with it (unless the view set its own, or the
-    response is one of Django's technical debug pages)."""
+    """Gives each request the Plotly <style> ids and each response the headers of DEFAULT_HEADERS it lacks (the
+    CSP itself comes from django-csp's CSPMiddleware, listed next to this one)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        request.csp_nonce = secrets.token_urlsafe(18)
         request.csp_style_ids = PLOTLY_STYLE_IDS
         response = self.get_response(request)
-        debug_page = settings.DEBUG and response.status_code in DEBUG_PAGE_STATUSES
-        if "Content-Security-Policy" not in response and not debug_page:
-            response["Content-Security-Policy"] = build_csp(request.csp_nonce)
         for name, value in DEFAULT_HEADERS.items():
             if name not in response:
                 response[name] = value

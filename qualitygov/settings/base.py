@@ -7,6 +7,8 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 
+from qualitygov import security as _security
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -33,6 +35,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our own static files (the CSP allows no CDN)
+    "csp",
     "notifications",
     "releases",
     "defects",
@@ -47,7 +50,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "qualitygov.security.SecurityHeadersMiddleware",  # CSP with a per-request nonce, Permissions-Policy
+    "csp.middleware.CSPMiddleware",  # django-csp: the Content-Security-Policy, a nonce per request
+    "qualitygov.security.SecurityHeadersMiddleware",  # Permissions-Policy and the other headers on every response
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -122,6 +126,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# The Content-Security-Policy (django-csp; directives in qualitygov/security.py). QUALITYGOV_CSP_REPORT_URI: where
+# browsers report violations (empty: nowhere).
+QUALITYGOV_CSP_REPORT_URI = env.str("QUALITYGOV_CSP_REPORT_URI", default="")
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": _security.csp_directives(QUALITYGOV_CSP_REPORT_URI)}
 # Failed log-ins (form and POST /api/v1/auth/token/) per client IP and per username within a window.
 QUALITYGOV_LOGIN_MAX_FAILURES = env.int(
     "QUALITYGOV_LOGIN_MAX_FAILURES", default=10
