@@ -23,6 +23,7 @@ from releases.models import ChangeClass, Membership, Project, Release, ReleaseSt
 from releases.services import project_create
 from testing.junit import make_identity
 from testing.models import Requirement, TestCase
+from testing.services.tracing import links_change, scope_change
 
 from .data import ACTIVE_WINDOWS, BATCH, DEMO_USERS, FEATURES, PROJECTS, RELEASE_PLAN
 from .evidence import DemoEvidence
@@ -149,18 +150,21 @@ class DemoBuilder(DemoEvidence, DemoTrackRecord):
                 )
             )
         reqs = Requirement.objects.bulk_create(rows, batch_size=BATCH)
-        through = Requirement.releases.through
-        links = []
+        # Written down when the project's history begins (created_at is auto_now_add).
+        Requirement.objects.filter(pk__in=[r.pk for r in reqs]).update(created_at=self._history_start())
+        scope: dict[Release, set[tuple[int, int]]] = {}
         for req in reqs:
             # A requirement enters at one release and stays in scope for the next two or three.
             first = self.rng.randrange(len(in_scope))
             for rel in in_scope[first : first + self.rng.randint(2, 4)]:
-                links.append(through(requirement_id=req.pk, release_id=rel.pk))
+                scope.setdefault(rel, set()).add((req.pk, rel.pk))
         # Every active release has work in scope.
         for rel in in_scope[-3:]:
             for req in self.rng.sample(reqs, k=max(5, len(reqs) // 3)):
-                links.append(through(requirement_id=req.pk, release_id=rel.pk))
-        through.objects.bulk_create(links, batch_size=BATCH, ignore_conflicts=True)
+                scope.setdefault(rel, set()).add((req.pk, rel.pk))
+        # Scope is set when work on a release starts; the history says so (metrics replay it as of T).
+        for rel, pairs in scope.items():
+            scope_change(add=pairs, at=rel.created_at)
         self.report.requirements += len(reqs)
         return reqs
 
@@ -213,11 +217,8 @@ class DemoBuilder(DemoEvidence, DemoTrackRecord):
                 )
                 req_of.append(req)
         cases = TestCase.objects.bulk_create(rows, batch_size=BATCH)
-        through = TestCase.requirements.through
-        through.objects.bulk_create(
-            [through(testcase_id=c.pk, requirement_id=r.pk) for c, r in zip(cases, req_of, strict=True)],
-            batch_size=BATCH,
-        )
+        TestCase.objects.filter(pk__in=[c.pk for c in cases]).update(created_at=self._history_start())
+        links_change(add=[(c.pk, r.pk) for c, r in zip(cases, req_of, strict=True)], at=self._history_start())
         for case, req in zip(cases, req_of, strict=True):
             case.req = req
         self.report.test_cases += len(cases)

@@ -22,6 +22,7 @@ from metrics.registry import definitions_for
 from metrics.services import backfill_release_scores
 from releases.models import ChangeClass, Project, Release, ReleaseStatus
 from testing.models import Requirement, TestCase, TestResult, TestRun
+from testing.services.tracing import scope_change
 
 from .data import BATCH, INCIDENT_TITLES, SYMPTOMS
 from .histories import _sha
@@ -48,6 +49,11 @@ DEMO_COSTS: dict[str, dict] = {
 
 
 class DemoTrackRecord:
+    def _history_start(self) -> dt.datetime:
+        """When the demo's history begins, before the first track-record release: the projects' policies,
+        requirements, test cases and their links date from then."""
+        return self.now - dt.timedelta(days=FIRST_DAYS_AGO + SPACING_DAYS * TRACK_RELEASES + 30)
+
     def _demo_costs(self, project: Project, *, admin) -> None:
         """Version 1 of the project's policy: the defaults plus the demo's costs, saved by the demo admin."""
         costs = DEMO_COSTS.get(project.key)
@@ -59,7 +65,7 @@ class DemoTrackRecord:
             policy=policy_validate({"economics": costs}, definitions=definitions_for(project)),
             comment="Demo costs of go/no-go (synthetic figures)",
             created_by=admin,
-            created_at=self.now - dt.timedelta(days=FIRST_DAYS_AGO + SPACING_DAYS * TRACK_RELEASES + 30),
+            created_at=self._history_start(),
         )
 
     def _track_record(self, project: Project, spec: dict, *, team, reporter, owner) -> None:
@@ -114,9 +120,7 @@ class DemoTrackRecord:
             deployed = release.actual_release_date
             release.created_at = deployed - dt.timedelta(days=21)
             in_scope = rng.sample(candidates, k=min(SCOPE, len(candidates)))
-            scope += [
-                Requirement.releases.through(requirement_id=r.pk, release_id=release.pk) for r in in_scope
-            ]
+            scope.append((release, [(r.pk, release.pk) for r in in_scope]))
             finished = deployed - dt.timedelta(days=2)
             run = TestRun(
                 release=release,
@@ -178,7 +182,8 @@ class DemoTrackRecord:
                     )
                     moves.append(self._fixed_walk(when, when + dt.timedelta(days=4)))
         Release.objects.bulk_update(created, ["created_at"])
-        Requirement.releases.through.objects.bulk_create(scope, batch_size=BATCH, ignore_conflicts=True)
+        for release, pairs in scope:  # set when work on the release started
+            scope_change(add=pairs, at=release.created_at)
         TestRun.objects.bulk_create(runs, batch_size=BATCH)
         batch = []
         for run, run_results in zip(runs, results, strict=True):

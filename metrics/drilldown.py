@@ -9,7 +9,7 @@ rendered as small dicts (id, a human label, and the fields that decided).
 import datetime as dt
 from collections.abc import Callable
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from defects.models import (
     BLOCKING_SEVERITIES,
@@ -20,7 +20,7 @@ from defects.models import (
     Environment,
     Resolution,
 )
-from testing.models import CRITICAL_LEVELS, Requirement, ResultStatus, TestCase, TestResult
+from testing.models import CRITICAL_LEVELS, ResultStatus
 
 from .release_metrics import (
     EXECUTED_STATUSES,
@@ -30,6 +30,7 @@ from .release_metrics import (
     flaky_case_parts,
     latest_results,
     release_defects,
+    requirement_parts,
     valid_q,
 )
 from .replay import release_defects_as_of
@@ -103,26 +104,13 @@ def _requirements(qs: QuerySet) -> QuerySet:
     return qs.order_by("key").values("id", "key", "title")
 
 
-def _scope(release):
-    return Requirement.objects.filter(releases=release)
-
-
-def _linked():
-    return Exists(TestCase.requirements.through.objects.filter(requirement_id=OuterRef("pk")))
-
-
-def _verified(release, as_of):
-    latest_status = Subquery(
-        TestResult.objects.filter(release=release, test_case=OuterRef("pk"), finished_at__lte=as_of)
-        .order_by("-finished_at", "-id")
-        .values("status")[:1]
-    )
-    unverified_case = Exists(
-        TestCase.objects.filter(requirements=OuterRef("pk"))
-        .annotate(latest_status=latest_status)
-        .filter(Q(latest_status__isnull=True) | ~Q(latest_status=ResultStatus.PASSED))
-    )
-    return _scope(release).filter(_linked()).exclude(unverified_case)
+def _requirement_sides(release, as_of, *, verified: bool, critical_only: bool = False):
+    """(numerator, denominator) of a requirement metric: covered or verified requirements over those in scope."""
+    scope, linked, unverified = requirement_parts(release=release, as_of=as_of)
+    if critical_only:
+        scope = scope.filter(criticality__in=CRITICAL_LEVELS)
+    counted = scope.filter(linked).exclude(unverified) if verified else scope.filter(linked)
+    return counted, scope
 
 
 def _results(qs: QuerySet) -> QuerySet:
@@ -157,18 +145,11 @@ PARTS: dict[str, Callable[..., dict[str, QuerySet]]] = {
     "reopen_rate": lambda r, t: _sides(_reopen_sides(r, t), _defects),
     "defect_leakage": lambda r, t: _sides(_leakage_sides(r, t), _defects),
     "defect_mttr_hours": lambda r, t: {"sample": _defects(_mttr_sample(r, t))},
-    "requirement_coverage": lambda r, t: {
-        "numerator": _requirements(_scope(r).filter(_linked())),
-        "denominator": _requirements(_scope(r)),
-    },
-    "verified_requirements": lambda r, t: {
-        "numerator": _requirements(_verified(r, t)),
-        "denominator": _requirements(_scope(r)),
-    },
-    "verified_critical_requirements": lambda r, t: {
-        "numerator": _requirements(_verified(r, t).filter(criticality__in=CRITICAL_LEVELS)),
-        "denominator": _requirements(_scope(r).filter(criticality__in=CRITICAL_LEVELS)),
-    },
+    "requirement_coverage": lambda r, t: _sides(_requirement_sides(r, t, verified=False), _requirements),
+    "verified_requirements": lambda r, t: _sides(_requirement_sides(r, t, verified=True), _requirements),
+    "verified_critical_requirements": lambda r, t: _sides(
+        _requirement_sides(r, t, verified=True, critical_only=True), _requirements
+    ),
     "test_pass_rate": lambda r, t: {
         "numerator": _results(latest_results(r, t).filter(status=ResultStatus.PASSED)),
         "denominator": _results(latest_results(r, t).filter(status__in=EXECUTED_STATUSES)),

@@ -4,7 +4,8 @@ Every function takes the release and T, runs ORM aggregates in the database and 
 sample size n. "As of T" means only events with timestamp <= T count: a defect's state as of T is the to_status of
 its latest transition with at <= T (ties: greatest id), its resolution likewise; a test result counts when its
 finished_at <= T. The fields a metric reads (severity, found-in environment, found-in release) are replayed from
-their change history to the values they had at T (metrics.replay), so a later edit never changes a past figure.
+their change history to the values they had at T (metrics.replay), and so are requirement scope and test-case links
+(testing.asof), so a later edit never changes a past figure.
 """
 
 import datetime as dt
@@ -23,7 +24,8 @@ from defects.models import (
     Environment,
     Resolution,
 )
-from testing.models import CRITICAL_LEVELS, Requirement, ResultStatus, TestCase, TestResult
+from testing.asof import linked_as_of, links_as_of, scope_as_of
+from testing.models import CRITICAL_LEVELS, ResultStatus, TestCase, TestResult
 
 from .replay import release_defects_as_of
 from .results import MetricResult
@@ -257,16 +259,31 @@ def defect_leakage(*, release, as_of: dt.datetime) -> MetricResult:
     )
 
 
-def requirement_coverage(*, release, as_of: dt.datetime) -> MetricResult:
-    """Requirements in R's scope with at least one linked test case, over all requirements in scope.
+def requirement_parts(*, release, as_of: dt.datetime) -> tuple[QuerySet, Exists, Exists]:
+    """The parts of the requirement metrics, shared with their drill-down so both count the same requirements:
+    the requirements in R's scope at T, and two expressions over a requirement: `linked` (a test case was linked
+    to it at T) and `unverified` (a test case linked at T has no latest result in R as of T, or one that is not
+    passed). Scope and links are replayed from their history (testing.asof), so a change made today never moves
+    a figure as of yesterday."""
+    latest_status = Subquery(
+        TestResult.objects.filter(release=release, test_case=OuterRef("test_case_id"), finished_at__lte=as_of)
+        .order_by("-finished_at", "-id")
+        .values("status")[:1]
+    )
+    unverified = Exists(
+        links_as_of(as_of)
+        .filter(requirement_id=OuterRef("pk"))
+        .annotate(latest_status=latest_status)
+        .filter(Q(latest_status__isnull=True) | ~Q(latest_status=ResultStatus.PASSED))
+    )
+    return scope_as_of(release, as_of), linked_as_of(as_of), unverified
 
-    Scope and links carry no timestamps, so they are taken as they are now.
-    """
-    linked = Exists(TestCase.requirements.through.objects.filter(requirement_id=OuterRef("pk")))
-    counts = (
-        Requirement.objects.filter(releases=release)
-        .annotate(linked=linked)
-        .aggregate(total=Count("pk"), covered=Count("pk", filter=Q(linked=True)))
+
+def requirement_coverage(*, release, as_of: dt.datetime) -> MetricResult:
+    """Requirements in R's scope with at least one linked test case, over all requirements in scope."""
+    scope, linked, _ = requirement_parts(release=release, as_of=as_of)
+    counts = scope.annotate(linked=linked).aggregate(
+        total=Count("pk"), covered=Count("pk", filter=Q(linked=True))
     )
     return MetricResult(
         "requirement_coverage",
@@ -277,25 +294,15 @@ def requirement_coverage(*, release, as_of: dt.datetime) -> MetricResult:
     )
 
 
-def verified_counts(*, release, as_of: dt.datetime, requirements: QuerySet | None = None) -> dict[str, int]:
-    """{total, verified} over the given requirements in R's scope (default all of them): verified = at least one
-    linked test case, every linked test case having a latest result in R as of T, and every such result passed."""
-    latest_status = Subquery(
-        TestResult.objects.filter(release=release, test_case=OuterRef("pk"), finished_at__lte=as_of)
-        .order_by("-finished_at", "-id")
-        .values("status")[:1]
-    )
-    unverified_case = Exists(
-        TestCase.objects.filter(requirements=OuterRef("pk"))
-        .annotate(latest_status=latest_status)
-        .filter(Q(latest_status__isnull=True) | ~Q(latest_status=ResultStatus.PASSED))
-    )
-    linked = Exists(TestCase.requirements.through.objects.filter(requirement_id=OuterRef("pk")))
-    scope = requirements if requirements is not None else Requirement.objects.all()
-    return (
-        scope.filter(releases=release)
-        .annotate(linked=linked, unverified=unverified_case)
-        .aggregate(total=Count("pk"), verified=Count("pk", filter=Q(linked=True, unverified=False)))
+def verified_counts(*, release, as_of: dt.datetime, critical_only: bool = False) -> dict[str, int]:
+    """{total, verified} over the requirements in R's scope at T (criticality high or critical only, if asked):
+    verified = at least one linked test case, every linked test case having a latest result in R as of T, and
+    every such result passed."""
+    scope, linked, unverified = requirement_parts(release=release, as_of=as_of)
+    if critical_only:
+        scope = scope.filter(criticality__in=CRITICAL_LEVELS)
+    return scope.annotate(linked=linked, unverified=unverified).aggregate(
+        total=Count("pk"), verified=Count("pk", filter=Q(linked=True, unverified=False))
     )
 
 
@@ -315,11 +322,8 @@ def verified_requirements(*, release, as_of: dt.datetime) -> MetricResult:
 def verified_critical_requirements(*, release, as_of: dt.datetime) -> MetricResult:
     """verified_requirements restricted to criticality high or critical (null with none in scope).
 
-    Like the other requirement metrics, scope, links and criticality carry no history and are taken as they are
-    now; the test results are those finished by T."""
-    counts = verified_counts(
-        release=release, as_of=as_of, requirements=Requirement.objects.filter(criticality__in=CRITICAL_LEVELS)
-    )
+    Scope, links and test results are as of T; criticality is the requirement's current one (it has no history)."""
+    counts = verified_counts(release=release, as_of=as_of, critical_only=True)
     return MetricResult(
         "verified_critical_requirements",
         _pct(counts["verified"], counts["total"]),

@@ -28,8 +28,9 @@ from releases.models import Release
 from .ingest_cases import upsert_test_cases
 from .ingest_staged import stage_report, write_staged
 from .junit import ParsedReport, parse_report, requirement_keys_in_name
-from .models import Requirement, RunSource, RunStatus, TestCase, TestResult, TestRun
+from .models import Requirement, RunSource, RunStatus, TestResult, TestRun
 from .regressions import apply_regressions
+from .services.tracing import links_change
 
 RESULT_COLUMNS = (
     "run_id",
@@ -235,7 +236,8 @@ def _write_results(*, run: TestRun, report: ParsedReport, case_ids: dict[str, in
 
 
 def _link_requirements(*, project_id: int, report: ParsedReport, case_ids: dict[str, int]) -> int:
-    """Link test cases to the project's requirements named in properties or test names. Returns links made.
+    """Link test cases to the project's requirements named in properties or test names (with their link history).
+    Returns the links made.
 
     Only keys that exist in the project count (case-insensitive); unknown keys are ignored.
     """
@@ -260,10 +262,5 @@ def _link_requirements(*, project_id: int, report: ParsedReport, case_ids: dict[
                 pairs.add((case_ids[identity], req_id))
     if not pairs:
         return 0
-    through = TestCase.requirements.through
-    through.objects.bulk_create(
-        [through(testcase_id=tc, requirement_id=req) for tc, req in pairs],
-        batch_size=BATCH,
-        ignore_conflicts=True,
-    )
-    return len(pairs)
+    added, _ = links_change(add=pairs)
+    return len(added)

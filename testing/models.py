@@ -43,6 +43,34 @@ class Requirement(models.Model):
         return f"{self.key} {self.title}"
 
 
+class PairChange(models.Model):
+    """One change of a link between two rows (append-only): the pair was linked (added) or unlinked at `at`."""
+
+    added = models.BooleanField()
+    at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{'+' if self.added else '-'} {type(self).__name__} {self.pk} at {self.at}"
+
+
+class RequirementScopeChange(PairChange):
+    """History of release scope: the requirement entered (added) or left the release's scope. The scope as of T
+    is, per (requirement, release), the latest change at or before T (testing.asof)."""
+
+    requirement = models.ForeignKey(Requirement, on_delete=models.CASCADE, related_name="+")
+    release = models.ForeignKey("releases.Release", on_delete=models.CASCADE, related_name="+")
+
+    class Meta(PairChange.Meta):
+        indexes = [models.Index(fields=["release", "requirement", "at"], name="scope_change_replay_idx")]
+
+
 class TestCaseKind(models.TextChoices):
     AUTOMATED = "automated", "Automated"
     MANUAL = "manual", "Manual"
@@ -79,6 +107,17 @@ class TestCase(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class TestCaseLinkChange(PairChange):
+    """History of test case <-> requirement links: linked (added) or unlinked. The links as of T are, per
+    (test case, requirement), the latest change at or before T that added the link (testing.asof)."""
+
+    test_case = models.ForeignKey(TestCase, on_delete=models.CASCADE, related_name="+")
+    requirement = models.ForeignKey(Requirement, on_delete=models.CASCADE, related_name="+")
+
+    class Meta(PairChange.Meta):
+        indexes = [models.Index(fields=["requirement", "test_case", "at"], name="link_change_replay_idx")]
 
 
 class RunSource(models.TextChoices):

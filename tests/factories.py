@@ -11,6 +11,7 @@ from gates.models import ChecklistItem, GateCondition, QualityGate
 from incidents.models import Incident
 from releases.models import Membership, Project, Release, Role
 from testing.models import Requirement, TestCase, TestResult, TestRun
+from testing.services.tracing import links_change, scope_change
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -63,6 +64,26 @@ class RequirementFactory(factory.django.DjangoModelFactory):
     project = factory.SubFactory(ProjectFactory)
     key = factory.Sequence(lambda n: f"REQ-{n + 1}")
     title = factory.Sequence(lambda n: f"Requirement {n + 1}")
+
+
+# When a test's requirement scope and links are set unless it says otherwise: before anything the test looks at,
+# as if they had always been so (tests of exact replay pass their own instants).
+SCOPE_SINCE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+def in_scope(requirement, *releases, at=None) -> None:
+    """Put the requirement in the releases' scope, with its history, as the services do."""
+    scope_change(add=[(requirement.pk, r.pk) for r in releases], at=at or SCOPE_SINCE)
+
+
+def link(test_case, *requirements, at=None) -> None:
+    """Link the test case to the requirements, with the link history."""
+    links_change(add=[(test_case.pk, r.pk) for r in requirements], at=at or SCOPE_SINCE)
+
+
+def cover(requirement, *test_cases, at=None) -> None:
+    """Link the test cases to the requirement, with the link history."""
+    links_change(add=[(c.pk, requirement.pk) for c in test_cases], at=at or SCOPE_SINCE)
 
 
 class TestCaseFactory(factory.django.DjangoModelFactory):

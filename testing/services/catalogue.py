@@ -19,6 +19,7 @@ from ..models import (
     TestCaseKind,
 )
 from .common import REQUIREMENT_KEY, check_text, schedule_recompute
+from .tracing import links_change, requirement_scope_set, testcase_links_set
 
 
 def _clean_key(key: str) -> str:
@@ -72,7 +73,7 @@ def requirement_create(
             component=component,
         )
         if releases:
-            requirement.releases.set(releases)
+            requirement_scope_set(requirement=requirement, release_ids=[r.pk for r in releases], by=by)
             schedule_recompute(release_ids=[r.pk for r in releases])
     return requirement
 
@@ -100,9 +101,9 @@ def requirement_update(*, requirement: Requirement, by, data: dict[str, Any]) ->
         )
         if "release_ids" in data and data["release_ids"] is not None:
             releases = _releases_of(requirement.project, data["release_ids"])
-            before = set(requirement.releases.values_list("pk", flat=True))
-            requirement.releases.set(releases)
-            changed = before ^ {r.pk for r in releases}
+            changed = requirement_scope_set(
+                requirement=requirement, release_ids=[r.pk for r in releases], by=by
+            )
             if changed:
                 schedule_recompute(release_ids=changed)
     return requirement
@@ -181,8 +182,8 @@ def testcase_create(
             steps=steps,
         )
         if requirements:
-            case.requirements.set(requirements)
-            schedule_recompute(release_ids=_scoped_release_ids(requirements))
+            testcase_links_set(test_case=case, requirement_ids=[r.pk for r in requirements], by=by)
+            schedule_recompute(release_ids=_scoped_release_ids(r.pk for r in requirements))
     return case
 
 
@@ -206,9 +207,10 @@ def testcase_update(*, test_case: TestCase, by, data: dict[str, Any]) -> TestCas
         )
         if data.get("requirement_ids") is not None:
             requirements = _requirements_of(test_case.project_id, data["requirement_ids"])
-            before = list(test_case.requirements.all())
-            test_case.requirements.set(requirements)
-            schedule_recompute(release_ids=_scoped_release_ids([*before, *requirements]))
+            changed = testcase_links_set(
+                test_case=test_case, requirement_ids=[r.pk for r in requirements], by=by
+            )
+            schedule_recompute(release_ids=_scoped_release_ids(changed))
     return test_case
 
 
@@ -217,14 +219,14 @@ def testcase_delete(*, test_case: TestCase, by) -> None:
     require(by, test_case.project_id, Action.EDIT_TESTS)
     with transaction.atomic():
         release_ids = set(test_case.results.values_list("release_id", flat=True).distinct())
-        release_ids |= _scoped_release_ids(test_case.requirements.all())
+        release_ids |= _scoped_release_ids(test_case.requirements.values_list("pk", flat=True))
         test_case.delete()
         if release_ids:
             schedule_recompute(release_ids=release_ids)
 
 
-def _scoped_release_ids(requirements: Iterable[Requirement]) -> set[int]:
-    ids = [r.pk for r in requirements]
+def _scoped_release_ids(requirement_ids: Iterable[int]) -> set[int]:
+    ids = list(requirement_ids)
     if not ids:
         return set()
     return set(
@@ -253,26 +255,10 @@ def testcases_link_requirements(
     found = set(TestCase.objects.filter(project=project, pk__in=case_ids).values_list("pk", flat=True))
     if found != case_ids:
         raise DomainError("A test case is unknown or belongs to another project.", field="test_cases")
-    through = TestCase.requirements.through
+    pairs = [(c, r.pk) for c in sorted(case_ids) for r in requirements]
     with transaction.atomic():
-        if unlink:
-            changed, _ = through.objects.filter(
-                testcase_id__in=case_ids, requirement_id__in=[r.pk for r in requirements]
-            ).delete()
-        else:
-            existing = set(
-                through.objects.filter(
-                    testcase_id__in=case_ids, requirement_id__in=[r.pk for r in requirements]
-                ).values_list("testcase_id", "requirement_id")
-            )
-            new = [
-                through(testcase_id=c, requirement_id=r.pk)
-                for c in sorted(case_ids)
-                for r in requirements
-                if (c, r.pk) not in existing
-            ]
-            through.objects.bulk_create(new, ignore_conflicts=True)
-            changed = len(new)
+        added, removed = links_change(add=() if unlink else pairs, remove=pairs if unlink else (), by=by)
+        changed = len(added | removed)
         if changed:
-            schedule_recompute(release_ids=_scoped_release_ids(requirements))
+            schedule_recompute(release_ids=_scoped_release_ids(r.pk for r in requirements))
     return changed

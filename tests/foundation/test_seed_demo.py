@@ -1,5 +1,6 @@
 """seed_demo: the shape of the portfolio, histories that obey the contract, determinism, refusal."""
 
+import datetime as dt
 import io
 
 import pytest
@@ -10,8 +11,10 @@ from defects.models import ALLOWED_TRANSITIONS, Defect, DefectTransition
 from gates.models import QualityGate
 from incidents.models import ActionItem, Incident, PostMortem
 from releases.models import Membership, Project, Release
-from testing.models import Requirement
+from testing.asof import links_as_of, scope_as_of
+from testing.models import Requirement, RequirementScopeChange
 from testing.models import TestCase as Case
+from testing.models import TestCaseLinkChange as LinkChange
 from testing.models import TestResult as Result
 from testing.models import TestRun as Run
 
@@ -116,6 +119,19 @@ def test_seed_builds_the_expected_shape():
     assert Run.objects.filter(source="ci").exists() and Run.objects.filter(source="manual").exists()
     assert Result.objects.filter(status="failed").exists() and Result.objects.filter(flaky=True).exists()
     assert not Result.objects.exclude(release=F("run__release")).exists()
+    # scope and links have a history that replays to exactly the current ones, and no entry predates its ends
+    now = dt.datetime.fromisoformat(NOW)
+    replayed = {
+        (r.pk, q) for r in Release.objects.all() for q in scope_as_of(r, now).values_list("pk", flat=True)
+    }
+    assert replayed == {
+        (b, a) for a, b in Requirement.releases.through.objects.values_list("requirement_id", "release_id")
+    }
+    assert set(links_as_of(now).values_list("test_case_id", "requirement_id")) == set(
+        Case.requirements.through.objects.values_list("testcase_id", "requirement_id")
+    )
+    assert not RequirementScopeChange.objects.filter(at__lt=F("requirement__created_at")).exists()
+    assert not LinkChange.objects.filter(at__lt=F("test_case__created_at")).exists()
     # defect histories with reopens, duplicates, won't-fix and production escapes
     assert DefectTransition.objects.filter(to_status="reopened").exists()
     assert Defect.objects.filter(duplicate_of__isnull=False, resolution="duplicate").exists()

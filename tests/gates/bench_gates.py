@@ -16,6 +16,7 @@ from gates import services
 from gates.models import QualityGate
 from releases.models import Role
 from testing.models import Requirement, TestCase, TestResult, TestRun
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,8 +32,8 @@ def _data(project, release, *, cases=2000, defects=300, requirements=200):
         Requirement(project=project, key=f"R-{i}", title=f"r{i}") for i in range(requirements)
     )
     for i, r in enumerate(reqs):
-        r.releases.add(release)
-        r.test_cases.add(*tcs[i * 5 : (i + 1) * 5])
+        f.in_scope(r, release)
+        f.cover(r, *tcs[i * 5 : (i + 1) * 5])
     ds = Defect.objects.bulk_create(
         Defect(
             project=project,

@@ -155,9 +155,9 @@ def test_verified_critical_requirements_counts_only_high_and_critical(project):
         ("L1", "low", "failed"),
     ):
         requirement = f.RequirementFactory(project=project, key=key, criticality=criticality)
-        requirement.releases.add(release)
+        f.in_scope(requirement, release)
         case = f.TestCaseFactory(project=project)
-        case.requirements.add(requirement)
+        f.link(case, requirement)
         f.TestResultFactory(run=run, test_case=case, status=status)
     # when the metric is computed
     result = verified_critical_requirements(release=release, as_of=run.finished_at)
@@ -170,7 +170,7 @@ def test_verified_critical_requirements_counts_only_high_and_critical(project):
 
 def test_verified_critical_requirements_is_no_data_without_critical_scope(project):
     release = f.ReleaseFactory(project=project, version="5.1.0")
-    f.RequirementFactory(project=project, key="M9", criticality="medium").releases.add(release)
+    f.in_scope(f.RequirementFactory(project=project, key="M9", criticality="medium"), release)
     result = verified_critical_requirements(release=release, as_of=release.created_at)
     assert (result.value, result.n) == (None, 0)
 

@@ -37,9 +37,9 @@ def build_demo(project, release, *, days: int = 30, seed: int = 7) -> None:
     cases = [f.TestCaseFactory(project=project) for _ in range(12)]
     reqs = [f.RequirementFactory(project=project) for _ in range(8)]
     for i, req in enumerate(reqs):
-        req.releases.add(release)
+        f.in_scope(req, release)
         if i < 6:
-            req.test_cases.add(cases[i], cases[i + 6])
+            f.cover(req, cases[i], cases[i + 6])
     for r in range(10):
         at = start + dt.timedelta(days=3 * r + 1)
         run = f.TestRunFactory(release=release, started_at=at, finished_at=at, revision=f"rev{r}")

@@ -72,7 +72,7 @@ def test_trend_chart_with_a_single_day_keeps_a_day_scale_axis(login, project, re
     # a new release has one day of snapshots (coverage: one point; MTTR: none, no fixed defect): the trend
     # charts must not zoom into milliseconds around that day (or around 1970)
     f.DefectFactory(project=project, found_in_release=release)
-    f.RequirementFactory(project=project, key="REQ-1").releases.add(release)
+    f.in_scope(f.RequirementFactory(project=project, key="REQ-1"), release)
     metric_services.snapshot_release(release=release)  # today's snapshot (a dashboard GET stores none)
     page = login(viewer)
     page.goto(f"/releases/{release.pk}/dashboard/")

@@ -68,10 +68,10 @@ def test_history(release, project):
     tc1, tc2, tc3, tc4, tc5 = (f.TestCaseFactory(project=project) for _ in range(5))
     r1, r2, r3, r4 = (f.RequirementFactory(project=project) for _ in range(4))
     for req in (r1, r2, r3):
-        req.releases.add(release)
-    r1.test_cases.add(tc1, tc2)
-    r2.test_cases.add(tc3)
-    r4.test_cases.add(tc1)
+        f.in_scope(req, release)
+    f.cover(r1, tc1, tc2)
+    f.cover(r2, tc3)
+    f.cover(r4, tc1)
     # TC1: failed then passed on revision abc -> latest passed, flaky by revision.
     result(release, tc1, status="failed", at=T0 - 2 * DAY, revision="abc")
     result(release, tc1, status="passed", at=T0 - 1 * DAY, revision="abc")

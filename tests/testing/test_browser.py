@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_tester_executes_manual_run_step_by_step_and_files_a_defect(login, project, release, qa):
     # given a requirement verified by a manual case with two steps, and a one-step case
     req = f.RequirementFactory(project=project, key="REQ-12", title="Refund within 5 days")
-    req.releases.add(release)
+    f.in_scope(req, release)
     refund = f.TestCaseFactory(
         project=project,
         title="Refund a card payment",
@@ -31,7 +31,7 @@ def test_tester_executes_manual_run_step_by_step_and_files_a_defect(login, proje
             {"action": "Press refund", "expected": "Refund confirmed"},
         ],
     )
-    refund.requirements.add(req)
+    f.link(refund, req)
     f.TestCaseFactory(
         project=project,
         title="Print receipt",
@@ -90,12 +90,12 @@ def test_matrix_page_gap_filter_and_csv(login, project, release, viewer):
     keys = {}
     for key in ("REQ-1", "REQ-2", "REQ-3"):
         keys[key] = f.RequirementFactory(project=project, key=key, title=f"Requirement {key}")
-        keys[key].releases.add(release)
+        f.in_scope(keys[key], release)
     run = f.TestRunFactory(release=release, started_at=now, finished_at=now)
     ok = f.TestResultFactory(run=run, status="passed", test_case__title="passes")
     bad = f.TestResultFactory(run=run, status="failed", test_case__title="fails")
-    ok.test_case.requirements.add(keys["REQ-1"])
-    bad.test_case.requirements.add(keys["REQ-3"])
+    f.link(ok.test_case, keys["REQ-1"])
+    f.link(bad.test_case, keys["REQ-3"])
     page = login(viewer)
 
     page.goto(f"/releases/{release.pk}/traceability/")

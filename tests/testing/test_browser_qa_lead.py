@@ -25,12 +25,12 @@ STEPS = [
 
 def test_plan_execute_keep_typed_and_file_once(login, make_member, project, release):
     req = f.RequirementFactory(project=project, key="REQ-1", title="Refunds")
-    req.releases.add(release)
+    f.in_scope(req, release)
     refund = f.TestCaseFactory(project=project, title="Refund a card payment", kind="manual", steps=STEPS)
     api = f.TestCaseFactory(project=project, title="refund API contract", kind="automated")
     f.TestCaseFactory(project=project, title="Search by name", kind="manual")  # outside the scope
-    refund.requirements.add(req)
-    api.requirements.add(req)
+    f.link(refund, req)
+    f.link(api, req)
     page = login(make_member("qa"))
 
     # planning: only the manual case in scope is ticked; the automated one is offered, unticked

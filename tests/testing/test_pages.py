@@ -123,7 +123,7 @@ def test_manual_run_create_execute_and_file_defect_from_page(qa_client, project,
         title="Refund",
         steps=[{"action": "a", "expected": "b"}, {"action": "c", "expected": "d"}],
     )
-    case.requirements.add(req)
+    f.link(case, req)
     # when the tester plans a run from the requirement selection
     response = qa_client.post(
         f"/releases/{release.pk}/runs/new/",
@@ -186,11 +186,11 @@ def _populate(project, release, n):
     """n requirements in scope, each with 2 cases with results, an open defect; plus n runs."""
     for _ in range(n):
         req = f.RequirementFactory(project=project)
-        req.releases.add(release)
+        f.in_scope(req, release)
         run = f.TestRunFactory(release=release)
         for status in ("passed", "failed"):
             result = f.TestResultFactory(run=run, status=status)
-            result.test_case.requirements.add(req)
+            f.link(result.test_case, req)
         defect = f.DefectFactory(project=project, found_in_release=release, severity="critical")
         defect.requirements.add(req)
 

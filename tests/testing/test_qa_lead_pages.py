@@ -137,14 +137,14 @@ def test_refused_outcome_keeps_every_step_and_note_typed(qa_client, qa, release)
 
 def test_planning_ticks_only_manual_cases_in_the_release_scope(qa_client, project, release):
     req = f.RequirementFactory(project=project, key="REQ-1")
-    req.releases.add(release)
+    f.in_scope(req, release)
     other_req = f.RequirementFactory(project=project, key="REQ-2")
     manual_in = f.TestCaseFactory(project=project, title="manual in scope", kind="manual", steps=STEPS)
     auto_in = f.TestCaseFactory(project=project, title="automated in scope", kind="automated")
     manual_out = f.TestCaseFactory(project=project, title="manual out of scope", kind="manual")
-    manual_in.requirements.add(req)
-    auto_in.requirements.add(req)
-    manual_out.requirements.add(other_req)
+    f.link(manual_in, req)
+    f.link(auto_in, req)
+    f.link(manual_out, other_req)
 
     response = qa_client.get(f"/releases/{release.pk}/runs/new/")
     rows = {c.title: c.preselected for c in response.context["candidates"]}

@@ -44,15 +44,15 @@ def matrix(project, release):
     for i in range(1, 7):
         reqs[i] = f.RequirementFactory(project=project, key=f"REQ-{i}")
         if i != 6:
-            reqs[i].releases.add(release)
+            f.in_scope(reqs[i], release)
     c1, c3, c4a, c4b, c5 = (
         f.TestCaseFactory(project=project, title=t) for t in ("c1", "c3", "c4a", "c4b", "c5")
     )
-    c1.requirements.add(reqs[1])
-    c3.requirements.add(reqs[3])
-    c4a.requirements.add(reqs[4])
-    c4b.requirements.add(reqs[4])
-    c5.requirements.add(reqs[5])
+    f.link(c1, reqs[1])
+    f.link(c3, reqs[3])
+    f.link(c4a, reqs[4])
+    f.link(c4b, reqs[4])
+    f.link(c5, reqs[5])
     _result(release, c1, "passed", T0)
     _result(release, c3, "passed", T0)
     _result(release, c3, "error", T0 + dt.timedelta(hours=1))
@@ -101,10 +101,10 @@ def test_closed_defects_are_not_open_defects_of_a_row(matrix, release):
 def test_matrix_is_a_constant_number_of_queries(project, release, django_assert_max_num_queries, n):
     for i in range(n):
         req = f.RequirementFactory(project=project)
-        req.releases.add(release)
+        f.in_scope(req, release)
         for status in ("passed", "failed"):
             case = f.TestCaseFactory(project=project)
-            case.requirements.add(req)
+            f.link(case, req)
             _result(release, case, status, T0 + dt.timedelta(minutes=i))
         f.DefectFactory(project=project).requirements.add(req)
     with django_assert_max_num_queries(4):
@@ -134,7 +134,7 @@ def test_matrix_page_csv_and_api_agree(matrix, release, client, api_client_for, 
 
 def test_csv_neutralises_formulas_in_titles(project, release, client, viewer):
     req = f.RequirementFactory(project=project, key="REQ-1", title='=HYPERLINK("http://x")')
-    req.releases.add(release)
+    f.in_scope(req, release)
     client.force_login(viewer)
     response = client.get(f"/releases/{release.pk}/traceability/?format=csv")
     content = b"".join(response.streaming_content).decode()
