@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from .junit import ElementRead, make_identity, normalise_scope, read_report
 from .junit_rules import BAD, GO, JEST, PYTEST
-from .models import TestCase, TestCaseKind
+from .models import TestCase, TestCaseKind, TestCaseLinkChange
 
 COPY_ROWS = 20_000  # elements per COPY statement: the buffer stays a few MB
 FIELD_CHARS = 500
@@ -171,7 +171,10 @@ FROM junit_case c
 JOIN testing_testcase t ON t.project_id = %(project)s AND t.identity = c.identity
 """
 
+# The links made are recorded in the link history in the same statement (testing.services.tracing does the same
+# for every other writer), so metrics as of T replay them.
 LINK_REQUIREMENTS = """
+WITH made AS (
 INSERT INTO {through} (testcase_id, requirement_id)
 SELECT DISTINCT t.id, r.req
 FROM (
@@ -183,6 +186,10 @@ FROM (
 ) r
 JOIN testing_testcase t ON t.project_id = %(project)s AND t.identity = r.identity
 ON CONFLICT DO NOTHING
+RETURNING testcase_id, requirement_id
+)
+INSERT INTO {history} (test_case_id, requirement_id, added, at, by_id)
+SELECT testcase_id, requirement_id, true, %(now)s, NULL FROM made
 """
 
 
@@ -390,4 +397,5 @@ def write_staged(*, run, project_id: int, finished_at) -> None:
         cursor.execute(CREATE_CASES, params)
         cursor.execute(WRITE_RESULTS, {**params, "now": finished_at})
         through = connection.ops.quote_name(TestCase.requirements.through._meta.db_table)
-        cursor.execute(LINK_REQUIREMENTS.format(through=through), params)
+        history = connection.ops.quote_name(TestCaseLinkChange._meta.db_table)
+        cursor.execute(LINK_REQUIREMENTS.format(through=through, history=history), params)

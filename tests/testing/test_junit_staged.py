@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from qualitygov.uploads import upload_from_bytes
 from testing import models as tm
+from testing.asof import links_as_of
 from testing.ingest import junit_ingest
 from testing.junit import JUnitRefused
 
@@ -151,6 +153,13 @@ def _evidence(outcome):
             "testcase__identity", "requirement__key"
         )
     )
+    # every link made has its history: the links replayed as of now are the links
+    replayed = sorted(
+        links_as_of(timezone.now())
+        .filter(test_case__project_id=project_id)
+        .values_list("test_case__identity", "requirement__key")
+    )
+    assert replayed == links
     totals = (run.tests, run.passed, run.failed, run.errors, run.skipped, run.flaky)
     return {
         "answer": {**outcome.as_dict(), "run": None},
