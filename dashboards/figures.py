@@ -8,7 +8,7 @@ from django.core.cache import cache
 
 from metrics.flow import defect_flow
 from metrics.models import MetricSnapshot, Scope
-from metrics.registry import PROJECT_KEYS, REGISTRY
+from metrics.registry import PROJECT_KEYS, REGISTRY, MetricDefinition
 from releases.models import Release
 from testing.models import RunStatus, TestRun
 
@@ -69,8 +69,32 @@ def with_percentiles(points: list[dict], *, key: str) -> dict[str, list[dict]]:
     return out
 
 
-def release_charts(*, release: Release, now: dt.datetime) -> tuple[dict, dict]:
-    """The release dashboard's Plotly figures and their point counts (the expensive part: flow queries, plotly)."""
+def measure_figures(series: dict[str, list[dict]], measures: dict[str, MetricDefinition], *, list_url: str):
+    """One chart per measure key with points (each key has its own unit, so its own y axis), in the given order."""
+    out = []
+    for key, definition in measures.items():
+        points = series.get(key) or []
+        if all(p["value"] is None for p in points):  # never measured in the window: the tile says "no data"
+            continue
+        unit = "" if definition.unit in ("", "count") else f" ({definition.unit})"
+        figure = charts.series_figure(
+            {key: points},
+            title=f"{definition.label} over time",
+            y_title=f"{definition.label}{unit}",
+            list_url=list_url,
+            labels={key: definition.label},
+            percent=definition.unit == "%",
+        )
+        out.append({"key": key, "label": f"{definition.label} over time", "fig": charts.to_json(figure)})
+    return out
+
+
+def release_charts(
+    *, release: Release, now: dt.datetime, measures: dict[str, MetricDefinition] | None = None
+) -> tuple[dict, dict]:
+    """The release dashboard's Plotly figures and their point counts (the expensive part: flow queries, plotly).
+    `measures` (key -> definition, built-in and the project's own keys) get one chart each where they have data."""
+    measures = measures or {}
     defects_url = f"/defects/?release={release.pk}"
     start = now - dt.timedelta(days=CHART_DAYS)
     flow = defect_flow(release=release, start=start, end=now, bucket="day", by_severity=True)
@@ -93,7 +117,7 @@ def release_charts(*, release: Release, now: dt.datetime) -> tuple[dict, dict]:
             }
         )
     series = _series_for(
-        keys=["requirement_coverage", "verified_requirements", "defect_mttr_hours"],
+        keys=["requirement_coverage", "verified_requirements", "defect_mttr_hours", *measures],
         start=start,
         end=now,
         release_id=release.pk,
@@ -125,6 +149,7 @@ def release_charts(*, release: Release, now: dt.datetime) -> tuple[dict, dict]:
                 labels=labels,
             )
         ),
+        "measures": measure_figures(series, measures, list_url=f"/releases/{release.pk}/evidence/"),
     }
     chart_points = {
         "flow": len(flow),

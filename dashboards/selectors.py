@@ -94,10 +94,13 @@ def release_dashboard(*, release: Release) -> dict:
     tiles = [tile(k, snaps.get(k), before.get(k), url=tile_urls.get(k, "")) for k in TILE_KEYS]
     definitions = definitions_for(release.project)
     evidence_url = f"/releases/{release.pk}/evidence/"
-    measure_tiles = [
-        tile(k, snaps.get(k), before.get(k), url=evidence_url, definition=definitions[k])
+    measures = {
+        k: definitions[k]
         for k in (*MEASURE_KEYS, *(k for k in definitions if k not in REGISTRY))
         if k in definitions
+    }
+    measure_tiles = [
+        tile(k, snaps.get(k), before.get(k), url=evidence_url, definition=d) for k, d in measures.items()
     ]
     risk = snaps.get("release_risk_score")
     indicators = []
@@ -117,8 +120,8 @@ def release_dashboard(*, release: Release) -> dict:
 
     figures, chart_points = cached_charts(
         f"release:{release.pk}",
-        charts_stamp(snaps.values(), now),
-        lambda: release_charts(release=release, now=now),
+        charts_stamp(snaps.values(), now, extra=[(k, d.label, d.unit) for k, d in measures.items()]),
+        lambda: release_charts(release=release, now=now, measures=measures),
     )
     gate = gate_status_by_release(releases=[release])[release.pk]
     return {

@@ -1,16 +1,14 @@
 """External evidence in a real browser: uploading reports and measures, browsing findings, custom keys, and the
-risk policy page changing the score (with the old score kept for a past instant)."""
+risk policy page changing the score (with the old score kept by a snapshot from before the change)."""
 
-import datetime as dt
 import json
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from measures.models import MeasureKey, MeasureUpload
-from metrics.models import PolicyVersion
-from metrics.services import compute_for_release
+from metrics.models import MetricSnapshot, PolicyVersion
+from metrics.services import compute_for_release, snapshot_release
 from tests import factories as f
 
 from .samples import COBERTURA, SARIF_V1, sarif_v2
@@ -83,15 +81,20 @@ def test_release_evidence_page_uploads_coverage_and_sarif_and_lists_new_findings
     assert not page.js_errors
 
 
-def test_admin_defines_and_removes_a_custom_measure_key(login, project, admin):
-    page = login(admin)
+def _add_bundle_size_key(page, project, key: str = "bundle_size_kb") -> None:
+    """Fill the measure-keys page's form with a "Bundle size" key in kB, lower is better, and submit it."""
     page.goto(f"/projects/{project.key}/measures/")
-    # a key that shadows a metric is refused and the form keeps the input
-    page.fill("#id_key", "open_defects")
+    page.fill("#id_key", key)
     page.fill("#id_label", "Bundle size")
     page.fill("#id_unit", "kB")
     page.select_option("#id_direction", "lower")
     page.click("#key-form button[type=submit]")
+
+
+def test_admin_defines_and_removes_a_custom_measure_key(login, project, admin):
+    page = login(admin)
+    # a key that shadows a metric is refused and the form keeps the input
+    _add_bundle_size_key(page, project, key="open_defects")
     expect(page.locator("#key-form")).to_contain_text("built-in metric or measure key")
     expect(page.locator("#id_label")).to_have_value("Bundle size")
     expect(page.locator("#id_direction")).to_have_value("lower")
@@ -109,6 +112,38 @@ def test_admin_defines_and_removes_a_custom_measure_key(login, project, admin):
     assert not MeasureKey.objects.exists()
 
 
+def test_a_custom_key_is_defined_recorded_charted_and_alerted_in_the_browser(login, project, release, admin):
+    page = login(admin)
+    _add_bundle_size_key(page, project)
+    expect(page.locator("#keys tr[data-key=bundle_size_kb]")).to_contain_text("Bundle size")
+    # an alert rule on it
+    page.goto(f"/projects/{project.key}/alerts/")
+    page.select_option("#rule-form select[name=metric]", "bundle_size_kb")
+    page.select_option("#rule-form select[name=direction]", "above")
+    page.fill("#rule-form input[name=threshold]", "500")
+    page.click("#rule-form button[type=submit]")
+    expect(page.locator("#rules")).to_contain_text("bundle_size_kb")
+    # record a value on the release
+    page.goto(f"/releases/{release.pk}/evidence/")
+    page.select_option("#id_key", "bundle_size_kb")
+    page.fill("#id_value", "612")
+    page.click("#measure-form button[type=submit]")
+    expect(page.locator("#measures tr[data-key=bundle_size_kb]")).to_contain_text("612 kB")
+    # the dashboard, recomputed, charts it with its unit and shows the alert it fired
+    page.goto(f"/releases/{release.pk}/dashboard/")
+    page.click("form[action$='/recompute/'] button[type=submit]")
+    chart = page.locator("#chart-measure-bundle_size_kb")
+    expect(chart.locator(".gtitle")).to_have_text("Bundle size over time")
+    expect(chart.locator(".ytitle")).to_have_text("Bundle size (kB)")
+    expect(page.locator("#measure-tiles [data-metric=bundle_size_kb]")).to_contain_text("612 kB")
+    expect(page.locator("#active-alerts")).to_contain_text("bundle_size_kb")
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.reload()
+    expect(chart.locator(".gtitle")).to_have_text("Bundle size over time")
+    _fits(page)
+    assert not page.js_errors
+
+
 def test_admin_changes_a_weight_the_score_follows_and_a_past_snapshot_keeps_the_old_score(
     login, project, release, admin
 ):
@@ -116,11 +151,11 @@ def test_admin_changes_a_weight_the_score_follows_and_a_past_snapshot_keeps_the_
     run = f.TestRunFactory(release=release)
     f.TestResultFactory(run=run, release=release, status="passed")
     f.TestResultFactory(run=run, release=release, status="failed")
-    past = timezone.now() - dt.timedelta(minutes=5)
-    before = compute_for_release(release=release, keys=["release_risk_score"])["release_risk_score"].value
-    before_past = compute_for_release(release=release, keys=["release_risk_score"], as_of=past)[
-        "release_risk_score"
-    ]
+    # and a snapshot of its score taken before the policy changes
+    snapshot_release(release=release)
+    snapshot = MetricSnapshot.objects.get(release=release, key="release_risk_score")
+    before = compute_for_release(release=release, keys=["release_risk_score"])["release_risk_score"]
+    assert snapshot.value == before.value and before.details["policy_version"] == 0
     page = login(admin)
     page.goto(f"/projects/{project.key}/policy/")
     expect(page.locator("#policy-version")).to_contain_text("version 0")
@@ -141,12 +176,21 @@ def test_admin_changes_a_weight_the_score_follows_and_a_past_snapshot_keeps_the_
     expect(page.locator("#policy-version")).to_contain_text("version 1")
     expect(page.locator("#policy-history tr[data-version='1']")).to_contain_text(admin.username)
     expect(page.locator("#policy-history tr[data-version='1']")).to_contain_text("tests matter more")
-    # then the score rises, and names the version it used
+    # then the score is the weighted share with the new weight, and names the version it used
+    weights = {row["key"]: row["weight"] for row in before.details["indicators"]}
+    assert weights["test_pass_rate"] == 2
+    weights["test_pass_rate"] = 10
+    scores = {row["key"]: row["score"] for row in before.details["indicators"]}
+    assert scores["test_pass_rate"] == 1  # 50% passed: fails its indicator
+    expected = round(100 * sum(weights[k] * scores[k] for k in weights) / sum(weights.values()), 2)
     after = compute_for_release(release=release, keys=["release_risk_score"])["release_risk_score"]
-    assert after.value > before and after.details["policy_version"] == 1
-    # and the score as of before the change is the old one
-    old = compute_for_release(release=release, keys=["release_risk_score"], as_of=past)["release_risk_score"]
-    assert old.details["policy_version"] == 0 and old.value == before_past.value
+    assert after.value == expected > before.value and after.details["policy_version"] == 1
+    # and the snapshot from before the change keeps the old score, also when recomputed as of its instant
+    snapshot.refresh_from_db()
+    assert snapshot.value == before.value and snapshot.details["policy_version"] == 0
+    old = compute_for_release(release=release, keys=["release_risk_score"], as_of=snapshot.as_of)
+    assert old["release_risk_score"].value == before.value
+    assert old["release_risk_score"].details["policy_version"] == 0
     # and the project's audit log names who changed the policy and what
     page.goto(f"/projects/{project.key}/audit/?action=policy")
     expect(page.locator("#audit-table")).to_contain_text("risk.test_pass_rate.weight")

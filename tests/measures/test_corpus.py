@@ -182,3 +182,67 @@ def test_jmeter_jtl_equals_jmeters_summariser_and_aggregate_report(release, qa):
     assert measures["error_rate"] == round(100 * oracle.aggregate_error_share, 2)
     # JMeter's Aggregate Report "95% line" (whole ms in JMeter 2.13's JTL)
     assert Decimal(str(measures["p95_latency_ms"])) == oracle.line_95_ms
+
+
+def _jacoco_line_coverage() -> float:
+    rows = list(csv.DictReader(read("jacoco.csv").decode().splitlines()))
+    covered, missed = (sum(int(r[f"LINE_{k}"]) for r in rows) for k in ("COVERED", "MISSED"))
+    return round(100 * covered / (covered + missed), 2)
+
+
+def test_gate_on_line_coverage_and_new_high_findings_judges_the_real_reports(
+    project, qa, make_member, api_client_for
+):
+    admin = api_client_for(make_member("admin"))
+    gate = admin.post(
+        "/api/v1/gates/",
+        {
+            "project": project.key,
+            "name": "Evidence gate",
+            "conditions": [
+                {"metric": "line_coverage", "operator": "gte", "error_threshold": 80},
+                {"metric": "new_findings_high", "operator": "lte", "error_threshold": 0},
+            ],
+        },
+        format="json",
+    )
+    assert gate.status_code == 201, gate.content
+    line_py = coverage_py_totals()[0]
+    ruff_v1 = _ruff_total("ruff-v1-statistics.txt")
+    old = {i[:3] for i in _sarif_identities("ruff-v1.sarif")}
+    ruff_v2_new = sum(i[:3] not in old for i in _sarif_identities("ruff-v2.sarif"))
+    # (release, its reports, the line coverage and new high findings the tools' own summaries give)
+    plan = [
+        ("1.0", [("coverage", "coverage.xml"), ("sarif", "ruff-v1.sarif")], line_py, ruff_v1),
+        (
+            "2.0",
+            [("coverage", "jacoco.xml"), ("sarif", "ruff-v2.sarif")],
+            _jacoco_line_coverage(),
+            ruff_v2_new,
+        ),
+        # the same findings as the baseline (2.0): none is new
+        ("3.0", [("coverage", "coverage.xml"), ("sarif", "ruff-v2.sarif")], line_py, 0),
+    ]
+    seen = set()
+    for version, reports, line, new_high in plan:
+        release = ReleaseFactory(project=project, version=version)
+        for kind, name in reports:
+            _upload(
+                qa, release, kind, name, "application/xml" if name.endswith(".xml") else "application/json"
+            )
+        response = qa.post(
+            f"/api/v1/gates/{gate.json()['id']}/evaluations/", {"release": release.pk}, format="json"
+        )
+        assert response.status_code == 201, response.content
+        outcomes = {c["metric"]: (c["value"], c["outcome"]) for c in response.json()["conditions"]}
+        expected = {
+            "line_coverage": (line, "passed" if line >= 80 else "failed"),
+            "new_findings_high": (new_high, "passed" if new_high <= 0 else "failed"),
+        }
+        assert outcomes == expected, version
+        assert response.json()["status"] == (
+            "passed" if {o for _, o in expected.values()} == {"passed"} else "failed"
+        )
+        seen |= {(metric, outcome) for metric, (_, outcome) in expected.items()}
+    # the real data passes and fails each condition
+    assert seen == {(m, o) for m in ("line_coverage", "new_findings_high") for o in ("passed", "failed")}

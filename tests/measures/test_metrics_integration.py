@@ -3,6 +3,7 @@ score under the project's policy, and the default gates."""
 
 import datetime as dt
 import json
+import re
 
 import pytest
 from django.utils import timezone
@@ -316,3 +317,11 @@ def test_release_dashboard_shows_measure_tiles_and_a_custom_key_indicator(
     client.force_login(project.memberships.get(role="qa").user)
     html = client.get(f"/releases/{release.pk}/dashboard/").content.decode()
     assert 'id="measure-tiles"' in html and "612 kB" in html and "Bundle size" in html
+    # one chart per measure key with data, titled and with the key's unit on its axis
+    figure = json.loads(
+        re.search(r'data-plotly-target="chart-measure-bundle_size_kb">(.*?)</script>', html, re.S).group(1)
+    )
+    assert figure["layout"]["title"]["text"] == "Bundle size over time"
+    assert figure["layout"]["yaxis"]["title"]["text"] == "Bundle size (kB)"
+    assert [trace["y"] for trace in figure["data"]] == [[612.0]]
+    assert "chart-measure-p95_latency_ms" not in html  # no load test: no chart
