@@ -97,11 +97,46 @@ def measure_latency(project, probes) -> dict[str, dict[str, float]]:
         typed.append((time.perf_counter() - started) * 1000)
     # cpu: the Python process's own CPU time per defect-page call (the database's work is not in it); on a
     # shared machine it tells the finder's Python cost apart from waiting for a core.
-    return {
+    result = {
         "defect_page": timing(page),
         "create_form_typing": timing(typed),
         "defect_page_python_cpu": timing(cpu),
     }
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        result["defect_page_database"] = timing([database_time(defect) for defect in probes])
+    return result
+
+
+def database_time(defect) -> float:
+    """The server's own time (planning + execution, EXPLAIN ANALYZE) of every statement of one defect-page call.
+
+    The statements are recorded during a call, then run again under EXPLAIN ANALYZE: the figure leaves out the
+    network, the Python side and the wait for a core between statements.
+    """
+    from django.db import connection
+
+    from defects.selectors import defect_similar_to
+
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        defect_similar_to(defect=defect, limit=5)
+    total = 0.0
+    with connection.cursor() as cursor:
+        for sql, params in statements:
+            if not sql.lstrip().upper().startswith(("SELECT", "(SELECT")):
+                cursor.execute(sql, params)  # session settings the statements rely on
+                continue
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0][0]
+            total += plan["Planning Time"] + plan["Execution Time"]
+    return total
 
 
 def synthetic_rows(project, count: int, start: int, padding: str, seed: int = 7):
@@ -198,7 +233,13 @@ def report_line(label: str, total: int, recall: dict, latency: dict) -> str:
         f"({recall['hits@5']}), @10 {recall['recall@10']:.2f}, MRR {recall['mrr']:.2f}\n"
         f"  p50/p95/max: labelled {fmt(latency['labelled'])}; defect page {fmt(latency['defect_page'])}; "
         f"create form typing {fmt(latency['create_form_typing'])}; "
-        f"Python CPU per page call {fmt(latency['defect_page_python_cpu'])}; load average {os.getloadavg()[0]:.1f}"
+        f"Python CPU per page call {fmt(latency['defect_page_python_cpu'])}; "
+        + (
+            f"database per page call {fmt(latency['defect_page_database'])}; "
+            if "defect_page_database" in latency
+            else ""
+        )
+        + f"load average {latency['load_before']:.1f} before, {os.getloadavg()[0]:.1f} after"
     )
 
 
@@ -273,8 +314,13 @@ def main() -> int:
             word_stats_forget(project_id=project.pk)
             total = Defect.objects.filter(project=project).count()
             measure_recall(labels, by_ext)  # warm: word sample cached, plans and pages in memory
+            load_before = os.getloadavg()[0]
             recall, labelled = measure_recall(labels, by_ext)
-            latency = {"labelled": timing(labelled), **measure_latency(project, probes)}
+            latency = {
+                "labelled": timing(labelled),
+                **measure_latency(project, probes),
+                "load_before": load_before,
+            }
             print(report_line(connection.vendor, total, recall, latency))
             results["runs"].append({"defects": total, **recall, "latency": latency})
         if args.json:

@@ -9,20 +9,18 @@ Three steps, so the cost stays flat as a project grows:
    without noise: URLs and file paths are cut out, and build hashes, plain numbers,
    timestamps and very long tokens are dropped (`is_noise`). Each word is weighted by its rarity (inverse
    document frequency from a cached, evenly spread sample of the project's defects, `word_stats`).
-2. Candidates, at most 100 rows (FTS_CANDIDATES + TITLE_CANDIDATES + TRIGRAM_CANDIDATES), through indexes:
-   - PostgreSQL, in one statement: a full-text OR-query over the stored `search_vector` (title weight A,
-     description B; GIN index) ordered by `ts_rank`, the same over titles alone (GIN expression index on
-     the title's tsvector; a word common in descriptions is often still rare among titles), and the titles
-     holding the title's less common words most closely by `pg_trgm` word similarity (GIN trigram index on
-     the title; this is what forgives a typo such as "acounts"). The OR-query takes the query's words rarest first while the defects they can
-     match stay under MAX_MATCH_ROWS (what ts_rank has to read); a word the sample has never seen (a typo,
-     a build id that escaped the noise filter) costs nothing, so it is tried without pushing the real
-     words out, and the trigram half does not depend on it.
+2. Candidates, at most 100 rows, through indexes:
+   - PostgreSQL, in one statement (defects/duplicates_pg.py): rows retrieved by the query's rare words and
+     by pairs of its commoner words (GIN indexes, under a row budget), ranked in the database by the
+     rarity weight of every query word they hold (a BM25-like sum, title words counting double), plus the
+     titles closest by `pg_trgm` word similarity to the title's words the sample has never seen (typos
+     such as "acounts").
    - SQLite (embedded mode): one pass over the titles scoring each row by the summed rarity weight of the
      query words it contains; words the sample has never seen are also looked for by their 4-letter pieces,
      which is how a typo still finds the word it misspells.
 3. One scorer in Python for both databases (`score`): IDF-weighted token overlap (weighted Ochiai) of the
-   titles and of title + description, plus the trigram similarity of the titles.
+   titles and of title + description, plus the trigram similarity of the titles; on PostgreSQL blended
+   with the database's ranking (SQL_BLEND), which judges the whole stored text.
 
 Measured quality and latency: docs/benchmarks.md, "Duplicate finder" (bench/duplicates_recall.py, labels
 from bench/duplicates_labels.py).
@@ -43,21 +41,18 @@ from django.db import connection
 from django.db.models import Case, FloatField, Q, Value, When
 from django.db.models.functions import Mod, Substr
 
+from . import duplicates_pg
 from .models import Defect
 
 MIN_SCORE = 0.1
-FTS_CANDIDATES = 50
-TITLE_CANDIDATES = 30
-TRIGRAM_CANDIDATES = 20
-TRIGRAM_THRESHOLD = 0.5  # pg_trgm word_similarity of the query words to a title, for it to be a candidate
+SQLITE_CANDIDATES = 100
+SQL_BLEND = 0.3  # weight of the database's ranking (scaled 0-1 by the best candidate's) beside the scorer's
 DESCRIPTION_CHARS = 1000
 TITLE_CHARS = 300
 MAX_TERMS = 12
 SQLITE_TITLE_WORDS = 3  # SQLite scans anyway: the title's least common words join even when common
-MAX_MATCH_ROWS = 1000  # the OR-query's words may together match about this many defects (what ts_rank reads)
-TRIGRAM_WORD_SHARE = 0.05  # title words more common than this are left out of the trigram search
-TRIGRAM_WORDS = 3
-RANK_WORDS = 24  # words in the ranking query (cost of ts_rank grows with them)
+MAX_MATCH_ROWS = 1000  # the retrieval query may match about this many defects (what the ranking reads)
+RANK_WORDS = 24  # words the database ranks candidates by (its cost grows with them)
 COMMON_SHARE = 0.3  # a word in more than this share of the defects tells them apart too little to search by
 COMMON_MIN_SAMPLE = 20  # ... in a project of at least this many defects
 SAMPLE_SIZE = 1000
@@ -264,10 +259,9 @@ class Query:
     title_tokens: set[str]
     all_tokens: set[str]
     title_trigrams: set[str]
-    terms: list[str]  # full-text / LIKE retrieval words, rarest first
-    trigram_text: str  # the title's words for the trigram search
-    title_terms: list[str]  # the title's words for the title-only full-text search
-    rank_words: list[str]  # the words the full-text candidates are ranked by (title's, then the terms)
+    terms: list[str]  # the words worth searching by alone, rarest first (retrieval_terms)
+    title_words: list[str]  # the title's words, in order
+    rank_words: list[str]  # the words candidates are retrieved and ranked by (the title's, then the terms)
 
     @property
     def empty(self) -> bool:
@@ -280,15 +274,15 @@ def prepare(*, title: str, description: str, stats: WordStats) -> Query:
     title_tokens = tokens(title)
     all_tokens = title_tokens | tokens(description)
     terms = retrieval_terms(title=title, description=description, stats=stats)
+    title_words = words(title)
     return Query(
         title=title,
         title_tokens=title_tokens,
         all_tokens=all_tokens,
-        title_trigrams=trigrams(" ".join(words(title))),
+        title_trigrams=trigrams(" ".join(title_words)),
         terms=terms,
-        trigram_text=trigram_words(title=title, stats=stats),
-        title_terms=title_terms(title=title, stats=stats),
-        rank_words=list(dict.fromkeys(words(title) + terms))[:RANK_WORDS],
+        title_words=title_words,
+        rank_words=list(dict.fromkeys(title_words + terms))[:RANK_WORDS],
     )
 
 
@@ -323,33 +317,6 @@ def retrieval_terms(*, title: str, description: str, stats: WordStats) -> list[s
     return chosen
 
 
-def title_terms(*, title: str, stats: WordStats) -> list[str]:
-    """The title's words for the title-only search, rarest in titles first, under the same row budget.
-
-    Titles are short, so a word common in descriptions (a library, a component) is often still rare among
-    titles and can be searched by there: this is what finds "Upgrade netty ..." next to "Bump netty ...".
-    """
-    limit = MAX_MATCH_ROWS / max(stats.total, stats.sample, 1)
-    common = _common_share(stats)
-    chosen: list[str] = []
-    budget = 0.0
-    for word in sorted(dict.fromkeys(words(title)), key=stats.title_share):
-        cost = stats.title_share(word) or (1 / stats.sample if stats.sample else 0.0)
-        if len(chosen) < MAX_TERMS and budget + cost <= limit and stats.title_share(word) <= common:
-            chosen.append(word)
-            budget += cost
-    return chosen
-
-
-def trigram_words(*, title: str, stats: WordStats) -> str:
-    """The title's words to look for by trigrams: all but the common ones (their trigrams are everywhere and
-    cost the most to read), or the three least common when every word is common."""
-    title_words = list(dict.fromkeys(words(title)))
-    kept = [w for w in title_words if stats.share(w) <= TRIGRAM_WORD_SHARE]
-    kept = sorted(kept or title_words, key=stats.share)[:TRIGRAM_WORDS]
-    return " ".join(w for w in title_words if w in kept)
-
-
 def _weighted_ochiai(a: set[str], b: set[str], stats: WordStats) -> float:
     if not a or not b:
         return 0.0
@@ -368,47 +335,6 @@ def score(*, query: Query, title: str, description: str, stats: WordStats) -> fl
         + WEIGHT_ALL * _weighted_ochiai(query.all_tokens, c_title | tokens(description), stats)
         + WEIGHT_TRIGRAM * trigram_similarity(query.title_trigrams, trigrams(" ".join(words(title))))
     )
-
-
-def _or(words_: list[str]) -> str:
-    return " | ".join(f"'{word}'" for word in words_)  # words are [a-z0-9_.-] only: nothing to escape
-
-
-def _postgres_candidates(*, project_id: int, query: Query, exclude_id: int | None) -> list[int]:
-    """PostgreSQL: the best full-text matches of the OR-query and the titles closest by trigrams (one query)."""
-    parts, params = [], []
-    # Rows are picked by the rare words (cheap: few rows, GIN index) and ranked by all of the query's
-    # words, common ones included, so a defect sharing a rare word *and* the everyday ones comes first.
-    ranking = _or(query.rank_words)
-    if query.terms:
-        parts.append(
-            """(SELECT id FROM defects_defect, to_tsquery('simple', %s) q, to_tsquery('simple', %s) r
-                WHERE project_id = %s AND search_vector @@ q AND id <> %s
-                ORDER BY ts_rank(search_vector, r, 1) DESC, id DESC LIMIT %s)"""
-        )
-        params += [_or(query.terms), ranking, project_id, exclude_id or 0, FTS_CANDIDATES]
-    if query.title_terms:
-        parts.append(
-            """(SELECT id FROM defects_defect, to_tsquery('simple', %s) q, to_tsquery('simple', %s) r
-                WHERE project_id = %s AND to_tsvector('simple'::regconfig, title) @@ q AND id <> %s
-                ORDER BY ts_rank(to_tsvector('simple'::regconfig, title), r) DESC, id DESC LIMIT %s)"""
-        )
-        params += [_or(query.title_terms), ranking, project_id, exclude_id or 0, TITLE_CANDIDATES]
-    trigram_text = query.trigram_text
-    if trigram_text:
-        # `<%` (word similarity at least the session's threshold) is served by the GIN trigram index.
-        parts.append(
-            """(SELECT id FROM defects_defect
-                WHERE project_id = %s AND %s <%% title AND id <> %s
-                ORDER BY word_similarity(%s, title) DESC, id DESC LIMIT %s)"""
-        )
-        params += [project_id, trigram_text, exclude_id or 0, trigram_text, TRIGRAM_CANDIDATES]
-    if not parts:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(f"SET pg_trgm.word_similarity_threshold = {TRIGRAM_THRESHOLD:.2f}")
-        cursor.execute(" UNION ".join(parts), params)
-        return [row[0] for row in cursor.fetchall()]
 
 
 def _like_pieces(word: str) -> list[str]:
@@ -445,8 +371,7 @@ def _title_candidates(
     )
     if exclude_id:
         qs = qs.exclude(pk=exclude_id)
-    limit = FTS_CANDIDATES + TITLE_CANDIDATES + TRIGRAM_CANDIDATES
-    return list(qs.order_by("-match_weight", "-id").values_list("pk", flat=True)[:limit])
+    return list(qs.order_by("-match_weight", "-id").values_list("pk", flat=True)[:SQLITE_CANDIDATES])
 
 
 def find(
@@ -456,6 +381,7 @@ def find(
 
     Four queries once the project's word sample is cached (its size probe, the trigram threshold, the
     candidates, the candidates' rows), six when the sample is read; never more, whatever the project's size.
+    On SQLite there is no database ranking: the scorer alone orders the candidates.
     """
     if not (title or "").strip() and not (description or "").strip():
         return []
@@ -464,13 +390,17 @@ def find(
     if query.empty:
         return []
     if connection.vendor == "postgresql":
-        ids = _postgres_candidates(project_id=project_id, query=query, exclude_id=exclude_id)
+        ranks = duplicates_pg.candidates(
+            project_id=project_id, query=query, stats=stats, exclude_id=exclude_id
+        )
     else:
         ids = _title_candidates(project_id=project_id, query=query, stats=stats, exclude_id=exclude_id)
-    if not ids:
+        ranks = dict.fromkeys(ids, 0.0)
+    if not ranks:
         return []
+    best_rank = max(ranks.values()) or 1.0
     rows = (
-        Defect.objects.filter(pk__in=ids, project_id=project_id)
+        Defect.objects.filter(pk__in=list(ranks), project_id=project_id)
         .annotate(desc_head=Substr("description", 1, DESCRIPTION_CHARS))
         .only(
             "id",
@@ -487,6 +417,8 @@ def find(
     found = []
     for row in rows:
         value = score(query=query, title=row.title, description=row.desc_head or "", stats=stats)
+        if best_rank > 0:  # PostgreSQL ranked the candidates: blend it in (trigram-only candidates have 0)
+            value = (value + SQL_BLEND * ranks[row.pk] / best_rank) / (1 + SQL_BLEND)
         if value >= MIN_SCORE:
             found.append(Similar(defect=row, score=round(min(value, 1.0), 4)))
     found.sort(key=lambda s: (-s.score, -s.defect.pk))

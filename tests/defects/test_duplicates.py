@@ -5,8 +5,9 @@ from a title scan on SQLite; the assertions hold for both.
 """
 
 import pytest
+from django.db import connection
 
-from defects import duplicates
+from defects import duplicates, duplicates_pg
 from defects.selectors import defect_similar_list, defect_similar_to
 from defects.services import defect_create
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
@@ -262,3 +263,77 @@ def test_similar_api_and_fragment_query_counts_are_bounded(
         assert api.get(f"/api/v1/defects/{defect.pk}/similar/").status_code == 200
     with django_assert_max_num_queries(12):
         assert client.get(f"/defects/{defect.key}/similar/").status_code == 200
+
+
+def _large_project_stats(**df):
+    """Word frequencies as a 1,000-defect sample of a 100,000-defect project would show them."""
+    return duplicates.WordStats(sample=1000, df=df, total=100_000, title_df={})
+
+
+def test_common_words_are_searched_in_pairs_in_a_large_project():
+    # given a project where "netty" and "upgrade" each match thousands of defects (2 % and 4 %)
+    stats = _large_project_stats(netty=20, upgrade=40, hadoop=300, decoder=3)
+    query = duplicates.prepare(title="Upgrade netty in hadoop", description="the decoder breaks", stats=stats)
+    # when the retrieval query is built
+    whole, _titles = duplicates_pg.retrieval_clauses(query=query, stats=stats)
+    # then neither common word is searched alone, but the pair of them is, next to the rare word
+    assert "'netty'" not in whole and "'upgrade'" not in whole
+    assert "'netty' & 'upgrade'" in whole
+    assert "'decoder'" in whole
+    # and the commonest word joins no pair that could match more than the row budget
+    assert "'hadoop' & 'upgrade'" not in whole
+
+
+def test_only_unseen_words_that_could_be_misspellings_go_to_the_trigram_search():
+    stats = _large_project_stats(export=50, times=80)
+    query = duplicates.prepare(title="Export of acounts 4.1.46final times out", description="", stats=stats)
+    assert duplicates_pg.trigram_text(query=query, stats=stats) == "acounts"
+
+
+def test_several_shared_words_outrank_one_shared_rare_token(project, qa):
+    # given the same rare version token pasted into many unrelated defects
+    detail = "netty before 4.1.44 lets a header without a colon through the decoder"
+    target = defect_create(
+        project=project, title="Upgrade netty for the HTTP decoder CVE", description=detail, by=qa
+    )
+    for i in range(30):
+        defect_create(
+            project=project,
+            title=f"4.1.46final tarball prefetch source {i}",
+            description="stream mode client prefetch 4.1.46final",
+            by=qa,
+        )
+    # when a report of the same problem names that version
+    found = defect_similar_list(
+        project_id=project.pk,
+        title="Update netty to 4.1.46final",
+        description="the HTTP header decoder in netty accepts a header without a colon (CVE)",
+    )
+    # then the defect sharing the words of the problem comes first
+    assert found[0].defect.pk == target.pk
+
+
+def test_postgres_ranks_full_text_matches_and_keeps_typo_matches(project, qa):
+    if connection.vendor != "postgresql":
+        pytest.skip("the database ranking is PostgreSQL's")
+    accounts = defect_create(project=project, title="Export of accounts times out", by=qa)
+    invoices = defect_create(project=project, title="Export of invoices fails", by=qa)
+    for i in range(20):
+        defect_create(project=project, title=f"Login page layout broken on tablet {i}", by=qa)
+    stats = duplicates.word_stats(project_id=project.pk)
+    query = duplicates.prepare(title="Export of acounts times out", description="", stats=stats)
+    ranks = duplicates_pg.candidates(project_id=project.pk, query=query, stats=stats, exclude_id=None)
+    # the defect sharing "export", "times" and "out" ranks above the one sharing "export" only
+    assert ranks[accounts.pk] > ranks[invoices.pk] > 0
+
+
+def test_postgres_search_indexes_are_written_through():
+    if connection.vendor != "postgresql":
+        pytest.skip("GIN indexes are PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reloptions FROM pg_class WHERE relname = ANY(%s)",
+            [["defect_search_vector", "defect_title_tsvector", "defect_title_trgm"]],
+        )
+        options = dict(cursor.fetchall())
+    assert options == dict.fromkeys(options, ["fastupdate=off"]) and len(options) == 3
