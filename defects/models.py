@@ -11,6 +11,7 @@ from django.utils import timezone
 
 # Shared with other apps, so defined in the core layer; imported from here too, beside the rest of the workflow.
 from qualitygov.enums import OPEN_STATUSES, DefectStatus, Environment
+from qualitygov.modelfields import acting_user, choices_valid
 
 RESOLVED_STATUSES = (DefectStatus.RESOLVED, DefectStatus.VERIFIED, DefectStatus.CLOSED)
 # Entering one of these needs a resolution.
@@ -128,9 +129,7 @@ class Defect(models.Model):
                 condition=~Q(external_id=""),
                 name="defect_external_id_unique_in_project",
             ),
-            models.CheckConstraint(condition=Q(status__in=DefectStatus.values), name="defect_status_valid"),
-            models.CheckConstraint(condition=Q(severity__in=Severity.values), name="defect_severity_valid"),
-            models.CheckConstraint(condition=Q(priority__in=Priority.values), name="defect_priority_valid"),
+            *choices_valid("defect", status=DefectStatus, severity=Severity, priority=Priority),
             models.CheckConstraint(
                 condition=Q(found_in_environment__in=Environment.values)
                 | Q(found_in_environment__isnull=True),
@@ -183,9 +182,7 @@ class DefectTransition(models.Model):
     to_status = models.CharField(max_length=12, choices=DefectStatus.choices)
     resolution = models.CharField(max_length=20, choices=Resolution.choices, blank=True, default="")
     at = models.DateTimeField(default=timezone.now)
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    by = acting_user()
     comment = models.TextField(blank=True, default="")
 
     class Meta:
@@ -210,9 +207,7 @@ class DefectTransition(models.Model):
 
 class DefectComment(models.Model):
     defect = models.ForeignKey(Defect, on_delete=models.CASCADE, related_name="comments")
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    author = acting_user(blank=False)
     body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -232,7 +227,7 @@ class DefectFieldChange(models.Model):
     old_value = models.TextField(blank=True, default="")
     new_value = models.TextField(blank=True, default="")
     at = models.DateTimeField(default=timezone.now)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    by = acting_user(blank=False)
 
     class Meta:
         ordering = ["at", "id"]

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from qualitygov.modelfields import acting_user, choices_valid
 from releases.models import RELEASE_MOVES, ReleaseStatus, Role
 
 # Largest value of the `order` columns (PositiveSmallIntegerField): forms and the API refuse more.
@@ -108,14 +109,7 @@ class GateCondition(models.Model):
 
     class Meta:
         ordering = ["gate", "order", "id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(operator__in=Operator.values), name="condition_operator_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(missing_data__in=MissingData.values), name="condition_missing_data_valid"
-            ),
-        ]
+        constraints = choices_valid("condition", operator=Operator, missing_data=MissingData)
 
     def __str__(self) -> str:
         return f"{self.metric} {self.get_operator_display()} {self.error_threshold}"
@@ -136,7 +130,7 @@ class ChecklistItem(models.Model):
 
     class Meta:
         ordering = ["gate", "order", "id"]
-        constraints = [models.CheckConstraint(condition=Q(role__in=Role.values), name="checklist_role_valid")]
+        constraints = choices_valid("checklist", role=Role)
 
     def __str__(self) -> str:
         return self.text
@@ -210,11 +204,7 @@ class GateEvaluation(AppendOnlyModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=EvaluationStatus.values), name="evaluation_status_valid"
-            ),
-        ]
+        constraints = choices_valid("evaluation", status=EvaluationStatus)
         indexes = [models.Index(fields=["gate", "release", "-created_at"], name="evaluation_latest_idx")]
 
     def __str__(self) -> str:
@@ -305,11 +295,7 @@ class DecisionSuspension(AppendOnlyModel):
 
     class Meta:
         ordering = ["-at", "-id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(reason__in=SuspensionReason.values), name="suspension_reason_valid"
-            )
-        ]
+        constraints = choices_valid("suspension", reason=SuspensionReason)
 
     def __str__(self) -> str:
         return f"Decision {self.decision_id} suspended: {self.get_reason_display()}"
@@ -325,9 +311,7 @@ class AuditEvent(AppendOnlyModel):
     action = models.CharField(max_length=50)
     summary = models.CharField(max_length=500)
     data = models.JSONField(default=dict, blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    actor = acting_user()
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:

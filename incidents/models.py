@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from qualitygov.modelfields import acting_user, choices_valid
+
 
 class IncidentSeverity(models.TextChoices):
     SEV1 = "sev1", "SEV1 (outage)"
@@ -30,9 +32,7 @@ class Incident(models.Model):
     detected_at = models.DateTimeField()
     restored_at = models.DateTimeField(null=True, blank=True, help_text="Null while the incident is open.")
     defects = models.ManyToManyField("defects.Defect", blank=True, related_name="incidents")
-    reported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    reported_by = acting_user()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -45,9 +45,7 @@ class Incident(models.Model):
                 condition=Q(restored_at__isnull=True) | Q(restored_at__gte=F("started_at")),
                 name="incident_restored_after_start",
             ),
-            models.CheckConstraint(
-                condition=Q(severity__in=IncidentSeverity.values), name="incident_severity_valid"
-            ),
+            *choices_valid("incident", severity=IncidentSeverity),
         ]
         indexes = [
             models.Index(fields=["project", "restored_at"]),
@@ -69,9 +67,7 @@ class PostMortem(models.Model):
     root_cause = models.TextField(blank=True, default="")
     findings = models.TextField(blank=True, default="")
     lessons = models.TextField(blank=True, default="")
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    author = acting_user(blank=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -103,11 +99,7 @@ class ActionItem(models.Model):
 
     class Meta:
         ordering = ["due_date", "id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=ActionItemStatus.values), name="actionitem_status_valid"
-            ),
-        ]
+        constraints = choices_valid("actionitem", status=ActionItemStatus)
         indexes = [models.Index(fields=["status", "due_date"])]
 
     def __str__(self) -> str:

@@ -1,11 +1,11 @@
 """External evidence of a release: measures (coverage, findings counts, load-test figures, custom keys), the
 uploads they came from, and the static-analysis findings of SARIF uploads."""
 
-from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
+
+from qualitygov.modelfields import acting_user, choices_valid
 
 
 class Direction(models.TextChoices):
@@ -97,18 +97,14 @@ class MeasureKey(models.Model):
     unit = models.CharField(max_length=20, blank=True, default="")
     direction = models.CharField(max_length=6, choices=Direction.choices, default=Direction.HIGHER)
     description = models.CharField(max_length=300, blank=True, default="")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = acting_user()
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["project", "key"]
         constraints = [
             models.UniqueConstraint(fields=["project", "key"], name="measurekey_unique_in_project"),
-            models.CheckConstraint(
-                condition=Q(direction__in=Direction.values), name="measurekey_direction_valid"
-            ),
+            *choices_valid("measurekey", direction=Direction),
         ]
 
     def __str__(self) -> str:
@@ -127,9 +123,7 @@ class MeasureUpload(models.Model):
     sha256 = models.CharField(max_length=64)
     size = models.PositiveBigIntegerField(default=0)
     summary = models.JSONField(default=dict, blank=True)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    uploaded_by = acting_user()
     uploaded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -137,9 +131,7 @@ class MeasureUpload(models.Model):
         indexes = [
             models.Index(fields=["release", "kind", "-uploaded_at", "-id"], name="measureupload_latest")
         ]
-        constraints = [
-            models.CheckConstraint(condition=Q(kind__in=UploadKind.values), name="measureupload_kind_valid"),
-        ]
+        constraints = choices_valid("measureupload", kind=UploadKind)
 
     def __str__(self) -> str:
         return f"{self.kind} {self.format} upload {self.sha256[:12]} for release {self.release_id}"
@@ -161,11 +153,7 @@ class Measure(models.Model):
 
     class Meta:
         ordering = ["release", "key", "-at", "-id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(direction__in=Direction.values), name="measure_direction_valid"
-            ),
-        ]
+        constraints = choices_valid("measure", direction=Direction)
         indexes = [models.Index(fields=["release", "key", "-at", "-id"], name="measure_latest")]
 
     def __str__(self) -> str:
@@ -197,9 +185,7 @@ class Finding(models.Model):
 
     class Meta:
         ordering = ["release", "-is_new", "level", "uri", "start_line", "id"]
-        constraints = [
-            models.CheckConstraint(condition=Q(level__in=FindingLevel.values), name="finding_level_valid"),
-        ]
+        constraints = choices_valid("finding", level=FindingLevel)
         indexes = [
             models.Index(fields=["upload", "level"]),
             models.Index(fields=["release", "level", "is_new"]),

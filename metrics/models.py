@@ -6,11 +6,47 @@ from django.db.models import Q
 from django.utils import timezone
 
 from notifications.kinds import WEBHOOK_DEFAULT_KINDS
+from qualitygov.modelfields import acting_user, choices_valid
 
 
 class Scope(models.TextChoices):
     RELEASE = "release", "Release"
     PROJECT = "project", "Project"
+
+
+def scope_matches_release(prefix: str) -> models.CheckConstraint:
+    """A release-scoped row names its release; a project-scoped row names none."""
+    return models.CheckConstraint(
+        condition=(Q(scope=Scope.RELEASE) & Q(release__isnull=False))
+        | (Q(scope=Scope.PROJECT) & Q(release__isnull=True)),
+        name=f"{prefix}_scope_matches_release",
+    )
+
+
+class OneRowPerScope(models.Model):
+    """A row kept once per scope: per release for release scope, per project for project scope."""
+
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="+")
+    release = models.ForeignKey(
+        "releases.Release", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+
+def one_row_per_scope(prefix: str) -> list[models.BaseConstraint]:
+    """The constraints of a OneRowPerScope model, named after `prefix`."""
+    return [
+        models.UniqueConstraint(
+            fields=["release"], condition=Q(scope=Scope.RELEASE), name=f"{prefix}_release_once"
+        ),
+        models.UniqueConstraint(
+            fields=["project"], condition=Q(scope=Scope.PROJECT), name=f"{prefix}_project_once"
+        ),
+        scope_matches_release(prefix),
+    ]
 
 
 class MetricSnapshot(models.Model):
@@ -31,12 +67,8 @@ class MetricSnapshot(models.Model):
     class Meta:
         ordering = ["-as_of", "key"]
         constraints = [
-            models.CheckConstraint(condition=Q(scope__in=Scope.values), name="snapshot_scope_valid"),
-            models.CheckConstraint(
-                condition=(Q(scope=Scope.RELEASE) & Q(release__isnull=False))
-                | (Q(scope=Scope.PROJECT) & Q(release__isnull=True)),
-                name="snapshot_scope_matches_release",
-            ),
+            *choices_valid("snapshot", scope=Scope),
+            scope_matches_release("snapshot"),
             # One value per metric, scope and instant: recomputing the same instant upserts.
             models.UniqueConstraint(
                 fields=["release", "key", "as_of"],
@@ -59,62 +91,28 @@ class MetricSnapshot(models.Model):
         return f"{self.key}={self.value} (n={self.n}) for {target} as of {self.as_of:%Y-%m-%d %H:%M}"
 
 
-class EvidenceWatermark(models.Model):
+class EvidenceWatermark(OneRowPerScope):
     """When the evidence of a scope last changed (recorded by schedule_recompute, which every change of evidence
     calls). A stored snapshot answers for "now" only while its as_of is at or after this time."""
 
-    scope = models.CharField(max_length=8, choices=Scope.choices)
-    project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="+")
-    release = models.ForeignKey(
-        "releases.Release", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
     changed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["release"], condition=Q(scope=Scope.RELEASE), name="watermark_release_once"
-            ),
-            models.UniqueConstraint(
-                fields=["project"], condition=Q(scope=Scope.PROJECT), name="watermark_project_once"
-            ),
-            models.CheckConstraint(
-                condition=(Q(scope=Scope.RELEASE) & Q(release__isnull=False))
-                | (Q(scope=Scope.PROJECT) & Q(release__isnull=True)),
-                name="watermark_scope_matches_release",
-            ),
-        ]
+        constraints = one_row_per_scope("watermark")
 
     def __str__(self) -> str:
         return f"evidence of {self.scope} {self.release_id or self.project_id} changed at {self.changed_at}"
 
 
-class PendingRecompute(models.Model):
+class PendingRecompute(OneRowPerScope):
     """A recompute asked for and not yet done. Recorded in the database so nothing is lost when Redis is down;
     many requests for one scope coalesce into one row, and the sweep task picks up leftovers."""
 
-    scope = models.CharField(max_length=8, choices=Scope.choices)
-    project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="+")
-    release = models.ForeignKey(
-        "releases.Release", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
     requested_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["requested_at", "id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["release"], condition=Q(scope=Scope.RELEASE), name="pending_release_once"
-            ),
-            models.UniqueConstraint(
-                fields=["project"], condition=Q(scope=Scope.PROJECT), name="pending_project_once"
-            ),
-            models.CheckConstraint(
-                condition=(Q(scope=Scope.RELEASE) & Q(release__isnull=False))
-                | (Q(scope=Scope.PROJECT) & Q(release__isnull=True)),
-                name="pending_scope_matches_release",
-            ),
-        ]
+        constraints = one_row_per_scope("pending")
 
     def __str__(self) -> str:
         return f"pending {self.scope} recompute of {self.release_id or self.project_id}"
@@ -154,11 +152,7 @@ class Webhook(models.Model):
 
     class Meta:
         ordering = ["project", "name"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(payload_format__in=PayloadFormat.values), name="webhook_payload_format_valid"
-            )
-        ]
+        constraints = choices_valid("webhook", payload_format=PayloadFormat)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.url})"
@@ -181,18 +175,12 @@ class AlertRule(models.Model):
     )
     webhooks = models.ManyToManyField(Webhook, blank=True, related_name="rules")
     active = models.BooleanField(default=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = acting_user()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["project", "metric", "id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(direction__in=AlertDirection.values), name="alertrule_direction_valid"
-            ),
-        ]
+        constraints = choices_valid("alertrule", direction=AlertDirection)
 
     def __str__(self) -> str:
         sign = ">" if self.direction == AlertDirection.ABOVE else "<"
@@ -299,9 +287,7 @@ class PolicyVersion(models.Model):
     version = models.PositiveIntegerField()
     policy = models.JSONField()
     comment = models.CharField(max_length=500, blank=True, default="")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = acting_user()
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -11,6 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from qualitygov.modelfields import acting_user, choices_valid
+
 from .kinds import Kind
 
 
@@ -25,9 +27,7 @@ class NotificationEvent(models.Model):
     url = models.CharField(max_length=500, blank=True, default="")
     # Machine-readable facts for webhooks (ids, versions, statuses); never shown as HTML.
     payload = models.JSONField(default=dict, blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    actor = acting_user()
     # Set by producers that must tell something once only (e.g. "waiver_expiring:42"); unique when set.
     once_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
     # Users to e-mail, decided at publish time from their preferences (ids).
@@ -37,9 +37,7 @@ class NotificationEvent(models.Model):
 
     class Meta:
         ordering = ["-created", "-id"]
-        constraints = [
-            models.CheckConstraint(condition=Q(kind__in=Kind.values), name="notification_event_kind_valid")
-        ]
+        constraints = choices_valid("notification_event", kind=Kind)
         indexes = [
             models.Index(
                 fields=["created"], condition=Q(dispatched_at__isnull=True), name="notification_event_pending"
@@ -67,9 +65,7 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created", "-id"]
-        constraints = [
-            models.CheckConstraint(condition=Q(kind__in=Kind.values), name="notification_kind_valid")
-        ]
+        constraints = choices_valid("notification", kind=Kind)
         indexes = [
             # The list, newest first.
             models.Index(fields=["user", "-created", "-id"], name="notification_user_created"),
@@ -99,9 +95,7 @@ class NotificationPreference(models.Model):
         ordering = ["user", "kind"]
         constraints = [
             models.UniqueConstraint(fields=["user", "kind"], name="notification_preference_once_per_kind"),
-            models.CheckConstraint(
-                condition=Q(kind__in=Kind.values), name="notification_preference_kind_valid"
-            ),
+            *choices_valid("notification_preference", kind=Kind),
         ]
 
     def __str__(self) -> str:

@@ -5,6 +5,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
+from qualitygov.modelfields import choices_valid
+
 
 class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
@@ -45,7 +47,7 @@ class Membership(models.Model):
         ordering = ["project", "user__username"]
         constraints = [
             models.UniqueConstraint(fields=["project", "user"], name="membership_one_role_per_project"),
-            models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
+            *choices_valid("membership", role=Role),
         ]
 
     def __str__(self) -> str:
@@ -119,10 +121,7 @@ class Release(models.Model):
         ordering = ["project", "-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["project", "version"], name="release_version_unique_in_project"),
-            models.CheckConstraint(condition=Q(status__in=ReleaseStatus.values), name="release_status_valid"),
-            models.CheckConstraint(
-                condition=Q(change_class__in=ChangeClass.values), name="release_change_class_valid"
-            ),
+            *choices_valid("release", status=ReleaseStatus, change_class=ChangeClass),
             models.CheckConstraint(
                 condition=~Q(status__in=DEPLOYED_RELEASE_STATUSES) | Q(actual_release_date__isnull=False),
                 name="released_release_has_date",

@@ -1,11 +1,11 @@
 """Requirements, test cases, test runs (CI or manual) and their results."""
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from qualitygov.enums import Environment
+from qualitygov.modelfields import acting_user, choices_valid
 
 
 class Criticality(models.TextChoices):
@@ -34,9 +34,7 @@ class Requirement(models.Model):
         ordering = ["project", "key"]
         constraints = [
             models.UniqueConstraint(fields=["project", "key"], name="requirement_key_unique_in_project"),
-            models.CheckConstraint(
-                condition=Q(criticality__in=Criticality.values), name="requirement_criticality_valid"
-            ),
+            *choices_valid("requirement", criticality=Criticality),
         ]
 
     def __str__(self) -> str:
@@ -48,9 +46,7 @@ class PairChange(models.Model):
 
     added = models.BooleanField()
     at = models.DateTimeField(default=timezone.now)
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    by = acting_user()
 
     class Meta:
         abstract = True
@@ -102,7 +98,7 @@ class TestCase(models.Model):
             models.UniqueConstraint(
                 fields=["project", "identity"], condition=~Q(identity=""), name="testcase_identity_unique"
             ),
-            models.CheckConstraint(condition=Q(kind__in=TestCaseKind.values), name="testcase_kind_valid"),
+            *choices_valid("testcase", kind=TestCaseKind),
         ]
 
     def __str__(self) -> str:
@@ -139,9 +135,7 @@ class TestRun(models.Model):
     status = models.CharField(max_length=12, choices=RunStatus.choices, default=RunStatus.COMPLETED)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = acting_user()
     # The test cases a manual run was planned with (its checklist); CI runs leave it empty.
     planned_cases = models.ManyToManyField(TestCase, blank=True, related_name="planned_runs")
     # SHA-256 of an uploaded report: the same report for the same release and revision is ingested once.
@@ -164,7 +158,7 @@ class TestRun(models.Model):
                 condition=~Q(content_hash=""),
                 name="testrun_report_ingested_once",
             ),
-            models.CheckConstraint(condition=Q(source__in=RunSource.values), name="testrun_source_valid"),
+            *choices_valid("testrun", source=RunSource),
             models.CheckConstraint(
                 condition=Q(finished_at__isnull=True) | Q(finished_at__gte=models.F("started_at")),
                 name="testrun_finishes_after_start",
@@ -216,14 +210,7 @@ class TestResult(models.Model):
     finished_at = models.DateTimeField(default=timezone.now)
     comment = models.TextField(blank=True, default="")
     # Indexed only where set (manual results), so CI rows cost nothing here.
-    executed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-    )
+    executed_by = acting_user(db_index=False)
     # Per-step outcomes of a manual execution: [{"status": ..., "comment": ...}, ...].
     step_results = models.JSONField(default=list, blank=True)
 
@@ -231,7 +218,7 @@ class TestResult(models.Model):
         ordering = ["run", "id"]
         constraints = [
             models.UniqueConstraint(fields=["run", "test_case"], name="result_one_per_case_per_run"),
-            models.CheckConstraint(condition=Q(status__in=ResultStatus.values), name="result_status_valid"),
+            *choices_valid("result", status=ResultStatus),
             models.CheckConstraint(
                 condition=Q(duration__isnull=True) | Q(duration__gte=0), name="result_duration_not_negative"
             ),
@@ -290,9 +277,7 @@ class TestRegression(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["defect", "run"], name="regression_once_per_defect_and_run"),
-            models.CheckConstraint(
-                condition=Q(action__in=RegressionPolicy.values), name="regression_action_valid"
-            ),
+            *choices_valid("regression", action=RegressionPolicy),
         ]
 
     def __str__(self) -> str:
@@ -310,9 +295,7 @@ class JUnitIngestion(models.Model):
     """A JUnit report too large to ingest inside the request: spooled to a file and ingested by a worker."""
 
     release = models.ForeignKey("releases.Release", on_delete=models.CASCADE, related_name="junit_ingestions")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = acting_user()
     state = models.CharField(max_length=8, choices=IngestionState.choices, default=IngestionState.QUEUED)
     path = models.CharField(
         max_length=500, help_text="The spooled, decompressed report, until it is ingested."
@@ -330,9 +313,7 @@ class JUnitIngestion(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [
-            models.CheckConstraint(condition=Q(state__in=IngestionState.values), name="ingestion_state_valid")
-        ]
+        constraints = choices_valid("ingestion", state=IngestionState)
 
     def __str__(self) -> str:
         return f"JUnit ingestion {self.pk} ({self.state})"

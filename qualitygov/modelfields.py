@@ -1,0 +1,32 @@
+"""Field and constraint definitions that the apps' models share: one definition where the meaning is the same.
+
+They build the same fields and constraints the models spelled out before (the migrations see no change).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+def acting_user(*, blank: bool = True, **options) -> models.ForeignKey:
+    """Who did something (created, uploaded, reported, changed it): optional, kept as null when the account is
+    deleted, and no reverse accessor on the user."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=blank,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        **options,
+    )
+
+
+def choices_valid(prefix: str, **fields: type[models.TextChoices]) -> list[models.CheckConstraint]:
+    """One check constraint per choice column, named `<prefix>_<column>_valid`: the database refuses a value
+    outside the column's choices, as the forms and the API do."""
+    return [
+        models.CheckConstraint(
+            condition=Q(**{f"{column}__in": choices.values}), name=f"{prefix}_{column}_valid"
+        )
+        for column, choices in fields.items()
+    ]
