@@ -23,6 +23,8 @@ from notifications.services import publish
 from releases.models import Release
 from testing.models import JUnitIngestion, Requirement, TestCase, TestResult, TestRun
 
+from ..worldcache import cached_world
+
 PARAM = re.compile(r"\(\?P<(\w+)>[^)]*\)|<(?:\w+:)?(\w+)>")
 
 # (first path segment, parameter name) -> key of the ids dict built by seed_ids()
@@ -108,7 +110,12 @@ def fill(route: str, ids: dict) -> str:
 
 def seed_ids() -> dict:
     """Seed the demo data (3 projects, six months) plus what the demo lacks (a gate evaluation, a sign-off, an
-    alert rule), and pick one object of each kind in project PAY."""
+    alert rule), and pick one object of each kind in project PAY. Built once per test process, copied back for
+    each later test (tests/worldcache.py)."""
+    return cached_world("demo", _seed_ids)
+
+
+def _seed_ids() -> dict:
     call_command("seed_demo", verbosity=0, seed=7)
     release = (
         Release.objects.filter(project__key="PAY", test_runs__results__status="failed")
