@@ -29,7 +29,7 @@ from releases.models import ACTIVE_RELEASE_STATUSES, Project, Release
 
 from . import charts
 from .figures import cached_charts, charts_stamp, digest, project_charts, release_charts
-from .tiles import TILE_KEYS, TREND_DAYS, format_value, thresholds_text, tile
+from .tiles import TILE_KEYS, TREND_DAYS, format_value, release_tile_links, thresholds_text, tile
 
 
 def _unsaved(results: dict, *, scope: str, project: Project, release: Release | None, now) -> dict:
@@ -79,19 +79,17 @@ def release_dashboard(*, release: Release) -> dict:
         release_ids=[release.pk], before=now - dt.timedelta(days=TREND_DAYS)
     )
     before = before[release.pk]
-    defects_url = f"/defects/?release={release.pk}"
-    tile_urls = {
-        "open_defects": f"{defects_url}&status=open",
-        "blocking_open_defects": f"{defects_url}&status=open&severity=blocker,critical",
-        "defect_net_flow_7d": defects_url,
-        "reopen_rate": f"{defects_url}&status=reopened",
-        "defect_leakage": f"{defects_url}&environment=production",
-        "test_pass_rate": f"/runs/?release={release.pk}",
-        "flaky_test_rate": f"/runs/?release={release.pk}",
-        "requirement_coverage": f"/releases/{release.pk}/traceability/?gap=covered",
-        "verified_requirements": f"/releases/{release.pk}/traceability/?gap=verified",
-    }
-    tiles = [tile(k, snaps.get(k), before.get(k), url=tile_urls.get(k, "")) for k in TILE_KEYS]
+    tile_links = release_tile_links(release, snaps)
+    tiles = [
+        tile(
+            k,
+            snaps.get(k),
+            before.get(k),
+            url=tile_links.get(k, ("", ()))[0],
+            links=tile_links.get(k, ("", ()))[1],
+        )
+        for k in TILE_KEYS
+    ]
     definitions = definitions_for(release.project)
     evidence_url = f"/releases/{release.pk}/evidence/"
     measures = {

@@ -1,5 +1,8 @@
 """KPI tiles of the dashboards: a metric's value as people read it, with its trend against 7 days ago."""
 
+import datetime as dt
+from urllib.parse import urlencode
+
 from metrics.models import MetricSnapshot
 from metrics.registry import REGISTRY
 
@@ -34,7 +37,13 @@ def format_value(value, unit: str) -> str:
 
 
 def tile(
-    key: str, snap: MetricSnapshot | None, before: MetricSnapshot | None, *, url: str = "", definition=None
+    key: str,
+    snap: MetricSnapshot | None,
+    before: MetricSnapshot | None,
+    *,
+    url: str = "",
+    definition=None,
+    links: tuple[tuple[str, str], ...] = (),
 ) -> dict:
     """A KPI tile: value, n and the trend against the snapshot of 7 days ago (good/bad by the metric's direction).
     `definition` is given for a project's custom measure keys, which the registry does not hold."""
@@ -70,6 +79,7 @@ def tile(
             else "no snapshot 7 days ago"
         ),
         "url": url,
+        "links": links,
         "description": definition.description,
     }
 
@@ -78,3 +88,41 @@ def thresholds_text(row: dict, unit: str) -> str:
     sign = "≤" if row["direction"] == "lower" else "≥"
     suffix = "%" if unit == "%" else ""
     return f"pass {sign} {row['pass']:g}{suffix}, warn {sign} {row['warn']:g}{suffix}"
+
+
+# Tiles whose items are one defect list with these filters (as of the tile's T, so it counts what the tile counts).
+DEFECT_LIST_FILTERS = {
+    "open_defects": {"status": "open"},
+    "blocking_open_defects": {"status": "open", "severity": "blocker,critical"},
+}
+REQUIREMENT_GAPS = {"requirement_coverage": "covered", "verified_requirements": "verified"}
+SEVEN_DAYS = dt.timedelta(days=7)
+
+
+def release_tile_links(release, snaps: dict) -> dict[str, tuple[str, tuple[tuple[str, str], ...]]]:
+    """{key: (url, extra links)}: where each release tile leads, with the tile's own T. A count opens the defect
+    list with the filters that count it; net flow its opened and its closed lists (the same 7-day window); rates
+    and MTTR the page of their numerator, denominator or sample; requirement figures the traceability matrix."""
+    out = {}
+    for key in TILE_KEYS:
+        snap = snaps.get(key)
+        as_of = {"as_of": snap.as_of.isoformat()} if snap is not None else {}
+        defects = {"release": release.pk, **as_of}
+        if key in DEFECT_LIST_FILTERS:
+            out[key] = (f"/defects/?{urlencode({**defects, **DEFECT_LIST_FILTERS[key]})}", ())
+        elif key in REQUIREMENT_GAPS:
+            out[key] = (f"/releases/{release.pk}/traceability/?gap={REQUIREMENT_GAPS[key]}", ())
+        elif key != "release_risk_score":
+            links = ()
+            if key == "defect_net_flow_7d" and snap is not None:
+                window = {"after": (snap.as_of - SEVEN_DAYS).isoformat(), "to": snap.as_of.isoformat()}
+                links = tuple(
+                    (
+                        label,
+                        "/defects/?"
+                        + urlencode({**defects, **{f"{kind}_{k}": v for k, v in window.items()}}),
+                    )
+                    for label, kind in (("opened", "opened"), ("closed", "closed"))
+                )
+            out[key] = (f"/releases/{release.pk}/metrics/{key}/?{urlencode(as_of)}", links)
+    return out

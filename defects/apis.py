@@ -192,6 +192,9 @@ def _reload(request, defect: Defect) -> Defect:
 # --- list and create --------------------------------------------------------------------------------
 
 
+WINDOW_HELP = "Created (opened_*) or closed, a move from open into resolved (closed_*), in (after, to]."
+
+
 class DefectListApi(APIView):
     pagination_class = Pagination  # the list is paginated: the schema says so
 
@@ -210,6 +213,13 @@ class DefectListApi(APIView):
             OpenApiParameter("environment", str, enum=Environment.values),
             OpenApiParameter("external_id", str, description="Id in the tracker it was imported from."),
             OpenApiParameter("q", str, description="Text in the title, or a key / external id."),
+            OpenApiParameter(
+                "as_of",
+                str,
+                description="Only defects that existed at T; release, status, severity and environment are "
+                "matched as they were at T (replayed from their history), as the metrics as of T count them.",
+            ),
+            *(OpenApiParameter(name, str, description=WINDOW_HELP) for name in selectors.WINDOW_PARAMS),
             OpenApiParameter(
                 "sort",
                 str,

@@ -10,11 +10,24 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from qualitygov.errors import DomainError
 from qualitygov.services import parse_id
+from qualitygov.timeparams import parse_as_of, parse_instant
+from releases.models import Release
 from releases.selectors import project_list_for_user
 
 from . import duplicates
-from .models import OPEN_STATUSES, Defect, DefectStatus, Environment, Priority, Resolution, Severity
+from .asof import closures_q, defects_as_of, with_fields_as_of
+from .models import (
+    OPEN_STATUSES,
+    Defect,
+    DefectStatus,
+    DefectTransition,
+    Environment,
+    Priority,
+    Resolution,
+    Severity,
+)
 
 # Sort keys the board and the API accept; "-" in front means descending.
 SORTS: dict[str, tuple[str, ...]] = {
@@ -28,6 +41,7 @@ SORTS: dict[str, tuple[str, ...]] = {
     "updated": ("updated_at", "id"),
 }
 DEFAULT_SORT = "-created"
+WINDOW_PARAMS = ("opened_after", "opened_to", "closed_after", "closed_to")
 # The board's "created" shortcuts: how many UTC days back, today included.
 CREATED_WINDOWS: dict[str, int] = {"today": 1, "7d": 7, "30d": 30}
 
@@ -53,6 +67,19 @@ class DefectFilters:
     created: str = ""
     created_from: dt.date | None = None
     created_to: dt.date | None = None
+    # As of T: status, severity, environment and release are matched as they were at T (replayed), and only
+    # defects that existed at T are listed; what a metric as of T counts (defects.asof).
+    as_of: dt.datetime | None = None
+    # Windows (after, to] as the flow metrics count them: created in the window; with a move from an open into a
+    # resolved state (a closure) in the window.
+    opened_after: dt.datetime | None = None
+    opened_to: dt.datetime | None = None
+    closed_after: dt.datetime | None = None
+    closed_to: dt.datetime | None = None
+
+    @property
+    def closed_window(self) -> bool:
+        return self.closed_after is not None or self.closed_to is not None
 
     @classmethod
     def from_querydict(cls, params) -> DefectFilters:
@@ -91,7 +118,20 @@ class DefectFilters:
             created=created if (created := (params.get("created") or "").strip()) in CREATED_WINDOWS else "",
             created_from=_date_or_none(params.get("created_from")),
             created_to=_date_or_none(params.get("created_to")),
+            as_of=parse_as_of(params.get("as_of")),
+            **{name: parse_instant(params.get(name), field=name, end_of_day=True) for name in WINDOW_PARAMS},
         )
+
+
+def filters_from_params(params) -> tuple[DefectFilters, str]:
+    """The board's filters, and a message naming an unreadable time filter (then left out, never guessed)."""
+    try:
+        return DefectFilters.from_querydict(params), ""
+    except DomainError as exc:
+        params = params.copy()
+        for name in ("as_of", *WINDOW_PARAMS):
+            params.pop(name, None)
+        return DefectFilters.from_querydict(params), f"{exc.field}: {exc.message}"
 
 
 def _related_model(relation: str):
@@ -128,17 +168,19 @@ def defect_list(*, user, filters: DefectFilters) -> QuerySet[Defect]:
     qs = defect_list_for_user(user=user)
     if filters.project:
         qs = qs.filter(project__key=filters.project)
+    qs = _time_filtered(qs, filters)
+    as_of = filters.as_of is not None
+    state, severity, environment = (
+        ("state_as_of", "severity_as_of", "environment_as_of")
+        if as_of
+        else ("status", "severity", "found_in_environment")
+    )
     if filters.release:
-        if filters.release == "none":
-            qs = qs.filter(found_in_release__isnull=True)
-        elif (release_id := parse_id(filters.release)) is not None:
-            qs = qs.filter(found_in_release_id=release_id)
-        else:
-            qs = qs.filter(found_in_release__version=filters.release)
+        qs = _release_filtered(qs, filters.release, as_of=as_of)
     if filters.status:
-        qs = qs.filter(status__in=filters.status)
+        qs = qs.filter(**{f"{state}__in": filters.status})
     if filters.severity:
-        qs = qs.filter(severity__in=filters.severity)
+        qs = qs.filter(**{f"{severity}__in": filters.severity})
     if filters.priority:
         qs = qs.filter(priority__in=filters.priority)
     if filters.assignee:
@@ -149,7 +191,7 @@ def defect_list(*, user, filters: DefectFilters) -> QuerySet[Defect]:
     if filters.component:
         qs = qs.filter(component__iexact=filters.component)
     if filters.environment:
-        qs = qs.filter(found_in_environment=filters.environment)
+        qs = qs.filter(**{environment: filters.environment})
     if filters.external_id:
         qs = qs.filter(external_id=filters.external_id)
     if filters.created:
@@ -172,6 +214,55 @@ def defect_list(*, user, filters: DefectFilters) -> QuerySet[Defect]:
     descending = filters.sort.startswith("-")
     order = [f"-{f}" if descending else f for f in SORTS[name]]
     return qs.order_by(*order)
+
+
+def _time_filtered(qs: QuerySet, filters: DefectFilters) -> QuerySet:
+    """As of T (fields replayed, state of the latest move by T) and the opened/closed windows."""
+    if filters.as_of is not None:
+        qs = defects_as_of(with_fields_as_of(qs, filters.as_of), filters.as_of)
+    if filters.opened_after is not None:
+        qs = qs.filter(created_at__gt=filters.opened_after)
+    if filters.opened_to is not None:
+        qs = qs.filter(created_at__lte=filters.opened_to)
+    if filters.closed_window:
+        qs = qs.filter(Exists(window_closures(filters).filter(defect=OuterRef("pk"))))
+    return qs
+
+
+def window_closures(filters: DefectFilters) -> QuerySet:
+    """The closures (moves from an open into a resolved state) in the filters' closed window, by T if as of T."""
+    moves = DefectTransition.objects.filter(closures_q())
+    if filters.closed_after is not None:
+        moves = moves.filter(at__gt=filters.closed_after)
+    if filters.closed_to is not None:
+        moves = moves.filter(at__lte=filters.closed_to)
+    if filters.as_of is not None:
+        moves = moves.filter(at__lte=filters.as_of)
+    return moves
+
+
+def closures_in_window(*, defects: QuerySet, filters: DefectFilters) -> int:
+    """How many closures the listed defects made in the closed window (a defect closed twice counts twice, as
+    `defect_closures_7d` does)."""
+    return window_closures(filters).filter(defect__in=defects.values("pk")).count()
+
+
+def _release_filtered(qs: QuerySet, ref: str, *, as_of: bool) -> QuerySet:
+    """Found in the release given by id or version ("none": no release), as it was at T when listing as of T."""
+    if not as_of:
+        if ref == "none":
+            return qs.filter(found_in_release__isnull=True)
+        if (release_id := parse_id(ref)) is not None:
+            return qs.filter(found_in_release_id=release_id)
+        return qs.filter(found_in_release__version=ref)
+    if ref == "none":
+        return qs.filter(release_version_as_of="")
+    if (release_id := parse_id(ref)) is not None:
+        release = Release.objects.filter(pk=release_id).values("project_id", "version").first()
+        if release is None:
+            return qs.none()
+        return qs.filter(project_id=release["project_id"], release_version_as_of=release["version"])
+    return qs.filter(release_version_as_of=ref)
 
 
 def defect_get_for_user(*, user, key: str) -> Defect:

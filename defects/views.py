@@ -95,6 +95,14 @@ def _board_context(request, filters: selectors.DefectFilters) -> dict:
         "columns": columns,
         "quick_views": quick_views,
         "filters": filters,
+        "time_params": [
+            (name, request.GET[name])
+            for name in ("as_of", *selectors.WINDOW_PARAMS)
+            if getattr(filters, name)
+        ],
+        "window_closures": (
+            selectors.closures_in_window(defects=qs, filters=filters) if filters.closed_window else None
+        ),
         "page": page,
         "rows": list(page.object_list),
         "query": query.urlencode(),
@@ -115,13 +123,17 @@ def _board_context(request, filters: selectors.DefectFilters) -> dict:
 
 @require_GET
 def board(request):
-    """The triage board: filters, sort and page all live in the URL."""
-    filters = selectors.DefectFilters.from_querydict(request.GET)
+    """The triage board: filters, sort and page all live in the URL. An unreadable time filter (as_of, a window
+    bound) is named in a message and left out (400), never guessed."""
+    filters, time_error = selectors.filters_from_params(request.GET)
+    status = 400 if time_error else 200
+    if time_error:
+        messages.error(request, time_error)
     context = _board_context(request, filters)
     if _is_htmx(request) and request.headers.get("HX-Target") == "board-results":
-        return render(request, "defects/_board_results.html", context)
+        return render(request, "defects/_board_results.html", context, status=status)
     context.update(selectors.board_choices(user=request.user, project_key=filters.project))
-    return render(request, "defects/board.html", context)
+    return render(request, "defects/board.html", context, status=status)
 
 
 @require_POST
@@ -156,7 +168,7 @@ def bulk(request):
         error, status = _flatten(exc.detail), 400
     except DomainError as exc:
         error, status = exc.message, _status_of(exc)
-    filters = selectors.DefectFilters.from_querydict(request.GET)
+    filters, _ = selectors.filters_from_params(request.GET)
     context = _board_context(request, filters)
     context.update({"report": report, "bulk_error": error, "summary": summary, "selected_ids": set(ids)})
     if not _is_htmx(request):

@@ -35,6 +35,7 @@ from django.db.models import (
     When,
 )
 
+from defects.asof import field_as_of
 from defects.models import Defect, Environment
 from incidents.models import Incident
 from releases.models import DEPLOYED_RELEASE_STATUSES, Release
@@ -42,7 +43,6 @@ from releases.models import DEPLOYED_RELEASE_STATUSES, Release
 from .models import MetricSnapshot, Scope
 from .policy import RISK_BANDS
 from .release_metrics import defects_as_of, valid_q
-from .replay import field_as_of
 
 OUTCOME_WINDOW = dt.timedelta(days=30)
 # A band's rate is used (and the AUC computed) only from this many releases: below it, "not enough history yet".

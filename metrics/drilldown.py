@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from defects.asof import release_defects_as_of
 from defects.models import (
     BLOCKING_SEVERITIES,
     OPEN_STATUSES,
@@ -33,7 +34,6 @@ from .release_metrics import (
     requirement_parts,
     valid_q,
 )
-from .replay import release_defects_as_of
 
 
 def _defects(qs: QuerySet) -> QuerySet:
@@ -115,7 +115,7 @@ def _requirement_sides(release, as_of, *, verified: bool, critical_only: bool = 
 
 def _results(qs: QuerySet) -> QuerySet:
     return qs.order_by("test_case_id").values(
-        "id", "test_case_id", "test_case__title", "status", "finished_at"
+        "id", "test_case_id", "test_case__title", "status", "finished_at", "run_id"
     )
 
 
@@ -158,6 +158,30 @@ PARTS: dict[str, Callable[..., dict[str, QuerySet]]] = {
 }
 COUNT_KEYS = ("open_defects", "blocking_open_defects", "defect_arrivals_7d", "defect_closures_7d")
 MAX_ITEMS = 1000
+
+
+# What each part lists, as a page names it, and what its items are (the page links each to its own page).
+PART_LABELS = {
+    "value": "Counted",
+    "numerator": "Numerator",
+    "denominator": "Denominator",
+    "sample": "Averaged (n)",
+    "arrivals": "Opened in the 7 days",
+    "closures": "Closures in the 7 days (moves from an open into a resolved state)",
+}
+DEFECT_KEYS = (*COUNT_KEYS, "defect_net_flow_7d", "reopen_rate", "defect_leakage", "defect_mttr_hours")
+REQUIREMENT_KEYS = ("requirement_coverage", "verified_requirements", "verified_critical_requirements")
+
+
+def item_kind(key: str, part: str) -> str:
+    """defect, move, requirement, result or case: what the items of a metric's part are."""
+    if key == "defect_closures_7d" or part == "closures":
+        return "move"
+    if key in DEFECT_KEYS:
+        return "defect"
+    if key in REQUIREMENT_KEYS:
+        return "requirement"
+    return "result" if key == "test_pass_rate" else "case"
 
 
 def drilldown_parts(*, release, key: str, as_of: dt.datetime) -> dict[str, dict]:

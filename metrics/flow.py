@@ -12,10 +12,10 @@ import datetime as dt
 from django.db.models import Count, F, Q
 from django.db.models.functions import TruncDate
 
+from defects.asof import field_as_of, release_defects_as_of, with_fields_as_of
 from defects.models import OPEN_STATUSES, RESOLVED_STATUSES, Defect, DefectTransition
 
 from .release_metrics import closures_q, defects_as_of
-from .replay import field_as_of, release_defects_as_of, with_fields_as_of
 
 # Moves that put a defect into the open backlog: its creation into an open state, or a reopen.
 ENTERS_BACKLOG_Q = Q(to_status__in=OPEN_STATUSES) & (Q(from_status="") | Q(from_status__in=RESOLVED_STATUSES))

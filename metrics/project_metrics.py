@@ -4,13 +4,13 @@ import datetime as dt
 
 from django.db.models import Avg, Count, DateTimeField, Exists, F, Min, OuterRef, Q, Sum, Value
 
+from defects.asof import with_fields_as_of
 from defects.models import Defect
 from incidents.models import Incident
 from releases.models import Release
 
 from .policy import policy_for
 from .release_metrics import defects_as_of, leakage_of, reopen_rate_of
-from .replay import with_fields_as_of
 from .results import MetricResult
 from .sql import PercentileCont, SecondsBetween, is_postgres, percentile_cont
 

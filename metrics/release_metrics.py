@@ -4,7 +4,7 @@ Every function takes the release and T, runs ORM aggregates in the database and 
 sample size n. "As of T" means only events with timestamp <= T count: a defect's state as of T is the to_status of
 its latest transition with at <= T (ties: greatest id), its resolution likewise; a test result counts when its
 finished_at <= T. The fields a metric reads (severity, found-in environment, found-in release) are replayed from
-their change history to the values they had at T (metrics.replay), and so are requirement scope and test-case links
+their change history to the values they had at T (defects.asof), and so are requirement scope and test-case links
 (testing.asof), so a later edit never changes a past figure.
 """
 
@@ -14,6 +14,7 @@ from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import Lead
 
+from defects.asof import closures_q, defects_as_of, release_defects_as_of
 from defects.models import (
     BLOCKING_SEVERITIES,
     INVALID_RESOLUTIONS,
@@ -27,7 +28,6 @@ from defects.models import (
 from testing.asof import linked_as_of, links_as_of, scope_as_of
 from testing.models import CRITICAL_LEVELS, ResultStatus, TestCase, TestResult
 
-from .replay import release_defects_as_of
 from .results import MetricResult
 from .sql import SecondsBetween, is_postgres, percentile_cont
 
@@ -40,26 +40,6 @@ def _pct(part: int, whole: int) -> float | None:
 
 
 # --- Building blocks --------------------------------------------------------------------------------------------
-
-
-def _latest_transition(as_of: dt.datetime, field: str) -> Subquery:
-    return Subquery(
-        DefectTransition.objects.filter(defect=OuterRef("pk"), at__lte=as_of)
-        .order_by("-at", "-id")
-        .values(field)[:1]
-    )
-
-
-def defects_as_of(defects: QuerySet, as_of: dt.datetime) -> QuerySet:
-    """The given defects that existed at T, annotated with state_as_of and resolution_as_of."""
-    return (
-        defects.filter(created_at__lte=as_of)
-        .annotate(
-            state_as_of=_latest_transition(as_of, "to_status"),
-            resolution_as_of=_latest_transition(as_of, "resolution"),
-        )
-        .filter(state_as_of__isnull=False)
-    )
 
 
 def valid_q() -> Q:
@@ -149,15 +129,6 @@ def defect_arrivals_7d(*, release, as_of: dt.datetime) -> MetricResult:
         .count()
     )
     return MetricResult("defect_arrivals_7d", arrivals, arrivals, "count", {})
-
-
-def closures_q() -> Q:
-    """A closure: a move from an open state into a resolved state (resolved, verified or closed).
-
-    Moves between resolved states (resolved -> verified -> closed) are not a second closure, and a defect created
-    straight into a resolved state (an import of a finished issue) was never open, so its creation is no closure.
-    """
-    return Q(from_status__in=OPEN_STATUSES, to_status__in=RESOLVED_STATUSES)
 
 
 def defect_closures_7d(*, release, as_of: dt.datetime) -> MetricResult:

@@ -1,17 +1,19 @@
-"""Alert-rule and risk-policy pages. Thin: load with a selector / read model, call a service, render."""
+"""Alert-rule and risk-policy pages, and the page of the items a release metric counts. Thin: load with a selector /
+read model, call a service, render."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from qualitygov.errors import DomainError
+from qualitygov.timeparams import parse_as_of
 from releases.access import Action, can
-from releases.selectors import project_get_for_user
+from releases.selectors import project_get_for_user, release_get_for_user
 
 from . import alerts as alert_services
-from . import selectors, services
+from . import drilldown, selectors, services
 from .forms import AlertRuleForm, WebhookForm
 from .models import AlertRule
 from .policy import policy_for
@@ -145,3 +147,39 @@ def project_policy(request, key: str):
         "may_manage": may_manage,
     }
     return render(request, "metrics/policy.html", context, status=status)
+
+
+@require_GET
+def release_metric_items(request, release_id: int, key: str):
+    """What a release metric counts as of T, the page behind a dashboard tile: each part's items (the counted ones;
+    numerator and denominator of a rate; the averaged sample), with the value they make."""
+    release = release_get_for_user(user=request.user, release_id=release_id)
+    if key not in drilldown.PARTS:
+        raise Http404("This metric has no item list.")
+    status = 200
+    try:
+        as_of = parse_as_of(request.GET.get("as_of"))
+    except DomainError as exc:
+        messages.error(request, f"as_of: {exc.message}")
+        as_of, status = None, 400
+    as_of = as_of or selectors.release_as_of_now(release=release)
+    value = services.compute_release_scope(release=release, keys=[key], as_of=as_of)[key]
+    parts = [
+        {
+            "name": name,
+            "label": drilldown.PART_LABELS[name],
+            "kind": drilldown.item_kind(key, name),
+            **part,
+        }
+        for name, part in drilldown.drilldown_parts(release=release, key=key, as_of=as_of).items()
+    ]
+    context = {
+        "release": release,
+        "project": release.project,
+        "key": key,
+        "definition": definitions_for(release.project)[key],
+        "value": value,
+        "as_of": as_of,
+        "parts": parts,
+    }
+    return render(request, "metrics/items.html", context, status=status)

@@ -233,3 +233,49 @@ def test_import_page_dry_run_and_bad_file(client, manager):
     assert response.status_code == 400
     assert "not UTF-8" in response.content.decode()
     assert Defect.objects.count() == 0
+
+
+def test_board_and_api_list_defects_as_of_t_and_refuse_unreadable_time_filters(
+    client, api_client_for, qa, project, release
+):
+    # given a defect created two days ago, made blocking and closed (a closure) today
+    from unittest import mock
+
+    from django.utils import timezone
+
+    from tests.metrics.histories import DAY
+
+    now = timezone.now()
+    with mock.patch("django.utils.timezone.now", return_value=now - 2 * DAY):
+        defect = services.defect_create(
+            project=project, title="Was minor and open", by=qa, severity="minor", found_in_release=release
+        )
+    services.defect_update(defect=defect, by=qa, data={"severity": "blocker"})
+    services.defect_transition(defect=defect, to="resolved", by=qa, resolution="fixed")
+    yesterday = (now - DAY).isoformat()
+    api = api_client_for(qa)
+
+    def listed(**params):
+        answer = api.get("/api/v1/defects/", params)
+        assert answer.status_code == 200, answer.content
+        return [d["key"] for d in answer.json()["results"]]
+
+    # then as of yesterday it was open and minor in the release; now it is neither open nor minor
+    assert listed(release=release.pk, status="open", severity="minor", as_of=yesterday) == [defect.key]
+    assert listed(release=release.pk, status="open", severity="minor") == []
+    assert listed(release=release.pk, status="open", as_of=yesterday, severity="blocker") == []
+    # and the windows: opened two days ago, closed today
+    assert listed(opened_after=(now - 3 * DAY).isoformat(), opened_to=yesterday) == [defect.key]
+    assert listed(closed_after=yesterday) == [defect.key]
+    assert listed(closed_after=yesterday, as_of=yesterday) == []
+    # the board says how many closures the listed defects made in the window
+    client.force_login(qa)
+    page = client.get("/defects/", {"release": release.pk, "closed_after": yesterday})
+    assert page.status_code == 200 and 'id="window-closures">1<' in page.content.decode()
+    # an unreadable time filter is a 400 naming it, on the API and on the page (the rest of the filters kept)
+    refused = api.get("/api/v1/defects/", {"opened_after": "last week"})
+    assert refused.status_code == 400 and refused.json()["field"] == "opened_after"
+    page = client.get("/defects/", {"as_of": "last week", "severity": "blocker"})
+    assert (
+        page.status_code == 400 and "as_of" in page.content.decode() and defect.key in page.content.decode()
+    )

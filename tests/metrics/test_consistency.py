@@ -7,6 +7,7 @@ default metrics API, the gate evaluation values and a fresh computation as of th
 
 import datetime as dt
 import io
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from django.core.management import call_command
@@ -122,3 +123,62 @@ def test_every_drilldown_lists_exactly_what_the_metric_counts(api_client_for):
             followed += 1
     assert followed >= 12 * len(releases)
     assert client.get(f"/api/v1/releases/{releases[-1].pk}/metrics/nope/items/").status_code == 400
+
+
+def _defect_ids(client, **params) -> list[int]:
+    ids, url = [], "/api/v1/defects/?" + urlencode({**params, "page_size": 500})
+    while url:
+        body = client.get(url).json()
+        ids += [d["id"] for d in body["results"]]
+        url = body["next"]
+    return ids
+
+
+def test_every_tile_opens_a_list_that_counts_what_the_tile_counts(api_client_for):
+    # given the demo data as `make run` seeds it
+    call_command("seed_demo", "--if-missing", stdout=io.StringIO(), stderr=io.StringIO())
+    releases = list(Release.objects.filter(status__in=ACTIVE_RELEASE_STATUSES).select_related("project"))
+    seen = {"open": 0, "opened": 0, "closed": 0}
+    for release in releases:
+        client = api_client_for(_viewer_of(release.project, f"t{release.pk}"))
+        data = dashboards.release_dashboard(release=release)
+        tiles = {t["key"]: t for t in data["tiles"]}
+        as_of = data["as_of"]
+        items = {
+            key: client.get(
+                f"/api/v1/releases/{release.pk}/metrics/{key}/items/?{urlencode({'as_of': as_of.isoformat()})}"
+            ).json()
+            for key in ("defect_net_flow_7d", "open_defects", "blocking_open_defects")
+        }
+        # when each tile's list is read over the API with the tile's filters (release, state, window, as of T)
+        for key in ("open_defects", "blocking_open_defects"):
+            query = dict(parse_qsl(urlsplit(tiles[key]["url"]).query))
+            assert query["as_of"] == as_of.isoformat()
+            ids = _defect_ids(client, **query)
+            # then the count metrics list exactly their items
+            assert len(ids) == tiles[key]["value"], (release, key)
+            assert sorted(ids) == sorted(i["id"] for i in items[key]["parts"]["value"]["items"])
+        flow = tiles["defect_net_flow_7d"]
+        links = dict(flow["links"])
+        opened = _defect_ids(client, **dict(parse_qsl(urlsplit(links["opened"]).query)))
+        closed = _defect_ids(client, **dict(parse_qsl(urlsplit(links["closed"]).query)))
+        parts = items["defect_net_flow_7d"]["parts"]
+        assert sorted(opened) == sorted(i["id"] for i in parts["arrivals"]["items"]), release
+        assert sorted(closed) == sorted({i["defect_id"] for i in parts["closures"]["items"]}), release
+        assert len(opened) - parts["closures"]["count"] == flow["value"], release
+        seen["open"] += tiles["open_defects"]["value"]
+        seen["opened"] += len(opened)
+        seen["closed"] += len(closed)
+        # every other tile but the score opens the page of its items with the same T, or the traceability matrix
+        for key, t in tiles.items():
+            if key in ("release_risk_score", "open_defects", "blocking_open_defects"):
+                continue
+            if key in ("requirement_coverage", "verified_requirements"):
+                assert t["url"].startswith(f"/releases/{release.pk}/traceability/?gap="), key
+            else:
+                assert (
+                    t["url"]
+                    == f"/releases/{release.pk}/metrics/{key}/?{urlencode({'as_of': as_of.isoformat()})}"
+                )
+    # and the demo gives every kind of list something to count
+    assert all(seen.values()), seen

@@ -1,4 +1,4 @@
-"""Field replay: a defect's fields as they were at T, read from their stored change history in SQL.
+"""Defects as they were at T: their state (latest move at or before T) and their fields, replayed in SQL.
 
 Every edit of a defect field is stored as a DefectFieldChange row (field, old value, new value, at). The value a
 field had at T is therefore the old value of the *first* change of that field after T, or the current value when
@@ -14,7 +14,7 @@ import datetime as dt
 from django.db.models import CharField, Exists, Expression, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from defects.models import Defect, DefectFieldChange
+from .models import OPEN_STATUSES, RESOLVED_STATUSES, Defect, DefectFieldChange, DefectTransition
 
 # Fields a metric reads whose history is replayed.
 REPLAYED_FIELDS = ("severity", "found_in_environment", "found_in_release")
@@ -49,6 +49,36 @@ def with_fields_as_of(defects: QuerySet, as_of: dt.datetime) -> QuerySet:
         environment_as_of=field_as_of("found_in_environment", as_of),
         release_version_as_of=field_as_of("found_in_release", as_of),
     )
+
+
+def _latest_transition(as_of: dt.datetime, field: str) -> Subquery:
+    return Subquery(
+        DefectTransition.objects.filter(defect=OuterRef("pk"), at__lte=as_of)
+        .order_by("-at", "-id")
+        .values(field)[:1]
+    )
+
+
+def defects_as_of(defects: QuerySet, as_of: dt.datetime) -> QuerySet:
+    """The given defects that existed at T, annotated with state_as_of and resolution_as_of (those of the latest
+    move at or before T, ties greatest id)."""
+    return (
+        defects.filter(created_at__lte=as_of)
+        .annotate(
+            state_as_of=_latest_transition(as_of, "to_status"),
+            resolution_as_of=_latest_transition(as_of, "resolution"),
+        )
+        .filter(state_as_of__isnull=False)
+    )
+
+
+def closures_q() -> Q:
+    """A closure: a move from an open state into a resolved state (resolved, verified or closed).
+
+    Moves between resolved states (resolved -> verified -> closed) are not a second closure, and a defect created
+    straight into a resolved state (an import of a finished issue) was never open, so its creation is no closure.
+    """
+    return Q(from_status__in=OPEN_STATUSES, to_status__in=RESOLVED_STATUSES)
 
 
 def _ever_in_release_q(release) -> Q:
