@@ -8,7 +8,8 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 DOCS_PORT ?= 8001
 # The whole suite runs in one pytest-xdist process per core, each with a test database and a Redis database of its
-# own (qualitygov/settings/test.py); PYTEST_WORKERS=0 runs it in this one process.
+# own (qualitygov/settings/test.py); PYTEST_WORKERS=0 runs it in this one process. A worker that runs out of tests
+# takes half of another's queue (--dist worksteal), and the slowest modules run first (tests/conftest.py).
 PYTEST_WORKERS ?= auto
 
 .PHONY: help run test setup lint format worker beat docs docs-build corpus
@@ -35,7 +36,7 @@ run:
 test:
 	@scripts/setup.sh venv test
 	@scripts/setup.sh chromium
-	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 setup:
 	@scripts/setup.sh venv test

@@ -1,9 +1,12 @@
-"""The marker guards in tests/conftest.py: Playwright tests must be marked `browser`, real-worker tests `worker`."""
+"""The marker guards in tests/conftest.py: Playwright tests must be marked `browser`, real-worker tests `worker`;
+and its order: the slowest modules first."""
+
+from pathlib import Path
 
 import pytest
 
 from tests import conftest
-from tests.conftest import pytest_collection_modifyitems, require_marker
+from tests.conftest import SLOW_FIRST, pytest_collection_modifyitems, require_marker, slow_modules_first
 
 
 class FakeItem:
@@ -37,3 +40,27 @@ def test_starting_a_worker_from_an_unmarked_test_fails_it(monkeypatch):
 
 def test_the_guard_sees_the_running_test(request):
     assert conftest._running["item"] is request.node
+
+
+def test_the_slowest_modules_run_first_each_in_one_piece_and_in_its_own_order():
+    slow, later = SLOW_FIRST[1], SLOW_FIRST[0]
+    items = [
+        FakeItem("tests/a.py::one", []),
+        FakeItem(f"{slow}::first", []),
+        FakeItem("tests/a.py::two", []),
+        FakeItem(f"{later}::x", []),
+        FakeItem(f"{slow}::second", []),
+    ]
+    slow_modules_first(items)
+    assert [i.nodeid for i in items] == [
+        f"{later}::x",
+        f"{slow}::first",
+        f"{slow}::second",
+        "tests/a.py::one",
+        "tests/a.py::two",
+    ]
+
+
+def test_every_module_named_slow_exists():
+    root = Path(__file__).resolve().parent.parent
+    assert [path for path in SLOW_FIRST if not (root / path).is_file()] == []
