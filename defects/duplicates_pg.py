@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 SQL_CANDIDATES = 80
 TRIGRAM_CANDIDATES = 20
-TRIGRAM_THRESHOLD = 0.5  # pg_trgm word_similarity of the unseen words to a title, for it to be a candidate
+TRIGRAM_THRESHOLD = 0.6  # pg_trgm word_similarity of the unseen words to a title, for it to be a candidate
 TRIGRAM_WORDS = 3
 TRIGRAM_WORD_CHARS = (4, 24)  # unseen words outside these lengths are ids or fragments, not misspellings
 MAX_MATCH_ROWS = 1000  # rows the retrieval may match, by the sample's estimate (what the ranking reads)
