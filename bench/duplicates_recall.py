@@ -14,7 +14,9 @@ Then the project is padded to --rows defects with synthetic distractors, loaded 
 frequencies, so term statistics stay realistic while no distractor copies a real bug. Recall and latency are
 measured again. Latency is per call (every query of one request, word-statistics cache warm), for
 the labelled queries, 100 random real bugs (the defect page) and 100 title prefixes as typed in the create
-form (the as-you-type suggestions).
+form (the as-you-type suggestions); for the defect page also the finder process's CPU time and, on PostgreSQL,
+the server's own time of the call's statements (EXPLAIN ANALYZE), which a busy machine does not inflate as
+much as the wall clock.
 """
 
 from __future__ import annotations
