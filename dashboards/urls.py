@@ -2,8 +2,6 @@ from django.urls import path
 
 from . import views
 
-app_name = "dashboards"
-
 urlpatterns = [
     path("dashboards/", views.portfolio, name="portfolio"),
     path("releases/<int:pk>/dashboard/", views.release_dashboard, name="release_dashboard"),

@@ -2,8 +2,6 @@ from django.urls import path
 
 from . import views
 
-app_name = "defects"
-
 urlpatterns = [
     path("defects/", views.board, name="board"),
     path("defects/bulk/", views.bulk, name="bulk"),

@@ -2,8 +2,6 @@ from django.urls import path
 
 from . import report_views, views
 
-app_name = "gates"
-
 urlpatterns = [
     path("gates/", views.gate_index, name="index"),
     path("gates/<int:pk>/edit/", views.gate_edit, name="edit"),

@@ -2,8 +2,6 @@ from django.urls import path
 
 from . import views
 
-app_name = "incidents"
-
 urlpatterns = [
     path("incidents/", views.incident_list, name="incident_list"),
     path("incidents/new/", views.incident_create, name="incident_create"),

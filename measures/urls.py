@@ -2,8 +2,6 @@ from django.urls import path
 
 from . import views
 
-app_name = "measures"
-
 urlpatterns = [
     path("releases/<int:pk>/evidence/", views.release_evidence, name="release_evidence"),
     path("projects/<str:key>/measures/", views.measure_keys, name="measure_keys"),

@@ -2,8 +2,6 @@ from django.urls import path
 
 from . import views
 
-app_name = "metrics"
-
 urlpatterns = [
     path("projects/<str:key>/alerts/", views.alert_rules, name="alert_rules"),
     path("projects/<str:key>/policy/", views.project_policy, name="project_policy"),

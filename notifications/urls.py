@@ -2,8 +2,6 @@ from django.urls import path
 
 from . import views
 
-app_name = "notifications"
-
 urlpatterns = [
     path("notifications/", views.notification_list, name="list"),
     path("notifications/read/", views.notifications_mark_read, name="mark_read"),

@@ -51,5 +51,6 @@ urlpatterns = [
     path("api/v1/", include(_authenticated_by_drf(api_v1))),
     path("api/schema/", login_not_required(views.SchemaView.as_view()), name="api-schema"),
     path("api/docs/", login_not_required(views.DocsView.as_view(url_name="api-schema")), name="api-docs"),
-    *[path("", include(f"{app}.urls")) for app in APPS + PAGE_APPS],
+    # Each app's pages in the namespace of its name ("defects:board").
+    *[path("", include((f"{app}.urls", app))) for app in APPS + PAGE_APPS],
 ]

@@ -2,8 +2,6 @@ from django.urls import path
 
 from . import views
 
-app_name = "releases"
-
 urlpatterns = [
     path("projects/new/", views.project_create, name="project_create"),
     path("projects/<str:key>/", views.project_detail, name="project_detail"),

@@ -2,8 +2,6 @@ from django.urls import path
 
 from . import views, views_junit, views_runs
 
-app_name = "testing"
-
 urlpatterns = [
     path("requirements/", views.requirement_list, name="requirement_list"),
     path("requirements/new/", views.requirement_create, name="requirement_create"),
