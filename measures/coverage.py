@@ -115,30 +115,31 @@ def _root_and_children(file: IO[bytes], *, allow_doctype: bool, wanted_child: st
     return root, attrs, children
 
 
+def _cobertura_total(
+    attrs, counted: str, *, rate_attribute: str
+) -> tuple[float | None, int | None, int | None]:
+    """One Cobertura total ("lines" or "branches") as (percent, covered, valid): from the counts when the report
+    gives both, else from its rate attribute."""
+    covered = _int(attrs.get(f"{counted}-covered"), what=f"{counted}-covered")
+    valid = _int(attrs.get(f"{counted}-valid"), what=f"{counted}-valid")
+    if covered is not None and valid is not None:
+        if covered > valid:
+            raise UploadRefused(f"{counted}-covered is greater than {counted}-valid", code="inconsistent")
+        return _pct(covered, valid), covered, valid
+    rate = _rate(attrs.get(rate_attribute), what=rate_attribute)
+    return (None if rate is None else round(100.0 * rate, 2)), covered, valid
+
+
 def parse_cobertura(file: IO[bytes]) -> CoverageTotals:
     root, attrs, _ = _root_and_children(file, allow_doctype=True, wanted_child=None)
     if root != "coverage":
         raise UploadRefused(
             f"Not a Cobertura report: the root element is <{root}>, expected <coverage>", code="wrong_format"
         )
-    lines_covered = _int(attrs.get("lines-covered"), what="lines-covered")
-    lines_valid = _int(attrs.get("lines-valid"), what="lines-valid")
-    branches_covered = _int(attrs.get("branches-covered"), what="branches-covered")
-    branches_valid = _int(attrs.get("branches-valid"), what="branches-valid")
-    if lines_covered is not None and lines_valid is not None:
-        if lines_covered > lines_valid:
-            raise UploadRefused("lines-covered is greater than lines-valid", code="inconsistent")
-        line = _pct(lines_covered, lines_valid)
-    else:
-        rate = _rate(attrs.get("line-rate"), what="line-rate")
-        line = None if rate is None else round(100.0 * rate, 2)
-    if branches_covered is not None and branches_valid is not None:
-        if branches_covered > branches_valid:
-            raise UploadRefused("branches-covered is greater than branches-valid", code="inconsistent")
-        branch = _pct(branches_covered, branches_valid)
-    else:
-        rate = _rate(attrs.get("branch-rate"), what="branch-rate")
-        branch = None if rate is None else round(100.0 * rate, 2)
+    line, lines_covered, lines_valid = _cobertura_total(attrs, "lines", rate_attribute="line-rate")
+    branch, branches_covered, branches_valid = _cobertura_total(
+        attrs, "branches", rate_attribute="branch-rate"
+    )
     if line is None and branch is None:
         raise UploadRefused("The Cobertura report holds no line or branch totals", code="no_totals")
     return CoverageTotals(

@@ -59,26 +59,13 @@ def deliver_webhooks_for_alert(alert_id: int) -> int:
 
 
 WEBHOOK_MAX_RETRIES = 6
-
-
-@shared_task(
-    name="metrics.tasks.deliver_webhook",
-    bind=True,
-    acks_late=True,
-    max_retries=WEBHOOK_MAX_RETRIES,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-)
-def deliver_webhook(self, alert_id: int, webhook_id: int) -> int:
-    """POST one alert to one webhook; a failed delivery is retried with exponential backoff (5 s, 10 s, 20 s, ...
-    up to 10 min). Without a broker (eager mode) a failure is recorded and not retried in-process, so it never
-    holds up the request that fired the alert."""
-    try:
-        return alerts.webhook_deliver(alert_id=alert_id, webhook_id=webhook_id).attempts
-    except alerts.WebhookFailed as exc:
-        if self.request.is_eager:
-            return 0
-        raise self.retry(exc=exc, countdown=webhook_backoff(self.request.retries)) from exc
+WEBHOOK_RETRY = {
+    "bind": True,
+    "acks_late": True,
+    "max_retries": WEBHOOK_MAX_RETRIES,
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": True,
+}
 
 
 def webhook_backoff(retries: int) -> int:
@@ -86,19 +73,27 @@ def webhook_backoff(retries: int) -> int:
     return min(600, 5 * 2**retries)
 
 
-@shared_task(
-    name="metrics.tasks.deliver_event_webhook",
-    bind=True,
-    acks_late=True,
-    max_retries=WEBHOOK_MAX_RETRIES,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-)
+def _deliver_or_retry(task, deliver) -> int:
+    """Run one webhook delivery and return its attempts; a failed delivery is retried with exponential backoff
+    (webhook_backoff). Without a broker (eager mode) a failure is recorded and not retried in-process, so it never
+    holds up the request that caused it."""
+    try:
+        return deliver().attempts
+    except alerts.WebhookFailed as exc:
+        if task.request.is_eager:
+            return 0
+        raise task.retry(exc=exc, countdown=webhook_backoff(task.request.retries)) from exc
+
+
+@shared_task(name="metrics.tasks.deliver_webhook", **WEBHOOK_RETRY)
+def deliver_webhook(self, alert_id: int, webhook_id: int) -> int:
+    """POST one alert to one webhook (retried: 5 s, 10 s, 20 s, ... up to 10 min)."""
+    return _deliver_or_retry(self, lambda: alerts.webhook_deliver(alert_id=alert_id, webhook_id=webhook_id))
+
+
+@shared_task(name="metrics.tasks.deliver_event_webhook", **WEBHOOK_RETRY)
 def deliver_event_webhook(self, event_id: int, webhook_id: int) -> int:
     """POST one notification event to one webhook; retried like an alert's delivery (deliver_webhook)."""
-    try:
-        return event_webhooks.event_webhook_deliver(event_id=event_id, webhook_id=webhook_id).attempts
-    except alerts.WebhookFailed as exc:
-        if self.request.is_eager:
-            return 0
-        raise self.retry(exc=exc, countdown=webhook_backoff(self.request.retries)) from exc
+    return _deliver_or_retry(
+        self, lambda: event_webhooks.event_webhook_deliver(event_id=event_id, webhook_id=webhook_id)
+    )

@@ -21,6 +21,20 @@ SECRET_KEY = env("SECRET_KEY", default="dev-insecure-qualitygov-secret-key-chang
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# QualityGov's own apps in layer order (docs/architecture.md); the URLconf includes the urls/api_urls of each.
+QUALITYGOV_APPS = [
+    "notifications",
+    "releases",
+    "defects",
+    "testing",
+    "incidents",
+    "measures",
+    "metrics",
+    "gates",
+    "dashboards",
+    "demo",
+]
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -36,16 +50,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our own static files (the CSP allows no CDN)
     "csp",
-    "notifications",
-    "releases",
-    "defects",
-    "testing",
-    "incidents",
-    "measures",
-    "metrics",
-    "gates",
-    "dashboards",
-    "demo",
+    *QUALITYGOV_APPS,
 ]
 
 MIDDLEWARE = [
