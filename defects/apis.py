@@ -7,7 +7,7 @@ Defects of projects the caller is not a member of answer 404; writes need Action
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,17 +21,6 @@ from releases.selectors import project_get_for_user
 from . import selectors, services
 from .models import Defect, DefectStatus, Environment, Priority, Resolution, Severity
 from .references import bulk_run, defect_for, release_in, user_by_name
-
-ERRORS = {
-    400: OpenApiResponse(description="Invalid input: {detail, code, field} or DRF field errors."),
-    401: OpenApiResponse(description="Not authenticated (session or `Authorization: Token ...`)."),
-    403: OpenApiResponse(description="Your role in this project does not allow this action."),
-    404: OpenApiResponse(description="No such defect among the projects you are a member of."),
-}
-CONFLICT = {
-    409: OpenApiResponse(description="The defect changed since `expected_version` (reload and retry).")
-}
-
 
 # --- serializers ------------------------------------------------------------------------------------
 
@@ -227,7 +216,7 @@ class DefectListApi(APIView):
                 "updated; '-' in front for descending.",
             ),
         ],
-        responses={200: DefectOutputSerializer(many=True), **ERRORS},
+        responses={200: DefectOutputSerializer(many=True)},
     )
     def get(self, request):
         filters = selectors.DefectFilters.from_querydict(request.query_params)
@@ -239,7 +228,7 @@ class DefectListApi(APIView):
     @extend_schema(
         summary="Create a defect",
         request=DefectCreateSerializer,
-        responses={201: DefectOutputSerializer, **ERRORS, **CONFLICT},
+        responses={201: DefectOutputSerializer},
     )
     def post(self, request):
         data = DefectCreateSerializer(data=request.data)
@@ -294,14 +283,14 @@ def _linked(ids: list[int], field: str, project, related: tuple[str, ...] = (), 
 
 
 class DefectDetailApi(APIView):
-    @extend_schema(summary="One defect", responses={200: DefectOutputSerializer, **ERRORS})
+    @extend_schema(summary="One defect", responses={200: DefectOutputSerializer})
     def get(self, request, ref: str):
         return Response(_serialize(defect_for(request, ref)))
 
     @extend_schema(
         summary="Edit fields (audit trail kept); send expected_version to detect conflicts",
         request=DefectUpdateSerializer,
-        responses={200: DefectOutputSerializer, **ERRORS, **CONFLICT},
+        responses={200: DefectOutputSerializer},
     )
     def patch(self, request, ref: str):
         defect = defect_for(request, ref)
@@ -320,9 +309,7 @@ class DefectDetailApi(APIView):
         services.defect_update(defect=defect, by=request.user, data=v, expected_version=expected)
         return Response(_serialize(_reload(request, defect)))
 
-    @extend_schema(
-        summary="Delete a defect and its history (project admins only)", responses={204: None, **ERRORS}
-    )
+    @extend_schema(summary="Delete a defect and its history (project admins only)", responses={204: None})
     def delete(self, request, ref: str):
         defect = defect_for(request, ref)
         services.defect_delete(defect=defect, by=request.user)
@@ -346,8 +333,6 @@ class DefectTransitionApi(APIView):
                 "TransitionResult",
                 {"transition": TransitionOutputSerializer(), "defect": DefectOutputSerializer()},
             ),
-            **ERRORS,
-            **CONFLICT,
         },
     )
     def post(self, request, ref: str):
@@ -390,7 +375,6 @@ class DefectHistoryApi(APIView):
                 },
                 many=True,
             ),
-            **ERRORS,
         },
     )
     def get(self, request, ref: str):
@@ -400,9 +384,7 @@ class DefectHistoryApi(APIView):
 
 
 class DefectCommentApi(APIView):
-    @extend_schema(
-        summary="Comments, oldest first", responses={200: CommentOutputSerializer(many=True), **ERRORS}
-    )
+    @extend_schema(summary="Comments, oldest first", responses={200: CommentOutputSerializer(many=True)})
     def get(self, request, ref: str):
         defect = defect_for(request, ref)
         return Response(CommentOutputSerializer(defect.comments.select_related("author"), many=True).data)
@@ -410,7 +392,7 @@ class DefectCommentApi(APIView):
     @extend_schema(
         summary="Add a comment",
         request=CommentInputSerializer,
-        responses={201: CommentOutputSerializer, **ERRORS},
+        responses={201: CommentOutputSerializer},
     )
     def post(self, request, ref: str):
         defect = defect_for(request, ref)
@@ -438,7 +420,6 @@ class DefectBulkApi(APIView):
                     "counts": serializers.DictField(),
                 },
             ),
-            **ERRORS,
         },
     )
     def post(self, request):
@@ -456,7 +437,7 @@ class DefectSimilarApi(APIView):
         summary="Existing defects most similar to this one (duplicate candidates)",
         operation_id="defects_similar_to_defect",
         parameters=[OpenApiParameter("limit", int, description="1-20, default 5")],
-        responses={200: SimilarOutputSerializer(many=True), **ERRORS},
+        responses={200: SimilarOutputSerializer(many=True)},
     )
     def get(self, request, ref: str):
         defect = defect_for(request, ref)
@@ -474,7 +455,7 @@ class SimilarSearchApi(APIView):
             OpenApiParameter("description", str),
             OpenApiParameter("limit", int),
         ],
-        responses={200: SimilarOutputSerializer(many=True), **ERRORS},
+        responses={200: SimilarOutputSerializer(many=True)},
     )
     def get(self, request):
         key = request.query_params.get("project", "")

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from qualitygov.errors import DomainError
+from qualitygov.pages import form_error
 from qualitygov.services import parse_id
 from releases.access import Action, can, can_anywhere, require
 from releases.models import Release
@@ -40,10 +41,6 @@ QUICK_VIEWS = (
     ("quick-week", "created in 7 days", {"created": "7d"}),
 )
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
-
-
-def _is_htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def _status_of(exc: DomainError) -> int:
@@ -130,7 +127,7 @@ def board(request):
     if time_error:
         messages.error(request, time_error)
     context = _board_context(request, filters)
-    if _is_htmx(request) and request.headers.get("HX-Target") == "board-results":
+    if request.htmx and request.htmx.target == "board-results":
         return render(request, "defects/_board_results.html", context, status=status)
     context.update(selectors.board_choices(user=request.user, project_key=filters.project))
     return render(request, "defects/board.html", context, status=status)
@@ -171,7 +168,7 @@ def bulk(request):
     filters, _ = selectors.filters_from_params(request.GET)
     context = _board_context(request, filters)
     context.update({"report": report, "bulk_error": error, "summary": summary, "selected_ids": set(ids)})
-    if not _is_htmx(request):
+    if not request.htmx:
         if error:
             messages.error(request, error)
         elif report:
@@ -273,13 +270,13 @@ def _after_action(request, key: str, *, error: str = "", status: int = 200, noti
     A refusal shows its message with the refused form still holding what was typed (`typed`); a success
     shows fresh forms (htmx) or redirects back (plain post).
     """
-    if not _is_htmx(request) and not error:
+    if not request.htmx and not error:
         if notice:
             messages.success(request, notice)
         return redirect("defects:detail", key=key)
     defect = _reload(request, key)
     context = _detail_context(request, defect, typed=typed, action_error=error, notice=notice)
-    template = "defects/_detail_main.html" if _is_htmx(request) else "defects/detail.html"
+    template = "defects/_detail_main.html" if request.htmx else "defects/detail.html"
     return render(request, template, context, status=status)
 
 
@@ -425,7 +422,7 @@ def create(request):
                     fixed_in_release=fix_release,
                 )
             except DomainError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                form_error(form, exc)
                 status = exc.status_code
             else:
                 messages.success(request, f"{defect.key} created.")
@@ -482,7 +479,7 @@ def import_jira(request):
                     tz=timezone_named(form.cleaned_data["timezone"]),
                 )
             except DomainError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                form_error(form, exc)
                 status = exc.status_code
         else:
             status = 400
@@ -492,6 +489,6 @@ def import_jira(request):
         "no_projects": not projects,
         "project_key": form.data.get("project", "") if form.is_bound else "",
     }
-    if _is_htmx(request):
+    if request.htmx:
         return render(request, "defects/_import_result.html", context, status=status)
     return render(request, "defects/import.html", context, status=status)

@@ -45,11 +45,6 @@ from .serializers import (
 )
 
 User = get_user_model()
-ERRORS = {
-    400: OpenApiResponse(description="Bad input or a broken rule, with a message"),
-    403: OpenApiResponse(description="Your role in the project does not allow this"),
-    404: OpenApiResponse(description="Not found"),
-}
 
 
 def _project_from(value, user) -> Project:
@@ -85,7 +80,7 @@ class GateListApi(GenericAPIView):
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(GateOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=GateInputSerializer, responses={201: GateOutputSerializer, **ERRORS})
+    @extend_schema(request=GateInputSerializer, responses={201: GateOutputSerializer})
     def post(self, request):
         """Create a gate with nested conditions and checklist items (project admins)."""
         data = GateInputSerializer(data=request.data)
@@ -97,11 +92,11 @@ class GateListApi(GenericAPIView):
 
 
 class GateDetailApi(APIView):
-    @extend_schema(responses={200: GateOutputSerializer, **ERRORS})
+    @extend_schema(responses={200: GateOutputSerializer})
     def get(self, request, pk: int):
         return Response(GateOutputSerializer(selectors.gate_get_for_user(user=request.user, pk=pk)).data)
 
-    @extend_schema(request=GateUpdateSerializer, responses={200: GateOutputSerializer, **ERRORS})
+    @extend_schema(request=GateUpdateSerializer, responses={200: GateOutputSerializer})
     def put(self, request, pk: int):
         """Change a gate; conditions/checklist_items replace the current lists (rows with id are kept)."""
         gate = selectors.gate_get_for_user(user=request.user, pk=pk)
@@ -133,7 +128,7 @@ class GateEvaluationsApi(GenericAPIView):
         page = self.paginate_queryset(qs.order_by("-created_at", "-id"))
         return self.get_paginated_response(EvaluationOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=EvaluationInputSerializer, responses={201: EvaluationOutputSerializer, **ERRORS})
+    @extend_schema(request=EvaluationInputSerializer, responses={201: EvaluationOutputSerializer})
     def post(self, request, pk: int):
         """Evaluate the gate for a release now, from fresh metric values. 404 for an unknown gate or release."""
         gate = selectors.gate_get_for_user(user=request.user, pk=pk)
@@ -150,7 +145,7 @@ class GateEvaluationsApi(GenericAPIView):
 
 
 class EvaluationDetailApi(APIView):
-    @extend_schema(responses={200: EvaluationOutputSerializer, **ERRORS})
+    @extend_schema(responses={200: EvaluationOutputSerializer})
     def get(self, request, pk: int):
         evaluation = selectors.evaluation_get_for_user(user=request.user, pk=pk)
         return Response(EvaluationOutputSerializer(evaluation).data)
@@ -189,7 +184,6 @@ class DecisionListApi(GenericAPIView):
         responses={
             201: DecisionOutputSerializer,
             409: OpenApiResponse(description="A concurrent decision"),
-            **ERRORS,
         },
     )
     def post(self, request):
@@ -229,7 +223,7 @@ class DecisionListApi(GenericAPIView):
 
 
 class DecisionDetailApi(APIView):
-    @extend_schema(responses={200: DecisionOutputSerializer, **ERRORS})
+    @extend_schema(responses={200: DecisionOutputSerializer})
     def get(self, request, pk: int):
         decision = get_object_or_404(
             selectors.decision_list(user=request.user).select_related("superseded_by"), pk=pk
@@ -238,7 +232,7 @@ class DecisionDetailApi(APIView):
 
 
 class SignoffCreateApi(APIView):
-    @extend_schema(request=SignoffInputSerializer, responses={201: SignoffOutputSerializer, **ERRORS})
+    @extend_schema(request=SignoffInputSerializer, responses={201: SignoffOutputSerializer})
     def post(self, request, pk: int):
         """Sign a checklist item off for a release (only users holding the item's role)."""
         item = selectors.checklist_item_get_for_user(user=request.user, pk=pk)
@@ -252,7 +246,7 @@ class SignoffCreateApi(APIView):
 
 
 class SignoffRevokeApi(APIView):
-    @extend_schema(request=RevokeInputSerializer, responses={200: SignoffOutputSerializer, **ERRORS})
+    @extend_schema(request=RevokeInputSerializer, responses={200: SignoffOutputSerializer})
     def post(self, request, pk: int):
         """Revoke a sign-off with a reason (kept in its history)."""
         signoff = selectors.signoff_get_for_user(user=request.user, pk=pk)

@@ -8,7 +8,7 @@ and whether it may make its next move. Read-only; any member of the project may 
 """
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -18,11 +18,9 @@ from .models import QualityGate
 from .serializers_verdicts import GateVerdictSerializer, ReleaseVerdictSerializer
 from .standing import gate_verdict, release_verdict
 
-NOT_FOUND = {404: OpenApiResponse(description="No such release or gate in your projects")}
-
 
 class GateVerdictApi(APIView):
-    @extend_schema(responses={200: GateVerdictSerializer, **NOT_FOUND})
+    @extend_schema(responses={200: GateVerdictSerializer})
     def get(self, request, pk: int, gate_id: int):
         """The latest evaluation of the gate for the release and the decision in force, for CI."""
         release = release_get_for_user(user=request.user, release_id=pk)
@@ -31,7 +29,7 @@ class GateVerdictApi(APIView):
 
 
 class ReleaseVerdictApi(APIView):
-    @extend_schema(responses={200: ReleaseVerdictSerializer, **NOT_FOUND})
+    @extend_schema(responses={200: ReleaseVerdictSerializer})
     def get(self, request, pk: int):
         """Every gate guarding the release's next move with its verdict; `may_move` when all permit it."""
         release = release_get_for_user(user=request.user, release_id=pk)

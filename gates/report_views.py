@@ -21,7 +21,7 @@ from releases.models import Membership, Project, Release
 from releases.selectors import project_get_for_user
 
 from . import selectors
-from .views import _release, page
+from .views import _release
 
 AUDIT_ACTIONS = [
     ("", "All actions"),
@@ -42,7 +42,6 @@ def _readiness_context(request, release: Release) -> dict:
     }
 
 
-@page
 @require_GET
 def readiness(request, pk: int):
     release = _release(pk, request.user)
@@ -60,7 +59,6 @@ def render_pdf(html: str) -> bytes | None:
     return None if result.err else out.getvalue()
 
 
-@page
 @require_GET
 def readiness_pdf(request, pk: int):
     """The readiness report as PDF; when it cannot be drawn, the HTML report with the error (503)."""
@@ -93,7 +91,6 @@ def _audit_csv(project: Project, events):
     )
 
 
-@page
 @require_GET
 def audit_log(request, key: str):
     project = project_get_for_user(user=request.user, key=key)

@@ -5,16 +5,15 @@ the pages only hide buttons a user cannot use.
 """
 
 import datetime as dt
-import functools
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from qualitygov.errors import AccessDenied, DomainError
+from qualitygov.pages import refusal_as_message
 from releases.access import Action, can, require, role_of
 from releases.models import Project, Release
 from releases.selectors import project_get_for_user, release_get_for_user
@@ -36,32 +35,14 @@ from .standing import new_decision_must_cover, next_move_label
 from .verdicts import evaluation_is_stale, verdicts_for
 
 
-def page(view):
-    """Turn an AccessDenied from a service or `require` into Django's 403 page."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except AccessDenied as exc:
-            raise PermissionDenied(exc.message) from exc
-
-    return wrapper
-
-
 def _release(pk: int, user) -> Release:
     """The release if the user is a member of its project; 404 otherwise (other projects do not exist)."""
     return release_get_for_user(user=user, release_id=pk)
 
 
-def _error(request, exc: DomainError) -> None:
-    messages.error(request, exc.message)
-
-
 # --- Gate list and editor ------------------------------------------------------------
 
 
-@page
 @require_GET
 def gate_index(request):
     """Gates per project the user can see, with each active release's gate status."""
@@ -160,13 +141,11 @@ def _editor(request, *, project: Project, gate: QualityGate | None):
     )
 
 
-@page
 def gate_new(request, key: str):
     project = project_get_for_user(user=request.user, key=key)
     return _editor(request, project=project, gate=None)
 
 
-@page
 def gate_edit(request, pk: int):
     gate = selectors.gate_get_for_user(user=request.user, pk=pk)
     return _editor(request, project=gate.project, gate=gate)
@@ -239,7 +218,7 @@ def _release_gates_context(request, release: Release) -> dict:
 
 def _after_card_change(request, release: Release, gate_id: int):
     """htmx: re-render the one gate card (with the messages just added); plain form: back to the page."""
-    if request.headers.get("HX-Request"):
+    if request.htmx:
         context = _release_gates_context(request, release)
         card = next((c for c in context["cards"] if c["gate"].pk == gate_id), None)
         if card is not None:
@@ -248,14 +227,12 @@ def _after_card_change(request, release: Release, gate_id: int):
     return redirect(f"{reverse('gates:release_gates', args=[release.pk])}#gate-{gate_id}")
 
 
-@page
 @require_GET
 def release_gates(request, pk: int):
     release = _release(pk, request.user)
     return render(request, "gates/release_gates.html", _release_gates_context(request, release))
 
 
-@page
 @require_GET
 def release_gates_panel(request, pk: int):
     """The small panel the release page loads with htmx: each gate's live status, decisions, expired waivers."""
@@ -268,24 +245,18 @@ def release_gates_panel(request, pk: int):
     )
 
 
-@page
 @require_POST
 def gate_evaluate(request, pk: int, gate_id: int):
     release = _release(pk, request.user)
     gate = get_object_or_404(QualityGate, pk=gate_id, project=release.project)
-    try:
+    with refusal_as_message(request):
         evaluation = services.gate_evaluate(gate=gate, release=release, by=request.user, via="browser")
         messages.success(request, f"'{gate.name}' evaluated: {evaluation.get_status_display()}.")
-    except AccessDenied:
-        raise
-    except DomainError as exc:
-        _error(request, exc)
     if request.POST.get("next", "") == "decide":
         return redirect("gates:decide", pk=release.pk, gate_id=gate.pk)
     return _after_card_change(request, release, gate.pk)
 
 
-@page
 @require_POST
 def signoff_create(request, pk: int, item_id: int):
     release = _release(pk, request.user)
@@ -294,19 +265,14 @@ def signoff_create(request, pk: int, item_id: int):
     )
     form = SignoffForm(request.POST)
     if form.is_valid():
-        try:
+        with refusal_as_message(request):
             services.signoff_create(
                 item=item, release=release, by=request.user, comment=form.cleaned_data["comment"]
             )
             messages.success(request, f"Signed off '{item.text}'.")
-        except AccessDenied:
-            raise
-        except DomainError as exc:
-            _error(request, exc)
     return _after_card_change(request, release, item.gate_id)
 
 
-@page
 @require_POST
 def signoff_revoke(request, pk: int):
     signoff = selectors.signoff_get_for_user(user=request.user, pk=pk)
@@ -314,20 +280,15 @@ def signoff_revoke(request, pk: int):
     if not form.is_valid():
         messages.error(request, "Revoking a sign-off needs a reason.")
     else:
-        try:
+        with refusal_as_message(request):
             services.signoff_revoke(signoff=signoff, by=request.user, reason=form.cleaned_data["reason"])
             messages.success(request, f"Sign-off of '{signoff.item.text}' revoked.")
-        except AccessDenied:
-            raise
-        except DomainError as exc:
-            _error(request, exc)
     return _after_card_change(request, signoff.release, signoff.item.gate_id)
 
 
 # --- Evaluation detail -------------------------------------------------------------------
 
 
-@page
 @require_GET
 def evaluation_detail(request, pk: int):
     evaluation = selectors.evaluation_get_for_user(user=request.user, pk=pk)
@@ -371,7 +332,6 @@ def _waivers_from_post(post, failures: list[dict]) -> list[dict]:
     return waivers
 
 
-@page
 def decide(request, pk: int, gate_id: int):
     release = _release(pk, request.user)
     gate = get_object_or_404(
@@ -384,13 +344,9 @@ def decide(request, pk: int, gate_id: int):
     if request.method == "POST" and "evaluate_now" in request.POST:
         # "Evaluate now" posts the decision form: evaluate, then show the form again with what was typed
         # (decision, rationale, waivers), pointing at the new evaluation.
-        try:
+        with refusal_as_message(request):
             services.gate_evaluate(gate=gate, release=release, by=request.user, via="browser")
             messages.success(request, f"'{gate.name}' evaluated.")
-        except AccessDenied:
-            raise
-        except DomainError as exc:
-            _error(request, exc)
         data = selectors.decision_page(release=release, gate=gate)
         latest = data["evaluation"]
         form = DecisionForm(

@@ -2,7 +2,7 @@
 
 from django.contrib.auth import get_user_model
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,13 +17,6 @@ from releases.selectors import project_get_for_user, project_list_for_user
 
 from . import selectors, services
 from .models import ActionItem, ActionItemStatus, Incident, IncidentSeverity, PostMortem
-
-ERRORS = {
-    400: OpenApiResponse(description="Invalid input: field errors or {detail, code, field}."),
-    401: OpenApiResponse(description="Not authenticated."),
-    403: OpenApiResponse(description="Your role in this project does not allow this action."),
-    404: OpenApiResponse(description="No such object among the projects you are a member of."),
-}
 
 
 class ActionItemOutputSerializer(serializers.ModelSerializer):
@@ -134,7 +127,7 @@ class IncidentListApi(APIView):
             OpenApiParameter("state", str, enum=["open", "restored"]),
             OpenApiParameter("release", int),
         ],
-        responses={200: IncidentOutputSerializer(many=True), **ERRORS},
+        responses={200: IncidentOutputSerializer(many=True)},
     )
     def get(self, request):
         filters = {k: request.query_params.get(k) for k in ("project", "severity", "state", "release")}
@@ -150,7 +143,7 @@ class IncidentListApi(APIView):
     @extend_schema(
         summary="Record an incident (manager, release manager or admin)",
         request=IncidentInputSerializer,
-        responses={201: IncidentOutputSerializer, **ERRORS},
+        responses={201: IncidentOutputSerializer},
     )
     def post(self, request):
         ser = IncidentInputSerializer(data=request.data)
@@ -165,14 +158,14 @@ class IncidentListApi(APIView):
 
 
 class IncidentDetailApi(APIView):
-    @extend_schema(summary="One incident", responses={200: IncidentOutputSerializer, **ERRORS})
+    @extend_schema(summary="One incident", responses={200: IncidentOutputSerializer})
     def get(self, request, pk: int):
         return Response(IncidentOutputSerializer(_incident(request, pk)).data)
 
     @extend_schema(
         summary="Change an incident",
         request=IncidentInputSerializer(partial=True),
-        responses={200: IncidentOutputSerializer, **ERRORS},
+        responses={200: IncidentOutputSerializer},
     )
     def patch(self, request, pk: int):
         incident = _incident(request, pk)
@@ -189,7 +182,7 @@ class IncidentRestoreApi(APIView):
     @extend_schema(
         summary="Mark an open incident restored (now, or restored_at)",
         request=None,
-        responses={200: IncidentOutputSerializer, **ERRORS},
+        responses={200: IncidentOutputSerializer},
     )
     def post(self, request, pk: int):
         incident = _incident(request, pk)
@@ -203,7 +196,7 @@ class IncidentRestoreApi(APIView):
 
 
 class PostMortemApi(APIView):
-    @extend_schema(summary="The incident's post-mortem", responses={200: PostMortemSerializer, **ERRORS})
+    @extend_schema(summary="The incident's post-mortem", responses={200: PostMortemSerializer})
     def get(self, request, pk: int):
         incident = _incident(request, pk)
         postmortem = PostMortem.objects.filter(incident=incident).first()
@@ -214,7 +207,7 @@ class PostMortemApi(APIView):
     @extend_schema(
         summary="Write or replace the post-mortem",
         request=PostMortemSerializer,
-        responses={200: PostMortemSerializer, **ERRORS},
+        responses={200: PostMortemSerializer},
     )
     def put(self, request, pk: int):
         incident = _incident(request, pk)
@@ -228,7 +221,7 @@ class PostMortemApi(APIView):
 class ActionItemListApi(APIView):
     @extend_schema(
         summary="Action items of an incident",
-        responses={200: ActionItemOutputSerializer(many=True), **ERRORS},
+        responses={200: ActionItemOutputSerializer(many=True)},
     )
     def get(self, request, pk: int):
         incident = _incident(request, pk)
@@ -239,7 +232,7 @@ class ActionItemListApi(APIView):
     @extend_schema(
         summary="Add an action item",
         request=ActionItemInputSerializer,
-        responses={201: ActionItemOutputSerializer, **ERRORS},
+        responses={201: ActionItemOutputSerializer},
     )
     def post(self, request, pk: int):
         incident = _incident(request, pk)
@@ -256,7 +249,7 @@ class ActionItemDetailApi(APIView):
     @extend_schema(
         summary="Change an action item (status, owner, due date, title)",
         request=ActionItemInputSerializer(partial=True),
-        responses={200: ActionItemOutputSerializer, **ERRORS},
+        responses={200: ActionItemOutputSerializer},
     )
     def patch(self, request, pk: int):
         projects = project_list_for_user(user=request.user)

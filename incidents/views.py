@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from qualitygov.errors import DomainError
+from qualitygov.pages import form_error
 from qualitygov.services import parse_id
 from releases.access import Action, can
 from releases.selectors import project_get_for_user, project_list_for_user
@@ -18,13 +19,6 @@ from releases.selectors import project_get_for_user, project_list_for_user
 from . import selectors, services
 from .forms import ActionItemForm, ActionItemStatusForm, IncidentForm, PostMortemForm, ProjectChoiceForm
 from .models import ActionItem, IncidentSeverity
-
-
-def _apply_error(form, exc: DomainError) -> None:
-    if exc.field and exc.field in form.fields:
-        form.add_error(exc.field, exc.message)
-    else:
-        form.add_error(None, exc.message)
 
 
 def _require_manage(user, project) -> None:
@@ -76,7 +70,7 @@ def incident_create(request):
         try:
             incident = services.incident_create(project=project, by=request.user, **data)
         except DomainError as exc:
-            _apply_error(form, exc)
+            form_error(form, exc)
         else:
             messages.success(request, f"Incident INC-{incident.pk} recorded.")
             return redirect("incidents:incident_detail", pk=incident.pk)
@@ -101,7 +95,7 @@ def incident_edit(request, pk: int):
         try:
             services.incident_update(incident=incident, data=data, defects=defects, by=request.user)
         except DomainError as exc:
-            _apply_error(form, exc)
+            form_error(form, exc)
         else:
             messages.success(request, "Incident updated.")
             return redirect("incidents:incident_detail", pk=incident.pk)

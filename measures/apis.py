@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
@@ -30,16 +30,6 @@ from .coverage import FORMATS as COVERAGE_FORMATS
 from .loadtest import FORMATS as LOADTEST_FORMATS
 from .models import Direction, Finding, FindingLevel, MeasureKey
 
-ERRORS = {
-    400: OpenApiResponse(
-        description="Invalid input: field errors, or {detail, code, field} with line/column."
-    ),
-    401: OpenApiResponse(description="Not authenticated (session or `Authorization: Token ...`)."),
-    403: OpenApiResponse(description="Your role in this project does not allow this action."),
-    404: OpenApiResponse(description="No such object among the projects you are a member of."),
-    413: OpenApiResponse(description="Larger than QUALITYGOV_MAX_UPLOAD_BYTES (before or after gzip)."),
-    415: OpenApiResponse(description="Unsupported content type."),
-}
 BINARY = ("application/gzip", "application/x-gzip", "application/octet-stream")
 COVERAGE_TYPES = (*XML_TYPES, "text/plain", "text/x-lcov")
 SARIF_TYPES = ("application/sarif+json", "application/json", *BINARY)
@@ -150,7 +140,7 @@ class _UploadApi(APIView):
         )
 
 
-UPLOAD_RESPONSES = {201: UPLOAD_RESPONSE, 200: UPLOAD_RESPONSE, **ERRORS}
+UPLOAD_RESPONSES = {201: UPLOAD_RESPONSE, 200: UPLOAD_RESPONSE}
 
 
 class CoverageUploadApi(_UploadApi):
@@ -228,7 +218,7 @@ class MeasuresApi(APIView):
         parameters=[
             OpenApiParameter("as_of", str, description="ISO datetime or date (end of day); default now.")
         ],
-        responses={200: RELEASE_MEASURES, **ERRORS},
+        responses={200: RELEASE_MEASURES},
     )
     def get(self, request, release_id: int):
         release = release_get_for_user(user=request.user, release_id=release_id)
@@ -258,7 +248,7 @@ class MeasuresApi(APIView):
     @extend_schema(
         summary="Record measures of a release: {key, value} or a list of them",
         request=MeasureInput(many=True),
-        responses={201: UPLOAD_RESPONSE, 200: UPLOAD_RESPONSE, **ERRORS},
+        responses={201: UPLOAD_RESPONSE, 200: UPLOAD_RESPONSE},
     )
     def post(self, request, release_id: int):
         release = release_get_for_user(user=request.user, release_id=release_id)
@@ -310,7 +300,6 @@ class FindingsApi(APIView):
                     "results": FindingOutput(many=True),
                 },
             ),
-            **ERRORS,
         },
     )
     def get(self, request, release_id: int):
@@ -347,7 +336,7 @@ class MeasureKeyListApi(APIView):
 
     @extend_schema(
         summary="Measure keys of a project (built-in and custom)",
-        responses={200: KEY_DEFINITIONS, **ERRORS},
+        responses={200: KEY_DEFINITIONS},
     )
     def get(self, request, key: str):
         project = project_get_for_user(user=request.user, key=key)
@@ -368,7 +357,7 @@ class MeasureKeyListApi(APIView):
     @extend_schema(
         summary="Define a custom measure key (project admins)",
         request=MeasureKeyInput,
-        responses={201: MeasureKeyOutput, **ERRORS},
+        responses={201: MeasureKeyOutput},
     )
     def post(self, request, key: str):
         project = project_get_for_user(user=request.user, key=key)
@@ -380,7 +369,7 @@ class MeasureKeyListApi(APIView):
 
 
 class MeasureKeyDetailApi(APIView):
-    @extend_schema(summary="Remove a custom measure key (project admins)", responses={204: None, **ERRORS})
+    @extend_schema(summary="Remove a custom measure key (project admins)", responses={204: None})
     def delete(self, request, key: str, measure_key: str):
         project = project_get_for_user(user=request.user, key=key)
         found = selectors.custom_keys(project=project).filter(key=measure_key).first()

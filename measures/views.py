@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from qualitygov.errors import DomainError, PayloadTooLarge
+from qualitygov.pages import form_error
 from qualitygov.uploads import spool_upload
 from releases.access import Action, can, require
 from releases.selectors import project_get_for_user, release_get_for_user
@@ -118,7 +119,7 @@ def measure_keys(request, key: str):
                 messages.success(request, f"Measure key {form.cleaned_data['key']} added.")
                 return redirect("measures:measure_keys", key=project.key)
             except DomainError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                form_error(form, exc)
         status = 400
     context = {
         "project": project,

@@ -20,12 +20,6 @@ from .flow import defect_flow
 from .models import Alert, AlertDirection, AlertRule, PayloadFormat, Webhook
 from .registry import definitions_for
 
-ERRORS = {
-    400: OpenApiResponse(description="Invalid input: {detail, code, field}."),
-    401: OpenApiResponse(description="Not authenticated (session or `Authorization: Token ...`)."),
-    403: OpenApiResponse(description="Your role in this project does not allow this action."),
-    404: OpenApiResponse(description="No such object among the projects you are a member of."),
-}
 MAX_SERIES_DAYS = 400
 
 
@@ -84,7 +78,7 @@ class ReleaseMetricsApi(APIView):
     @extend_schema(
         summary="Every metric of a release (and its project) with value, n, unit and computed_at",
         parameters=[AS_OF_PARAM],
-        responses={200: MetricSerializer(many=True), **ERRORS},
+        responses={200: MetricSerializer(many=True)},
     )
     def get(self, request, pk: int):
         release = _release_for(request.user, pk)
@@ -100,7 +94,6 @@ class ReleaseMetricItemsApi(APIView):
         parameters=[AS_OF_PARAM],
         responses={
             200: OpenApiResponse(description="{key, as_of, value, parts: {part: {count, items}}}"),
-            **ERRORS,
         },
     )
     def get(self, request, pk: int, key: str):
@@ -126,7 +119,6 @@ class ProjectMetricItemsApi(APIView):
         parameters=[AS_OF_PARAM],
         responses={
             200: OpenApiResponse(description="{key, as_of, value, n, parts: {part: {count, items}}}"),
-            **ERRORS,
         },
     )
     def get(self, request, key: str, metric: str):
@@ -145,7 +137,7 @@ class ProjectMetricsApi(APIView):
     @extend_schema(
         summary="Project metrics (MTTR with median/p90/open incidents, change failure rate, stability index)",
         parameters=[AS_OF_PARAM],
-        responses={200: MetricSerializer(many=True), **ERRORS},
+        responses={200: MetricSerializer(many=True)},
     )
     def get(self, request, key: str):
         project = project_get_for_user(user=request.user, key=key)
@@ -216,7 +208,7 @@ class ReleaseMetricSeriesApi(APIView):
     @extend_schema(
         summary="Trend of one metric of a release (daily snapshots; defect_flow computed from history)",
         parameters=SERIES_PARAMS,
-        responses={200: SERIES_RESPONSE, **ERRORS},
+        responses={200: SERIES_RESPONSE},
     )
     def get(self, request, pk: int, key: str):
         return _series(request, key=key, release=_release_for(request.user, pk))
@@ -226,7 +218,7 @@ class ProjectMetricSeriesApi(APIView):
     @extend_schema(
         summary="Trend of one project metric (mttr_hours, change_failure_rate, stability_index, defect_flow)",
         parameters=SERIES_PARAMS,
-        responses={200: SERIES_RESPONSE, **ERRORS},
+        responses={200: SERIES_RESPONSE},
     )
     def get(self, request, key: str, metric: str):
         return _series(request, key=metric, project=project_get_for_user(user=request.user, key=key))
@@ -236,7 +228,7 @@ class ReleaseRecomputeApi(APIView):
     @extend_schema(
         summary="Ask for a recompute of the release's and its project's metrics (coalesced, asynchronous)",
         request=None,
-        responses={202: OpenApiResponse(description="Recorded; a worker recomputes shortly."), **ERRORS},
+        responses={202: OpenApiResponse(description="Recorded; a worker recomputes shortly.")},
     )
     def post(self, request, pk: int):
         release = _release_for(request.user, pk)
@@ -350,9 +342,7 @@ def _resolve_rule_input(project, data: dict) -> dict:
 
 
 class ProjectAlertRulesApi(APIView):
-    @extend_schema(
-        summary="Alert rules of a project", responses={200: AlertRuleOutputSerializer(many=True), **ERRORS}
-    )
+    @extend_schema(summary="Alert rules of a project", responses={200: AlertRuleOutputSerializer(many=True)})
     def get(self, request, key: str):
         project = project_get_for_user(user=request.user, key=key)
         return Response(AlertRuleOutputSerializer(selectors.alert_rules_for(project=project), many=True).data)
@@ -360,7 +350,7 @@ class ProjectAlertRulesApi(APIView):
     @extend_schema(
         summary="Create an alert rule (project admin)",
         request=AlertRuleInputSerializer,
-        responses={201: AlertRuleOutputSerializer, **ERRORS},
+        responses={201: AlertRuleOutputSerializer},
     )
     def post(self, request, key: str):
         project = project_get_for_user(user=request.user, key=key)
@@ -388,14 +378,14 @@ class AlertRuleDetailApi(APIView):
         project_get_for_user(user=request.user, key=rule.project.key)
         return rule
 
-    @extend_schema(summary="One alert rule", responses={200: AlertRuleOutputSerializer, **ERRORS})
+    @extend_schema(summary="One alert rule", responses={200: AlertRuleOutputSerializer})
     def get(self, request, pk: int):
         return Response(AlertRuleOutputSerializer(self._rule(request, pk)).data)
 
     @extend_schema(
         summary="Change an alert rule (project admin); a changed condition re-arms it",
         request=AlertRuleInputSerializer(partial=True),
-        responses={200: AlertRuleOutputSerializer, **ERRORS},
+        responses={200: AlertRuleOutputSerializer},
     )
     def patch(self, request, pk: int):
         rule = self._rule(request, pk)
@@ -408,7 +398,7 @@ class AlertRuleDetailApi(APIView):
         rule = alert_services.alert_rule_update(rule=rule, data=data)
         return Response(AlertRuleOutputSerializer(rule).data)
 
-    @extend_schema(summary="Delete an alert rule (project admin)", responses={204: None, **ERRORS})
+    @extend_schema(summary="Delete an alert rule (project admin)", responses={204: None})
     def delete(self, request, pk: int):
         rule = self._rule(request, pk)
         require(request.user, rule.project, Action.MANAGE_GATES)
@@ -419,7 +409,7 @@ class AlertRuleDetailApi(APIView):
 class ProjectWebhooksApi(APIView):
     @extend_schema(
         summary="Webhooks of a project (secrets are never returned)",
-        responses={200: WebhookOutputSerializer(many=True), **ERRORS},
+        responses={200: WebhookOutputSerializer(many=True)},
     )
     def get(self, request, key: str):
         project = project_get_for_user(user=request.user, key=key)
@@ -429,7 +419,7 @@ class ProjectWebhooksApi(APIView):
     @extend_schema(
         summary="Register a webhook (project admin)",
         request=WebhookInputSerializer,
-        responses={201: WebhookOutputSerializer, **ERRORS},
+        responses={201: WebhookOutputSerializer},
     )
     def post(self, request, key: str):
         project = project_get_for_user(user=request.user, key=key)
@@ -459,7 +449,7 @@ class WebhookDetailApi(APIView):
 
     @extend_schema(
         summary="One webhook (project admin; the secret is never returned)",
-        responses={200: WebhookOutputSerializer, **ERRORS},
+        responses={200: WebhookOutputSerializer},
     )
     def get(self, request, pk: int):
         return Response(WebhookOutputSerializer(self._webhook(request, pk)).data)
@@ -467,7 +457,7 @@ class WebhookDetailApi(APIView):
     @extend_schema(
         summary="Change a webhook (project admin): name, url, secret, active, payload_format, event_kinds",
         request=WebhookUpdateSerializer(partial=True),
-        responses={200: WebhookOutputSerializer, **ERRORS},
+        responses={200: WebhookOutputSerializer},
     )
     def patch(self, request, pk: int):
         webhook = self._webhook(request, pk)
@@ -488,7 +478,7 @@ class AlertListApi(APIView):
             OpenApiParameter("project", str, description="Project key."),
             OpenApiParameter("active", bool, description="Only alerts not cleared yet."),
         ],
-        responses={200: AlertOutputSerializer(many=True), **ERRORS},
+        responses={200: AlertOutputSerializer(many=True)},
     )
     def get(self, request):
         from releases.selectors import project_list_for_user

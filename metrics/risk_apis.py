@@ -9,7 +9,7 @@ from qualitygov.timeparams import parse_as_of
 from releases.selectors import project_get_for_user
 
 from . import risk_selectors
-from .apis import AS_OF_PARAM, ERRORS, _release_for
+from .apis import AS_OF_PARAM, _release_for
 
 
 class ProjectCalibrationApi(APIView):
@@ -26,7 +26,7 @@ class ProjectCalibrationApi(APIView):
             AS_OF_PARAM,
             OpenApiParameter("releases", bool, description="Add the per-release outcomes (default no)."),
         ],
-        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request, key: str):
         project = project_get_for_user(user=request.user, key=key)
@@ -48,7 +48,7 @@ class ReleaseEconomicsApi(APIView):
             "`shown` is false, with `reason`, where the policy sets no costs or history is too short."
         ),
         parameters=[AS_OF_PARAM],
-        responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(description="Bad as_of."), **ERRORS},
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(description="Bad as_of.")},
     )
     def get(self, request, pk: int):
         release = _release_for(request.user, pk)

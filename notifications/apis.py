@@ -1,6 +1,6 @@
 """REST API for the caller's own notifications and preferences. Nobody reads or marks another user's."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,11 +11,6 @@ from qualitygov.errors import DomainError
 from . import selectors, services
 from .kinds import Kind
 from .models import Notification
-
-ERRORS = {
-    400: OpenApiResponse(description="Invalid input: field errors or {detail, code, field}."),
-    401: OpenApiResponse(description="Not authenticated."),
-}
 
 
 class NotificationOutputSerializer(serializers.ModelSerializer):
@@ -37,7 +32,7 @@ class NotificationListApi(APIView):
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int),
         ],
-        responses={200: NotificationOutputSerializer(many=True), **ERRORS},
+        responses={200: NotificationOutputSerializer(many=True)},
     )
     def get(self, request):
         unread = request.query_params.get("unread", "").lower()
@@ -73,7 +68,7 @@ class NotificationMarkReadApi(APIView):
         summary="Mark my notifications read (ids, or all)",
         description="Ids of notifications that are not yours are ignored, like ids that do not exist.",
         request=MarkReadInputSerializer,
-        responses={200: MarkReadOutputSerializer, **ERRORS},
+        responses={200: MarkReadOutputSerializer},
     )
     def post(self, request):
         ser = MarkReadInputSerializer(data=request.data)
@@ -99,9 +94,7 @@ class PreferencesInputSerializer(serializers.Serializer):
 
 
 class NotificationPreferencesApi(APIView):
-    @extend_schema(
-        summary="My notification preferences", responses={200: PreferenceSerializer(many=True), **ERRORS}
-    )
+    @extend_schema(summary="My notification preferences", responses={200: PreferenceSerializer(many=True)})
     def get(self, request):
         return Response(PreferenceSerializer(selectors.preferences_for(user=request.user), many=True).data)
 
@@ -109,7 +102,7 @@ class NotificationPreferencesApi(APIView):
         summary="Change my notification preferences",
         description="Each entry names a kind and the channels to switch; channels left out keep their setting.",
         request=PreferencesInputSerializer,
-        responses={200: PreferenceSerializer(many=True), **ERRORS},
+        responses={200: PreferenceSerializer(many=True)},
     )
     def put(self, request):
         ser = PreferencesInputSerializer(data=request.data)

@@ -42,13 +42,13 @@ def notifications_mark_read(request):
     ids = [] if everything else [pk for pk in map(parse_id, request.POST.getlist("id")) if pk]
     if not everything and not ids:
         error = "Choose a notification to mark read."
-        if request.headers.get("HX-Request") != "true":
+        if not request.htmx:
             messages.error(request, error)
             return redirect("notifications:list")
         context = {**_list_context(request), "oob_bell": True, "error": error}
         return render(request, "notifications/_list.html", context, status=400)
     changed = services.notifications_mark_read(user=request.user, ids=ids, everything=everything)
-    if request.headers.get("HX-Request") == "true":
+    if request.htmx:
         return render(request, "notifications/_list.html", {**_list_context(request), "oob_bell": True})
     messages.success(request, f"Marked {changed} notification{'s' if changed != 1 else ''} read.")
     return redirect("notifications:list")

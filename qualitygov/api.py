@@ -20,11 +20,16 @@ class Pagination(PageNumberPagination):
 
 
 def exception_handler(exc, context):
-    """Map domain errors to 400/403/409/413 with a message; let DRF handle its own; never a 500 for bad input."""
+    """Map domain errors to 400/403/409/413 with a message; let DRF handle its own; never a 500 for bad input.
+
+    A refusal is `{detail, code}`; when it names an input field, also `field` and, for a 400, DRF's field-error
+    entry (`{"version": ["..."]}`), so a client reads a service's refusal like a serializer's."""
     if isinstance(exc, DomainError):
         body = {"detail": exc.message, "code": exc.code}
         if exc.field:
             body["field"] = exc.field
+            if exc.status_code == status.HTTP_400_BAD_REQUEST:
+                body.setdefault(exc.field, [exc.message])
         for name, value in exc.details.items():
             body.setdefault(name, value)
         return Response(body, status=exc.status_code)

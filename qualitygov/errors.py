@@ -1,5 +1,7 @@
 """Domain errors raised by services. The API maps them to 4xx responses in one place (qualitygov.api)."""
 
+from django.core.exceptions import PermissionDenied
+
 
 class DomainError(Exception):
     """A request that breaks a business rule (illegal move, bad reference). HTTP 400."""
@@ -24,8 +26,9 @@ class ConflictError(DomainError):
         super().__init__(message, field=field, code=code, details=details)
 
 
-class AccessDenied(DomainError):
-    """The user's project role does not allow this action. HTTP 403."""
+class AccessDenied(DomainError, PermissionDenied):
+    """The user's project role does not allow this action. HTTP 403: the API's exception handler answers it as a
+    domain error, and pages get Django's 403 page (it is a PermissionDenied too)."""
 
     status_code = 403
 

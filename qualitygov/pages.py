@@ -1,10 +1,45 @@
-"""Helpers every page shares: how a refusal from a service shows on the form that caused it."""
+"""Helpers every page shares: how a refusal from a service shows on the page that caused it.
+
+- 404: pages look objects up through the `*_get_for_user` selectors, which raise Http404 outside the user's
+  projects (see docs/architecture.md, "Access and not found").
+- 403: a service's `AccessDenied` is also Django's `PermissionDenied`, so a page that lets it propagate answers
+  Django's 403 page with its message; no view converts it.
+- Any other refusal (`DomainError`): next to the form field it names (`form_error`, `refusal_on_form`) or as an
+  error message on the page the view shows next (`refusal_as_message`).
+- htmx: `request.htmx` (django-htmx's middleware) tells a fragment request from a whole-page one.
+"""
 
 from __future__ import annotations
 
-from qualitygov.errors import DomainError
+from contextlib import contextmanager
+
+from django.contrib import messages
+
+from qualitygov.errors import AccessDenied, DomainError
 
 
 def form_error(form, exc: DomainError) -> None:
     """Show a service's refusal next to the field it names, or above the form when it names none."""
     form.add_error(exc.field if exc.field and exc.field in form.fields else None, exc.message)
+
+
+@contextmanager
+def refusal_on_form(form):
+    """Run a service call; a refusal other than a 403 goes onto the form (the view then shows it again)."""
+    try:
+        yield
+    except AccessDenied:
+        raise
+    except DomainError as exc:
+        form_error(form, exc)
+
+
+@contextmanager
+def refusal_as_message(request):
+    """Run a service call; a refusal other than a 403 becomes an error message and the view carries on."""
+    try:
+        yield
+    except AccessDenied:
+        raise
+    except DomainError as exc:
+        messages.error(request, exc.message)

@@ -1,18 +1,17 @@
 """OpenAPI schema post-processing: document the error responses every operation can really give.
 
-The views declare their success responses (and sometimes a few errors with a specific description).
+The views declare their success responses (and, through `errors(...)`, the few errors these rules miss).
 Errors, though, come from a handful of shared places: DRF's authentication and parsers, the access
 helper (`releases.access.require`) and the one exception handler (`qualitygov.api.exception_handler`),
 so they are documented here in one pass over the generated schema, with one error body schema:
 
-- 400 on every operation that takes a body or query parameters: DRF field errors
-  (`{"version": ["..."]}`) or `{"detail", "code", "field"}` for a broken rule;
+- 400 on every operation that takes a body or parameters: DRF field errors (`{"version": ["..."]}`) or
+  `{"detail", "code", "field"}` for a broken rule (with the field's entry too when it names one);
 - 401 on every operation (no public API operation exists; `/api/schema/` itself is not in the schema);
 - 403 on every write (the caller's role, or a missing CSRF token with session authentication), and on
-  reads that declare it themselves;
-- 404 on every operation with a path parameter (unknown object, or one of a project you are not a member
-  of) or with query parameters (a page past the end, a referenced project or release you cannot see), and
-  on operations that declare it (references to other objects in the body);
+  every operation with parameters or a body (an object whose project you may see but your role may not read);
+- 404 on every operation with parameters or a body: an unknown object, or one of a project you are not a
+  member of, named in the path, the query (a page past the end, a project or release filter) or the body;
 - 409 on every write: the exception handler answers 409 for any `IntegrityError` (a concurrent
   duplicate), besides the explicit conflicts (`ConflictError`: stale `expected_version`, protected
   objects, the last admin);
@@ -24,6 +23,8 @@ post-processing.
 """
 
 from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse
 
 ERROR_COMPONENT = "Error"
 VALIDATION_ERROR_COMPONENT = "ValidationError"
@@ -44,6 +45,13 @@ DESCRIPTIONS = {
     413: "The upload is larger than `QUALITYGOV_MAX_UPLOAD_BYTES`.",
     415: "The request's `Content-Type` is not one this operation accepts.",
 }
+
+
+def errors(*codes: int) -> dict[int, OpenApiResponse]:
+    """Error responses for `extend_schema(responses=...)` that the rules below cannot infer (a 404 for an object
+    named in the body, a 403 on a read some roles may not make), described like every other."""
+    return {code: OpenApiResponse(description=DESCRIPTIONS[code]) for code in codes}
+
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -93,12 +101,12 @@ def error_codes(method: str, path: str, operation: dict) -> set[int]:
     codes = {401} | {code for code in declared if 400 <= code < 500}
     parameters = operation.get("parameters", [])
     body = operation.get("requestBody")
-    if body or any(p.get("in") == "query" for p in parameters):
-        codes.add(400)
+    if body or parameters:
+        # Any input can be refused (400), can name an object of a project you are not a member of (404), or one
+        # your role there may not read or change (403).
+        codes |= {400, 403, 404}
     if method in WRITE_METHODS:
         codes |= {403, 409}
-    if "{" in path or any(p.get("in") == "query" for p in parameters):
-        codes.add(404)
     if body:
         codes.add(415)
         if _is_upload(body):

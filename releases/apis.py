@@ -5,10 +5,8 @@ Object-level access: querysets only hold what the caller may see, so other proje
 writes check the caller's role in the project (403 when it does not allow the action).
 """
 
-import django_filters
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_view,
     inline_serializer,
@@ -17,36 +15,11 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from qualitygov.errors import AccessDenied, ConflictError, DomainError
+from qualitygov.errors import DomainError
 
 from . import selectors, services
 from .access import ROLE_ACTIONS, Action, require, require_project_creation
 from .models import ChangeClass, Membership, Project, Release, ReleaseStatus, Role
-
-ERRORS = {
-    400: OpenApiResponse(
-        description="Invalid input: field errors, or {detail, code, field} for a broken rule."
-    ),
-    401: OpenApiResponse(description="Not authenticated (session or `Authorization: Token ...`)."),
-    403: OpenApiResponse(description="Your role in this project does not allow this action."),
-    404: OpenApiResponse(description="No such object among the projects you are a member of."),
-}
-CONFLICT = {
-    409: OpenApiResponse(description="Conflicts with existing data (duplicate key, last admin, ...).")
-}
-
-
-def run_service(fn, **kwargs):
-    """Call a service; a refusal that names a field becomes DRF's field-error shape (400)."""
-    try:
-        return fn(**kwargs)
-    except (AccessDenied, ConflictError):
-        raise
-    except DomainError as exc:
-        if exc.field:
-            raise serializers.ValidationError({exc.field: [exc.message]}) from exc
-        raise
-
 
 # --- Projects -------------------------------------------------------------------------------------------
 
@@ -74,16 +47,16 @@ class ProjectUpdateSerializer(serializers.Serializer):
     list=extend_schema(
         summary="Projects you are a member of", responses={200: ProjectOutputSerializer(many=True)}
     ),
-    retrieve=extend_schema(summary="One project by key", responses={200: ProjectOutputSerializer, **ERRORS}),
+    retrieve=extend_schema(summary="One project by key", responses={200: ProjectOutputSerializer}),
     create=extend_schema(
         summary="Create a project (you become its admin; default gates are added)",
         request=ProjectCreateSerializer,
-        responses={201: ProjectOutputSerializer, **ERRORS, **CONFLICT},
+        responses={201: ProjectOutputSerializer},
     ),
     partial_update=extend_schema(
         summary="Rename or describe a project (project admins)",
         request=ProjectUpdateSerializer,
-        responses={200: ProjectOutputSerializer, **ERRORS},
+        responses={200: ProjectOutputSerializer},
     ),
 )
 class ProjectViewSet(
@@ -106,7 +79,7 @@ class ProjectViewSet(
         require_project_creation(request.user)
         data = ProjectCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        project = run_service(services.project_create, by=request.user, **data.validated_data)
+        project = services.project_create(by=request.user, **data.validated_data)
         return Response(ProjectOutputSerializer(project).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
@@ -120,9 +93,7 @@ class ProjectViewSet(
             )
         data = ProjectUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        project = run_service(
-            services.project_update, project=project, data=data.validated_data, by=request.user
-        )
+        project = services.project_update(project=project, data=data.validated_data, by=request.user)
         return Response(ProjectOutputSerializer(project).data)
 
 
@@ -167,60 +138,68 @@ class ReleaseInputSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
 
 
-class ReleaseFilter(django_filters.FilterSet):
-    project = django_filters.CharFilter(method="filter_project", help_text="Project key, e.g. PAY.")
-    status = django_filters.ChoiceFilter(choices=ReleaseStatus.choices)
-    change_class = django_filters.ChoiceFilter(choices=ChangeClass.choices)
+class ReleaseQuerySerializer(serializers.Serializer):
+    """The list's filters: a bad status or change class is a 400 with the field's error, empty ones are ignored."""
 
-    class Meta:
-        model = Release
-        fields = ["project", "status", "change_class"]
-
-    def filter_project(self, queryset, name, value):
-        return queryset.filter(project__key=value.strip().upper())
+    project = serializers.CharField(required=False, allow_blank=True, help_text="Project key, e.g. PAY.")
+    status = serializers.ChoiceField(choices=ReleaseStatus.choices, required=False, allow_blank=True)
+    change_class = serializers.ChoiceField(choices=ChangeClass.choices, required=False, allow_blank=True)
 
 
 @extend_schema_view(
     list=extend_schema(
-        summary="Releases of your projects", responses={200: ReleaseOutputSerializer(many=True)}
+        summary="Releases of your projects",
+        parameters=[ReleaseQuerySerializer],
+        responses={200: ReleaseOutputSerializer(many=True)},
     ),
-    retrieve=extend_schema(summary="One release", responses={200: ReleaseOutputSerializer, **ERRORS}),
+    retrieve=extend_schema(summary="One release", responses={200: ReleaseOutputSerializer}),
     create=extend_schema(
         summary="Create a release (manager, release manager, admin)",
         request=ReleaseInputSerializer,
-        responses={201: ReleaseOutputSerializer, **ERRORS, **CONFLICT},
+        responses={201: ReleaseOutputSerializer},
     ),
     update=extend_schema(
         summary="Replace a release's fields",
         request=ReleaseInputSerializer,
-        responses={200: ReleaseOutputSerializer, **ERRORS, **CONFLICT},
+        responses={200: ReleaseOutputSerializer},
     ),
     partial_update=extend_schema(
         summary="Change some of a release's fields",
         request=ReleaseInputSerializer,
-        responses={200: ReleaseOutputSerializer, **ERRORS, **CONFLICT},
+        responses={200: ReleaseOutputSerializer},
     ),
     destroy=extend_schema(
         summary="Delete a release without recorded evaluations or decisions",
-        responses={204: None, **ERRORS, **CONFLICT},
+        responses={204: None},
     ),
 )
 class ReleaseViewSet(viewsets.ModelViewSet):
     serializer_class = ReleaseOutputSerializer
-    filterset_class = ReleaseFilter
     ordering_fields = ["created_at", "planned_release_date", "actual_release_date", "version", "id"]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Release.objects.none()
-        return selectors.release_list(user=self.request.user)
+        if self.action != "list":
+            return selectors.release_list(user=self.request.user)
+        query = ReleaseQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        filters = query.validated_data
+        releases = selectors.release_list(
+            user=self.request.user,
+            project_key=filters.get("project", "").strip(),
+            status=filters.get("status", ""),
+        )
+        if filters.get("change_class"):
+            releases = releases.filter(change_class=filters["change_class"])
+        return releases
 
     def create(self, request, *args, **kwargs):
         data = ReleaseInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         project = self._project(fields.pop("project"))
-        release = run_service(services.release_create, project=project, by=request.user, **fields)
+        release = services.release_create(project=project, by=request.user, **fields)
         return Response(ReleaseOutputSerializer(self._counted(release)).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
@@ -232,7 +211,7 @@ class ReleaseViewSet(viewsets.ModelViewSet):
         key = fields.pop("project", None)
         if key is not None and key.strip().upper() != release.project.key:
             raise serializers.ValidationError({"project": ["A release cannot move to another project."]})
-        release = run_service(services.release_update, release=release, data=fields, by=request.user)
+        release = services.release_update(release=release, data=fields, by=request.user)
         return Response(ReleaseOutputSerializer(self._counted(release)).data)
 
     def _counted(self, release: Release) -> Release:
@@ -241,7 +220,7 @@ class ReleaseViewSet(viewsets.ModelViewSet):
 
     def destroy(self, request, *args, **kwargs):
         release = self.get_object()
-        run_service(services.release_delete, release=release, by=request.user)
+        services.release_delete(release=release, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _project(self, key: str) -> Project:
@@ -275,21 +254,19 @@ class MemberRoleSerializer(serializers.Serializer):
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="Members of a project", responses={200: MemberOutputSerializer(many=True), **ERRORS}
-    ),
-    retrieve=extend_schema(summary="One member", responses={200: MemberOutputSerializer, **ERRORS}),
+    list=extend_schema(summary="Members of a project", responses={200: MemberOutputSerializer(many=True)}),
+    retrieve=extend_schema(summary="One member", responses={200: MemberOutputSerializer}),
     create=extend_schema(
         summary="Add a member (project admins)",
         request=MemberAddSerializer,
-        responses={201: MemberOutputSerializer, **ERRORS, **CONFLICT},
+        responses={201: MemberOutputSerializer},
     ),
     partial_update=extend_schema(
         summary="Change a member's role (project admins)",
         request=MemberRoleSerializer,
-        responses={200: MemberOutputSerializer, **ERRORS},
+        responses={200: MemberOutputSerializer},
     ),
-    destroy=extend_schema(summary="Remove a member (project admins)", responses={204: None, **ERRORS}),
+    destroy=extend_schema(summary="Remove a member (project admins)", responses={204: None}),
 )
 @extend_schema(
     parameters=[
@@ -325,7 +302,7 @@ class MemberViewSet(viewsets.GenericViewSet):
         require(request.user, project, Action.MANAGE_MEMBERS)
         data = MemberAddSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = run_service(services.member_add, project=project, by=request.user, **data.validated_data)
+        membership = services.member_add(project=project, by=request.user, **data.validated_data)
         return Response(MemberOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
@@ -333,14 +310,14 @@ class MemberViewSet(viewsets.GenericViewSet):
         require(request.user, membership.project, Action.MANAGE_MEMBERS)
         data = MemberRoleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = run_service(
-            services.member_update, membership=membership, by=request.user, role=data.validated_data["role"]
+        membership = services.member_update(
+            membership=membership, by=request.user, role=data.validated_data["role"]
         )
         return Response(MemberOutputSerializer(membership).data)
 
     def destroy(self, request, *args, **kwargs):
         membership = self.get_object()
-        run_service(services.member_remove, membership=membership, by=request.user)
+        services.member_remove(membership=membership, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -368,7 +345,10 @@ class MeApi(APIView):
         )
 
     @extend_schema(
-        summary="The authenticated user and their roles", responses={200: OutputSerializer, 401: ERRORS[401]}
+        summary="The authenticated user and their roles",
+        responses={
+            200: OutputSerializer,
+        },
     )
     def get(self, request):
         user = request.user

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from qualitygov.errors import AccessDenied, DomainError
+from qualitygov.pages import form_error
 
 from . import selectors, services
 from .access import ROLE_ACTIONS, Action, can, may_create_projects
@@ -17,14 +18,6 @@ from .models import ReleaseStatus, Role
 def home(request):
     """The home page: the projects the user can see, with their latest releases."""
     return render(request, "home.html", {"projects": selectors.home_projects(user=request.user)})
-
-
-def _apply_error(form, exc: DomainError) -> None:
-    """Show a service's refusal next to the field it names (or above the form)."""
-    if exc.field and exc.field in form.fields:
-        form.add_error(exc.field, exc.message)
-    else:
-        form.add_error(None, exc.message)
 
 
 @require_http_methods(["GET", "POST"])
@@ -38,7 +31,7 @@ def project_create(request):
         try:
             project = services.project_create(**form.cleaned_data, by=request.user)
         except DomainError as exc:
-            _apply_error(form, exc)
+            form_error(form, exc)
         else:
             messages.success(request, f"Project {project.key} created with the default quality gates.")
             return redirect("releases:project_detail", key=project.key)
@@ -102,11 +95,11 @@ def project_members(request, key: str):
                 return redirect("releases:project_members", key=project.key)
             else:
                 raise DomainError("Unknown member operation.")
-        except AccessDenied as exc:
-            raise PermissionDenied(exc.message) from exc
+        except AccessDenied:
+            raise
         except DomainError as exc:
             if op == "add":
-                _apply_error(add_form, exc)
+                form_error(add_form, exc)
             else:
                 messages.error(request, exc.message)
             status = 400
@@ -168,7 +161,7 @@ def release_create(request, key: str):
         try:
             release = services.release_create(project=project, by=request.user, **form.cleaned_data)
         except DomainError as exc:
-            _apply_error(form, exc)
+            form_error(form, exc)
         else:
             messages.success(request, f"Release {release.version} created.")
             return redirect("releases:release_detail", pk=release.pk)
@@ -190,7 +183,7 @@ def release_edit(request, pk: int):
             services.release_update(release=release, data=form.cleaned_data, by=request.user)
         except DomainError as exc:
             # A move refused by a gate is a 409, as in the API; the form keeps what was typed.
-            _apply_error(form, exc)
+            form_error(form, exc)
             status = exc.status_code
         else:
             messages.success(request, f"Release {release.version} saved.")

@@ -15,10 +15,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from qualitygov.errors import AccessDenied, ConflictError, DomainError, PayloadTooLarge
 from qualitygov.parsers import SafeJSONParser
 from qualitygov.services import parse_id
-from qualitygov.uploads import UploadRefused
 from releases.selectors import project_get_for_user, release_get_for_user
 
 from . import selectors, services
@@ -45,26 +43,6 @@ from .serializers import (
     TestCaseUpdate,
 )
 
-ERRORS = {
-    400: OpenApiResponse(description="Invalid input: field errors, or {detail, code, field}."),
-    401: OpenApiResponse(description="Not authenticated (session or `Authorization: Token ...`)."),
-    403: OpenApiResponse(description="Your role in this project does not allow this action."),
-    404: OpenApiResponse(description="No such object among the projects you are a member of."),
-}
-
-
-def run_service(fn, **kwargs):
-    """Call a service; a refusal that names a field becomes DRF's field-error shape (400)."""
-    try:
-        return fn(**kwargs)
-    except (AccessDenied, ConflictError, PayloadTooLarge, UploadRefused):
-        raise
-    except DomainError as exc:
-        if exc.field:
-            raise serializers.ValidationError({exc.field: [exc.message]}) from exc
-        raise
-
-
 # --- requirements ---------------------------------------------------------------------------------------
 
 
@@ -75,7 +53,7 @@ class RequirementListApi(GenericAPIView):
 
     @extend_schema(
         summary="Requirements (filters: project, q, release)",
-        responses={200: RequirementOutput(many=True), **ERRORS},
+        responses={200: RequirementOutput(many=True)},
         parameters=[
             OpenApiParameter("project", str),
             OpenApiParameter("q", str),
@@ -94,15 +72,14 @@ class RequirementListApi(GenericAPIView):
         return self.get_paginated_response(RequirementOutput(page, many=True).data)
 
     @extend_schema(
-        summary="Create a requirement", request=RequirementInput, responses={201: RequirementOutput, **ERRORS}
+        summary="Create a requirement", request=RequirementInput, responses={201: RequirementOutput}
     )
     def post(self, request):
         data = RequirementInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         project = project_get_for_user(user=request.user, key=v["project"])
-        requirement = run_service(
-            services.requirement_create,
+        requirement = services.requirement_create(
             project=project,
             key=v["key"],
             title=v["title"],
@@ -116,12 +93,12 @@ class RequirementListApi(GenericAPIView):
 
 
 class RequirementDetailApi(APIView):
-    @extend_schema(summary="One requirement", responses={200: RequirementOutput, **ERRORS})
+    @extend_schema(summary="One requirement", responses={200: RequirementOutput})
     def get(self, request, pk: int):
         return Response(RequirementOutput(selectors.requirement_get_for_user(user=request.user, pk=pk)).data)
 
     @extend_schema(
-        summary="Edit a requirement", request=RequirementUpdate, responses={200: RequirementOutput, **ERRORS}
+        summary="Edit a requirement", request=RequirementUpdate, responses={200: RequirementOutput}
     )
     def patch(self, request, pk: int):
         requirement = selectors.requirement_get_for_user(user=request.user, pk=pk)
@@ -130,15 +107,15 @@ class RequirementDetailApi(APIView):
         v = dict(data.validated_data)
         if "releases" in v:
             v["release_ids"] = v.pop("releases")
-        run_service(services.requirement_update, requirement=requirement, by=request.user, data=v)
+        services.requirement_update(requirement=requirement, by=request.user, data=v)
         return Response(RequirementOutput(requirement).data)
 
     put = patch
 
-    @extend_schema(summary="Delete a requirement", responses={204: None, **ERRORS})
+    @extend_schema(summary="Delete a requirement", responses={204: None})
     def delete(self, request, pk: int):
         requirement = selectors.requirement_get_for_user(user=request.user, pk=pk)
-        run_service(services.requirement_delete, requirement=requirement, by=request.user)
+        services.requirement_delete(requirement=requirement, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -152,7 +129,7 @@ class TestCaseListApi(GenericAPIView):
 
     @extend_schema(
         summary="Test cases (filters: project, q, kind, component, requirement)",
-        responses={200: TestCaseOutput(many=True), **ERRORS},
+        responses={200: TestCaseOutput(many=True)},
         parameters=[OpenApiParameter(n, str) for n in ("project", "q", "kind", "component", "requirement")],
     )
     def get(self, request):
@@ -169,16 +146,13 @@ class TestCaseListApi(GenericAPIView):
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(TestCaseOutput(page, many=True).data)
 
-    @extend_schema(
-        summary="Create a test case", request=TestCaseInput, responses={201: TestCaseOutput, **ERRORS}
-    )
+    @extend_schema(summary="Create a test case", request=TestCaseInput, responses={201: TestCaseOutput})
     def post(self, request):
         data = TestCaseInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         project = project_get_for_user(user=request.user, key=v["project"])
-        case = run_service(
-            services.testcase_create,
+        case = services.testcase_create(
             project=project,
             title=v["title"],
             by=request.user,
@@ -193,13 +167,11 @@ class TestCaseListApi(GenericAPIView):
 
 
 class TestCaseDetailApi(APIView):
-    @extend_schema(summary="One test case", responses={200: TestCaseOutput, **ERRORS})
+    @extend_schema(summary="One test case", responses={200: TestCaseOutput})
     def get(self, request, pk: int):
         return Response(TestCaseOutput(selectors.testcase_get_for_user(user=request.user, pk=pk)).data)
 
-    @extend_schema(
-        summary="Edit a test case", request=TestCaseUpdate, responses={200: TestCaseOutput, **ERRORS}
-    )
+    @extend_schema(summary="Edit a test case", request=TestCaseUpdate, responses={200: TestCaseOutput})
     def patch(self, request, pk: int):
         case = selectors.testcase_get_for_user(user=request.user, pk=pk)
         data = TestCaseUpdate(data=request.data, partial=True)
@@ -209,15 +181,15 @@ class TestCaseDetailApi(APIView):
             v["requirement_ids"] = v.pop("requirements")
         if "steps" in v:
             v["steps"] = [dict(s) for s in v["steps"]]
-        run_service(services.testcase_update, test_case=case, by=request.user, data=v)
+        services.testcase_update(test_case=case, by=request.user, data=v)
         return Response(TestCaseOutput(case).data)
 
     put = patch
 
-    @extend_schema(summary="Delete a test case (and its results)", responses={204: None, **ERRORS})
+    @extend_schema(summary="Delete a test case (and its results)", responses={204: None})
     def delete(self, request, pk: int):
         case = selectors.testcase_get_for_user(user=request.user, pk=pk)
-        run_service(services.testcase_delete, test_case=case, by=request.user)
+        services.testcase_delete(test_case=case, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -227,7 +199,6 @@ class BulkLinkApi(APIView):
         request=BulkLinkInput,
         responses={
             200: inline_serializer("BulkLinkResult", {"changed": serializers.IntegerField()}),
-            **ERRORS,
         },
     )
     def post(self, request):
@@ -235,8 +206,7 @@ class BulkLinkApi(APIView):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         project = project_get_for_user(user=request.user, key=v["project"])
-        changed = run_service(
-            services.testcases_link_requirements,
+        changed = services.testcases_link_requirements(
             project=project,
             by=request.user,
             test_case_ids=v["test_cases"],
@@ -256,7 +226,7 @@ class RunListApi(GenericAPIView):
 
     @extend_schema(
         summary="Test runs, newest first (filters: release, source, project)",
-        responses={200: RunOutput(many=True), **ERRORS},
+        responses={200: RunOutput(many=True)},
         parameters=[
             OpenApiParameter("release", int),
             OpenApiParameter("source", str, enum=RunSource.values),
@@ -277,7 +247,7 @@ class RunListApi(GenericAPIView):
 
 
 class RunDetailApi(APIView):
-    @extend_schema(summary="One test run with its counts", responses={200: RunOutput, **ERRORS})
+    @extend_schema(summary="One test run with its counts", responses={200: RunOutput})
     def get(self, request, pk: int):
         return Response(RunOutput(selectors.run_get_for_user(user=request.user, pk=pk)).data)
 
@@ -295,7 +265,7 @@ class RunResultsApi(GenericAPIView):
             OpenApiParameter("suite", str),
             OpenApiParameter("q", str),
         ],
-        responses={200: ResultOutput(many=True), **ERRORS},
+        responses={200: ResultOutput(many=True)},
     )
     def get(self, request, pk: int):
         run = selectors.run_get_for_user(user=request.user, pk=pk)
@@ -313,7 +283,7 @@ class RunResultsApi(GenericAPIView):
     @extend_schema(
         summary="Record a manual result (status and/or per-step outcomes)",
         request=ManualResultInput,
-        responses={201: ResultOutput, **ERRORS},
+        responses={201: ResultOutput},
     )
     def post(self, request, pk: int):
         run = selectors.run_get_for_user(user=request.user, pk=pk)
@@ -323,8 +293,7 @@ class RunResultsApi(GenericAPIView):
         case = TestCase.objects.filter(pk=v["test_case"], project_id=run.release.project_id).first()
         if case is None:
             raise serializers.ValidationError({"test_case": ["Unknown test case for this run's project."]})
-        result = run_service(
-            services.manual_result_record,
+        result = services.manual_result_record(
             run=run,
             test_case=case,
             by=request.user,
@@ -336,17 +305,17 @@ class RunResultsApi(GenericAPIView):
 
 
 class RunCompleteApi(APIView):
-    @extend_schema(summary="Complete a manual run", request=None, responses={200: RunOutput, **ERRORS})
+    @extend_schema(summary="Complete a manual run", request=None, responses={200: RunOutput})
     def post(self, request, pk: int):
         run = selectors.run_get_for_user(user=request.user, pk=pk)
-        run = run_service(services.manual_run_complete, run=run, by=request.user)
+        run = services.manual_run_complete(run=run, by=request.user)
         return Response(RunOutput(selectors.run_get_for_user(user=request.user, pk=run.pk)).data)
 
 
 class RunComparisonApi(APIView):
     @extend_schema(
         summary="Comparison with the previous run of the release: new failures, fixed, still failing",
-        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request, pk: int):
         run = selectors.run_get_for_user(user=request.user, pk=pk)
@@ -372,15 +341,14 @@ class ManualRunCreateApi(APIView):
     @extend_schema(
         summary="Plan a manual run of a release over selected test cases",
         request=ManualRunInput,
-        responses={201: RunOutput, **ERRORS},
+        responses={201: RunOutput},
     )
     def post(self, request, release_id: int):
         release = release_get_for_user(user=request.user, release_id=release_id)
         data = ManualRunInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        run = run_service(
-            services.manual_run_create,
+        run = services.manual_run_create(
             release=release,
             by=request.user,
             test_case_ids=v["test_cases"],
@@ -404,7 +372,6 @@ class ResultDefectApi(APIView):
                 },
             ),
             200: OpenApiResponse(description="Already filed: the defect linked to the result (same body)."),
-            **ERRORS,
         },
     )
     def post(self, request, pk: int):
@@ -418,8 +385,7 @@ class ResultDefectApi(APIView):
         data = FileDefectInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        defect, created = run_service(
-            services.defect_file_from_result,
+        defect, created = services.defect_file_from_result(
             result=result,
             by=request.user,
             title=v["title"],
@@ -443,7 +409,7 @@ class TraceabilityApi(APIView):
             OpenApiParameter("gap", str, enum=list(selectors.GAP_FILTERS)),
             OpenApiParameter("q", str),
         ],
-        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request, release_id: int):
         release = release_get_for_user(user=request.user, release_id=release_id)

@@ -18,7 +18,6 @@ from releases.access import Action, require
 from releases.selectors import release_get_for_user
 
 from . import ingest, ingest_async
-from .apis import ERRORS, run_service
 from .models import JUnitIngestion
 
 JUNIT_RESPONSE = inline_serializer(
@@ -67,7 +66,6 @@ class JUnitUploadApi(APIView):
             202: OpenApiResponse(description="Large report queued for a worker; poll `status_url`."),
             413: OpenApiResponse(description="Too large."),
             415: OpenApiResponse(description="Unsupported content type."),
-            **ERRORS,
         },
     )
     def post(self, request, release_id: int):
@@ -89,7 +87,7 @@ class JUnitUploadApi(APIView):
         }
         try:
             if upload.size > settings.QUALITYGOV_JUNIT_ASYNC_BYTES:
-                queued = run_service(ingest_async.junit_enqueue, **run_params)
+                queued = ingest_async.junit_enqueue(**run_params)
                 if isinstance(queued, JUnitIngestion):
                     body = ingest_async.ingestion_as_dict(queued)
                     return Response(
@@ -97,7 +95,7 @@ class JUnitUploadApi(APIView):
                     )
                 outcome = queued
             else:
-                outcome = run_service(ingest.junit_ingest, **run_params)
+                outcome = ingest.junit_ingest(**run_params)
         finally:
             upload.close()
         return Response(
@@ -110,7 +108,7 @@ class JUnitIngestionApi(APIView):
 
     @extend_schema(
         summary="State of a queued JUnit ingestion: queued, running, done (with the counts) or failed",
-        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request, pk: int):
         ingestion = JUnitIngestion.objects.filter(pk=pk).first()

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from defects.models import Environment
 from qualitygov.errors import AccessDenied, DomainError
-from qualitygov.pages import form_error
+from qualitygov.pages import form_error, refusal_as_message
 from qualitygov.services import parse_id, parse_ids
 from releases.access import Action, can
 from releases.selectors import project_list_for_user, release_get_for_user
@@ -228,12 +228,12 @@ def run_record(request, pk: int, case_id: int):
             comment=typed["comment"],
             step_results=steps,
         )
-    except AccessDenied as exc:
-        raise PermissionDenied(exc.message) from exc
+    except AccessDenied:
+        raise
     except DomainError as exc:
         error = exc.message
         result = run.results.filter(test_case=case).first()
-    if not request.headers.get("HX-Request"):
+    if not request.htmx:
         if error:
             run.refresh_from_db()
             items = _worklist(request, run, typed_case=case.pk, typed=typed, error=error)
@@ -257,13 +257,8 @@ def run_counts(request, pk: int):
 @require_POST
 def run_complete(request, pk: int):
     run = selectors.run_get_for_user(user=request.user, pk=pk)
-    try:
+    with refusal_as_message(request):
         services.manual_run_complete(run=run, by=request.user)
-    except AccessDenied as exc:
-        raise PermissionDenied(exc.message) from exc
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
         messages.success(request, "Run completed.")
     return redirect("testing:run_detail", pk=run.pk)
 
@@ -307,8 +302,8 @@ def result_file_defect(request, pk: int):
                 component=v["component"] if "component" in request.POST else None,
                 description=v["description"],
             )
-        except AccessDenied as exc:
-            raise PermissionDenied(exc.message) from exc
+        except AccessDenied:
+            raise
         except DomainError as exc:
             form_error(form, exc)
         else:

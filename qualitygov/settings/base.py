@@ -46,7 +46,6 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "rest_framework.authtoken",
-    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our own static files (the CSP allows no CDN)
     "csp",
@@ -65,6 +64,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",  # pages; the API authenticates itself (urls.py)
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",  # request.htmx: true for requests htmx sends (HX-Request)
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so it sees exceptions first: a lost database connection becomes a 503 with a message.
     "qualitygov.resilience.DatabaseUnavailableMiddleware",
@@ -185,7 +185,6 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     # JSON with bounded nesting, no control characters in short fields, sane dates (qualitygov/parsers.py).
