@@ -102,6 +102,7 @@ OWNERS = {
     ("alert-rules", "id"): lambda w: w.alert_rules[0].id,
     ("alerts", "pk"): lambda w: w.alert_rules[0].id,
     ("junit-ingestions", "pk"): lambda w: w.junit_ingestions[0].id,
+    ("uploads", "pk"): lambda w: w.junit_ingestions[0].id,
     ("notifications", "pk"): lambda w: w.notifications[0].id,
     ("webhooks", "pk"): lambda w: w.webhooks[0].id,
     # not objects of a project: any valid value, the project part of the URL is what is checked
