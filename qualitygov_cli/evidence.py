@@ -9,7 +9,6 @@ Reports are sent gzip-compressed and streamed from disk, like upload-junit. Exit
 stored: same bytes as the release's latest upload of that kind), 3 otherwise, with the server's message.
 """
 
-import json
 import math
 import sys
 import urllib.parse
@@ -21,7 +20,7 @@ from .main import (
     ApiError,
     _gzipped_copy,
     _post_file,
-    _request,
+    _post_json,
     _with_retries,
 )
 
@@ -106,13 +105,8 @@ def measure(args, *, base: str, token: str, out=sys.stdout, err=sys.stderr) -> i
         print(f"qualitygov-cli: {exc}", file=err)
         return EXIT_NO_EVALUATION
     url = f"{base}/api/v1/releases/{args.release}/measures/"
-    body = json.dumps(items).encode()
     try:
-        result = _with_retries(
-            lambda: _request("POST", url, token=token, body=body, content_type="application/json"),
-            wait=args.wait,
-            out=err,
-        )
+        result = _post_json(url, items, token=token, wait=args.wait, err=err)
     except ApiError as exc:
         print(f"qualitygov-cli: measure failed: {exc}", file=err)
         return EXIT_NO_EVALUATION

@@ -108,6 +108,16 @@ def _with_retries(call, *, wait: float, out) -> dict:
             pause = min(pause * 2, 10.0)
 
 
+def _post_json(url: str, payload, *, token: str, wait: float, err) -> dict:
+    """POST `payload` as JSON and return the answer, retrying unreachable/5xx answers for up to `wait` seconds."""
+    body = json.dumps(payload).encode()
+    return _with_retries(
+        lambda: _request("POST", url, token=token, body=body, content_type="application/json"),
+        wait=wait,
+        out=err,
+    )
+
+
 def _fmt(value) -> str:
     if value is None:
         return "no data"
@@ -142,12 +152,9 @@ def format_table(evaluation: dict) -> str:
 
 def gate_check(args, *, base: str, token: str, out=sys.stdout, err=sys.stderr) -> int:
     url = f"{base}/api/v1/gates/{args.gate}/evaluations/"
-    body = json.dumps({"release": args.release, "via": "cli"}).encode()
     try:
-        evaluation = _with_retries(
-            lambda: _request("POST", url, token=token, body=body, content_type="application/json"),
-            wait=args.wait,
-            out=err,
+        evaluation = _post_json(
+            url, {"release": args.release, "via": "cli"}, token=token, wait=args.wait, err=err
         )
     except ApiError as exc:
         print(f"qualitygov-cli: no evaluation could be made: {exc}", file=err)
