@@ -29,7 +29,15 @@ from releases.models import ACTIVE_RELEASE_STATUSES, Project, Release
 
 from . import charts
 from .figures import cached_charts, charts_stamp, digest, project_charts, release_charts
-from .tiles import TILE_KEYS, TREND_DAYS, format_value, release_tile_links, thresholds_text, tile
+from .tiles import (
+    TILE_KEYS,
+    TREND_DAYS,
+    format_value,
+    project_tile_url,
+    release_tile_links,
+    thresholds_text,
+    tile,
+)
 
 
 def _unsaved(results: dict, *, scope: str, project: Project, release: Release | None, now) -> dict:
@@ -157,7 +165,7 @@ def project_dashboard(*, project) -> dict:
             k,
             project_snaps.get(k),
             before.get(k),
-            url="/incidents/?project=" + project.key if k == "mttr_hours" else "",
+            url=project_tile_url(project, k, project_snaps.get(k)),
         )
         for k in PROJECT_KEYS
     ]

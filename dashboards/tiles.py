@@ -126,3 +126,12 @@ def release_tile_links(release, snaps: dict) -> dict[str, tuple[str, tuple[tuple
                 )
             out[key] = (f"/releases/{release.pk}/metrics/{key}/?{urlencode(as_of)}", links)
     return out
+
+
+def project_tile_url(project, key: str, snap: MetricSnapshot | None) -> str:
+    """Where a project tile leads, with its T: MTTR the incidents it averages (and the open ones beside it), change
+    failure rate the releases it divides; the stability index is made of the figures beside it."""
+    if key not in ("mttr_hours", "change_failure_rate"):
+        return ""
+    query = f"?{urlencode({'as_of': snap.as_of.isoformat()})}" if snap is not None else ""
+    return f"/projects/{project.key}/metrics/{key}/{query}"

@@ -168,13 +168,16 @@ PART_LABELS = {
     "sample": "Averaged (n)",
     "arrivals": "Opened in the 7 days",
     "closures": "Closures in the 7 days (moves from an open into a resolved state)",
+    "open_incidents": "Open incidents (beside the mean, with their age so far)",
 }
 DEFECT_KEYS = (*COUNT_KEYS, "defect_net_flow_7d", "reopen_rate", "defect_leakage", "defect_mttr_hours")
 REQUIREMENT_KEYS = ("requirement_coverage", "verified_requirements", "verified_critical_requirements")
 
 
 def item_kind(key: str, part: str) -> str:
-    """defect, move, requirement, result or case: what the items of a metric's part are."""
+    """defect, move, requirement, result, case, incident or release: what the items of a metric's part are."""
+    if key in PROJECT_PARTS:
+        return "incident" if key == "mttr_hours" else "release"
     if key == "defect_closures_7d" or part == "closures":
         return "move"
     if key in DEFECT_KEYS:

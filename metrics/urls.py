@@ -11,4 +11,5 @@ urlpatterns = [
         views.release_metric_items,
         name="release_metric_items",
     ),
+    path("projects/<str:key>/metrics/<str:metric>/", views.project_metric_items, name="project_metric_items"),
 ]

@@ -149,6 +149,36 @@ def project_policy(request, key: str):
     return render(request, "metrics/policy.html", context, status=status)
 
 
+def _as_of(request, now_of) -> tuple:
+    """The page's T (default: the instant "now" means for the scope's figures) and its status (400: unreadable)."""
+    try:
+        return parse_as_of(request.GET.get("as_of")) or now_of(), 200
+    except DomainError as exc:
+        messages.error(request, f"as_of: {exc.message}")
+        return now_of(), 400
+
+
+def _items_page(request, *, project, release, key: str, value, as_of, parts: dict, status: int):
+    context = {
+        "release": release,
+        "project": project,
+        "key": key,
+        "definition": definitions_for(project)[key],
+        "value": value,
+        "as_of": as_of,
+        "parts": [
+            {
+                "name": name,
+                "label": drilldown.PART_LABELS[name],
+                "kind": drilldown.item_kind(key, name),
+                **part,
+            }
+            for name, part in parts.items()
+        ],
+    }
+    return render(request, "metrics/items.html", context, status=status)
+
+
 @require_GET
 def release_metric_items(request, release_id: int, key: str):
     """What a release metric counts as of T, the page behind a dashboard tile: each part's items (the counted ones;
@@ -156,30 +186,40 @@ def release_metric_items(request, release_id: int, key: str):
     release = release_get_for_user(user=request.user, release_id=release_id)
     if key not in drilldown.PARTS:
         raise Http404("This metric has no item list.")
-    status = 200
-    try:
-        as_of = parse_as_of(request.GET.get("as_of"))
-    except DomainError as exc:
-        messages.error(request, f"as_of: {exc.message}")
-        as_of, status = None, 400
-    as_of = as_of or selectors.release_as_of_now(release=release)
+    as_of, status = _as_of(request, lambda: selectors.release_as_of_now(release=release))
     value = services.compute_release_scope(release=release, keys=[key], as_of=as_of)[key]
-    parts = [
-        {
-            "name": name,
-            "label": drilldown.PART_LABELS[name],
-            "kind": drilldown.item_kind(key, name),
-            **part,
-        }
-        for name, part in drilldown.drilldown_parts(release=release, key=key, as_of=as_of).items()
-    ]
-    context = {
-        "release": release,
-        "project": release.project,
-        "key": key,
-        "definition": definitions_for(release.project)[key],
-        "value": value,
-        "as_of": as_of,
-        "parts": parts,
-    }
-    return render(request, "metrics/items.html", context, status=status)
+    parts = drilldown.drilldown_parts(release=release, key=key, as_of=as_of)
+    return _items_page(
+        request,
+        project=release.project,
+        release=release,
+        key=key,
+        value=value,
+        as_of=as_of,
+        parts=parts,
+        status=status,
+    )
+
+
+@require_GET
+def project_metric_items(request, key: str, metric: str):
+    """The incidents (MTTR: restored in the window, and the open ones) or releases (change failure rate) a project
+    metric counts as of T, the page behind a project dashboard tile."""
+    from .project_metrics import project_metrics
+
+    project = project_get_for_user(user=request.user, key=key)
+    if metric not in drilldown.PROJECT_PARTS:
+        raise Http404("This metric has no item list.")
+    as_of, status = _as_of(request, lambda: selectors.project_as_of_now(project=project))
+    value = project_metrics(project=project, as_of=as_of, keys=[metric])[metric]
+    parts = drilldown.project_drilldown_parts(project=project, key=metric, as_of=as_of)
+    return _items_page(
+        request,
+        project=project,
+        release=None,
+        key=metric,
+        value=value,
+        as_of=as_of,
+        parts=parts,
+        status=status,
+    )

@@ -85,6 +85,8 @@ PAGES = {
     "metrics:alert_rules": METRICS + "test_alert_rules_page_adds_a_rule_and_a_webhook",
     "metrics:release_metric_items": "tests/metrics/test_browser_drilldown.py::"
     + "test_net_flow_and_pass_rate_open_the_lists_they_are_made_of",
+    "metrics:project_metric_items": "tests/metrics/test_browser_drilldown.py::"
+    + "test_net_flow_and_pass_rate_open_the_lists_they_are_made_of",
     "metrics:project_policy": MEASURES
     + "test_admin_changes_a_weight_the_score_follows_and_a_past_snapshot_keeps_the_old_score",
     "measures:release_evidence": MEASURES

@@ -70,6 +70,14 @@ def test_net_flow_and_pass_rate_open_the_lists_they_are_made_of(login, project, 
     # and a result opens its run
     page.locator("section[data-part='numerator'] tbody tr a").first.click()
     page.wait_for_url(lambda url: "/runs/" in url)
+    # the project dashboard's MTTR tile opens the incidents it averages, and the open ones beside them
+    page.goto(f"/projects/{project.key}/dashboard/")
+    n = page.locator(".tile[data-metric='mttr_hours'] .muted.small").first.inner_text()
+    page.click(".tile[data-metric='mttr_hours'] .label a")
+    page.wait_for_url(lambda url: f"/projects/{project.key}/metrics/mttr_hours/?as_of=" in url)
+    sample = page.locator("section[data-part='sample'] .part-count").inner_text()
+    assert n.startswith(f"n = {sample} ") and int(sample) > 0, (n, sample)
+    assert page.locator("section[data-part='open_incidents'] tbody tr").count() == 1
     # a bad as_of on the items page is named, not a 500
     page.goto(f"/releases/{release.pk}/metrics/reopen_rate/?as_of=yesterday")
     assert "as_of" in page.locator(".messages").inner_text()
