@@ -70,6 +70,8 @@ PAGES = {
     "testing:run_list": TESTING + "test_requirements_and_test_cases_pages_click_through",
     "testing:run_detail": TESTING + "test_run_page_shows_comparison_and_escapes_messages",
     "testing:junit_upload": TESTING_UPLOAD + "test_upload_junit_from_the_release_page_lands_on_the_run",
+    "testing:junit_ingestion": TESTING_UPLOAD
+    + "test_a_large_upload_shows_its_pending_state_then_links_to_the_run",
     "testing:run_execute": TESTING_EDIT + "test_manual_run_execute_and_complete",
     "testing:run_create": TESTING + "test_tester_executes_manual_run_step_by_step_and_files_a_defect",
     "testing:traceability": TESTING + "test_matrix_page_gap_filter_and_csv",
@@ -199,6 +201,11 @@ NOT_PAGES = {
         ACTION,
         "measures:measure_keys",
         MEASURES + "test_admin_defines_and_removes_a_custom_measure_key",
+    ),
+    "testing:junit_ingestion_status": (
+        FRAGMENT,
+        "testing:junit_ingestion",
+        TESTING_UPLOAD + "test_a_large_upload_shows_its_pending_state_then_links_to_the_run",
     ),
     "gates:release_gates_panel": (
         FRAGMENT,

@@ -35,6 +35,7 @@ VALUES = {
     ("releases", "release_id"): "release",
     ("releases", "gate_id"): "gate",
     ("releases", "item_id"): "checklist_item",
+    ("releases", "key"): "metric",  # a metric key: the page listing what the metric counts
     ("defects", "key"): "defect_key",
     ("requirements", "pk"): "requirement",
     ("testcases", "pk"): "testcase",

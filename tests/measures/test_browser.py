@@ -81,9 +81,8 @@ def test_release_evidence_page_uploads_coverage_and_sarif_and_lists_new_findings
     assert not page.js_errors
 
 
-def _add_bundle_size_key(page, project, key: str = "bundle_size_kb") -> None:
-    """Fill the measure-keys page's form with a "Bundle size" key in kB, lower is better, and submit it."""
-    page.goto(f"/projects/{project.key}/measures/")
+def _add_bundle_size_key(page, key: str = "bundle_size_kb") -> None:
+    """On the measure-keys page, fill its form with a "Bundle size" key in kB, lower is better, and submit it."""
     page.fill("#id_key", key)
     page.fill("#id_label", "Bundle size")
     page.fill("#id_unit", "kB")
@@ -93,8 +92,9 @@ def _add_bundle_size_key(page, project, key: str = "bundle_size_kb") -> None:
 
 def test_admin_defines_and_removes_a_custom_measure_key(login, project, admin):
     page = login(admin)
+    page.goto(f"/projects/{project.key}/measures/")
     # a key that shadows a metric is refused and the form keeps the input
-    _add_bundle_size_key(page, project, key="open_defects")
+    _add_bundle_size_key(page, key="open_defects")
     expect(page.locator("#key-form")).to_contain_text("built-in metric or measure key")
     expect(page.locator("#id_label")).to_have_value("Bundle size")
     expect(page.locator("#id_direction")).to_have_value("lower")
@@ -114,7 +114,8 @@ def test_admin_defines_and_removes_a_custom_measure_key(login, project, admin):
 
 def test_a_custom_key_is_defined_recorded_charted_and_alerted_in_the_browser(login, project, release, admin):
     page = login(admin)
-    _add_bundle_size_key(page, project)
+    page.goto(f"/projects/{project.key}/measures/")
+    _add_bundle_size_key(page)
     expect(page.locator("#keys tr[data-key=bundle_size_kb]")).to_contain_text("Bundle size")
     # an alert rule on it
     page.goto(f"/projects/{project.key}/alerts/")
