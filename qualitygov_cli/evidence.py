@@ -18,10 +18,8 @@ from .main import (
     EXIT_NO_EVALUATION,
     EXIT_PASSED,
     ApiError,
-    _gzipped_copy,
-    _post_file,
     _post_json,
-    _with_retries,
+    _upload,
 )
 
 KINDS = {
@@ -61,24 +59,15 @@ def upload_evidence(args, *, base: str, token: str, out=sys.stdout, err=sys.stde
     if fmt and fmt not in formats:
         print(f"qualitygov-cli: --format is one of {', '.join(formats)}", file=err)
         return EXIT_NO_EVALUATION
-    with path.open("rb") as fh:
-        already_gzipped = fh.read(2) == b"\x1f\x8b"
     url = f"{base}/api/v1/releases/{args.release}/{endpoint}/" + (
         f"?{urllib.parse.urlencode({'format': fmt})}" if fmt else ""
     )
-    packed = None if already_gzipped else _gzipped_copy(path)
-    body_path = path if packed is None else Path(packed.name)
-    headers = {"Content-Type": content_type_for(endpoint, path, fmt), "Content-Encoding": "gzip"}
+    content_type = content_type_for(endpoint, path, fmt)
     try:
-        _, result = _with_retries(
-            lambda: _post_file(url, token=token, path=body_path, headers=headers), wait=args.wait, out=err
-        )
+        _, result = _upload(url, path, content_type=content_type, token=token, wait=args.wait, err=err)
     except ApiError as exc:
         print(f"qualitygov-cli: upload failed: {exc}", file=err)
         return EXIT_NO_EVALUATION
-    finally:
-        if packed is not None:
-            packed.close()
     _print_result(result, name=path.name, release=args.release, out=out)
     return EXIT_PASSED
 

@@ -248,13 +248,29 @@ def _maybe_gunzip(raw: bytes, encoding: str | None) -> bytes:
     return gzip.decompress(raw) if encoding == "gzip" else raw
 
 
-def _gzipped_copy(path: Path) -> tempfile.NamedTemporaryFile:
-    """The report gzip-compressed into a temporary file (an already gzipped file is sent as it is)."""
-    out = tempfile.NamedTemporaryFile(suffix=".xml.gz")  # noqa: SIM115 - closed by the caller
-    with path.open("rb") as src, gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6) as gz:
-        shutil.copyfileobj(src, gz, 1024 * 1024)
-    out.flush()
-    return out
+@contextlib.contextmanager
+def _gzipped(path: Path):
+    """The file to send as a gzip-compressed body: the file itself when it is gzipped already, else a compressed
+    temporary copy (removed afterwards)."""
+    with path.open("rb") as fh:
+        already_gzipped = fh.read(2) == b"\x1f\x8b"
+    if already_gzipped:
+        yield path
+        return
+    with tempfile.NamedTemporaryFile(suffix=".gz") as packed:
+        with path.open("rb") as src, gzip.GzipFile(fileobj=packed, mode="wb", compresslevel=6) as gz:
+            shutil.copyfileobj(src, gz, 1024 * 1024)
+        packed.flush()
+        yield Path(packed.name)
+
+
+def _upload(url: str, path: Path, *, content_type: str, token: str, wait: float, err) -> tuple[int, dict]:
+    """POST a report as a gzip-compressed body streamed from disk, retried like every call: (status, answer)."""
+    headers = {"Content-Type": content_type, "Content-Encoding": "gzip"}
+    with _gzipped(path) as body_path:
+        return _with_retries(
+            lambda: _post_file(url, token=token, path=body_path, headers=headers), wait=wait, out=err
+        )
 
 
 def _wait_for_ingestion(status_url: str, *, token: str, wait: float, err) -> dict:
@@ -277,8 +293,6 @@ def upload_junit(args, *, base: str, token: str, out=sys.stdout, err=sys.stderr)
     if not path.is_file():
         print(f"qualitygov-cli: no such file: {path}", file=err)
         return EXIT_NO_EVALUATION
-    with path.open("rb") as fh:
-        already_gzipped = fh.read(2) == b"\x1f\x8b"
     params = {
         k: v
         for k, v in {
@@ -291,14 +305,9 @@ def upload_junit(args, *, base: str, token: str, out=sys.stdout, err=sys.stderr)
     url = f"{base}/api/v1/releases/{args.release}/junit/" + (
         f"?{urllib.parse.urlencode(params)}" if params else ""
     )
-    packed = None if already_gzipped else _gzipped_copy(path)
-    body_path = path if packed is None else Path(packed.name)
-    headers = {"Content-Type": "application/xml", "Content-Encoding": "gzip"}
     try:
-        status, result = _with_retries(
-            lambda: _post_file(url, token=token, path=body_path, headers=headers),
-            wait=args.wait,
-            out=err,
+        status, result = _upload(
+            url, path, content_type="application/xml", token=token, wait=args.wait, err=err
         )
         if status == 202:
             print(f"Uploaded {path.name}: queued for ingestion ({result.get('status_url')})", file=err)
@@ -315,9 +324,6 @@ def upload_junit(args, *, base: str, token: str, out=sys.stdout, err=sys.stderr)
     except ApiError as exc:
         print(f"qualitygov-cli: upload failed: {exc}", file=err)
         return EXIT_NO_EVALUATION
-    finally:
-        if packed is not None:
-            packed.close()
     counts = ", ".join(
         f"{k} {result[k]}" for k in ("tests", "passed", "failed", "error", "skipped", "flaky") if k in result
     )
