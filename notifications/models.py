@@ -16,15 +16,25 @@ from qualitygov.modelfields import acting_user, choices_valid
 from .kinds import Kind
 
 
-class NotificationEvent(models.Model):
+class Message(models.Model):
+    """What a notification says, the same on the event and on each person's copy of it."""
+
     kind = models.CharField(max_length=40, choices=Kind.choices)
-    project = models.ForeignKey(
-        "releases.Project", on_delete=models.CASCADE, related_name="notification_events"
-    )
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True, default="")
     # A path inside the site ("/defects/PAY-12/"); e-mail and chat messages make it absolute with QUALITYGOV_SITE_URL.
     url = models.CharField(max_length=500, blank=True, default="")
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created", "-id"]
+
+
+class NotificationEvent(Message):
+    project = models.ForeignKey(
+        "releases.Project", on_delete=models.CASCADE, related_name="notification_events"
+    )
     # Machine-readable facts for webhooks (ids, versions, statuses); never shown as HTML.
     payload = models.JSONField(default=dict, blank=True)
     actor = acting_user()
@@ -32,11 +42,9 @@ class NotificationEvent(models.Model):
     once_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
     # Users to e-mail, decided at publish time from their preferences (ids).
     email_to = models.JSONField(default=list, blank=True)
-    created = models.DateTimeField(default=timezone.now)
     dispatched_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created", "-id"]
+    class Meta(Message.Meta):
         constraints = choices_valid("notification_event", kind=Kind)
         indexes = [
             models.Index(
@@ -48,7 +56,7 @@ class NotificationEvent(models.Model):
         return f"{self.kind}: {self.title}"
 
 
-class Notification(models.Model):
+class Notification(Message):
     """One person's in-app copy of an event; unread while ``read_at`` is null."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
@@ -56,15 +64,9 @@ class Notification(models.Model):
     event = models.ForeignKey(
         NotificationEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
     )
-    kind = models.CharField(max_length=40, choices=Kind.choices)
-    title = models.CharField(max_length=200)
-    body = models.TextField(blank=True, default="")
-    url = models.CharField(max_length=500, blank=True, default="")
-    created = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created", "-id"]
+    class Meta(Message.Meta):
         constraints = choices_valid("notification", kind=Kind)
         indexes = [
             # The list, newest first.

@@ -95,7 +95,14 @@ def publish(
         uid for uid, address in people.items() if address and (uid not in switches or switches[uid].email)
     )
     now = timezone.now()
-    title, body = _one_line(title, TITLE_MAX), str(body or "")[:BODY_MAX]
+    # The message, the same on the event and on every in-app copy (models.Message).
+    message = {
+        "kind": kind,
+        "title": _one_line(title, TITLE_MAX),
+        "body": str(body or "")[:BODY_MAX],
+        "url": url,
+        "created": now,
+    }
     if once_key and NotificationEvent.objects.filter(once_key=once_key).exists():
         return None
     try:
@@ -103,26 +110,19 @@ def publish(
             transaction.atomic()
         ):  # a savepoint: a concurrent publisher of the same once_key wins, we step back
             event = NotificationEvent.objects.create(
-                kind=kind,
+                **message,
                 project=project,
-                title=title,
-                body=body,
-                url=url,
                 payload=payload or {},
                 actor=actor,
                 email_to=email,
                 once_key=once_key or None,
-                created=now,
             )
     except IntegrityError:
         if once_key:
             return None
         raise
     Notification.objects.bulk_create(
-        Notification(
-            user_id=uid, project=project, event=event, kind=kind, title=title, body=body, url=url, created=now
-        )
-        for uid in in_app
+        Notification(**message, user_id=uid, project=project, event=event) for uid in in_app
     )
     transaction.on_commit(lambda: _enqueue(event.pk))
     return event
