@@ -36,6 +36,7 @@ VALUES = {
     ("releases", "gate_id"): "gate",
     ("releases", "item_id"): "checklist_item",
     ("releases", "key"): "metric",  # a metric key: the page listing what the metric counts
+    ("projects", "metric"): "project_metric",  # a project metric with an item list
     ("defects", "key"): "defect_key",
     ("requirements", "pk"): "requirement",
     ("testcases", "pk"): "testcase",
@@ -174,6 +175,7 @@ def _seed_ids() -> dict:
         "alert_rule": rule.pk,
         "username": "viewer",
         "metric": "defect_leakage",
+        "project_metric": "mttr_hours",
         "measure_key": measure_key.key,
         "junit_ingestion": ingestion.pk,
         "notification": notification.pk,
