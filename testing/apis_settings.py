@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -15,7 +14,8 @@ from rest_framework.views import APIView
 from releases.access import Action, require
 from releases.selectors import project_get_for_user
 
-from .models import ProjectTestSettings, RegressionPolicy
+from . import services
+from .models import RegressionPolicy
 from .regressions import regression_policy
 
 SETTINGS = inline_serializer(
@@ -44,8 +44,7 @@ class ProjectTestSettingsApi(APIView):
         require(request.user, project.pk, Action.MANAGE_MEMBERS)
         data = SettingsInput(data=request.data)
         data.is_valid(raise_exception=True)
-        with transaction.atomic():
-            ProjectTestSettings.objects.update_or_create(
-                project=project, defaults={"on_regression": data.validated_data["on_regression"]}
-            )
+        services.test_settings_update(
+            project=project, by=request.user, on_regression=data.validated_data["on_regression"]
+        )
         return Response({"project": project.key, "on_regression": regression_policy(project.pk)})

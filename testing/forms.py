@@ -4,7 +4,7 @@ from django import forms
 
 from defects.models import Environment, Priority, Severity
 
-from .models import Criticality, Requirement, TestCaseKind
+from .models import Criticality, RegressionPolicy, Requirement, TestCaseKind
 
 
 class RequirementForm(forms.Form):
@@ -81,3 +81,11 @@ class FileDefectForm(forms.Form):
     priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.MEDIUM, required=False)
     component = forms.CharField(max_length=100, required=False)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), required=False, max_length=20000)
+
+
+class TestSettingsForm(forms.Form):
+    on_regression = forms.ChoiceField(
+        label="When a test linked to a resolved defect fails again",
+        choices=RegressionPolicy.choices,
+        widget=forms.RadioSelect,
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_junit, views_runs
+from . import views, views_junit, views_runs, views_settings
 
 urlpatterns = [
     path("requirements/", views.requirement_list, name="requirement_list"),
@@ -29,4 +29,9 @@ urlpatterns = [
     path("results/<int:pk>/defect/", views_runs.result_file_defect, name="result_file_defect"),
     path("releases/<int:release_id>/runs/new/", views_runs.run_create, name="run_create"),
     path("releases/<int:release_id>/traceability/", views.traceability, name="traceability"),
+    path(
+        "projects/<str:key>/test-settings/",
+        views_settings.project_test_settings,
+        name="project_test_settings",
+    ),
 ]

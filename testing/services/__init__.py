@@ -2,6 +2,7 @@
 
 * ``catalogue``: requirements and test cases (create, change, delete, link);
 * ``runs``: manual runs and their results, and filing a defect from a failed result;
+* ``settings``: the project's test-evidence settings (the regression policy);
 * ``common``: status sets, limits, text checks and the metric recompute request they share.
 
 JUnit ingestion lives in ``testing.ingest``.
@@ -25,6 +26,7 @@ from .runs import (
     manual_run_complete,
     manual_run_create,
 )
+from .settings import test_settings_update
 
 __all__ = [
     "FAILING_STATUSES",
@@ -43,4 +45,5 @@ __all__ = [
     "testcase_delete",
     "testcase_update",
     "testcases_link_requirements",
+    "test_settings_update",
 ]
