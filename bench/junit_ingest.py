@@ -99,16 +99,18 @@ def expected_counts(n: int) -> dict:
     return {"tests": n, "passed": n - failed - skipped, "failed": failed, "skipped": skipped, "flaky": flaky}
 
 
-def _peak_mb_of(pid: int | str) -> float | None:
-    """VmHWM (peak resident set) of a process from /proc, in MB; None when it cannot be read."""
+def _memory_mb_of(pid: int | str) -> dict[str, float]:
+    """VmHWM (peak resident set), RssAnon (private) and RssShmem (shared memory, e.g. PostgreSQL's shared
+    buffers) of a process from /proc, in MB; empty when it cannot be read."""
     try:
         with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
+            return {
+                line.split(":")[0]: int(line.split()[1]) / 1024
+                for line in fh
+                if line.startswith(("VmHWM:", "RssAnon:", "RssShmem:"))
+            }
     except OSError:
-        return None
-    return None
+        return {}
 
 
 def child(args) -> int:
@@ -151,7 +153,7 @@ def child(args) -> int:
     answer = {
         "seconds": seconds,
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "backend_rss_mb": _peak_mb_of(backend) if backend else None,
+        "backend": _memory_mb_of(backend) if backend else {},
         "counts": outcome.as_dict(),
         "profile": sorted(statements.items(), key=lambda kv: -kv[1])[:8],
     }
@@ -270,7 +272,9 @@ def _report_times(n: int, cold: list[dict], warm: list[dict]) -> None:
         print(
             f"Upload, {label}: median {_median([r['seconds'] for r in runs]):.2f} s; peak RSS of the ingesting "
             f"process {max(r['rss_mb'] for r in runs):.0f} MB, of its PostgreSQL backend "
-            f"{max((r['backend_rss_mb'] or 0) for r in runs):.0f} MB (shared buffers it touched included)"
+            f"{max(r['backend'].get('VmHWM', 0) for r in runs):.0f} MB (at the end: private "
+            f"{max(r['backend'].get('RssAnon', 0) for r in runs):.0f} MB, shared buffers touched "
+            f"{max(r['backend'].get('RssShmem', 0) for r in runs):.0f} MB)"
         )
         print("  statements (s, last run; COPY of the staged elements runs while parsing):")
         for sql, spent in runs[-1]["profile"]:
