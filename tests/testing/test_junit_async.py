@@ -12,6 +12,9 @@ from tests.factories import junit_report
 @pytest.fixture
 def small_threshold(settings, tmp_path):
     settings.QUALITYGOV_JUNIT_ASYNC_BYTES = 1000
+    settings.QUALITYGOV_JUNIT_STAGED_BYTES = (
+        1000  # large reports are staged in SQL on PostgreSQL, as in production
+    )
     settings.QUALITYGOV_JUNIT_SPOOL_DIR = str(tmp_path / "spool")
     return tmp_path / "spool"
 

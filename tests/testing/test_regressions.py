@@ -114,3 +114,19 @@ def test_an_older_release_does_not_reopen_what_a_newer_release_fixed(project, ap
     upload(client, old, report("failed"), "o1")
     defect.refresh_from_db()
     assert defect.status == "resolved" and not tm.TestRegression.objects.exists()
+
+
+def test_a_report_on_the_staging_path_reopens_the_defect_too(release, resolved_defect, settings):
+    # large reports are settled in SQL on PostgreSQL (testing/ingest_staged.py); here every report is
+    settings.QUALITYGOV_JUNIT_STAGED_BYTES = 0
+    client, defect = resolved_defect
+    later = ReleaseFactory(project=release.project, version="2.5.0")
+    run = upload(client, later, report("failed"), "r3")
+    defect.refresh_from_db()
+    assert defect.status == "reopened"
+    failing = run.results.get(test_case__name="test_refund")
+    assert (
+        failing.test_case_id
+        == tm.TestResult.objects.filter(run__revision="r1").get(status="failed").test_case_id
+    )
+    assert tm.TestRegression.objects.get().result == failing
