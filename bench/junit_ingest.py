@@ -152,7 +152,9 @@ def child(args) -> int:
     seconds = time.perf_counter() - started
     answer = {
         "seconds": seconds,
-        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        # VmHWM of this process's own memory: getrusage's ru_maxrss would carry the parent's peak over exec
+        "rss_mb": _memory_mb_of("self").get("VmHWM")
+        or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "backend": _memory_mb_of(backend) if backend else {},
         "counts": outcome.as_dict(),
         "profile": sorted(statements.items(), key=lambda kv: -kv[1])[:8],
@@ -193,7 +195,7 @@ def main() -> int:
 
     from releases.models import Project, Release
     from testing import ingest
-    from testing.models import Requirement, TestCase, TestResult, TestRun
+    from testing.models import Requirement, TestRun
 
     old = setup_databases(verbosity=0, interactive=False)
     test_db = settings.DATABASES["default"]["NAME"]
@@ -201,10 +203,6 @@ def main() -> int:
         if connection.vendor != "postgresql":
             print("Note: not PostgreSQL; the COPY baselines need PostgreSQL, only upload times are reported.")
         print(f"Database: {connection.vendor} ({test_db}); load average before: {os.getloadavg()}")
-        project = Project.objects.create(key="BENCH", name="Bench")
-        Requirement.objects.bulk_create(
-            Requirement(project=project, key=f"REQ-{i}", title=f"r{i}") for i in range(1, 51)
-        )
         get_user_model().objects.create_user("ci-bot", password="x")
         env = dict(os.environ)
         if connection.vendor == "postgresql":
@@ -216,16 +214,15 @@ def main() -> int:
                 with open(path, "wb") as out:
                     write_report(n, out)
                 print(f"\nReport: {n:,} testcases, {os.path.getsize(path) / 1e6:.1f} MB")
+                project = Project.objects.create(key=f"BENCH{n}", name=f"Bench {n}")
+                Requirement.objects.bulk_create(
+                    Requirement(project=project, key=f"REQ-{i}", title=f"r{i}") for i in range(1, 51)
+                )
                 release = Release.objects.create(project=project, version=f"{n}.0")
 
                 cold, warm = [], []
                 for r in range(args.repeats):
-                    TestResult.objects.filter(run__release=release).delete()
-                    TestRun.objects.filter(release=release).delete()
-                    TestCase.objects.filter(project=project).delete()
-                    if connection.vendor == "postgresql":
-                        with connection.cursor() as cursor:
-                            cursor.execute("VACUUM ANALYZE testing_testcase")
+                    _reset(project, release)
                     cold.append(_upload_in_child(path, release.pk, f"cold-{r}", env))
                     warm.append(_upload_in_child(path, release.pk, f"warm-{r}", env))
                 counts = warm[-1]["counts"]
@@ -241,6 +238,26 @@ def main() -> int:
     finally:
         teardown_databases(old, verbosity=0)
     return 0
+
+
+def _reset(project, release) -> None:
+    """Remove the project's runs, results and test cases in a few statements (Django's delete() would load
+    every row into this process)."""
+    from django.db import connection
+
+    from testing.models import TestCase
+
+    through = TestCase.requirements.through._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM testing_testresult WHERE release_id = %s", [release.pk])
+        cursor.execute("DELETE FROM testing_testrun WHERE release_id = %s", [release.pk])
+        cursor.execute(
+            f"DELETE FROM {through} WHERE testcase_id IN (SELECT id FROM testing_testcase WHERE project_id = %s)",  # noqa: S608
+            [project.pk],
+        )
+        cursor.execute("DELETE FROM testing_testcase WHERE project_id = %s", [project.pk])
+        if connection.vendor == "postgresql":
+            cursor.execute("VACUUM ANALYZE testing_testcase")
 
 
 def _upload_in_child(path: str, release_id: int, revision: str, env: dict) -> dict:
