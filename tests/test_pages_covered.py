@@ -72,6 +72,8 @@ PAGES = {
     "testing:junit_upload": TESTING_UPLOAD + "test_upload_junit_from_the_release_page_lands_on_the_run",
     "testing:junit_ingestion": TESTING_UPLOAD
     + "test_a_large_upload_shows_its_pending_state_then_links_to_the_run",
+    "testing:project_test_settings": "tests/testing/test_test_settings_page.py::"
+    "test_an_admin_switches_to_flag_only_from_the_project_page_at_phone_width",
     "testing:run_execute": TESTING_EDIT + "test_manual_run_execute_and_complete",
     "testing:run_create": TESTING + "test_tester_executes_manual_run_step_by_step_and_files_a_defect",
     "testing:traceability": TESTING + "test_matrix_page_gap_filter_and_csv",

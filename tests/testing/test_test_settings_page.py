@@ -72,7 +72,7 @@ def test_an_admin_switches_to_flag_only_from_the_project_page_at_phone_width(log
     login(admin)
     page.goto("/projects/PAY/")
     page.get_by_role("link", name="Test settings").click()
-    page.wait_for_url(f"**{URL}")
+    page.wait_for_url("**/projects/PAY/test-settings/")
     form = page.locator("#test-settings-form")
     expect(form.get_by_label("Reopen the defect")).to_be_checked()
     form.get_by_label("Only flag it as regressed").check()
