@@ -34,7 +34,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache, reduce
-from operator import add
 
 from django.core.cache import cache
 from django.db import connection
@@ -344,6 +343,14 @@ def _like_pieces(word: str) -> list[str]:
     return [word[i : i + 4] for i in range(0, len(word) - 3, 2)]
 
 
+def _balanced_sum(terms: list):
+    """a + b + ... as a balanced tree: SQLite's parser overflows on a left-deep chain of some 50 additions."""
+    if len(terms) == 1:
+        return terms[0]
+    middle = len(terms) // 2
+    return _balanced_sum(terms[:middle]) + _balanced_sum(terms[middle:])
+
+
 def _title_candidates(
     *, project_id: int, query: Query, stats: WordStats, exclude_id: int | None
 ) -> list[int]:
@@ -357,12 +364,11 @@ def _title_candidates(
                 weights[piece] = max(weights.get(piece, 0.0), stats.idf(term) / 4)
     if not weights:
         return []
-    weight = reduce(
-        add,
+    weight = _balanced_sum(
         [
             Case(When(title__icontains=term, then=Value(w)), default=Value(0.0), output_field=FloatField())
             for term, w in weights.items()
-        ],
+        ]
     )
     qs = (
         Defect.objects.filter(project_id=project_id)

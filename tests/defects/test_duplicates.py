@@ -340,3 +340,17 @@ def test_postgres_search_indexes_keep_a_small_pending_list():
         ["defect_search_vector", "defect_title_tsvector", "defect_title_trgm"],
         ["fastupdate=on", "gin_pending_list_limit=256"],
     )
+
+
+def test_a_text_of_long_unknown_identifiers_is_answered_not_refused(project, qa):
+    # given a report naming a dozen long identifiers no defect has used; on SQLite each is also looked for by
+    # its 4-letter pieces, about 150 weights in all (a left-deep sum of them overflowed SQLite's parser:
+    # 74 of the 2,502 real Hadoop bugs failed so)
+    known = defect_create(project=project, title="Gateway drops the session cookie", by=qa)
+    unknown = " ".join("".join(chr(97 + (7 * i + 3 * j + j * j) % 26) for j in range(26)) for i in range(12))
+    # when the finder is asked
+    found = defect_similar_list(
+        project_id=project.pk, title="Gateway drops the session cookie", description=unknown
+    )
+    # then it answers, the known defect first
+    assert found[0].defect.pk == known.pk
