@@ -135,8 +135,10 @@ def compute_for_release(
     return {key: results[key] for key in wanted if key in results}
 
 
-def _upsert(*, scope: str, project: Project, release: Release | None, results, as_of, computed_at) -> int:
-    """Store results as snapshots at as_of; recomputing the same instant replaces the values."""
+def _upsert(*, project: Project, release: Release | None, results, as_of, computed_at) -> int:
+    """Store results as snapshots at as_of, of the release's scope when a release is given, else of the project's;
+    recomputing the same instant replaces the values."""
+    scope = Scope.RELEASE if release is not None else Scope.PROJECT
     lookup = {"scope": scope, "project": project, "release": release, "as_of": as_of}
     for result in results.values():
         MetricSnapshot.objects.update_or_create(
@@ -171,14 +173,7 @@ def snapshot_release(*, release: Release, as_of: dt.datetime | None = None) -> d
     with transaction.atomic():
         _lock(f"release:{release.pk}")
         results = compute_release_scope(release=release, as_of=as_of)
-        _upsert(
-            scope=Scope.RELEASE,
-            project=release.project,
-            release=release,
-            results=results,
-            as_of=as_of,
-            computed_at=now,
-        )
+        _upsert(project=release.project, release=release, results=results, as_of=as_of, computed_at=now)
         checkpoint("metrics.snapshot_release.stored")
         snapshot_release_date_score(release=release)
         if as_of >= now - dt.timedelta(minutes=1):
@@ -198,14 +193,7 @@ def snapshot_release_date_score(*, release: Release) -> MetricResult | None:
     ).exists():
         return None
     results = compute_release_scope(release=release, keys=["release_risk_score"], as_of=at)
-    _upsert(
-        scope=Scope.RELEASE,
-        project=release.project,
-        release=release,
-        results=results,
-        as_of=at,
-        computed_at=timezone.now(),
-    )
+    _upsert(project=release.project, release=release, results=results, as_of=at, computed_at=timezone.now())
     return results["release_risk_score"]
 
 
@@ -234,9 +222,7 @@ def snapshot_project(*, project: Project, as_of: dt.datetime | None = None) -> d
     with transaction.atomic():
         _lock(f"project:{project.pk}")
         results = project_metrics(project=project, as_of=as_of)
-        _upsert(
-            scope=Scope.PROJECT, project=project, release=None, results=results, as_of=as_of, computed_at=now
-        )
+        _upsert(project=project, release=None, results=results, as_of=as_of, computed_at=now)
         if as_of >= now - dt.timedelta(minutes=1):
             alerts_evaluate(project=project, release=None, results=results)
     return results
