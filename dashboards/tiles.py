@@ -111,7 +111,8 @@ def release_tile_links(release, snaps: dict) -> dict[str, tuple[str, tuple[tuple
         if key in DEFECT_LIST_FILTERS:
             out[key] = (f"/defects/?{urlencode({**defects, **DEFECT_LIST_FILTERS[key]})}", ())
         elif key in REQUIREMENT_GAPS:
-            out[key] = (f"/releases/{release.pk}/traceability/?gap={REQUIREMENT_GAPS[key]}", ())
+            query = urlencode({"gap": REQUIREMENT_GAPS[key], **as_of})
+            out[key] = (f"/releases/{release.pk}/traceability/?{query}", ())
         elif key != "release_risk_score":
             links = ()
             if key == "defect_net_flow_7d" and snap is not None:

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from qualitygov.parsers import SafeJSONParser
 from qualitygov.services import parse_id
+from qualitygov.timeparams import parse_as_of
 from releases.selectors import project_get_for_user, release_get_for_user
 
 from . import selectors, services
@@ -408,6 +409,7 @@ class TraceabilityApi(APIView):
         parameters=[
             OpenApiParameter("gap", str, enum=list(selectors.GAP_FILTERS)),
             OpenApiParameter("q", str),
+            OpenApiParameter("as_of", str, description="Scope, links, results and open defects as of T."),
         ],
         responses={200: OpenApiTypes.OBJECT},
     )
@@ -416,7 +418,11 @@ class TraceabilityApi(APIView):
         gap = request.query_params.get("gap", "")
         if gap and gap not in selectors.GAP_FILTERS:
             raise serializers.ValidationError({"gap": [f"Use one of: {', '.join(selectors.GAP_FILTERS)}."]})
-        all_rows = selectors.traceability_matrix(release=release, q=request.query_params.get("q", "").strip())
+        all_rows = selectors.traceability_matrix(
+            release=release,
+            q=request.query_params.get("q", "").strip(),
+            as_of=parse_as_of(request.query_params.get("as_of")),
+        )
         rows = [row for row in all_rows if row.matches(gap)] if gap else all_rows
         return Response(
             {

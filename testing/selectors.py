@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -22,11 +23,14 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404
+from django.utils import timezone
 
+from defects.asof import defects_as_of, release_defects_as_of, with_fields_as_of
 from defects.models import BLOCKING_SEVERITIES, OPEN_STATUSES, Defect
 from releases.models import Project, Release
 from releases.selectors import project_list_for_user
 
+from .asof import links_as_of, scope_as_of
 from .models import CRITICAL_LEVELS, JUnitIngestion, Requirement, ResultStatus, TestCase, TestResult, TestRun
 
 FAILING = (ResultStatus.FAILED, ResultStatus.ERROR)
@@ -89,12 +93,11 @@ def requirement_get_for_user(*, user, pk: int) -> Requirement:
     return requirement
 
 
-def latest_results(*, release_ids=None, test_case_ids=None) -> QuerySet[TestResult]:
-    """The contract's latest result of each test case in each release: greatest finished_at, ties by greatest id.
-
-    One query (window function), filtered by releases and/or test cases.
+def latest_results(*, release_ids=None, test_case_ids=None, as_of=None) -> QuerySet[TestResult]:
+    """The contract's latest result of each test case in each release (as of T: among those finished by T):
+    greatest finished_at, ties by greatest id. One query (window function), filtered by releases and/or test cases.
     """
-    qs = TestResult.objects.all()
+    qs = TestResult.objects.all() if as_of is None else TestResult.objects.filter(finished_at__lte=as_of)
     if release_ids is not None:
         qs = qs.filter(release_id__in=list(release_ids))
     if test_case_ids is not None:
@@ -374,7 +377,7 @@ class MatrixRow:
 
     @property
     def blocking(self) -> bool:
-        return any(d.severity in BLOCKING_SEVERITIES for d in self.open_defects)
+        return any(d.severity_as_of in BLOCKING_SEVERITIES for d in self.open_defects)
 
     @property
     def verified(self) -> bool:
@@ -415,50 +418,51 @@ class MatrixRow:
         return self.requirement.criticality in CRITICAL_LEVELS
 
 
-def traceability_matrix(*, release: Release, gap: str = "", q: str = "") -> list[MatrixRow]:
+def traceability_matrix(
+    *, release: Release, gap: str = "", q: str = "", as_of: dt.datetime | None = None
+) -> list[MatrixRow]:
     """Rows: requirements in the release's scope; cells: their test cases' latest results in the release;
-    plus the open defects of this release linked to each requirement. Four queries whatever the size.
+    plus the open defects of this release linked to each requirement. As of T (default now), like the
+    requirement metrics it is the destination of: scope and links replayed from their history (testing.asof),
+    results finished by T, defects open at T with their severity at T. Four queries whatever the size.
     """
-    reqs = Requirement.objects.filter(releases=release).order_by("key")
+    at = as_of or timezone.now()
+    reqs = scope_as_of(release, at).order_by("key")
     if q:
         reqs = reqs.filter(Q(key__icontains=q) | Q(title__icontains=q))
-    reqs = list(
-        reqs.prefetch_related(
-            Prefetch(
-                "test_cases",
-                queryset=TestCase.objects.order_by("suite", "title", "id").only(
-                    "id", "title", "suite", "name", "kind", "identity"
-                ),
-            )
-        )
-    )
-    case_ids = {c.pk for r in reqs for c in r.test_cases.all()}
+    reqs = list(reqs)
+    req_ids = [r.pk for r in reqs]
+    cases_by_req: dict[int, list[TestCase]] = defaultdict(list)
+    for link in links_as_of(at).filter(requirement_id__in=req_ids).select_related("test_case"):
+        cases_by_req[link.requirement_id].append(link.test_case)
+    case_ids = {c.pk for cases in cases_by_req.values() for c in cases}
     latest = {}
     if case_ids:
         latest = {
             r.test_case_id: r
-            for r in latest_results(release_ids=[release.pk], test_case_ids=case_ids).only(
+            for r in latest_results(release_ids=[release.pk], test_case_ids=case_ids, as_of=at).only(
                 "id", "test_case_id", "release_id", "status", "finished_at", "flaky", "run_id"
             )
         }
     defects_by_req: dict[int, list[Defect]] = defaultdict(list)
     if reqs:
-        links = (
-            # Open defects of this release only: "open blocking defect" has one meaning on every page (glossary).
-            Defect.requirements.through.objects.filter(
-                requirement_id__in=[r.pk for r in reqs],
-                defect__status__in=OPEN_STATUSES,
-                defect__found_in_release=release,
-            )
-            .select_related("defect")
-            .order_by("defect__key")
+        # Open defects of this release only: "open blocking defect" has one meaning on every page (glossary).
+        open_then = (
+            defects_as_of(with_fields_as_of(Defect.objects.filter(project_id=release.project_id), at), at)
+            .filter(pk__in=release_defects_as_of(release, at).values("pk"), state_as_of__in=OPEN_STATUSES)
+            .filter(requirements__in=req_ids)
+            .annotate(requirement_id=F("requirements__id"))
+            .order_by("key")
         )
-        for link in links:
-            defects_by_req[link.requirement_id].append(link.defect)
+        for d in open_then:
+            defects_by_req[d.requirement_id].append(d)
     rows = [
         MatrixRow(
             requirement=r,
-            cells=[(c, latest.get(c.pk)) for c in r.test_cases.all()],
+            cells=[
+                (c, latest.get(c.pk))
+                for c in sorted(cases_by_req[r.pk], key=lambda c: (c.suite, c.title, c.pk))
+            ],
             open_defects=defects_by_req.get(r.pk, []),
         )
         for r in reqs

@@ -6,6 +6,8 @@ they name; a role that does not allow an action gets 403.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -18,6 +20,7 @@ from qualitygov.csv_export import csv_response
 from qualitygov.errors import AccessDenied, DomainError
 from qualitygov.pages import form_error
 from qualitygov.services import parse_id, parse_ids
+from qualitygov.timeparams import parse_as_of
 from releases.access import Action, can, can_anywhere
 from releases.selectors import project_get_for_user, project_list_for_user, release_get_for_user
 
@@ -308,7 +311,12 @@ def traceability(request, release_id: int):
     if gap not in selectors.GAP_FILTERS:
         gap = ""
     q = request.GET.get("q", "").strip()
-    all_rows = selectors.traceability_matrix(release=release, q=q)
+    try:  # as of T: the matrix a requirement figure as of T counts (a dashboard tile passes its T)
+        as_of, status = parse_as_of(request.GET.get("as_of")), 200
+    except DomainError as exc:
+        messages.error(request, f"as_of: {exc.message}")
+        as_of, status = None, 400
+    all_rows = selectors.traceability_matrix(release=release, q=q, as_of=as_of)
     rows = [row for row in all_rows if row.matches(gap)] if gap else all_rows
     if request.GET.get("format") == "csv":
         return _traceability_csv(release, rows)
@@ -321,9 +329,13 @@ def traceability(request, release_id: int):
         "gaps": selectors.GAP_FILTERS.items(),
         "summary": selectors.matrix_summary(all_rows),
         "can_plan": can(request.user, release.project_id, Action.EXECUTE_TESTS),
-        "csv_query": "&".join(x for x in (f"gap={gap}" if gap else "", f"q={q}" if q else "") if x),
+        "csv_query": urlencode(
+            {k: v for k, v in (("gap", gap), ("q", q), ("as_of", as_of and as_of.isoformat())) if v}
+        ),
+        "as_of": as_of,
+        "keep": f"&{urlencode({'as_of': as_of.isoformat()})}" if as_of else "",
     }
-    return render(request, "testing/traceability.html", context)
+    return render(request, "testing/traceability.html", context, status=status)
 
 
 def _traceability_csv(release, rows) -> HttpResponse:

@@ -143,6 +143,19 @@ def test_scope_and_link_changes_today_leave_every_metric_as_of_yesterday_unchang
     lists_before = _requirement_lists(release, yesterday)
     series_before = {key: _series(client, release, key) for key in (*REQUIREMENT_KEYS, "release_risk_score")}
     assert before["requirement_coverage"][0] == 75.0 and before["verified_requirements"][1] == 8
+
+    def matrix(at):  # the traceability matrix as of T, the page the requirement tiles open
+        answer = client.get(f"/api/v1/releases/{release.pk}/traceability/", {"as_of": at.isoformat()})
+        assert answer.status_code == 200, answer.content
+        return answer.json()
+
+    matrix_before = matrix(yesterday)
+    assert matrix_before["summary"]["requirements"] == before["verified_requirements"][1]
+    assert matrix_before["summary"]["verified"] == before["verified_requirements"][2]["verified"]
+    assert (
+        matrix_before["summary"]["requirements"] - matrix_before["summary"]["no_tests"]
+        == (before["requirement_coverage"][2]["covered"])
+    )
     reqs = list(Requirement.objects.filter(releases=release).order_by("pk"))
     linked = [r for r in reqs if r.test_cases.exists()]
     # when today a requirement leaves the scope, a new uncovered one and an old one enter it, links are removed
@@ -174,6 +187,8 @@ def test_scope_and_link_changes_today_leave_every_metric_as_of_yesterday_unchang
     for key in after:
         assert after[key] == before[key], key
     assert _requirement_lists(release, yesterday) == lists_before
+    assert matrix(yesterday) == matrix_before
+    assert matrix(timezone.now())["summary"]["requirements"] == 8
     for key, points in series_before.items():
         assert _series(client, release, key) == points, key
 
