@@ -361,10 +361,17 @@ def stage_report(file: IO[bytes], *, project_id: int) -> StagedTotals:
             cursor.execute(
                 """
                 UPDATE junit_stage s SET todo = true
-                FROM unnest(%s::int[], %s::int[]) AS t(seq, until)
-                WHERE s.seq = t.seq AND NOT EXISTS (
-                    SELECT 1 FROM junit_stage o WHERE o.identity = s.identity AND o.seq <> s.seq AND o.seq <= t.until
-                )
+                FROM (
+                    -- a candidate is a todo when no other element of its test came before its suite ended
+                    -- (hash joins: a few scans of the staging table whatever the number of candidates)
+                    SELECT t.seq
+                    FROM unnest(%s::int[], %s::int[]) AS t(seq, until)
+                    JOIN junit_stage c ON c.seq = t.seq
+                    JOIN junit_stage o ON o.identity = c.identity AND o.seq <= t.until
+                    GROUP BY t.seq
+                    HAVING count(*) = 1
+                ) ok
+                WHERE s.seq = ok.seq
                 """,
                 [[seq for seq, _ in sink.todos], [until for _, until in sink.todos]],
             )

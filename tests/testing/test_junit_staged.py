@@ -94,6 +94,8 @@ JEST_TODO = """<testsuites name="jest tests" tests="3"><testsuite name="s" tests
 <failure>f</failure></testcase><testcase classname="s todo" name="s todo" time="0"/></testsuite>
 <testsuite name="u" tests="2" file="y.test.js"><testcase classname="u a" name="u a" time="0"/>
 <testcase classname="u b" name="u b" time="0"/><testcase classname="u c" name="u c" time="0"/></testsuite>
+<testsuite name="v" tests="1" file="z.test.js"><testcase classname="v same" name="v same" time="0.01"/>
+<testcase classname="v same" name="v same" time="0"/></testsuite>
 </testsuites>"""
 
 REPORTS = {
