@@ -7,10 +7,11 @@ from the URL resolver like the CSRF test, so a new page is covered without being
 """
 
 import pytest
+from django.db.models import Q
 from django.test import Client
 
 from metrics import services as metric_services
-from releases.models import Project, Release
+from releases.models import ACTIVE_RELEASE_STATUSES, Project, Release
 from testing.models import Requirement
 
 from ..factories import UserFactory
@@ -108,12 +109,14 @@ SHARDS = 6
 
 
 def _seed_with_figures() -> dict:
-    """The demo world of seed_ids() with every release's and project's current figures stored, as a recompute
-    stores them: the dashboards read them instead of computing 50 releases' metrics on each of the sweeps'
-    thousands of requests. (The junk parameters do not reach the metrics; pages computing figures fresh are
-    swept by the CSRF/CSP and hostile-input tests, which use seed_ids() as it is.)"""
+    """The demo world of seed_ids() with the current figures of every release the swept pages show (PAY's, on its
+    dashboard, and the active ones, on the portfolio) and of every project stored, as a recompute stores them:
+    the dashboards read them instead of computing 50 releases' metrics on each of the sweeps' thousands of
+    requests. (The junk parameters do not reach the metrics; pages computing figures fresh are swept by the
+    CSRF/CSP and hostile-input tests, which use seed_ids() as it is.)"""
     ids = seed_ids()
-    for release in Release.objects.select_related("project").order_by("id"):
+    shown = Release.objects.filter(Q(project__key=ids["project_key"]) | Q(status__in=ACTIVE_RELEASE_STATUSES))
+    for release in shown.select_related("project").order_by("id"):
         metric_services.snapshot_release(release=release)
     for project in Project.objects.order_by("id"):
         metric_services.snapshot_project(project=project)
