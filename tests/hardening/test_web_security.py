@@ -325,7 +325,9 @@ def _fingerprint() -> str:
     digest = hashlib.sha256()
     for label in ("releases", "defects", "testing", "incidents", "metrics", "gates", "authtoken", "auth"):
         for model in apps.get_app_config(label).get_models():
-            rows = model.objects.order_by("pk")
+            # the many-to-many links read in one query per field, not one per row (same serialization)
+            links = [f.name for f in model._meta.many_to_many]
+            rows = model.objects.order_by("pk").prefetch_related(*links)
             digest.update(django_serializers.serialize("json", rows).encode())
     return digest.hexdigest()
 
