@@ -12,11 +12,11 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from qualitygov.api import Pagination, id_field
+from qualitygov.api import Pagination, id_field, paginated, validated
 from qualitygov.errors import DomainError
 from qualitygov.services import parse_id
-from releases.access import Action, require
-from releases.selectors import project_get_for_user
+from releases.access import Action
+from releases.selectors import project_get_for_action, project_get_for_user
 
 from . import selectors, services
 from .models import Defect, DefectStatus, Environment, Priority, Resolution, Severity
@@ -221,9 +221,7 @@ class DefectListApi(APIView):
     def get(self, request):
         filters = selectors.DefectFilters.from_querydict(request.query_params)
         qs = selectors.defect_list(user=request.user, filters=filters)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(DefectOutputSerializer(page, many=True).data)
+        return paginated(request, self, qs, DefectOutputSerializer)
 
     @extend_schema(
         summary="Create a defect",
@@ -231,11 +229,9 @@ class DefectListApi(APIView):
         responses={201: DefectOutputSerializer},
     )
     def post(self, request):
-        data = DefectCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(DefectCreateSerializer, request.data)
         v = data.validated_data
-        project = project_get_for_user(user=request.user, key=v["project"])
-        require(request.user, project, Action.EDIT_DEFECTS)
+        project = project_get_for_action(user=request.user, key=v["project"], action=Action.EDIT_DEFECTS)
         defect = services.defect_create(
             project=project,
             title=v["title"],
@@ -293,10 +289,8 @@ class DefectDetailApi(APIView):
         responses={200: DefectOutputSerializer},
     )
     def patch(self, request, ref: str):
-        defect = defect_for(request, ref)
-        require(request.user, defect.project_id, Action.EDIT_DEFECTS)
-        data = DefectUpdateSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
+        defect = defect_for(request, ref, action=Action.EDIT_DEFECTS)
+        data = validated(DefectUpdateSerializer, request.data, partial=True)
         v = dict(data.validated_data)
         expected = v.pop("expected_version", None)
         if not v:
@@ -336,10 +330,8 @@ class DefectTransitionApi(APIView):
         },
     )
     def post(self, request, ref: str):
-        defect = defect_for(request, ref)
-        require(request.user, defect.project_id, Action.EDIT_DEFECTS)
-        data = TransitionInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        defect = defect_for(request, ref, action=Action.EDIT_DEFECTS)
+        data = validated(TransitionInputSerializer, request.data)
         v = data.validated_data
         original = defect_for(request, str(v["duplicate_of"])) if v["duplicate_of"] else None
         move = services.defect_transition(
@@ -395,10 +387,8 @@ class DefectCommentApi(APIView):
         responses={201: CommentOutputSerializer},
     )
     def post(self, request, ref: str):
-        defect = defect_for(request, ref)
-        require(request.user, defect.project_id, Action.EDIT_DEFECTS)
-        data = CommentInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        defect = defect_for(request, ref, action=Action.EDIT_DEFECTS)
+        data = validated(CommentInputSerializer, request.data)
         comment = services.defect_comment_add(
             defect=defect, by=request.user, body=data.validated_data["body"]
         )
@@ -423,8 +413,7 @@ class DefectBulkApi(APIView):
         },
     )
     def post(self, request):
-        data = BulkInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(BulkInputSerializer, request.data)
         report = bulk_run(request, data.validated_data)
         return Response(report.as_dict())
 

@@ -32,42 +32,49 @@ def _who(user) -> str:
     return user.get_username() if user is not None else "Someone"
 
 
-def defect_assigned(*, defect: Defect, assignee, by) -> None:
-    """Tell `assignee` that `defect` is theirs now (not when they took it themselves)."""
-    if assignee is None or (by is not None and assignee.pk == by.pk):
+def _tell(kind: str, defect: Defect, user, by, *, title: str, body: str, **payload) -> None:
+    """Tell `user` about `defect` (gathered into one notice per person inside a bulk action); never its own actor."""
+    if user is None or (by is not None and user.pk == by.pk):
         return
-    if _gather(Kind.DEFECT_ASSIGNED, defect, assignee, by):
+    if _gather(kind, defect, user, by):
         return
     publish(
-        kind=Kind.DEFECT_ASSIGNED,
+        kind=kind,
         project=defect.project,
-        recipients=[assignee],
+        recipients=[user],
+        title=title,
+        body=body,
+        url=_defect_url(defect),
+        payload={"defect": defect.key, **payload},
+        actor=by,
+    )
+
+
+def defect_assigned(*, defect: Defect, assignee, by) -> None:
+    """Tell `assignee` that `defect` is theirs now (not when they took it themselves)."""
+    _tell(
+        Kind.DEFECT_ASSIGNED,
+        defect,
+        assignee,
+        by,
         title=f"{defect.key} assigned to you: {defect.title}",
         body=f"{_who(by)} assigned {defect.key} to you ({defect.get_severity_display()} severity, "
         f"{defect.get_priority_display()} priority, {defect.get_status_display()}).",
-        url=_defect_url(defect),
-        payload={"defect": defect.key, "assignee": assignee.get_username()},
-        actor=by,
+        assignee=assignee.get_username() if assignee is not None else None,
     )
 
 
 def defect_resolved(*, defect: Defect, by) -> None:
     """Tell the reporter that their defect was resolved and is waiting for them to verify the fix."""
-    reporter = defect.reporter
-    if reporter is None or (by is not None and reporter.pk == by.pk):
-        return
-    if _gather(Kind.DEFECT_RESOLVED, defect, reporter, by):
-        return
-    publish(
-        kind=Kind.DEFECT_RESOLVED,
-        project=defect.project,
-        recipients=[reporter],
+    _tell(
+        Kind.DEFECT_RESOLVED,
+        defect,
+        defect.reporter,
+        by,
         title=f"{defect.key} resolved, please verify: {defect.title}",
         body=f"{_who(by)} resolved {defect.key} ({defect.get_resolution_display() or 'no resolution'}). "
         "You reported it: verify the fix, or reopen it.",
-        url=_defect_url(defect),
-        payload={"defect": defect.key, "resolution": defect.resolution},
-        actor=by,
+        resolution=defect.resolution,
     )
 
 

@@ -10,13 +10,16 @@ from django.http import Http404
 
 from qualitygov.errors import DomainError
 from qualitygov.services import parse_id
+from releases.access import require
 from releases.models import Project, Release
 
 from . import selectors, services
 from .models import Defect
 
 
-def defect_for(request, ref: str) -> Defect:
+def defect_for(request, ref: str, *, action=None) -> Defect:
+    """The defect by id or key in one of the user's projects (404 otherwise); with `action`, 403 unless their role
+    there allows it."""
     qs = selectors.defect_list_for_user(user=request.user).select_related(
         "duplicate_of", "reporter", "fixed_in_release"
     )
@@ -24,6 +27,8 @@ def defect_for(request, ref: str) -> Defect:
     defect = qs.filter(pk=pk).first() if pk is not None else qs.filter(key=ref.upper()).first()
     if defect is None:
         raise Http404("No such defect.")
+    if action is not None:
+        require(request.user, defect.project_id, action)
     return defect
 
 

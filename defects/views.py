@@ -19,7 +19,12 @@ from qualitygov.pages import form_error
 from qualitygov.services import parse_id
 from releases.access import Action, can, can_anywhere, require
 from releases.models import Release
-from releases.selectors import newest_version_first, project_get_for_user, project_list_for_user
+from releases.selectors import (
+    newest_version_first,
+    project_get_for_action,
+    project_get_for_user,
+    project_list_for_user,
+)
 
 from . import selectors, services
 from .apis import BulkInputSerializer
@@ -403,8 +408,9 @@ def create(request):
         if form.is_valid():
             v = form.cleaned_data
             try:
-                project = project_get_for_user(user=request.user, key=v["project"])
-                require(request.user, project, Action.EDIT_DEFECTS)
+                project = project_get_for_action(
+                    user=request.user, key=v["project"], action=Action.EDIT_DEFECTS
+                )
                 release = next((r for r in releases if r.pk == v["found_in_release"]), None)
                 fix_release = next((r for r in releases if r.pk == v["fixed_in_release"]), None)
                 assignee = next((u for u in members if u.pk == v["assignee"]), None)
@@ -460,8 +466,9 @@ def import_jira(request):
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                project = project_get_for_user(user=request.user, key=form.cleaned_data["project"])
-                require(request.user, project, Action.IMPORT)
+                project = project_get_for_action(
+                    user=request.user, key=form.cleaned_data["project"], action=Action.IMPORT
+                )
                 if upload.size > MAX_IMPORT_BYTES:
                     raise DomainError(
                         f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB.", field="file"

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from metrics.selectors import release_watermark_subquery
+from qualitygov.api import paginated, validated
 from qualitygov.errors import DomainError
 from qualitygov.services import parse_id
 from releases.access import Action, can
@@ -47,6 +48,14 @@ from .serializers import (
 User = get_user_model()
 
 
+def _required(request, name: str, message: str) -> str:
+    """A query parameter the operation cannot do without: 400 naming it when it is missing or empty."""
+    value = request.query_params.get(name)
+    if not value:
+        raise DomainError(message, field=name)
+    return value
+
+
 def _project_from(value, user) -> Project:
     """A project by id or key; 400 when it does not exist, 404 when the user is not a member of it."""
     text = str(value or "").strip()
@@ -77,14 +86,12 @@ class GateListApi(GenericAPIView):
         if request.query_params.get("project"):
             project = _project_from(request.query_params["project"], request.user)
             qs = qs.filter(project=project)
-        page = self.paginate_queryset(qs)
-        return self.get_paginated_response(GateOutputSerializer(page, many=True).data)
+        return paginated(self.request, self, qs, GateOutputSerializer)
 
     @extend_schema(request=GateInputSerializer, responses={201: GateOutputSerializer})
     def post(self, request):
         """Create a gate with nested conditions and checklist items (project admins)."""
-        data = GateInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(GateInputSerializer, request.data)
         values = dict(data.validated_data)
         project = _project_from(values.pop("project"), request.user)
         gate = services.gate_create(project=project, by=request.user, **values)
@@ -100,8 +107,7 @@ class GateDetailApi(APIView):
     def put(self, request, pk: int):
         """Change a gate; conditions/checklist_items replace the current lists (rows with id are kept)."""
         gate = selectors.gate_get_for_user(user=request.user, pk=pk)
-        data = GateUpdateSerializer(data=request.data, partial=False)
-        data.is_valid(raise_exception=True)
+        data = validated(GateUpdateSerializer, request.data, partial=False)
         values = dict(data.validated_data)
         expected = values.pop("revision", None)
         gate = services.gate_update(gate=gate, by=request.user, data=values, expected_revision=expected)
@@ -125,15 +131,13 @@ class GateEvaluationsApi(GenericAPIView):
         )
         if (release_id := parse_id(request.query_params.get("release"))) is not None:
             qs = qs.filter(release_id=release_id)
-        page = self.paginate_queryset(qs.order_by("-created_at", "-id"))
-        return self.get_paginated_response(EvaluationOutputSerializer(page, many=True).data)
+        return paginated(self.request, self, qs.order_by("-created_at", "-id"), EvaluationOutputSerializer)
 
     @extend_schema(request=EvaluationInputSerializer, responses={201: EvaluationOutputSerializer})
     def post(self, request, pk: int):
         """Evaluate the gate for a release now, from fresh metric values. 404 for an unknown gate or release."""
         gate = selectors.gate_get_for_user(user=request.user, pk=pk)
-        data = EvaluationInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(EvaluationInputSerializer, request.data)
         # Only a release of the gate's project: another project's id answers like a missing one (404).
         release = get_object_or_404(
             Release.objects.select_related("project"), pk=data.validated_data["release"], project=gate.project
@@ -176,8 +180,7 @@ class DecisionListApi(GenericAPIView):
             release_id=parse_id(request.query_params.get("release")),
             gate_id=parse_id(request.query_params.get("gate")),
         ).select_related("superseded_by")
-        page = self.paginate_queryset(qs)
-        return self.get_paginated_response(DecisionOutputSerializer(page, many=True).data)
+        return paginated(self.request, self, qs, DecisionOutputSerializer)
 
     @extend_schema(
         request=DecisionInputSerializer,
@@ -188,8 +191,7 @@ class DecisionListApi(GenericAPIView):
     )
     def post(self, request):
         """Record a go/no-go decision (release managers). Waivers name a condition or checklist_item id."""
-        data = DecisionInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(DecisionInputSerializer, request.data)
         values = data.validated_data
         # A release you cannot see, a gate of another project and an evaluation of another gate or release answer
         # like missing ones: nothing about other projects is revealed.
@@ -236,8 +238,7 @@ class SignoffCreateApi(APIView):
     def post(self, request, pk: int):
         """Sign a checklist item off for a release (only users holding the item's role)."""
         item = selectors.checklist_item_get_for_user(user=request.user, pk=pk)
-        data = SignoffInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(SignoffInputSerializer, request.data)
         release = get_object_or_404(Release, pk=data.validated_data["release"], project=item.gate.project)
         signoff = services.signoff_create(
             item=item, release=release, by=request.user, comment=data.validated_data["comment"]
@@ -250,8 +251,7 @@ class SignoffRevokeApi(APIView):
     def post(self, request, pk: int):
         """Revoke a sign-off with a reason (kept in its history)."""
         signoff = selectors.signoff_get_for_user(user=request.user, pk=pk)
-        data = RevokeInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(RevokeInputSerializer, request.data)
         signoff = services.signoff_revoke(
             signoff=signoff, by=request.user, reason=data.validated_data["reason"]
         )
@@ -272,8 +272,9 @@ class SignoffListApi(GenericAPIView):
         if release_id is None:
             raise DomainError("Give ?release=ID.", field="release")
         release = release_get_for_user(user=request.user, release_id=release_id)
-        page = self.paginate_queryset(selectors.signoffs_for_release(release=release))
-        return self.get_paginated_response(SignoffOutputSerializer(page, many=True).data)
+        return paginated(
+            self.request, self, selectors.signoffs_for_release(release=release), SignoffOutputSerializer
+        )
 
 
 class AuditEventListApi(GenericAPIView):
@@ -292,9 +293,7 @@ class AuditEventListApi(GenericAPIView):
     )
     def get(self, request):
         """A project's audit log: `?project=KEY` (required), `action` (prefix), `actor`, `release`, `q`."""
-        if not request.query_params.get("project"):
-            raise DomainError("Give ?project=KEY.", field="project")
-        project = _project_from(request.query_params["project"], request.user)
+        project = _project_from(_required(request, "project", "Give ?project=KEY."), request.user)
         p = request.query_params
         qs = selectors.audit_events(
             project=project,
@@ -303,8 +302,7 @@ class AuditEventListApi(GenericAPIView):
             release_id=parse_id(p.get("release")),
             q=p.get("q", ""),
         )
-        page = self.paginate_queryset(qs)
-        return self.get_paginated_response(AuditEventOutputSerializer(page, many=True).data)
+        return paginated(self.request, self, qs, AuditEventOutputSerializer)
 
 
 class WaiverListApi(GenericAPIView):
@@ -323,13 +321,10 @@ class WaiverListApi(GenericAPIView):
     )
     def get(self, request):
         """Waivers of a project's decisions (`?expired=1`: only the expired ones still in force)."""
-        if not request.query_params.get("project"):
-            raise DomainError("Give ?project=KEY.", field="project")
-        project = _project_from(request.query_params["project"], request.user)
+        project = _project_from(_required(request, "project", "Give ?project=KEY."), request.user)
         qs = selectors.waiver_list(
             project=project,
             release_id=parse_id(request.query_params.get("release")),
             expired_only=request.query_params.get("expired") in ("1", "true", "yes"),
         )
-        page = self.paginate_queryset(qs)
-        return self.get_paginated_response(WaiverOutputWithContextSerializer(page, many=True).data)
+        return paginated(self.request, self, qs, WaiverOutputWithContextSerializer)

@@ -62,6 +62,40 @@ def _failures(evaluation: GateEvaluation) -> list[str]:
     return rows
 
 
+def _gate_notice(
+    kind: str,
+    *,
+    gate,
+    release,
+    also: list,
+    title: str,
+    body: str,
+    url="",
+    actor=None,
+    once_key=None,
+    **payload,
+):
+    """Publish a governance event of `gate` and `release` to the project's release managers and the users in `also`;
+    the payload names the release and the gate, then the event's own facts."""
+    return publish(
+        kind=kind,
+        project=gate.project,
+        recipients=[*_release_managers(gate.project_id), *also],
+        title=title,
+        body=body,
+        url=url or _gates_url(release.pk),
+        payload={
+            "release": release.version,
+            "release_id": release.pk,
+            "gate": gate.name,
+            "gate_id": gate.pk,
+            **payload,
+        },
+        actor=actor,
+        once_key=once_key,
+    )
+
+
 def gate_failed(*, evaluation: GateEvaluation) -> None:
     """An evaluation turned failed (``services.events.evaluation_failed`` decided that): tell the decider of the
     latest decision of that gate and release and the release managers, not whoever asked for the evaluation."""
@@ -82,28 +116,23 @@ def gate_failed(*, evaluation: GateEvaluation) -> None:
         .first()
     )
     failures = _failures(evaluation)
-    publish(
-        kind=Kind.GATE_FAILED,
-        project=gate.project,
-        recipients=[*_release_managers(gate.project_id), decider],
+    _gate_notice(
+        Kind.GATE_FAILED,
+        gate=gate,
+        release=release,
+        also=[decider],
         title=f"{release.version}: gate '{gate.name}' failed",
         body=f"The evaluation of '{gate.name}' for {release.version} failed"
         + (f" (was {previous})" if previous else "")
         + ":\n"
         + "\n".join(f"- {f}" for f in failures),
         url=f"/evaluations/{evaluation.pk}/",
-        payload={
-            "release": release.version,
-            "release_id": release.pk,
-            "gate": gate.name,
-            "gate_id": gate.pk,
-            "evaluation_id": evaluation.pk,
-            "status": evaluation.status,
-            "previous_status": previous,
-            "requested_via": evaluation.requested_via,
-            "failures": failures,
-        },
         actor=evaluation.requested_by,
+        evaluation_id=evaluation.pk,
+        status=evaluation.status,
+        previous_status=previous,
+        requested_via=evaluation.requested_via,
+        failures=failures,
     )
 
 
@@ -113,24 +142,18 @@ def no_go_recorded(*, decision: Decision) -> None:
         return
     gate, release, by = decision.gate, decision.release, decision.decided_by
     previous = decision.supersedes
-    publish(
-        kind=Kind.NO_GO_RECORDED,
-        project=gate.project,
-        recipients=[*_release_managers(gate.project_id), previous.decided_by_id if previous else None],
+    _gate_notice(
+        Kind.NO_GO_RECORDED,
+        gate=gate,
+        release=release,
+        also=[previous.decided_by_id if previous else None],
         title=f"No-go for {release.version} at '{gate.name}'",
         body=f"{by.get_username()} recorded a no-go for {release.version} at '{gate.name}'; the move it guards is "
         f"blocked until a new go decision.\nRationale: {decision.rationale}",
-        url=_gates_url(release.pk),
-        payload={
-            "release": release.version,
-            "release_id": release.pk,
-            "gate": gate.name,
-            "gate_id": gate.pk,
-            "decision_id": decision.pk,
-            "decided_by": by.get_username(),
-            "supersedes": previous.pk if previous else None,
-        },
         actor=by,
+        decision_id=decision.pk,
+        decided_by=by.get_username(),
+        supersedes=previous.pk if previous else None,
     )
 
 
@@ -138,27 +161,21 @@ def decision_suspended(*, suspension: DecisionSuspension, by=None) -> None:
     """After a suspension is stored: tell the decider and the release managers that the go no longer holds."""
     decision = suspension.decision
     gate, release = decision.gate, decision.release
-    publish(
-        kind=Kind.DECISION_SUSPENDED,
-        project=gate.project,
-        recipients=[*_release_managers(gate.project_id), decision.decided_by_id],
+    _gate_notice(
+        Kind.DECISION_SUSPENDED,
+        gate=gate,
+        release=release,
+        also=[decision.decided_by_id],
         title=f"Decision suspended for {release.version} at '{gate.name}': {suspension.get_reason_display()}",
         body=f"The {decision.get_decision_display()} decision of {decision.decided_at:%Y-%m-%d %H:%M} UTC for "
         f"{release.version} at '{gate.name}' is suspended: {suspension.detail}\n"
         "It permits nothing until a release manager records a new decision.",
-        url=_gates_url(release.pk),
-        payload={
-            "release": release.version,
-            "release_id": release.pk,
-            "gate": gate.name,
-            "gate_id": gate.pk,
-            "decision_id": decision.pk,
-            "reason": suspension.reason,
-            "detail": suspension.detail,
-            "evaluation_id": suspension.evaluation_id,
-            "waiver_id": suspension.waiver_id,
-        },
         actor=by,
+        decision_id=decision.pk,
+        reason=suspension.reason,
+        detail=suspension.detail,
+        evaluation_id=suspension.evaluation_id,
+        waiver_id=suspension.waiver_id,
     )
 
 
@@ -185,23 +202,17 @@ def waivers_notify_expiring(*, today: dt.date | None = None) -> int:
         gate, release = decision.gate, decision.release
         days = (waiver.expires - today).days
         when = "today" if days == 0 else ("tomorrow" if days == 1 else f"in {days} days")
-        event = publish(
-            kind=Kind.WAIVER_EXPIRING,
-            project=gate.project,
-            recipients=[waiver.owner_id, decision.decided_by_id, *_release_managers(gate.project_id)],
+        event = _gate_notice(
+            Kind.WAIVER_EXPIRING,
+            gate=gate,
+            release=release,
+            also=[waiver.owner_id, decision.decided_by_id],
             title=f"Waiver expires {when}: {release.version} at '{gate.name}'",
             body=f"The waiver of {waiver.subject} (owner {waiver.owner.get_username()}) expires on {waiver.expires}. "
             "When it expires the decision it belongs to is suspended; fix the failure or record a new decision.",
-            url=_gates_url(release.pk),
-            payload={
-                "release": release.version,
-                "release_id": release.pk,
-                "gate": gate.name,
-                "gate_id": gate.pk,
-                "decision_id": decision.pk,
-                "waiver_id": waiver.pk,
-                "expires": waiver.expires.isoformat(),
-            },
+            decision_id=decision.pk,
+            waiver_id=waiver.pk,
+            expires=waiver.expires.isoformat(),
             once_key=f"waiver_expiring:{waiver.pk}",
         )
         told += event is not None

@@ -8,12 +8,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from defects.models import Defect
-from qualitygov.api import Pagination, id_field
+from qualitygov.api import Pagination, id_field, paginated, validated
 from qualitygov.errors import DomainError
 from qualitygov.services import parse_id
 from releases.access import Action, require
 from releases.models import Release
-from releases.selectors import project_get_for_user, project_list_for_user
+from releases.selectors import project_get_for_action, project_list_for_user
 
 from . import selectors, services
 from .models import ActionItem, ActionItemStatus, Incident, IncidentSeverity, PostMortem
@@ -109,10 +109,13 @@ def _resolve(project, data: dict) -> dict:
     return out
 
 
-def _incident(request, pk: int) -> Incident:
+def _incident(request, pk: int, *, action: Action | None = None) -> Incident:
+    """The incident in one of the user's projects (404 otherwise); with `action`, 403 unless their role allows it."""
     incident = selectors.incident_get(projects=project_list_for_user(user=request.user), pk=pk)
     if incident is None:
         raise Http404("No such incident.")
+    if action is not None:
+        require(request.user, incident.project, action)
     return incident
 
 
@@ -136,9 +139,7 @@ class IncidentListApi(APIView):
             if filters["release"] is None:
                 raise DomainError("release must be a release id.", field="release")
         qs = selectors.incident_list(projects=project_list_for_user(user=request.user), filters=filters)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(qs.prefetch_related("defects"), request, view=self)
-        return paginator.get_paginated_response(IncidentOutputSerializer(page, many=True).data)
+        return paginated(request, self, qs.prefetch_related("defects"), IncidentOutputSerializer)
 
     @extend_schema(
         summary="Record an incident (manager, release manager or admin)",
@@ -146,12 +147,12 @@ class IncidentListApi(APIView):
         responses={201: IncidentOutputSerializer},
     )
     def post(self, request):
-        ser = IncidentInputSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
+        ser = validated(IncidentInputSerializer, request.data)
         if not ser.validated_data.get("project"):
             raise DomainError("project (key) is required.", field="project")
-        project = project_get_for_user(user=request.user, key=ser.validated_data["project"])
-        require(request.user, project, Action.MANAGE_INCIDENTS)
+        project = project_get_for_action(
+            user=request.user, key=ser.validated_data["project"], action=Action.MANAGE_INCIDENTS
+        )
         data = _resolve(project, ser.validated_data)
         incident = services.incident_create(project=project, by=request.user, **data)
         return Response(IncidentOutputSerializer(incident).data, status=status.HTTP_201_CREATED)
@@ -168,10 +169,8 @@ class IncidentDetailApi(APIView):
         responses={200: IncidentOutputSerializer},
     )
     def patch(self, request, pk: int):
-        incident = _incident(request, pk)
-        require(request.user, incident.project, Action.MANAGE_INCIDENTS)
-        ser = IncidentInputSerializer(data=request.data, partial=True)
-        ser.is_valid(raise_exception=True)
+        incident = _incident(request, pk, action=Action.MANAGE_INCIDENTS)
+        ser = validated(IncidentInputSerializer, request.data, partial=True)
         data = _resolve(incident.project, {k: v for k, v in ser.validated_data.items() if k in request.data})
         defects = data.pop("defects", None)
         incident = services.incident_update(incident=incident, data=data, defects=defects, by=request.user)
@@ -185,8 +184,7 @@ class IncidentRestoreApi(APIView):
         responses={200: IncidentOutputSerializer},
     )
     def post(self, request, pk: int):
-        incident = _incident(request, pk)
-        require(request.user, incident.project, Action.MANAGE_INCIDENTS)
+        incident = _incident(request, pk, action=Action.MANAGE_INCIDENTS)
         field = serializers.DateTimeField(required=False, allow_null=True)
         restored_at = (
             field.run_validation(request.data.get("restored_at")) if request.data.get("restored_at") else None
@@ -210,10 +208,8 @@ class PostMortemApi(APIView):
         responses={200: PostMortemSerializer},
     )
     def put(self, request, pk: int):
-        incident = _incident(request, pk)
-        require(request.user, incident.project, Action.MANAGE_INCIDENTS)
-        ser = PostMortemSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
+        incident = _incident(request, pk, action=Action.MANAGE_INCIDENTS)
+        ser = validated(PostMortemSerializer, request.data)
         postmortem = services.postmortem_save(incident=incident, by=request.user, **ser.validated_data)
         return Response(PostMortemSerializer(postmortem).data)
 
@@ -235,10 +231,8 @@ class ActionItemListApi(APIView):
         responses={201: ActionItemOutputSerializer},
     )
     def post(self, request, pk: int):
-        incident = _incident(request, pk)
-        require(request.user, incident.project, Action.MANAGE_INCIDENTS)
-        ser = ActionItemInputSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
+        incident = _incident(request, pk, action=Action.MANAGE_INCIDENTS)
+        ser = validated(ActionItemInputSerializer, request.data)
         data = _resolve(incident.project, ser.validated_data)
         data.pop("status", None)
         item = services.action_item_create(incident=incident, by=request.user, **data)
@@ -261,8 +255,7 @@ class ActionItemDetailApi(APIView):
         if item is None:
             raise Http404("No such action item.")
         require(request.user, item.incident.project, Action.MANAGE_INCIDENTS)
-        ser = ActionItemInputSerializer(data=request.data, partial=True)
-        ser.is_valid(raise_exception=True)
+        ser = validated(ActionItemInputSerializer, request.data, partial=True)
         data = _resolve(
             item.incident.project, {k: v for k, v in ser.validated_data.items() if k in request.data}
         )

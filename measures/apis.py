@@ -17,13 +17,13 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from qualitygov.api import Pagination
+from qualitygov.api import paginated, validated
 from qualitygov.errors import DomainError
 from qualitygov.parsers import SafeJSONParser
 from qualitygov.services import parse_instant
 from qualitygov.uploads import XML_TYPES, request_upload
 from releases.access import Action, require
-from releases.selectors import project_get_for_user, release_get_for_user
+from releases.selectors import project_get_for_action, project_get_for_user, release_get_for_user
 
 from . import selectors, services
 from .coverage import FORMATS as COVERAGE_FORMATS
@@ -254,8 +254,7 @@ class MeasuresApi(APIView):
         release = release_get_for_user(user=request.user, release_id=release_id)
         require(request.user, release.project_id, Action.UPLOAD_RESULTS)
         many = isinstance(request.data, list)
-        serializer = MeasureInput(data=request.data, many=many)
-        serializer.is_valid(raise_exception=True)
+        serializer = validated(MeasureInput, request.data, many=many)
         items = serializer.validated_data if many else [serializer.validated_data]
         outcome = services.measures_record(release=release, items=items, by=request.user)
         return Response(
@@ -312,9 +311,7 @@ class FindingsApi(APIView):
             raise DomainError("new is true or false.", field="new")
         new = None if not new_raw else new_raw in ("true", "1")
         qs = selectors.findings_for(release=release, level=level, new=new)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(FindingOutput(page, many=True).data)
+        return paginated(request, self, qs, FindingOutput)
 
 
 class MeasureKeyOutput(serializers.ModelSerializer):
@@ -360,10 +357,8 @@ class MeasureKeyListApi(APIView):
         responses={201: MeasureKeyOutput},
     )
     def post(self, request, key: str):
-        project = project_get_for_user(user=request.user, key=key)
-        require(request.user, project, Action.MANAGE_GATES)
-        serializer = MeasureKeyInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        project = project_get_for_action(user=request.user, key=key, action=Action.MANAGE_GATES)
+        serializer = validated(MeasureKeyInput, request.data)
         created = services.measure_key_create(project=project, by=request.user, **serializer.validated_data)
         return Response(MeasureKeyOutput(created).data, status=status.HTTP_201_CREATED)
 

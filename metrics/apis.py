@@ -7,12 +7,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from notifications.kinds import WEBHOOK_DEFAULT_KINDS, Kind
-from qualitygov.api import Pagination, id_field
+from qualitygov.api import Pagination, id_field, paginated, validated
 from qualitygov.errors import DomainError
 from qualitygov.timeparams import parse_as_of, parse_window
 from releases.access import Action, require
 from releases.models import Release
-from releases.selectors import project_get_for_user, release_list_for_user
+from releases.selectors import project_get_for_action, project_get_for_user, release_list_for_user
 
 from . import alerts as alert_services
 from . import drilldown, selectors, services
@@ -353,10 +353,8 @@ class ProjectAlertRulesApi(APIView):
         responses={201: AlertRuleOutputSerializer},
     )
     def post(self, request, key: str):
-        project = project_get_for_user(user=request.user, key=key)
-        require(request.user, project, Action.MANAGE_GATES)
-        ser = AlertRuleInputSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
+        project = project_get_for_action(user=request.user, key=key, action=Action.MANAGE_GATES)
+        ser = validated(AlertRuleInputSerializer, request.data)
         data = _resolve_rule_input(project, ser.validated_data)
         rule = alert_services.alert_rule_create(
             project=project,
@@ -390,8 +388,7 @@ class AlertRuleDetailApi(APIView):
     def patch(self, request, pk: int):
         rule = self._rule(request, pk)
         require(request.user, rule.project, Action.MANAGE_GATES)
-        ser = AlertRuleInputSerializer(data=request.data, partial=True)
-        ser.is_valid(raise_exception=True)
+        ser = validated(AlertRuleInputSerializer, request.data, partial=True)
         data = _resolve_rule_input(
             rule.project, {k: v for k, v in ser.validated_data.items() if k in request.data}
         )
@@ -412,8 +409,7 @@ class ProjectWebhooksApi(APIView):
         responses={200: WebhookOutputSerializer(many=True)},
     )
     def get(self, request, key: str):
-        project = project_get_for_user(user=request.user, key=key)
-        require(request.user, project, Action.MANAGE_GATES)
+        project = project_get_for_action(user=request.user, key=key, action=Action.MANAGE_GATES)
         return Response(WebhookOutputSerializer(Webhook.objects.filter(project=project), many=True).data)
 
     @extend_schema(
@@ -422,10 +418,8 @@ class ProjectWebhooksApi(APIView):
         responses={201: WebhookOutputSerializer},
     )
     def post(self, request, key: str):
-        project = project_get_for_user(user=request.user, key=key)
-        require(request.user, project, Action.MANAGE_GATES)
-        ser = WebhookInputSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
+        project = project_get_for_action(user=request.user, key=key, action=Action.MANAGE_GATES)
+        ser = validated(WebhookInputSerializer, request.data)
         hook = alert_services.webhook_create(project=project, **ser.validated_data)
         return Response(WebhookOutputSerializer(hook).data, status=status.HTTP_201_CREATED)
 
@@ -461,8 +455,7 @@ class WebhookDetailApi(APIView):
     )
     def patch(self, request, pk: int):
         webhook = self._webhook(request, pk)
-        ser = WebhookUpdateSerializer(data=request.data, partial=True)
-        ser.is_valid(raise_exception=True)
+        ser = validated(WebhookUpdateSerializer, request.data, partial=True)
         data = {k: v for k, v in ser.validated_data.items() if k in request.data}
         return Response(
             WebhookOutputSerializer(alert_services.webhook_update(webhook=webhook, data=data)).data
@@ -489,6 +482,4 @@ class AlertListApi(APIView):
         qs = Alert.objects.filter(project__in=projects).select_related("project", "release")
         if request.query_params.get("active") in ("1", "true", "True"):
             qs = qs.filter(cleared_at__isnull=True)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(AlertOutputSerializer(page, many=True).data)
+        return paginated(request, self, qs, AlertOutputSerializer)

@@ -6,9 +6,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from qualitygov.api import validated
 from qualitygov.parsers import SafeJSONParser
-from releases.access import Action, can, require
-from releases.selectors import project_get_for_user
+from releases.access import Action, can
+from releases.selectors import project_get_for_action, project_get_for_user
 
 from . import services
 from .models import PolicyVersion
@@ -73,10 +74,8 @@ class ProjectPolicyApi(APIView):
         responses={200: OpenApiTypes.OBJECT},
     )
     def put(self, request, key: str):
-        project = project_get_for_user(user=request.user, key=key)
-        require(request.user, project, Action.MANAGE_GATES)
-        ser = PolicyInput(data=request.data)
-        ser.is_valid(raise_exception=True)
+        project = project_get_for_action(user=request.user, key=key, action=Action.MANAGE_GATES)
+        ser = validated(PolicyInput, request.data)
         services.policy_update(
             project=project,
             data=ser.validated_data["policy"],

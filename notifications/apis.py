@@ -5,7 +5,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from qualitygov.api import Pagination, id_field
+from qualitygov.api import Pagination, id_field, paginated, validated
 from qualitygov.errors import DomainError
 
 from . import selectors, services
@@ -39,9 +39,7 @@ class NotificationListApi(APIView):
         if unread not in ("", "true", "false", "1", "0"):
             raise DomainError("unread must be true or false.", field="unread")
         rows = selectors.notification_list(user=request.user, unread_only=unread in ("true", "1"))
-        paginator = Pagination()
-        page = paginator.paginate_queryset(rows, request, view=self)
-        body = paginator.get_paginated_response(NotificationOutputSerializer(page, many=True).data).data
+        body = paginated(request, self, rows, NotificationOutputSerializer).data
         body["unread"] = selectors.unread_count(user=request.user)
         return Response(body)
 
@@ -71,8 +69,7 @@ class NotificationMarkReadApi(APIView):
         responses={200: MarkReadOutputSerializer},
     )
     def post(self, request):
-        ser = MarkReadInputSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
+        ser = validated(MarkReadInputSerializer, request.data)
         marked = services.notifications_mark_read(
             user=request.user, ids=ser.validated_data["ids"], everything=ser.validated_data["all"]
         )
@@ -105,8 +102,7 @@ class NotificationPreferencesApi(APIView):
         responses={200: PreferenceSerializer(many=True)},
     )
     def put(self, request):
-        ser = PreferencesInputSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
+        ser = validated(PreferencesInputSerializer, request.data)
         choices: dict[str, dict] = {}
         for index, entry in enumerate(ser.validated_data["preferences"]):
             kind = entry.get("kind")

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import accounts, ratelimit
+from .api import validated
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -61,8 +62,7 @@ class ObtainTokenApi(APIView):
         tags=["auth"],
     )
     def post(self, request):
-        data = TokenRequestSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(TokenRequestSerializer, request.data)
         try:
             token = accounts.obtain_token(
                 username=data.validated_data["username"],

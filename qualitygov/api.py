@@ -19,6 +19,21 @@ class Pagination(PageNumberPagination):
     max_page_size = 500
 
 
+def validated(serializer_class, data, **kwargs) -> serializers.Serializer:
+    """`serializer_class` bound to `data` and validated: DRF's 400 with the field errors when the input is bad."""
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer
+
+
+def paginated(request, view, rows, serializer_class) -> Response:
+    """One page of `rows` (`?page=`, `?page_size=`) rendered by `serializer_class`, in the list envelope
+    (`count`, `next`, `previous`, `results`), for API views that are not generic views."""
+    paginator = Pagination()
+    page = paginator.paginate_queryset(rows, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
 def exception_handler(exc, context):
     """Map domain errors to 400/403/409/413 with a message; let DRF handle its own; never a 500 for bad input.
 

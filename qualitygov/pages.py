@@ -14,6 +14,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from django.contrib import messages
+from django.shortcuts import render
 
 from qualitygov.errors import AccessDenied, DomainError
 
@@ -43,3 +44,9 @@ def refusal_as_message(request):
         raise
     except DomainError as exc:
         messages.error(request, exc.message)
+
+
+def render_form(request, template: str, context: dict, *, form=None):
+    """A form page: 400 when the form (`form`, else `context["form"]`) has errors, shown with what was typed."""
+    form = form if form is not None else context["form"]
+    return render(request, template, context, status=400 if form.errors else 200)

@@ -15,6 +15,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from qualitygov.api import paginated, validated
 from qualitygov.errors import DomainError
 
 from . import selectors, services
@@ -77,8 +78,7 @@ class ProjectViewSet(
 
     def create(self, request, *args, **kwargs):
         require_project_creation(request.user)
-        data = ProjectCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(ProjectCreateSerializer, request.data)
         project = services.project_create(by=request.user, **data.validated_data)
         return Response(ProjectOutputSerializer(project).data, status=status.HTTP_201_CREATED)
 
@@ -91,8 +91,7 @@ class ProjectViewSet(
                 field="metric_policy",
                 code="use_policy_endpoint",
             )
-        data = ProjectUpdateSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
+        data = validated(ProjectUpdateSerializer, request.data, partial=True)
         project = services.project_update(project=project, data=data.validated_data, by=request.user)
         return Response(ProjectOutputSerializer(project).data)
 
@@ -195,8 +194,7 @@ class ReleaseViewSet(viewsets.ModelViewSet):
         return releases
 
     def create(self, request, *args, **kwargs):
-        data = ReleaseInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(ReleaseInputSerializer, request.data)
         fields = dict(data.validated_data)
         project = self._project(fields.pop("project"))
         release = services.release_create(project=project, by=request.user, **fields)
@@ -205,8 +203,7 @@ class ReleaseViewSet(viewsets.ModelViewSet):
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)
         release = self.get_object()
-        data = ReleaseInputSerializer(data=request.data, partial=partial)
-        data.is_valid(raise_exception=True)
+        data = validated(ReleaseInputSerializer, request.data, partial=partial)
         fields = dict(data.validated_data)
         key = fields.pop("project", None)
         if key is not None and key.strip().upper() != release.project.key:
@@ -291,8 +288,7 @@ class MemberViewSet(viewsets.GenericViewSet):
         return selectors.membership_get(project=self._project(), username=self.kwargs["username"])
 
     def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(MemberOutputSerializer(page, many=True).data)
+        return paginated(self.request, self, self.get_queryset(), MemberOutputSerializer)
 
     def retrieve(self, request, *args, **kwargs):
         return Response(MemberOutputSerializer(self.get_object()).data)
@@ -300,16 +296,14 @@ class MemberViewSet(viewsets.GenericViewSet):
     def create(self, request, *args, **kwargs):
         project = self._project()
         require(request.user, project, Action.MANAGE_MEMBERS)
-        data = MemberAddSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(MemberAddSerializer, request.data)
         membership = services.member_add(project=project, by=request.user, **data.validated_data)
         return Response(MemberOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         membership = self.get_object()
         require(request.user, membership.project, Action.MANAGE_MEMBERS)
-        data = MemberRoleSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(MemberRoleSerializer, request.data)
         membership = services.member_update(
             membership=membership, by=request.user, role=data.validated_data["role"]
         )

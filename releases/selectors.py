@@ -18,6 +18,7 @@ from django.http import Http404
 
 from qualitygov.enums import OPEN_STATUSES
 
+from .access import require
 from .models import Membership, Project, Release
 
 
@@ -91,6 +92,14 @@ def project_get_for_user(*, user, key: str) -> Project:
     return get_for_user(
         Project.objects.all(), user=user, project="", message="No such project.", key=(key or "").upper()
     )
+
+
+def project_get_for_action(*, user, key: str, action) -> Project:
+    """The project with this key for a user whose role there allows `action`: 404 for a non-member (as
+    `project_get_for_user`), then 403 for a member whose role does not allow it (`access.require`)."""
+    project = project_get_for_user(user=user, key=key)
+    require(user, project, action)
+    return project
 
 
 def release_list_for_user(*, user) -> QuerySet[Release]:

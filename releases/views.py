@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from qualitygov.errors import AccessDenied, DomainError
-from qualitygov.pages import form_error
+from qualitygov.pages import form_error, render_form
 
 from . import selectors, services
 from .access import ROLE_ACTIONS, Action, can, may_create_projects
@@ -35,7 +35,7 @@ def project_create(request):
         else:
             messages.success(request, f"Project {project.key} created with the default quality gates.")
             return redirect("releases:project_detail", key=project.key)
-    return render(request, "releases/project_form.html", {"form": form}, status=400 if form.errors else 200)
+    return render_form(request, "releases/project_form.html", {"form": form})
 
 
 def project_detail(request, key: str):
@@ -166,7 +166,7 @@ def release_create(request, key: str):
             messages.success(request, f"Release {release.version} created.")
             return redirect("releases:release_detail", pk=release.pk)
     context = {"form": form, "project": project, "release": None}
-    return render(request, "releases/release_form.html", context, status=400 if form.errors else 200)
+    return render_form(request, "releases/release_form.html", context)
 
 
 @require_http_methods(["GET", "POST"])

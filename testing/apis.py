@@ -8,13 +8,20 @@ from __future__ import annotations
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from qualitygov.api import paginated, validated
 from qualitygov.parsers import SafeJSONParser
 from qualitygov.services import parse_id
 from qualitygov.timeparams import parse_as_of
@@ -69,15 +76,13 @@ class RequirementListApi(GenericAPIView):
             q=request.query_params.get("q", "").strip(),
             release_id=parse_id(release),
         ).prefetch_related("test_cases", "releases")
-        page = self.paginate_queryset(qs)
-        return self.get_paginated_response(RequirementOutput(page, many=True).data)
+        return paginated(self.request, self, qs, RequirementOutput)
 
     @extend_schema(
         summary="Create a requirement", request=RequirementInput, responses={201: RequirementOutput}
     )
     def post(self, request):
-        data = RequirementInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(RequirementInput, request.data)
         v = data.validated_data
         project = project_get_for_user(user=request.user, key=v["project"])
         requirement = services.requirement_create(
@@ -93,31 +98,62 @@ class RequirementListApi(GenericAPIView):
         return Response(RequirementOutput(requirement).data, status=status.HTTP_201_CREATED)
 
 
-class RequirementDetailApi(APIView):
-    @extend_schema(summary="One requirement", responses={200: RequirementOutput})
-    def get(self, request, pk: int):
-        return Response(RequirementOutput(selectors.requirement_get_for_user(user=request.user, pk=pk)).data)
+# One requirement or test case: read it, edit it (PATCH, or PUT with the same partial body), delete it. A subclass
+# names its selector, serializers and services; `renames` maps body fields to the service's names. (A comment, not a
+# docstring: drf-spectacular would publish a docstring as every operation's description.)
+class _CatalogueItemApi(APIView):
+    output: type[serializers.Serializer]
+    update_input: type[serializers.Serializer]
+    renames: dict[str, str] = {}
 
-    @extend_schema(
-        summary="Edit a requirement", request=RequirementUpdate, responses={200: RequirementOutput}
-    )
+    def lookup(self, request, pk: int):
+        raise NotImplementedError
+
+    def apply_update(self, item, *, by, data: dict) -> None:
+        raise NotImplementedError
+
+    def apply_delete(self, item, *, by) -> None:
+        raise NotImplementedError
+
+    def get(self, request, pk: int):
+        return Response(self.output(self.lookup(request, pk)).data)
+
     def patch(self, request, pk: int):
-        requirement = selectors.requirement_get_for_user(user=request.user, pk=pk)
-        data = RequirementUpdate(data=request.data, partial=True)
+        item = self.lookup(request, pk)
+        data = self.update_input(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        v = dict(data.validated_data)
-        if "releases" in v:
-            v["release_ids"] = v.pop("releases")
-        services.requirement_update(requirement=requirement, by=request.user, data=v)
-        return Response(RequirementOutput(requirement).data)
+        values = {self.renames.get(name, name): value for name, value in data.validated_data.items()}
+        self.apply_update(item, by=request.user, data=values)
+        return Response(self.output(item).data)
 
     put = patch
 
-    @extend_schema(summary="Delete a requirement", responses={204: None})
     def delete(self, request, pk: int):
-        requirement = selectors.requirement_get_for_user(user=request.user, pk=pk)
-        services.requirement_delete(requirement=requirement, by=request.user)
+        self.apply_delete(self.lookup(request, pk), by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    get=extend_schema(summary="One requirement", responses={200: RequirementOutput}),
+    patch=extend_schema(
+        summary="Edit a requirement", request=RequirementUpdate, responses={200: RequirementOutput}
+    ),
+    put=extend_schema(
+        summary="Edit a requirement", request=RequirementUpdate, responses={200: RequirementOutput}
+    ),
+    delete=extend_schema(summary="Delete a requirement", responses={204: None}),
+)
+class RequirementDetailApi(_CatalogueItemApi):
+    output, update_input, renames = RequirementOutput, RequirementUpdate, {"releases": "release_ids"}
+
+    def lookup(self, request, pk: int):
+        return selectors.requirement_get_for_user(user=request.user, pk=pk)
+
+    def apply_update(self, item, *, by, data: dict) -> None:
+        services.requirement_update(requirement=item, by=by, data=data)
+
+    def apply_delete(self, item, *, by) -> None:
+        services.requirement_delete(requirement=item, by=by)
 
 
 # --- test cases -----------------------------------------------------------------------------------------
@@ -144,13 +180,11 @@ class TestCaseListApi(GenericAPIView):
             component=p.get("component", ""),
             requirement_id=parse_id(req),
         ).order_by("project__key", "suite", "title", "id")
-        page = self.paginate_queryset(qs)
-        return self.get_paginated_response(TestCaseOutput(page, many=True).data)
+        return paginated(self.request, self, qs, TestCaseOutput)
 
     @extend_schema(summary="Create a test case", request=TestCaseInput, responses={201: TestCaseOutput})
     def post(self, request):
-        data = TestCaseInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(TestCaseInput, request.data)
         v = data.validated_data
         project = project_get_for_user(user=request.user, key=v["project"])
         case = services.testcase_create(
@@ -167,31 +201,25 @@ class TestCaseListApi(GenericAPIView):
         return Response(TestCaseOutput(case).data, status=status.HTTP_201_CREATED)
 
 
-class TestCaseDetailApi(APIView):
-    @extend_schema(summary="One test case", responses={200: TestCaseOutput})
-    def get(self, request, pk: int):
-        return Response(TestCaseOutput(selectors.testcase_get_for_user(user=request.user, pk=pk)).data)
+@extend_schema_view(
+    get=extend_schema(summary="One test case", responses={200: TestCaseOutput}),
+    patch=extend_schema(summary="Edit a test case", request=TestCaseUpdate, responses={200: TestCaseOutput}),
+    put=extend_schema(summary="Edit a test case", request=TestCaseUpdate, responses={200: TestCaseOutput}),
+    delete=extend_schema(summary="Delete a test case (and its results)", responses={204: None}),
+)
+class TestCaseDetailApi(_CatalogueItemApi):
+    output, update_input, renames = TestCaseOutput, TestCaseUpdate, {"requirements": "requirement_ids"}
 
-    @extend_schema(summary="Edit a test case", request=TestCaseUpdate, responses={200: TestCaseOutput})
-    def patch(self, request, pk: int):
-        case = selectors.testcase_get_for_user(user=request.user, pk=pk)
-        data = TestCaseUpdate(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        v = dict(data.validated_data)
-        if "requirements" in v:
-            v["requirement_ids"] = v.pop("requirements")
-        if "steps" in v:
-            v["steps"] = [dict(s) for s in v["steps"]]
-        services.testcase_update(test_case=case, by=request.user, data=v)
-        return Response(TestCaseOutput(case).data)
+    def lookup(self, request, pk: int):
+        return selectors.testcase_get_for_user(user=request.user, pk=pk)
 
-    put = patch
+    def apply_update(self, item, *, by, data: dict) -> None:
+        if "steps" in data:
+            data["steps"] = [dict(s) for s in data["steps"]]
+        services.testcase_update(test_case=item, by=by, data=data)
 
-    @extend_schema(summary="Delete a test case (and its results)", responses={204: None})
-    def delete(self, request, pk: int):
-        case = selectors.testcase_get_for_user(user=request.user, pk=pk)
-        services.testcase_delete(test_case=case, by=request.user)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def apply_delete(self, item, *, by) -> None:
+        services.testcase_delete(test_case=item, by=by)
 
 
 class BulkLinkApi(APIView):
@@ -203,8 +231,7 @@ class BulkLinkApi(APIView):
         },
     )
     def post(self, request):
-        data = BulkLinkInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(BulkLinkInput, request.data)
         v = data.validated_data
         project = project_get_for_user(user=request.user, key=v["project"])
         changed = services.testcases_link_requirements(
@@ -243,8 +270,7 @@ class RunListApi(GenericAPIView):
             source=p.get("source", ""),
             project_key=p.get("project", ""),
         )
-        page = self.paginate_queryset(qs)
-        return self.get_paginated_response(RunOutput(page, many=True).data)
+        return paginated(self.request, self, qs, RunOutput)
 
 
 class RunDetailApi(APIView):
@@ -278,8 +304,7 @@ class RunResultsApi(GenericAPIView):
             suite=p.get("suite", ""),
             q=p.get("q", "").strip(),
         )
-        page = self.paginate_queryset(qs)
-        return self.get_paginated_response(ResultOutput(page, many=True).data)
+        return paginated(self.request, self, qs, ResultOutput)
 
     @extend_schema(
         summary="Record a manual result (status and/or per-step outcomes)",
@@ -288,8 +313,7 @@ class RunResultsApi(GenericAPIView):
     )
     def post(self, request, pk: int):
         run = selectors.run_get_for_user(user=request.user, pk=pk)
-        data = ManualResultInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(ManualResultInput, request.data)
         v = data.validated_data
         case = TestCase.objects.filter(pk=v["test_case"], project_id=run.release.project_id).first()
         if case is None:
@@ -346,8 +370,7 @@ class ManualRunCreateApi(APIView):
     )
     def post(self, request, release_id: int):
         release = release_get_for_user(user=request.user, release_id=release_id)
-        data = ManualRunInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(ManualRunInput, request.data)
         v = data.validated_data
         run = services.manual_run_create(
             release=release,
@@ -383,8 +406,7 @@ class ResultDefectApi(APIView):
         )
         if result is None:
             raise Http404("No such result.")
-        data = FileDefectInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(FileDefectInput, request.data)
         v = data.validated_data
         defect, created = services.defect_file_from_result(
             result=result,

@@ -11,8 +11,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from releases.access import Action, require
-from releases.selectors import project_get_for_user
+from qualitygov.api import validated
+from releases.access import Action
+from releases.selectors import project_get_for_action, project_get_for_user
 
 from . import services
 from .models import RegressionPolicy
@@ -40,10 +41,8 @@ class ProjectTestSettingsApi(APIView):
         responses={200: SETTINGS},
     )
     def put(self, request, key: str):
-        project = project_get_for_user(user=request.user, key=key)
-        require(request.user, project.pk, Action.MANAGE_MEMBERS)
-        data = SettingsInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        project = project_get_for_action(user=request.user, key=key, action=Action.MANAGE_MEMBERS)
+        data = validated(SettingsInput, request.data)
         services.test_settings_update(
             project=project, by=request.user, on_regression=data.validated_data["on_regression"]
         )

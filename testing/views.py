@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from qualitygov.csv_export import csv_response
 from qualitygov.errors import AccessDenied, DomainError
-from qualitygov.pages import form_error
+from qualitygov.pages import refusal_on_form, render_form
 from qualitygov.services import parse_id, parse_ids
 from qualitygov.timeparams import parse_as_of
 from releases.access import Action, can, can_anywhere
@@ -68,7 +68,7 @@ def requirement_create(request):
     form = RequirementForm(request.POST or None, project=project)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+        with refusal_on_form(form):
             requirement = services.requirement_create(
                 project=project,
                 key=data["key"],
@@ -79,16 +79,10 @@ def requirement_create(request):
                 component=data["component"],
                 release_ids=parse_ids(data["releases"]),
             )
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, f"Requirement {requirement.key} created.")
             return redirect("testing:requirement_detail", pk=requirement.pk)
-    return render(
-        request,
-        "testing/requirement_form.html",
-        {"form": form, "project": project, "requirement": None},
-        status=400 if form.errors else 200,
+    return render_form(
+        request, "testing/requirement_form.html", {"form": form, "project": project, "requirement": None}
     )
 
 
@@ -110,18 +104,14 @@ def requirement_edit(request, pk: int):
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         data["release_ids"] = parse_ids(data.pop("releases"))
-        try:
+        with refusal_on_form(form):
             services.requirement_update(requirement=requirement, by=request.user, data=data)
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, f"Requirement {requirement.key} saved.")
             return redirect("testing:requirement_detail", pk=requirement.pk)
-    return render(
+    return render_form(
         request,
         "testing/requirement_form.html",
         {"form": form, "project": project, "requirement": requirement},
-        status=400 if form.errors else 200,
     )
 
 
@@ -243,7 +233,7 @@ def testcase_create(request):
     form = TestCaseForm(request.POST or None, project=project, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+        with refusal_on_form(form):
             case = services.testcase_create(
                 project=project,
                 title=data["title"],
@@ -255,16 +245,10 @@ def testcase_create(request):
                 steps=data["steps"],
                 requirement_ids=parse_ids(data["requirements"]),
             )
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, f"Test case “{case.title}” created.")
             return redirect(f"{reverse('testing:testcase_list')}?project={project.key}")
-    return render(
-        request,
-        "testing/testcase_form.html",
-        {"form": form, "project": project, "case": None},
-        status=400 if form.errors else 200,
+    return render_form(
+        request, "testing/testcase_form.html", {"form": form, "project": project, "case": None}
     )
 
 
@@ -287,18 +271,12 @@ def testcase_edit(request, pk: int):
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         data["requirement_ids"] = parse_ids(data.pop("requirements"))
-        try:
+        with refusal_on_form(form):
             services.testcase_update(test_case=case, by=request.user, data=data)
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, f"Test case “{case.title}” saved.")
             return redirect(f"{reverse('testing:testcase_list')}?project={project.key}")
-    return render(
-        request,
-        "testing/testcase_form.html",
-        {"form": form, "project": project, "case": case},
-        status=400 if form.errors else 200,
+    return render_form(
+        request, "testing/testcase_form.html", {"form": form, "project": project, "case": case}
     )
 
 

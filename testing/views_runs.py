@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from defects.models import Environment
 from qualitygov.errors import AccessDenied, DomainError
-from qualitygov.pages import form_error, refusal_as_message
+from qualitygov.pages import refusal_as_message, refusal_on_form, render_form
 from qualitygov.services import parse_id, parse_ids
 from releases.access import Action, can
 from releases.selectors import project_list_for_user, release_get_for_user
@@ -96,7 +96,7 @@ def run_create(request, release_id: int):
     form = ManualRunForm(request.POST or None, initial={"environment": Environment.TEST})
     chosen = set(parse_ids(request.POST.getlist("test_cases"))) if request.method == "POST" else None
     if request.method == "POST" and "create" in request.POST and form.is_valid():
-        try:
+        with refusal_on_form(form):
             run = services.manual_run_create(
                 release=release,
                 by=request.user,
@@ -104,9 +104,6 @@ def run_create(request, release_id: int):
                 name=form.cleaned_data["name"],
                 environment=form.cleaned_data["environment"],
             )
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
             messages.success(request, f"Run “{run.name}” planned with {run.tests} test case(s).")
             return redirect("testing:run_execute", pk=run.pk)
     candidates = list(
@@ -139,7 +136,7 @@ def run_create(request, release_id: int):
         "has_scope": has_scope,
         "preselected_count": sum(1 for c in candidates if c.preselected),
     }
-    return render(request, "testing/run_create.html", context, status=400 if form.errors else 200)
+    return render_form(request, "testing/run_create.html", context)
 
 
 def _execute_context(request, run, case, result, error="", filed=None, typed=None):
@@ -292,7 +289,7 @@ def result_file_defect(request, pk: int):
     form = FileDefectForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         v = form.cleaned_data
-        try:
+        with refusal_on_form(form):
             defect, created = services.defect_file_from_result(
                 result=result,
                 by=request.user,
@@ -302,15 +299,10 @@ def result_file_defect(request, pk: int):
                 component=v["component"] if "component" in request.POST else None,
                 description=v["description"],
             )
-        except AccessDenied:
-            raise
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
             if created:
                 messages.success(request, f"Defect {defect.key} filed from the failed result.")
             else:
                 messages.info(request, f"This result was already filed as {defect.key}.")
             return redirect("defects:detail", key=defect.key)
     context = {"form": form, "result": result, "run": result.run, "release": result.release}
-    return render(request, "testing/result_file_defect.html", context, status=400 if form.errors else 200)
+    return render_form(request, "testing/result_file_defect.html", context)

@@ -20,36 +20,26 @@ from ..models import Decision, DecisionSuspension, GateEvaluation
 logger = logging.getLogger("qualitygov.gates.events")
 
 
+def _log_and_tell(message: str, facts: dict, tell) -> None:
+    logger.info(message + ": " + " ".join(f"{name}=%s" for name in facts), *facts.values())
+    tell()
+
+
 def evaluation_failed(evaluation: GateEvaluation) -> None:
-    logger.info(
-        "gate evaluation failed: gate=%s release=%s evaluation=%s via=%s",
-        evaluation.gate_id,
-        evaluation.release_id,
-        evaluation.pk,
-        evaluation.requested_via,
-    )
-    notices.gate_failed(evaluation=evaluation)
+    facts = {"gate": evaluation.gate_id, "release": evaluation.release_id, "evaluation": evaluation.pk}
+    facts["via"] = evaluation.requested_via
+    _log_and_tell("gate evaluation failed", facts, lambda: notices.gate_failed(evaluation=evaluation))
 
 
 def no_go_recorded(decision: Decision) -> None:
-    logger.info(
-        "no-go recorded: gate=%s release=%s decision=%s by=%s",
-        decision.gate_id,
-        decision.release_id,
-        decision.pk,
-        decision.decided_by_id,
-    )
-    notices.no_go_recorded(decision=decision)
+    facts = {"gate": decision.gate_id, "release": decision.release_id, "decision": decision.pk}
+    facts["by"] = decision.decided_by_id
+    _log_and_tell("no-go recorded", facts, lambda: notices.no_go_recorded(decision=decision))
 
 
 def decision_suspended(suspension: DecisionSuspension) -> None:
-    logger.info(
-        "decision suspended: decision=%s reason=%s detail=%s",
-        suspension.decision_id,
-        suspension.reason,
-        suspension.detail,
-    )
-    notices.decision_suspended(suspension=suspension)
+    facts = {"decision": suspension.decision_id, "reason": suspension.reason, "detail": suspension.detail}
+    _log_and_tell("decision suspended", facts, lambda: notices.decision_suspended(suspension=suspension))
 
 
 def announce(event, record) -> None:

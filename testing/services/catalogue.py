@@ -34,12 +34,17 @@ def _clean_key(key: str) -> str:
     return key
 
 
+def _rows_of_project(model, project_id: int, ids: Iterable[int], *, field: str, noun: str) -> list:
+    """The rows with these ids, all of the project; a DomainError on `field` when one is unknown or another's."""
+    wanted = {int(i) for i in ids}
+    rows = list(model.objects.filter(project_id=project_id, pk__in=wanted))
+    if len(rows) != len(wanted):
+        raise DomainError(f"A {noun} is unknown or belongs to another project.", field=field)
+    return rows
+
+
 def _releases_of(project: Project, release_ids: Iterable[int]) -> list[Release]:
-    ids = {int(i) for i in release_ids}
-    releases = list(Release.objects.filter(project=project, pk__in=ids))
-    if len(releases) != len(ids):
-        raise DomainError("A release is unknown or belongs to another project.", field="releases")
-    return releases
+    return _rows_of_project(Release, project.pk, release_ids, field="releases", noun="release")
 
 
 def requirement_create(
@@ -143,11 +148,9 @@ def _clean_steps(steps: Any) -> list[dict[str, str]]:
 
 
 def _requirements_of(project_id: int, requirement_ids: Iterable[int]) -> list[Requirement]:
-    ids = {int(i) for i in requirement_ids}
-    found = list(Requirement.objects.filter(project_id=project_id, pk__in=ids))
-    if len(found) != len(ids):
-        raise DomainError("A requirement is unknown or belongs to another project.", field="requirements")
-    return found
+    return _rows_of_project(
+        Requirement, project_id, requirement_ids, field="requirements", noun="requirement"
+    )
 
 
 def testcase_create(
