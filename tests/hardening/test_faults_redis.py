@@ -60,14 +60,22 @@ def redis_server(settings):
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
+    # Celery reads Django's settings live (config_from_object), so the values above already show through
+    # app.conf; what must be restored is Celery's own layer of changes, as it was (a key absent stays absent,
+    # or a later test would keep this test's broker and task_always_eager=False).
     keys = ("broker_url", "result_backend", "task_always_eager")
-    saved = {key: app.conf[key] for key in keys}
+    missing = object()
+    saved = {key: app.conf.changes.get(key, missing) for key in keys}
     app.conf.update(broker_url=url, result_backend=url, task_always_eager=False)
     _reset_celery_connections(app)
     try:
         yield server
     finally:
-        app.conf.update(saved)
+        for key, value in saved.items():
+            if value is missing:
+                app.conf.changes.pop(key, None)
+            else:
+                app.conf.changes[key] = value
         _reset_celery_connections(app)
         server.kill()
 
