@@ -138,6 +138,35 @@ def pytest_runtest_setup(item):
     _running["item"] = item
 
 
+# --- Celery -----------------------------------------------------------------
+# Eager tasks still borrow a producer from the app's pool, and those pools live in kombu's process-wide registry,
+# keyed by broker: a test that closes one (a throwaway broker, a killed Redis, a sender app) leaves every later
+# test of this process failing with "Acquire on closed pool". Each test therefore starts with open pools, and the
+# test that left them closed is named in the report.
+def _celery_pools_closed() -> bool:
+    from qualitygov.celery import app
+
+    producers = getattr(app.amqp, "_producer_pool", None)
+    pools = (getattr(app, "_pool", None), producers, getattr(producers, "connections", None))
+    return any(getattr(pool, "_closed", False) for pool in pools)
+
+
+@pytest.fixture(autouse=True)
+def _celery_pools_open(request):
+    if _celery_pools_closed():
+        import kombu.pools
+
+        from qualitygov.celery import app
+
+        kombu.pools.reset()
+        app._pool = None
+        app.amqp._producer_pool = None
+    yield
+    if _celery_pools_closed():
+        request.node.user_properties.append(("celery_pools_closed", True))
+        print(f"{request.node.nodeid} left the Celery pools closed")
+
+
 def require_marker(name: str, what: str) -> None:
     """Fail the running test unless it carries the marker `name` (it `what`)."""
     item = _running.get("item")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 
+import kombu.pools
 import pytest
 from django.db import connection
 from django.test import Client
@@ -32,9 +33,10 @@ PASSED, FAILED = 3, 1
 
 
 def _reset_celery_connections(app) -> None:
-    pool = getattr(app, "_pool", None)
-    if pool is not None:
-        pool.force_close_all()
+    # The app's pools come from kombu's process-wide registry, keyed by broker: closing one closes it for every
+    # later user of that broker too (eager tasks borrow a producer from it), so close them all and empty the
+    # registry; the next use opens fresh ones.
+    kombu.pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
     if hasattr(app._local, "backend"):
