@@ -10,6 +10,7 @@ Templates reach the nonce as ``{{ request.csp_nonce }}`` (``<style nonce="...">`
 header when a page uses it) and the ids of the <style> elements Plotly wants as ``request.csp_style_ids``.
 """
 
+import functools
 import re
 from pathlib import Path
 
@@ -21,11 +22,13 @@ from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 # Plotly (plotly.min.js) writes its CSS rules (modebar, hover labels) at run time into a <style> element it looks
 # up by id and creates when missing, and on load adds one more <style> for its map traces (we draw none). A
 # <style> it creates carries no nonce and would be refused, so base.html renders those elements up front, empty
-# and with the nonce (ids: PLOTLY_STYLE_IDS); Plotly then fills the first through CSSOM (allowed) and skips the
+# and with the nonce (ids: plotly_style_ids()); Plotly then fills the first through CSSOM (allowed) and skips the
 # second. tests/hardening/test_web_security_browser.py fails if a Plotly upgrade adds another one.
 
 
-def _plotly_style_ids() -> tuple[str, ...]:
+@functools.cache
+def plotly_style_ids() -> tuple[str, ...]:
+    """Read from the Plotly bundle (3.5 MB) on the first request, not when settings import this module."""
     ids = ["plotly.js-style-global"]
     try:
         import plotly
@@ -36,9 +39,6 @@ def _plotly_style_ids() -> tuple[str, ...]:
     pattern = r'getElementById\("([0-9a-f]{32,})"\)\)\{var \w+=document\.createElement\("style"\)'
     ids += re.findall(pattern, bundle)
     return tuple(dict.fromkeys(ids))
-
-
-PLOTLY_STYLE_IDS = _plotly_style_ids()
 
 
 def csp_directives(report_uri: str = "") -> dict[str, list[str]]:
@@ -95,7 +95,7 @@ class SecurityHeadersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request.csp_style_ids = PLOTLY_STYLE_IDS
+        request.csp_style_ids = plotly_style_ids()
         response = self.get_response(request)
         for name, value in DEFAULT_HEADERS.items():
             if name not in response:
