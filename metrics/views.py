@@ -19,6 +19,7 @@ from .models import AlertRule
 from .policy import policy_for
 from .policy_apis import policy_body
 from .policy_forms import EconomicsForm, IndicatorFormSet, PolicyMetaForm
+from .project_metrics import project_metrics
 from .registry import definitions_for
 
 
@@ -205,8 +206,6 @@ def release_metric_items(request, release_id: int, key: str):
 def project_metric_items(request, key: str, metric: str):
     """The incidents (MTTR: restored in the window, and the open ones) or releases (change failure rate) a project
     metric counts as of T, the page behind a project dashboard tile."""
-    from .project_metrics import project_metrics
-
     project = project_get_for_user(user=request.user, key=key)
     if metric not in drilldown.PROJECT_PARTS:
         raise Http404("This metric has no item list.")
