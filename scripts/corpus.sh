@@ -5,9 +5,10 @@
 # compares counts, statuses and flaky flags with what that output says.
 #
 # Installs only from the package registries: PyPI (pytest, pytest-rerunfailures), npm (jest, jest-junit,
-# mocha, mocha-junit-reporter) and Debian (golang-go, gotestsum, testng, default-jdk-headless, phpunit).
-# Maven Surefire 3 is not packaged in Debian (bookworm has surefire 2.22) and Maven Central is not reachable
-# here, so there is no Surefire run: Surefire's flakyFailure/rerunFailure elements are covered by unit tests.
+# mocha, mocha-junit-reporter) and Debian (golang-go, gotestsum, testng, default-jdk-headless, phpunit, and
+# Maven with Surefire 2.22.3, JUnit 4.13 and JUnit 5.9 from Debian's Maven repository). Maven runs offline
+# against /usr/share/maven-repo: Maven's own central repository is not reachable from the build machines, so
+# Surefire 3 (not packaged in Debian bookworm) cannot be used.
 #
 #   scripts/corpus.sh            # all runners
 #   scripts/corpus.sh pytest go  # some of them
@@ -17,7 +18,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 OUT="$ROOT/corpus/reports"
 WORK="${CORPUS_WORK:-/tmp/qualitygov-corpus}"   # a fixed place, so the paths runners write are the same
 RUNNERS=("$@")
-[ ${#RUNNERS[@]} -eq 0 ] && RUNNERS=(pytest jest mocha go testng phpunit)
+[ ${#RUNNERS[@]} -eq 0 ] && RUNNERS=(pytest jest mocha go testng phpunit surefire)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 strip_ansi() { sed -e 's/\x1b\[[0-9;]*[A-Za-z]//g' -e 's/\r$//'; }
@@ -103,10 +104,29 @@ run_phpunit() {
   keep phpunit report.xml '^(Tests:|OK )'
 }
 
+run_surefire() {
+  apt_install no-such-command default-jdk-headless maven maven-debian-helper libsurefire-java \
+    libmaven-compiler-plugin-java libmaven-resources-plugin-java junit4 junit5
+  fresh surefire
+  # Offline, with Debian's Maven repository as the local one (maven-debian-helper's settings). Both modules run
+  # whatever fails; the JUnit 4 one reruns failing tests (rerunFailingTestsCount in pom.xml).
+  mvn -B -o -ntp -s /etc/maven/settings-debian.xml -Dmaven.test.failure.ignore=true test > output.raw 2>&1 || true
+  # Surefire writes one file per test class; one upload holds them all, each <testsuite> under <testsuites>.
+  {
+    echo '<?xml version="1.0" encoding="UTF-8"?>'
+    echo '<testsuites>'
+    for f in junit4/target/surefire-reports/TEST-*.xml jupiter/target/surefire-reports/TEST-*.xml; do
+      sed '1{/^<?xml/d}' "$f"
+    done
+    echo '</testsuites>'
+  } > report.xml
+  keep surefire report.xml '^\[[A-Z]+\] Tests run: [0-9]+, .*Skipped: [0-9]+(, Flakes: [0-9]+)?$'
+}
+
 for runner in "${RUNNERS[@]}"; do
   case "$runner" in
-    pytest|jest|mocha|go|testng|phpunit) (set -e; "run_$runner") ;;
-    *) echo "unknown runner: $runner (pytest jest mocha go testng phpunit)" >&2; exit 2 ;;
+    pytest|jest|mocha|go|testng|phpunit|surefire) (set -e; "run_$runner") ;;
+    *) echo "unknown runner: $runner (pytest jest mocha go testng phpunit surefire)" >&2; exit 2 ;;
   esac
 done
 say "reports in $OUT"

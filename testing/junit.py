@@ -17,8 +17,8 @@ Rules (docs/guides/ci-integrator.md, "Uploading JUnit XML", repeats them for use
 * Outcome of one ``<testcase>`` element: ``error`` if it has an ``<error>`` child, else ``failed`` with a
   ``<failure>``, else ``skipped`` with a ``<skipped>`` (or a ``status`` attribute of disabled/skipped/notrun),
   else ``passed``. ``<flakyFailure>``/``<flakyError>`` are earlier failed attempts before the element's own
-  outcome; ``<rerunFailure>``/``<rerunError>`` are later attempts after the first failure, the last of them
-  is the element's final outcome.
+  outcome; ``<rerunFailure>``/``<rerunError>`` are later attempts after the first failure, none passed: the
+  element is ``error`` when any of its attempts errored, else ``failed`` (as Surefire's summary counts it).
 * Repeated elements of one identity (reruns vs separate executions, per runner dialect) and the run's totals:
   see ``testing/junit_rules.py``.
 * Duration: the final attempt's ``time`` in seconds; negative, non-finite or unparseable values become
@@ -302,8 +302,11 @@ def _outcome_of(case_elem) -> tuple[str, list[str], str, str, set[str]]:
         message = main_elem.get("message") or main_elem.get("type") or message
         details.insert(0, _text_of(main_elem))
     attempts = [*before, main, *after]
+    final = attempts[-1]
+    if after:  # every attempt failed: Surefire counts the test as an error when any attempt errored
+        final = ERROR if ERROR in attempts else FAILED
     excerpt = "\n".join(p.strip("\n") for p in (*details, *outputs) if p and p.strip())
-    return attempts[-1], attempts, message[:MESSAGE_CHARS], excerpt[:DETAILS_CHARS], keys
+    return final, attempts, message[:MESSAGE_CHARS], excerpt[:DETAILS_CHARS], keys
 
 
 _TAGS = ("{*}testsuites", "{*}testsuite", "{*}testcase", "{*}properties")

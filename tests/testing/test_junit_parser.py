@@ -119,6 +119,13 @@ def test_rerun_error_last_decides_the_final_status():
     assert case.status == "error" and not case.flaky
 
 
+def test_surefire_error_then_rerun_failures_is_an_error_as_surefire_counts_it():
+    # Surefire 2.22.3 (corpus/reports/surefire, RefundTest.errorsThenFails) lists such a test under "Errors".
+    case = one("""<testsuite><testcase classname="A" name="t"><error message="e1" type="IAE"/>
+        <rerunFailure message="f2"/><rerunFailure message="f3"/></testcase></testsuite>""")
+    assert (case.status, case.flaky, case.attempts) == ("error", False, 3)
+
+
 @pytest.mark.parametrize(
     ("elements", "status", "flaky", "executions"),
     [

@@ -169,3 +169,83 @@ def test_phpunit(upload):
     error, failed = n.get("errors", 0), n.get("failures", 0)
     skipped = n.get("skipped", 0) + n.get("incomplete", 0)
     assert _totals(body) == (n["tests"], n["tests"] - error - failed - skipped, failed, error, skipped)
+
+
+_SUREFIRE_SUMMARY = re.compile(
+    r"^\[\w+\] Tests run: (\d+), Failures: (\d+), Errors: (\d+), Skipped: (\d+)(?:, Flakes: (\d+))?$", re.M
+)
+_SUREFIRE_CLASS = re.compile(
+    r"^\[\w+\] Tests run: (\d+), Failures: \d+, Errors: \d+, Skipped: (\d+)(?:, Flakes: \d+)?, "
+    r"Time elapsed: .* - in (\S+)$",
+    re.M,
+)
+_SUREFIRE_LISTS = {"Failures:": ("failed", False), "Errors:": ("error", False), "Flakes:": ("passed", True)}
+
+
+def _surefire_listed(results_section: str, classes: set[str]) -> list[tuple]:
+    """Surefire's "Results:" lists: (classname, method, status, flaky, attempts) per test listed. A rerun test is
+    `pkg.Class.method(pkg.Class)` followed by one `Run N:` line per attempt; a test run once is
+    `Class.method:line message` (simple class name, a parameterised method without its invocation)."""
+    listed: list[list] = []
+    kind = None
+    for line in results_section.splitlines():
+        text = re.sub(r"^\[\w+\] ?", "", line)
+        if text.strip() in _SUREFIRE_LISTS:
+            kind = _SUREFIRE_LISTS[text.strip()]
+        elif kind and (run := re.match(r"^\s+Run (\d+): ", text)):
+            listed[-1][4] = int(run.group(1))
+        elif kind and (rerun := re.match(r"^(\S+)\.(\w+)\((\S+)\)$", text)):
+            listed.append([rerun.group(3), rerun.group(2), *kind, 0])
+        elif kind and (once := re.match(r"^\s+(\w+)\.(\w+):\d+ ", text)):
+            (classname,) = [c for c in classes if c.rsplit(".", 1)[-1] == once.group(1)]
+            listed.append([classname, once.group(2), *kind, 1])
+    return [tuple(entry) for entry in listed]
+
+
+def test_maven_surefire_junit4_reruns_and_junit5(upload):
+    """Maven with two modules (scripts/corpus.sh): JUnit 4 with rerunFailingTestsCount, JUnit 5 (Surefire 2.22's
+    JUnit Platform provider does not rerun). Each module ends with Surefire's summary line, whose `Tests run`
+    counts tests, not reruns; its per-class lines count every attempt."""
+    out = _output("surefire")
+    body = upload("surefire")
+    results = _results()
+    modules = re.split(r"^\[INFO\] Building ", out, flags=re.M)[1:]
+    totals = [0, 0, 0, 0, 0]
+    flakes = 0
+    classes = set()
+    for module in modules:
+        if not _SUREFIRE_CLASS.search(module):
+            continue  # the parent pom: no tests
+        summary = [int(n or 0) for n in _SUREFIRE_SUMMARY.findall(module)[-1]]
+        run, failures, errors, skipped, module_flakes = summary
+        module_totals = (run, run - failures - errors - skipped, failures, errors, skipped)
+        totals = [a + b for a, b in zip(totals, module_totals, strict=True)]
+        flakes += module_flakes
+        per_class = {name: (int(n), int(s)) for n, s, name in _SUREFIRE_CLASS.findall(module)}
+        classes |= set(per_class)
+        stored = {key: value for key, value in results.items() if key[1] in per_class}
+        # the module's tests by final status, as its summary line counts them
+        statuses = [status for status, _flaky, _tries in stored.values()]
+        counts = (len(stored), statuses.count("failed"), statuses.count("error"), statuses.count("skipped"))
+        assert counts == (run, failures, errors, skipped)
+        assert sum(flaky for _status, flaky, _tries in stored.values()) == module_flakes
+        # per class: every attempt, and the skips
+        for classname, (attempts, class_skipped) in per_class.items():
+            mine = [value for key, value in stored.items() if key[1] == classname]
+            assert sum(tries for _, _, tries in mine) == attempts, classname
+            assert sum(status == "skipped" for status, _, _ in mine) == class_skipped, classname
+        # per test: every failed, errored and flaky test Surefire lists, with its attempts; the rest passed once
+        section = module.split("[INFO] Results:", 1)[1]
+        listed = sorted(_surefire_listed(section, set(per_class)))
+        seen = sorted(
+            (classname, re.split(r"[({\[]", name, maxsplit=1)[0], status, flaky, tries)
+            for (_where, classname, name), (status, flaky, tries) in stored.items()
+            if status in ("failed", "error") or flaky
+        )
+        assert seen == listed
+        assert all(tries == 1 for status, flaky, tries in stored.values() if status == "passed" and not flaky)
+    # corpus.junit4.CheckoutTest and corpus.jupiter.CheckoutTest, methods of one name in several classes: apart
+    assert {classname for _, classname, _ in results} == classes
+    assert _totals(body) == tuple(totals)
+    assert body["flaky"] == flakes
+    assert body["test_cases"] == len(results) == body["tests"]
