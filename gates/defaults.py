@@ -14,7 +14,24 @@ whose job is to repair production quickly and whose scope is small. The per-clas
 the same for every class: no release goes live with an open blocker.
 """
 
+from typing import Any
+
 from releases.models import Role
+
+
+def _condition(metric: str, operator: str, error: float, warn: float | None = None, **extra: Any) -> dict:
+    """One condition of a default gate as gate_create takes it (`warn` None: no warn threshold); `extra` holds the
+    condition's other fields by their names (missing_data, key, class_thresholds)."""
+    condition = {"metric": metric, "operator": operator, "error_threshold": error, **extra}
+    if warn is not None:
+        condition["warn_threshold"] = warn
+    return condition
+
+
+def _per_class(**pairs: tuple[float, float | None]) -> dict:
+    """class_thresholds: the (error, warn) pair of each change class that differs from the default pair."""
+    return {name: {"error_threshold": error, "warn_threshold": warn} for name, (error, warn) in pairs.items()}
+
 
 DEFAULT_GATES: list[dict] = [
     {
@@ -23,20 +40,9 @@ DEFAULT_GATES: list[dict] = [
         "to_status": "testing",
         "description": "Entry to system test: scope covered by tests, no pile of blockers, tests mostly green.",
         "conditions": [
-            {"metric": "blocking_open_defects", "operator": "lte", "error_threshold": 5, "warn_threshold": 2},
-            {
-                "metric": "requirement_coverage",
-                "operator": "gte",
-                "error_threshold": 80,
-                "warn_threshold": 95,
-            },
-            {
-                "metric": "test_pass_rate",
-                "operator": "gte",
-                "error_threshold": 85,
-                "warn_threshold": 95,
-                "missing_data": "warn",
-            },
+            _condition("blocking_open_defects", "lte", 5, 2),
+            _condition("requirement_coverage", "gte", 80, 95),
+            _condition("test_pass_rate", "gte", 85, 95, missing_data="warn"),
         ],
         "checklist_items": [
             {"text": "Build deployed to the test environment and smoke-tested", "role": Role.QA},
@@ -48,84 +54,48 @@ DEFAULT_GATES: list[dict] = [
         "to_status": "released",
         "description": "Go-live gate: the risk score's indicators with its default pass/warn thresholds.",
         "conditions": [
-            {"metric": "blocking_open_defects", "operator": "lte", "error_threshold": 0, "key": True},
-            {
-                "metric": "test_pass_rate",
-                "operator": "gte",
-                "error_threshold": 95,
-                "warn_threshold": 98,
-                "class_thresholds": {
-                    "hotfix": {"error_threshold": 90, "warn_threshold": 95},
-                    "major": {"error_threshold": 97, "warn_threshold": 99},
-                },
-            },
-            {
-                "metric": "verified_requirements",
-                "operator": "gte",
-                "error_threshold": 85,
-                "warn_threshold": 95,
-                "class_thresholds": {
-                    "hotfix": {"error_threshold": 70, "warn_threshold": 85},
-                    "major": {"error_threshold": 90, "warn_threshold": 98},
-                },
-            },
+            _condition("blocking_open_defects", "lte", 0, key=True),
+            _condition(
+                "test_pass_rate", "gte", 95, 98, class_thresholds=_per_class(hotfix=(90, 95), major=(97, 99))
+            ),
+            _condition(
+                "verified_requirements",
+                "gte",
+                85,
+                95,
+                class_thresholds=_per_class(hotfix=(70, 85), major=(90, 98)),
+            ),
             # Every high or critical requirement verified; a hotfix may go with a few still open (warned).
             # No such requirement in scope = no data, ignored.
-            {
-                "metric": "verified_critical_requirements",
-                "operator": "gte",
-                "error_threshold": 95,
-                "warn_threshold": 100,
-                "missing_data": "ignore",
-                "class_thresholds": {
-                    "hotfix": {"error_threshold": 80, "warn_threshold": 100},
-                    "major": {"error_threshold": 100, "warn_threshold": None},
-                },
-            },
-            {
-                "metric": "reopen_rate",
-                "operator": "lte",
-                "error_threshold": 10,
-                "warn_threshold": 5,
-                "missing_data": "warn",
-            },
-            {"metric": "defect_net_flow_7d", "operator": "lte", "error_threshold": 5, "warn_threshold": 0},
-            {
-                "metric": "flaky_test_rate",
-                "operator": "lte",
-                "error_threshold": 5,
-                "warn_threshold": 2,
-                "missing_data": "warn",
-            },
+            _condition(
+                "verified_critical_requirements",
+                "gte",
+                95,
+                100,
+                missing_data="ignore",
+                class_thresholds=_per_class(hotfix=(80, 100), major=(100, None)),
+            ),
+            _condition("reopen_rate", "lte", 10, 5, missing_data="warn"),
+            _condition("defect_net_flow_7d", "lte", 5, 0),
+            _condition("flaky_test_rate", "lte", 5, 2, missing_data="warn"),
             # The score's bands: high (>= 50) fails, medium (>= 25) warns.
-            {
-                "metric": "release_risk_score",
-                "operator": "lt",
-                "error_threshold": 50,
-                "warn_threshold": 25,
-                "class_thresholds": {
-                    "hotfix": {"error_threshold": 75, "warn_threshold": 50},
-                    "major": {"error_threshold": 40, "warn_threshold": 25},
-                },
-            },
+            _condition(
+                "release_risk_score",
+                "lt",
+                50,
+                25,
+                class_thresholds=_per_class(hotfix=(75, 50), major=(40, 25)),
+            ),
             # External evidence: judged only where the release has it (missing data ignored, so a project that
             # uploads no coverage or SARIF is not failed by these).
-            {
-                "metric": "line_coverage",
-                "operator": "gte",
-                "error_threshold": 80,
-                "missing_data": "ignore",
-                "class_thresholds": {
-                    "hotfix": {"error_threshold": 70, "warn_threshold": None},
-                    "major": {"error_threshold": 85, "warn_threshold": None},
-                },
-            },
-            {
-                "metric": "new_findings_high",
-                "operator": "lte",
-                "error_threshold": 0,
-                "missing_data": "ignore",
-            },
+            _condition(
+                "line_coverage",
+                "gte",
+                80,
+                missing_data="ignore",
+                class_thresholds=_per_class(hotfix=(70, None), major=(85, None)),
+            ),
+            _condition("new_findings_high", "lte", 0, missing_data="ignore"),
         ],
         "checklist_items": [
             {"text": "Rollback plan reviewed", "role": Role.RELEASE_MANAGER},
@@ -138,27 +108,9 @@ DEFAULT_GATES: list[dict] = [
         "to_status": "handed_over",
         "description": "Hand-over to operations: the project's restore time, change failure rate and stability.",
         "conditions": [
-            {
-                "metric": "mttr_hours",
-                "operator": "lte",
-                "error_threshold": 24,
-                "warn_threshold": 4,
-                "missing_data": "ignore",
-            },
-            {
-                "metric": "change_failure_rate",
-                "operator": "lte",
-                "error_threshold": 30,
-                "warn_threshold": 15,
-                "missing_data": "ignore",
-            },
-            {
-                "metric": "stability_index",
-                "operator": "gte",
-                "error_threshold": 70,
-                "warn_threshold": 85,
-                "missing_data": "warn",
-            },
+            _condition("mttr_hours", "lte", 24, 4, missing_data="ignore"),
+            _condition("change_failure_rate", "lte", 30, 15, missing_data="ignore"),
+            _condition("stability_index", "gte", 70, 85, missing_data="warn"),
         ],
         "checklist_items": [
             {"text": "Runbook updated and handed to operations", "role": Role.RELEASE_MANAGER},

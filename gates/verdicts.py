@@ -82,20 +82,17 @@ def suspension_reason(
     live = [w for w in waivers if w.expires >= today]
     covered_conditions = {w.condition_id for w in live if w.condition_id}
     covered_items = {w.checklist_item_id for w in live if w.checklist_item_id}
-    for c in conditions:
-        if c.get("outcome") == Outcome.FAILED and c.get("condition") not in covered_conditions:
-            return (
-                SuspensionReason.UNCOVERED_FAILURE,
-                f"failure not covered by a waiver: {_condition_text(c)}",
-                None,
-            )
-    for i in checklist:
-        if i.get("outcome") == Outcome.FAILED and i.get("item") not in covered_items:
-            return (
-                SuspensionReason.UNCOVERED_FAILURE,
-                f"failure not covered by a waiver: checklist '{i.get('text')}' not signed",
-                None,
-            )
+    uncovered = [
+        _condition_text(c)
+        for c in conditions
+        if c.get("outcome") == Outcome.FAILED and c.get("condition") not in covered_conditions
+    ] + [
+        f"checklist '{i.get('text')}' not signed"
+        for i in checklist
+        if i.get("outcome") == Outcome.FAILED and i.get("item") not in covered_items
+    ]
+    if uncovered:
+        return (SuspensionReason.UNCOVERED_FAILURE, f"failure not covered by a waiver: {uncovered[0]}", None)
     if expired is not None:
         return (
             SuspensionReason.WAIVER_EXPIRED,

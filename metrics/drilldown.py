@@ -16,7 +16,6 @@ from defects.models import (
     BLOCKING_SEVERITIES,
     OPEN_STATUSES,
     RESOLVED_STATUSES,
-    DefectStatus,
     DefectTransition,
     Environment,
     Resolution,
@@ -31,6 +30,7 @@ from .release_metrics import (
     flaky_case_parts,
     latest_results,
     release_defects,
+    reopen_parts,
     requirement_parts,
     valid_q,
 )
@@ -69,17 +69,7 @@ def _closures(release, as_of):
 
 
 def _reopen_sides(release, as_of):
-    resolved_once = Exists(
-        DefectTransition.objects.filter(defect=OuterRef("pk"), to_status__in=RESOLVED_STATUSES, at__lte=as_of)
-    )
-    reopened = Exists(
-        DefectTransition.objects.filter(
-            defect=OuterRef("pk"),
-            from_status__in=RESOLVED_STATUSES,
-            to_status=DefectStatus.REOPENED,
-            at__lte=as_of,
-        )
-    )
+    resolved_once, reopened = reopen_parts(as_of)
     d = release_defects(release, as_of).filter(valid_q()).filter(resolved_once)
     return d.filter(reopened), d
 

@@ -39,6 +39,11 @@ def _pct(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 2) if whole else None
 
 
+def _share(key: str, counts: dict[str, int], part: str) -> MetricResult:
+    """A percentage metric from aggregated counts: counts[part] over counts["total"] (n), the part in the details."""
+    return MetricResult(key, _pct(counts[part], counts["total"]), counts["total"], "%", {part: counts[part]})
+
+
 # --- Building blocks --------------------------------------------------------------------------------------------
 
 
@@ -62,8 +67,10 @@ def latest_results(release, as_of: dt.datetime) -> QuerySet:
     return TestResult.objects.filter(release=release, finished_at__lte=as_of, id=Subquery(latest_id))
 
 
-def reopen_rate_of(defects: QuerySet, as_of: dt.datetime) -> tuple[float | None, int, int]:
-    """(100*Rd/D, D, Rd) over valid defects of the queryset (annotated by defects_as_of)."""
+def reopen_parts(as_of: dt.datetime) -> tuple[Exists, Exists]:
+    """The parts of the reopen rate, shared with its drill-down so both count the same defects: two expressions
+    over a defect, `resolved_once` (it entered a resolved state by T) and `reopened` (it moved from a resolved
+    state to reopened by T)."""
     resolved_once = Exists(
         DefectTransition.objects.filter(defect=OuterRef("pk"), to_status__in=RESOLVED_STATUSES, at__lte=as_of)
     )
@@ -75,6 +82,12 @@ def reopen_rate_of(defects: QuerySet, as_of: dt.datetime) -> tuple[float | None,
             at__lte=as_of,
         )
     )
+    return resolved_once, reopened
+
+
+def reopen_rate_of(defects: QuerySet, as_of: dt.datetime) -> tuple[float | None, int, int]:
+    """(100*Rd/D, D, Rd) over valid defects of the queryset (annotated by defects_as_of)."""
+    resolved_once, reopened = reopen_parts(as_of)
     counts = (
         defects.filter(valid_q())
         .annotate(resolved_once=resolved_once, reopened=reopened)
@@ -256,13 +269,7 @@ def requirement_coverage(*, release, as_of: dt.datetime) -> MetricResult:
     counts = scope.annotate(linked=linked).aggregate(
         total=Count("pk"), covered=Count("pk", filter=Q(linked=True))
     )
-    return MetricResult(
-        "requirement_coverage",
-        _pct(counts["covered"], counts["total"]),
-        counts["total"],
-        "%",
-        {"covered": counts["covered"]},
-    )
+    return _share("requirement_coverage", counts, "covered")
 
 
 def verified_counts(*, release, as_of: dt.datetime, critical_only: bool = False) -> dict[str, int]:
@@ -281,13 +288,7 @@ def verified_requirements(*, release, as_of: dt.datetime) -> MetricResult:
     """Requirements in scope with at least one linked test case, every linked test case having a latest result in R,
     and every such latest result passed; over all requirements in scope."""
     counts = verified_counts(release=release, as_of=as_of)
-    return MetricResult(
-        "verified_requirements",
-        _pct(counts["verified"], counts["total"]),
-        counts["total"],
-        "%",
-        {"verified": counts["verified"]},
-    )
+    return _share("verified_requirements", counts, "verified")
 
 
 def verified_critical_requirements(*, release, as_of: dt.datetime) -> MetricResult:
@@ -295,13 +296,7 @@ def verified_critical_requirements(*, release, as_of: dt.datetime) -> MetricResu
 
     Scope, links and test results are as of T; criticality is the requirement's current one (it has no history)."""
     counts = verified_counts(release=release, as_of=as_of, critical_only=True)
-    return MetricResult(
-        "verified_critical_requirements",
-        _pct(counts["verified"], counts["total"]),
-        counts["total"],
-        "%",
-        {"verified": counts["verified"]},
-    )
+    return _share("verified_critical_requirements", counts, "verified")
 
 
 def test_pass_rate(*, release, as_of: dt.datetime) -> MetricResult:
@@ -346,13 +341,7 @@ def flaky_test_rate(*, release, as_of: dt.datetime) -> MetricResult:
     counts = with_results.annotate(retry_flaky=retry_flaky, revision_flaky=revision_flaky).aggregate(
         total=Count("pk"), flaky=Count("pk", filter=Q(retry_flaky=True) | Q(revision_flaky=True))
     )
-    return MetricResult(
-        "flaky_test_rate",
-        _pct(counts["flaky"], counts["total"]),
-        counts["total"],
-        "%",
-        {"flaky": counts["flaky"]},
-    )
+    return _share("flaky_test_rate", counts, "flaky")
 
 
 RELEASE_METRIC_FUNCTIONS = {

@@ -11,18 +11,12 @@ class SecondsBetween(Func):
 
     output_field = FloatField()
     arity = 2
+    # PostgreSQL (and the default): the interval end - start, in seconds.
+    template = "(EXTRACT(EPOCH FROM (%(expressions)s)))"
+    arg_joiner = " - "
 
     def __init__(self, end, start, **extra):
         super().__init__(end, start, **extra)
-
-    def as_sql(self, compiler, conn, **extra_context):
-        return super().as_sql(
-            compiler,
-            conn,
-            template="(EXTRACT(EPOCH FROM (%(expressions)s)))",
-            arg_joiner=" - ",
-            **extra_context,
-        )
 
     def as_sqlite(self, compiler, conn, **extra_context):
         return super().as_sql(
