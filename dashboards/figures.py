@@ -69,6 +69,29 @@ def with_percentiles(points: list[dict], *, key: str) -> dict[str, list[dict]]:
     return out
 
 
+def _metric_chart(
+    series: dict[str, list[dict]], keys: tuple[str, ...], title: str, y_title: str, list_url: str, **options
+) -> str:
+    """A chart over time of the series of `keys` as JSON, each line named by the registry's label (median and p90
+    too); `options` as charts.series_figure takes them (percent, markers)."""
+    labels = {k: REGISTRY[k].label for k in REGISTRY} | PERCENTILE_LABELS
+    figure = charts.series_figure(
+        {k: series[k] for k in keys},
+        title=title,
+        y_title=y_title,
+        list_url=list_url,
+        labels=labels,
+        **options,
+    )
+    return charts.to_json(figure)
+
+
+def _hours_chart(series: dict[str, list[dict]], key: str, title: str, list_url: str, **options) -> str:
+    """The chart of a time metric (hours): its mean over time, with its median and p90 beside it."""
+    lines = with_percentiles(series[key], key=key)
+    return _metric_chart(lines, tuple(lines), title, "Hours", list_url, **options)
+
+
 def measure_figures(series: dict[str, list[dict]], measures: dict[str, MetricDefinition], *, list_url: str):
     """One chart per measure key with points (each key has its own unit, so its own y axis), in the given order."""
     out = []
@@ -122,32 +145,25 @@ def release_charts(
         end=now,
         release_id=release.pk,
     )
-    labels = {k: REGISTRY[k].label for k in REGISTRY} | PERCENTILE_LABELS
-    mttr_series = with_percentiles(series["defect_mttr_hours"], key="defect_mttr_hours")
     figures = {
         "flow": charts.to_json(charts.defect_flow_figure(flow, list_url=defects_url)),
         "severity": charts.to_json(charts.open_by_severity_figure(flow, list_url=defects_url)),
         "runs": charts.to_json(
             charts.pass_rate_per_run_figure(run_rows, list_url=f"/runs/?release={release.pk}")
         ),
-        "coverage": charts.to_json(
-            charts.series_figure(
-                {k: series[k] for k in ("requirement_coverage", "verified_requirements")},
-                title="Requirement coverage and verified share over time",
-                y_title="Requirements (%)",
-                list_url=f"/requirements/?release={release.pk}",
-                labels=labels,
-                percent=True,
-            )
+        "coverage": _metric_chart(
+            series,
+            ("requirement_coverage", "verified_requirements"),
+            "Requirement coverage and verified share over time",
+            "Requirements (%)",
+            f"/requirements/?release={release.pk}",
+            percent=True,
         ),
-        "mttr": charts.to_json(
-            charts.series_figure(
-                mttr_series,
-                title="Defect MTTR over time (fixed defects)",
-                y_title="Hours",
-                list_url=f"{defects_url}&status=resolved_all",
-                labels=labels,
-            )
+        "mttr": _hours_chart(
+            series,
+            "defect_mttr_hours",
+            "Defect MTTR over time (fixed defects)",
+            f"{defects_url}&status=resolved_all",
         ),
         "measures": measure_figures(series, measures, list_url=f"/releases/{release.pk}/evidence/"),
     }
@@ -169,39 +185,31 @@ def project_charts(*, project, releases: list[Release], now: dt.datetime) -> dic
         for r in releases
         if r.actual_release_date and r.actual_release_date >= start
     ]
-    labels = {k: REGISTRY[k].label for k in REGISTRY} | PERCENTILE_LABELS
     flow = defect_flow(project=project, start=start, end=now, bucket="week")
     figures = {
-        "stability": charts.to_json(
-            charts.series_figure(
-                {"stability_index": series["stability_index"]},
-                title="Stability index over time (releases marked)",
-                y_title="Stability index (0-100)",
-                list_url=f"/projects/{project.key}/dashboard/",
-                labels=labels,
-                markers=markers,
-            )
+        "stability": _metric_chart(
+            series,
+            ("stability_index",),
+            "Stability index over time (releases marked)",
+            "Stability index (0-100)",
+            f"/projects/{project.key}/dashboard/",
+            markers=markers,
         ),
-        "cfr": charts.to_json(
-            charts.series_figure(
-                {"change_failure_rate": series["change_failure_rate"]},
-                title="Change failure rate over time",
-                y_title="Failed deployments (%)",
-                list_url=f"/releases/?project={project.key}",
-                labels=labels,
-                percent=True,
-                markers=markers,
-            )
+        "cfr": _metric_chart(
+            series,
+            ("change_failure_rate",),
+            "Change failure rate over time",
+            "Failed deployments (%)",
+            f"/releases/?project={project.key}",
+            percent=True,
+            markers=markers,
         ),
-        "mttr": charts.to_json(
-            charts.series_figure(
-                with_percentiles(series["mttr_hours"], key="mttr_hours"),
-                title="Incident MTTR over time (mean time to restore)",
-                y_title="Hours",
-                list_url=f"/incidents/?project={project.key}",
-                labels=labels,
-                markers=markers,
-            )
+        "mttr": _hours_chart(
+            series,
+            "mttr_hours",
+            "Incident MTTR over time (mean time to restore)",
+            f"/incidents/?project={project.key}",
+            markers=markers,
         ),
         "flow": charts.to_json(
             charts.defect_flow_figure(flow, list_url=f"/defects/?project={project.key}", bucket="week")
