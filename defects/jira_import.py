@@ -85,6 +85,7 @@ from .models import (
     Environment,
     Resolution,
 )
+from .moves import Move
 from .services.common import coalesced_recompute, schedule_recompute
 
 # The import API; the reading of rows lives in `jira_rows`.
@@ -151,45 +152,28 @@ def import_jira_csv(
             new_rows = [r for r in batch if r.external_id not in existing]
             defects = []
             for row in new_rows:
-                found = releases.get(row.affects[0]) if row.affects else None
-                fixed = releases.get(row.fixes[0]) if row.fixes else None
                 defects.append(
                     Defect(
                         project=project,
                         number=next_number,
                         key=f"{project.key}-{next_number}",
                         external_id=row.external_id,
-                        title=row.title,
-                        description=row.description,
-                        severity=row.severity,
-                        priority=row.priority,
-                        component=row.component,
                         status=row.status,
                         resolution=row.resolution,
-                        found_in_release=found,
-                        fixed_in_release=fixed,
                         found_in_environment=environment,
                         assignee=users.get(row.assignee),
                         reporter=by,
                         created_at=min(row.created, now),
+                        **_row_fields(row, releases),
                     )
                 )
                 next_number += 1
             Defect.objects.bulk_create(defects, batch_size=BATCH)
             moves = []
             for row, defect in zip(new_rows, defects, strict=True):
-                for from_status, to_status, resolution, at in synthesize_history(row, now):
-                    moves.append(
-                        DefectTransition(
-                            defect_id=defect.pk,
-                            from_status=from_status,
-                            to_status=to_status,
-                            resolution=resolution,
-                            at=at,
-                            by=by,
-                            comment="Imported from Jira" if not from_status else "",
-                        )
-                    )
+                for move in synthesize_history(row, now):
+                    comment = "Imported from Jira" if not move.from_status else ""
+                    moves.append(move.transition(defect=defect, by=by, comment=comment))
                 touched_releases.update(
                     x for x in (defect.found_in_release_id, defect.fixed_in_release_id) if x
                 )
@@ -218,6 +202,31 @@ def import_jira_csv(
     return report
 
 
+# The defect fields a Jira row sets when it is imported and updates when it is imported again.
+ROW_FIELDS = (
+    "title",
+    "description",
+    "severity",
+    "priority",
+    "component",
+    "found_in_release",
+    "fixed_in_release",
+)
+
+
+def _row_fields(row: JiraRow, releases: dict[str, Release]) -> dict[str, Any]:
+    """The values of ROW_FIELDS a Jira row gives (the first affected and fixed versions are the releases)."""
+    return {
+        "title": row.title,
+        "description": row.description,
+        "severity": row.severity,
+        "priority": row.priority,
+        "component": row.component,
+        "found_in_release": releases.get(row.affects[0]) if row.affects else None,
+        "fixed_in_release": releases.get(row.fixes[0]) if row.fixes else None,
+    }
+
+
 def _update_existing(
     *,
     rows: list[JiraRow],
@@ -238,26 +247,9 @@ def _update_existing(
         .values_list("defect_id", "m")
     )
     changed_defects, changes, moves = [], [], []
-    fields = [
-        "title",
-        "description",
-        "severity",
-        "priority",
-        "component",
-        "found_in_release",
-        "fixed_in_release",
-    ]
     for row in rows:
         defect = existing[row.external_id]
-        wanted = {
-            "title": row.title,
-            "description": row.description,
-            "severity": row.severity,
-            "priority": row.priority,
-            "component": row.component,
-            "found_in_release": releases.get(row.affects[0]) if row.affects else None,
-            "fixed_in_release": releases.get(row.fixes[0]) if row.fixes else None,
-        }
+        wanted = _row_fields(row, releases)
         dirty = False
         for name, new in wanted.items():
             old = getattr(defect, name)
@@ -285,14 +277,8 @@ def _update_existing(
                 when = max(at, resolved if state in RESOLVED_STATUSES else updated)
                 resolution = row.resolution if state in RESOLVED_STATUSES else ""
                 moves.append(
-                    DefectTransition(
-                        defect=defect,
-                        from_status=current,
-                        to_status=state,
-                        resolution=resolution,
-                        at=when,
-                        by=by,
-                        comment="Jira re-import",
+                    Move(current, state, resolution, when).transition(
+                        defect=defect, by=by, comment="Jira re-import"
                     )
                 )
                 current, at = state, when
@@ -311,7 +297,7 @@ def _update_existing(
     if changed_defects:
         Defect.objects.bulk_update(
             changed_defects,
-            [*fields, "status", "resolution", "duplicate_of", "version", "updated_at"],
+            [*ROW_FIELDS, "status", "resolution", "duplicate_of", "version", "updated_at"],
             batch_size=BATCH,
         )
     DefectFieldChange.objects.bulk_create(changes, batch_size=BATCH)

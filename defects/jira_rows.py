@@ -32,6 +32,7 @@ from .models import (
     Resolution,
     Severity,
 )
+from .moves import Move
 
 TITLE_MAX = Defect._meta.get_field("title").max_length
 EXTERNAL_ID_MAX = Defect._meta.get_field("external_id").max_length
@@ -332,37 +333,43 @@ def known_times(row: JiraRow, now: dt.datetime) -> tuple[dt.datetime, dt.datetim
     return created, clamp(row.resolved), clamp(row.updated)
 
 
-def synthesize_history(row: JiraRow, now: dt.datetime) -> list[tuple[str, str, str, dt.datetime]]:
-    """The moves (from, to, resolution, at) that lead a new defect to the row's final state (see module doc)."""
+def synthesize_history(row: JiraRow, now: dt.datetime) -> list[Move]:
+    """The moves that lead a new defect to the row's final state (see module doc)."""
     created, resolved, updated = known_times(row, now)
     s = row.status
     if s == DefectStatus.NEW:
-        return [("", DefectStatus.NEW, "", created)]
+        return [Move("", DefectStatus.NEW, "", created)]
     if s == DefectStatus.TRIAGED:
-        return [("", DefectStatus.NEW, "", created), (DefectStatus.NEW, DefectStatus.TRIAGED, "", created)]
+        return [
+            Move("", DefectStatus.NEW, "", created),
+            Move(DefectStatus.NEW, DefectStatus.TRIAGED, "", created),
+        ]
     if s == DefectStatus.IN_PROGRESS:
         if updated is None:
-            return [("", DefectStatus.IN_PROGRESS, "", created)]
+            return [Move("", DefectStatus.IN_PROGRESS, "", created)]
         return [
-            ("", DefectStatus.NEW, "", created),
-            (DefectStatus.NEW, DefectStatus.TRIAGED, "", created),
-            (DefectStatus.TRIAGED, DefectStatus.IN_PROGRESS, "", updated),
+            Move("", DefectStatus.NEW, "", created),
+            Move(DefectStatus.NEW, DefectStatus.TRIAGED, "", created),
+            Move(DefectStatus.TRIAGED, DefectStatus.IN_PROGRESS, "", updated),
         ]
     if s in RESOLVED_STATUSES:
         if resolved is None:
-            return [("", s, row.resolution, created)]
+            return [Move("", s, row.resolution, created)]
         first = DefectStatus.CLOSED if s == DefectStatus.CLOSED else DefectStatus.RESOLVED
-        moves = [("", DefectStatus.NEW, "", created), (DefectStatus.NEW, first, row.resolution, resolved)]
+        moves = [
+            Move("", DefectStatus.NEW, "", created),
+            Move(DefectStatus.NEW, first, row.resolution, resolved),
+        ]
         if s == DefectStatus.VERIFIED:
-            moves.append((DefectStatus.RESOLVED, DefectStatus.VERIFIED, row.resolution, resolved))
+            moves.append(Move(DefectStatus.RESOLVED, DefectStatus.VERIFIED, row.resolution, resolved))
         return moves
     # reopened
     if resolved is None or updated is None or updated < resolved:
-        return [("", DefectStatus.REOPENED, "", created)]
+        return [Move("", DefectStatus.REOPENED, "", created)]
     return [
-        ("", DefectStatus.NEW, "", created),
-        (DefectStatus.NEW, DefectStatus.RESOLVED, Resolution.FIXED, resolved),
-        (DefectStatus.RESOLVED, DefectStatus.REOPENED, "", updated),
+        Move("", DefectStatus.NEW, "", created),
+        Move(DefectStatus.NEW, DefectStatus.RESOLVED, Resolution.FIXED, resolved),
+        Move(DefectStatus.RESOLVED, DefectStatus.REOPENED, "", updated),
     ]
 
 

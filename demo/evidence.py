@@ -248,17 +248,7 @@ class DemoEvidence:
                     comment = "Still reproducible on the latest build."
                 elif move.to_status == DefectStatus.CLOSED and move.resolution == Resolution.DUPLICATE:
                     comment = f"Duplicate of {defect.duplicate_of.key}." if defect.duplicate_of else ""
-                transitions.append(
-                    DefectTransition(
-                        defect=defect,
-                        from_status=move.from_status,
-                        to_status=move.to_status,
-                        resolution=move.resolution,
-                        at=move.at,
-                        by=by,
-                        comment=comment,
-                    )
-                )
+                transitions.append(move.transition(defect=defect, by=by, comment=comment))
             if len(moves) > 2 and self.rng.random() < 0.3:
                 comments.append(
                     DefectComment(

@@ -6,6 +6,7 @@ import random
 from dataclasses import dataclass, field
 
 from defects.models import OPEN_STATUSES, STATUSES_NEEDING_RESOLUTION, DefectStatus, Resolution
+from defects.moves import Move
 
 from .data import DWELL_HOURS, NEXT_WEIGHTS
 
@@ -25,14 +26,6 @@ class SeedReport:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass
-class _Move:
-    from_status: str
-    to_status: str
-    at: dt.datetime
-    resolution: str
-
-
 def _weighted(rng: random.Random, pairs: list[tuple[str, float]]) -> str:
     return rng.choices([p[0] for p in pairs], weights=[p[1] for p in pairs], k=1)[0]
 
@@ -43,12 +36,12 @@ def _sha(rng: random.Random) -> str:
 
 def defect_walk(
     *, rng: random.Random, created_at: dt.datetime, now: dt.datetime, pace: float = 1.0
-) -> list[_Move]:
+) -> list[Move]:
     """A status history from '' -> new, following the allowed moves, never past `now`.
 
     `pace` > 1 slows the team down (fewer defects finished, as in a release still in testing).
     """
-    moves = [_Move("", DefectStatus.NEW, created_at, "")]
+    moves = [Move("", DefectStatus.NEW, "", created_at)]
     state, at, resolution = DefectStatus.NEW, created_at, ""
     for _ in range(30):
         options = NEXT_WEIGHTS[state]
@@ -80,11 +73,11 @@ def defect_walk(
             resolution = ""
         # verified and closed-after-verified keep the resolution reached at `resolved`
         moves.append(
-            _Move(
+            Move(
                 state,
                 to,
-                at,
                 resolution if to in STATUSES_NEEDING_RESOLUTION or to == DefectStatus.VERIFIED else "",
+                at,
             )
         )
         state = to

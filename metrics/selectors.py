@@ -191,11 +191,9 @@ def release_as_of_now(*, release) -> dt.datetime:
 
 def _row(
     key: str,
+    measured,
     *,
-    value,
-    n,
     unit,
-    details,
     as_of,
     computed_at,
     source: str,
@@ -204,6 +202,8 @@ def _row(
     project_key=None,
     definitions=None,
 ) -> dict:
+    """One metric's row for pages and the API. `measured` is a MetricResult computed now or a stored
+    MetricSnapshot: both carry the value, n and details."""
     from .registry import REGISTRY
 
     definition = (definitions or REGISTRY)[key]
@@ -213,9 +213,9 @@ def _row(
         "scope": definition.scope,
         "unit": unit,
         "higher_is_better": definition.higher_is_better,
-        "value": value,
-        "n": n,
-        "details": details,
+        "value": measured.value,
+        "n": measured.n,
+        "details": measured.details,
         "as_of": as_of,
         "computed_at": computed_at,
         "source": source,
@@ -278,43 +278,27 @@ def snapshots_current(snaps: dict, keys, changed_at: dt.datetime | None) -> bool
     return changed_at is None or all(snaps[k].as_of >= changed_at for k in keys)
 
 
-def _fresh_rows(
-    results: dict, *, as_of, now, updating: bool = False, release_id=None, project_key=None, definitions=None
-) -> list[dict]:
+def _fresh_rows(results: dict, *, as_of, now, updating: bool = False, **where) -> list[dict]:
+    """Rows of metric results computed now; `where` (release_id, project_key, definitions) as _row takes it."""
     return [
-        _row(
-            k,
-            value=r.value,
-            n=r.n,
-            unit=r.unit,
-            details=r.details,
-            as_of=as_of,
-            computed_at=now,
-            source="fresh",
-            updating=updating,
-            release_id=release_id,
-            project_key=project_key,
-            definitions=definitions,
-        )
+        _row(k, r, unit=r.unit, as_of=as_of, computed_at=now, source="fresh", updating=updating, **where)
         for k, r in results.items()
     ]
 
 
-def _snapshot_rows(snaps: dict, keys, release_id=None, project_key=None, definitions=None) -> list[dict]:
+def _snapshot_rows(snaps: dict, keys, **where) -> list[dict]:
+    """Rows of the stored snapshots of `keys` (those there are); `where` as in _fresh_rows."""
+    units = {k: d.unit for k, d in (where.get("definitions") or {}).items()}
     return [
         _row(
             k,
-            value=s.value,
-            n=s.n,
-            unit=(definitions or {}).get(k).unit if k in (definitions or {}) else _unit(k),
-            details=s.details,
+            s,
+            unit=units[k] if k in units else _unit(k),
             as_of=s.as_of,
             computed_at=s.computed_at,
             source="snapshot",
             updating=False,
-            release_id=release_id,
-            project_key=project_key,
-            definitions=definitions,
+            **where,
         )
         for k in keys
         if (s := snaps.get(k)) is not None
