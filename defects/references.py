@@ -96,3 +96,8 @@ def bulk_run_steps(request, *, ids: list[int], steps: list[tuple[str, dict]]) ->
     for missing in sorted(set(ids) - visible_ids):
         report.refused.append({"id": str(missing), "key": "", "reason": "No such defect."})
     return report
+
+
+def chosen(offered, pk: int | None):
+    """The object with this id among those a form offered (the members or releases of its select), or None."""
+    return next((o for o in offered if o.pk == pk), None)

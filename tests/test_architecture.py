@@ -120,3 +120,36 @@ def test_the_walk_sees_function_local_and_relative_imports():
     sample = ROOT / "metrics" / "apps.py"
     found = {module for module, _ in imported_modules(sample)}
     assert "measures" in found  # imported inside ready()
+
+
+MAX_MODULE_LINES = 500
+# Generated or data-like code that the limit does not cover (issue 11: "no module outside migrations and tests").
+NOT_LIMITED = {"migrations", "tests", "corpus"}
+
+
+def limited_modules() -> list[Path]:
+    """Every Python module of the repository the size limit covers: not migrations, tests or the test corpus, and
+    nothing in a hidden or build folder (.venv, site)."""
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        parts = path.relative_to(ROOT).parts
+        if NOT_LIMITED & set(parts) or any(p.startswith(".") or p in {"site", "build"} for p in parts[:-1]):
+            continue
+        found.append(path)
+    return found
+
+
+def test_no_module_outside_migrations_and_tests_exceeds_500_lines():
+    too_long = {}
+    for path in limited_modules():
+        lines = len(path.read_text().splitlines())
+        if lines > MAX_MODULE_LINES:
+            too_long[path.relative_to(ROOT).as_posix()] = lines
+    assert too_long == {}, f"modules over {MAX_MODULE_LINES} lines (split them by job): {too_long}"
+
+
+def test_the_size_walk_sees_the_apps_and_skips_tests_and_migrations():
+    """The walker itself: it reads the apps' modules and leaves out what the limit does not cover."""
+    seen = {path.relative_to(ROOT).as_posix() for path in limited_modules()}
+    assert {"defects/views.py", "gates/services/evaluation.py", "manage.py"} <= seen
+    assert not any(p.startswith(("tests/", ".venv/", "corpus/")) or "/migrations/" in p for p in seen)
