@@ -3,6 +3,7 @@
 from django import forms
 
 from defects.models import Environment, Priority, Severity
+from qualitygov.services import parse_ids
 
 from .models import Criticality, RegressionPolicy, Requirement, TestCaseKind
 
@@ -24,6 +25,12 @@ class RequirementForm(forms.Form):
         self.fields["releases"].choices = [
             (r.pk, r.version) for r in project.releases.order_by("-created_at").only("id", "version")
         ]
+
+    def service_data(self) -> dict:
+        """The cleaned data as the services take it: the chosen releases as `release_ids`."""
+        data = dict(self.cleaned_data)
+        data["release_ids"] = parse_ids(data.pop("releases"))
+        return data
 
 
 def parse_steps(text: str) -> list[dict[str, str]]:
@@ -66,6 +73,12 @@ class TestCaseForm(forms.Form):
 
     def clean_steps(self):
         return parse_steps(self.cleaned_data.get("steps", ""))
+
+    def service_data(self) -> dict:
+        """The cleaned data as the services take it: the chosen requirements as `requirement_ids`."""
+        data = dict(self.cleaned_data)
+        data["requirement_ids"] = parse_ids(data.pop("requirements"))
+        return data
 
 
 class ManualRunForm(forms.Form):

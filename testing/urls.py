@@ -4,14 +4,14 @@ from . import views, views_junit, views_runs, views_settings
 
 urlpatterns = [
     path("requirements/", views.requirement_list, name="requirement_list"),
-    path("requirements/new/", views.requirement_create, name="requirement_create"),
+    path("requirements/new/", views.requirement_form, name="requirement_create"),
     path("requirements/<int:pk>/", views.requirement_detail, name="requirement_detail"),
-    path("requirements/<int:pk>/edit/", views.requirement_edit, name="requirement_edit"),
+    path("requirements/<int:pk>/edit/", views.requirement_form, name="requirement_edit"),
     path("requirements/<int:pk>/link/", views.requirement_link, name="requirement_link"),
     path("testcases/", views.testcase_list, name="testcase_list"),
-    path("testcases/new/", views.testcase_create, name="testcase_create"),
+    path("testcases/new/", views.testcase_form, name="testcase_create"),
     path("testcases/bulk-link/", views.testcase_bulk_link, name="testcase_bulk_link"),
-    path("testcases/<int:pk>/edit/", views.testcase_edit, name="testcase_edit"),
+    path("testcases/<int:pk>/edit/", views.testcase_form, name="testcase_edit"),
     path("runs/", views_runs.run_list, name="run_list"),
     path("runs/upload/", views_junit.junit_upload, name="junit_upload"),
     path("runs/uploads/<int:pk>/", views_junit.junit_ingestion, name="junit_ingestion"),

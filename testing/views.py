@@ -11,14 +11,15 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.forms.models import model_to_dict
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from qualitygov.csv_export import csv_response
-from qualitygov.errors import AccessDenied, DomainError
-from qualitygov.pages import refusal_on_form, render_form
+from qualitygov.errors import DomainError
+from qualitygov.pages import refusal_as_message, refusal_on_form, render_form
 from qualitygov.services import parse_id, parse_ids
 from qualitygov.timeparams import parse_as_of
 from releases.access import Action, can, can_anywhere
@@ -32,11 +33,20 @@ PAGE_SIZE = 50
 
 
 def _pick_project(request):
-    """The project named by ?project=KEY, or the user's only/first project (None when they have none)."""
+    """The project named by ?project=KEY, or the user's only/first project (404 when they have none)."""
     key = request.GET.get("project") or request.POST.get("project") or ""
     if key:
         return project_get_for_user(user=request.user, key=key)
-    return project_list_for_user(user=request.user).first()
+    project = project_list_for_user(user=request.user).first()
+    if project is None:
+        raise Http404("You are not a member of any project.")
+    return project
+
+
+def _require_edit_tests(request, project, doing: str) -> None:
+    """403 unless the user's role lets them edit the project's requirements and test cases."""
+    if not can(request.user, project, Action.EDIT_TESTS):
+        raise PermissionDenied(f"{doing} needs the QA, manager, release manager or admin role.")
 
 
 # --- requirements ---------------------------------------------------------------------------------------
@@ -59,60 +69,34 @@ def requirement_list(request):
 
 
 @require_http_methods(["GET", "POST"])
-def requirement_create(request):
-    project = _pick_project(request)
-    if project is None:
-        raise Http404("You are not a member of any project.")
-    if not can(request.user, project, Action.EDIT_TESTS):
-        raise PermissionDenied("Creating requirements needs the QA, manager, release manager or admin role.")
-    form = RequirementForm(request.POST or None, project=project)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        with refusal_on_form(form):
-            requirement = services.requirement_create(
-                project=project,
-                key=data["key"],
-                title=data["title"],
-                by=request.user,
-                description=data["description"],
-                criticality=data["criticality"],
-                component=data["component"],
-                release_ids=parse_ids(data["releases"]),
-            )
-            messages.success(request, f"Requirement {requirement.key} created.")
-            return redirect("testing:requirement_detail", pk=requirement.pk)
-    return render_form(
-        request, "testing/requirement_form.html", {"form": form, "project": project, "requirement": None}
-    )
-
-
-@require_http_methods(["GET", "POST"])
-def requirement_edit(request, pk: int):
-    requirement = selectors.requirement_get_for_user(user=request.user, pk=pk)
-    project = requirement.project
-    if not can(request.user, project, Action.EDIT_TESTS):
-        raise PermissionDenied("Editing requirements needs the QA, manager, release manager or admin role.")
-    initial = {
-        "key": requirement.key,
-        "title": requirement.title,
-        "description": requirement.description,
-        "criticality": requirement.criticality,
-        "component": requirement.component,
-        "releases": [str(r) for r in requirement.releases.values_list("pk", flat=True)],
-    }
+def requirement_form(request, pk: int | None = None):
+    """The requirement form: a new one (requirements/new/, in ?project=KEY or the user's first project) or
+    editing requirement `pk`; a valid POST saves it."""
+    requirement = selectors.requirement_get_for_user(user=request.user, pk=pk) if pk is not None else None
+    project = requirement.project if requirement else _pick_project(request)
+    _require_edit_tests(request, project, "Editing requirements" if requirement else "Creating requirements")
+    initial = None
+    if requirement is not None:
+        initial = model_to_dict(
+            requirement, fields=("key", "title", "description", "criticality", "component")
+        )
+        initial["releases"] = [str(r) for r in requirement.releases.values_list("pk", flat=True)]
     form = RequirementForm(request.POST or None, project=project, initial=initial)
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        data["release_ids"] = parse_ids(data.pop("releases"))
         with refusal_on_form(form):
-            services.requirement_update(requirement=requirement, by=request.user, data=data)
-            messages.success(request, f"Requirement {requirement.key} saved.")
+            if requirement is None:
+                requirement = services.requirement_create(
+                    project=project, by=request.user, **form.service_data()
+                )
+                messages.success(request, f"Requirement {requirement.key} created.")
+            else:
+                services.requirement_update(
+                    requirement=requirement, by=request.user, data=form.service_data()
+                )
+                messages.success(request, f"Requirement {requirement.key} saved.")
             return redirect("testing:requirement_detail", pk=requirement.pk)
-    return render_form(
-        request,
-        "testing/requirement_form.html",
-        {"form": form, "project": project, "requirement": requirement},
-    )
+    context = {"form": form, "project": project, "requirement": requirement}
+    return render_form(request, "testing/requirement_form.html", context)
 
 
 def requirement_detail(request, pk: int):
@@ -145,23 +129,26 @@ def requirement_detail(request, pk: int):
     return render(request, "testing/requirement_detail.html", context)
 
 
+def _link_posted(request, *, project, requirement_ids: list[int]) -> int | None:
+    """Link the posted test cases to the requirements (unlink with unlink=1): how many links changed, or None when
+    the service refused (its message is shown; a 403 stays a 403)."""
+    with refusal_as_message(request):
+        return services.testcases_link_requirements(
+            project=project,
+            by=request.user,
+            test_case_ids=parse_ids(request.POST.getlist("test_cases")),
+            requirement_ids=requirement_ids,
+            unlink=request.POST.get("unlink") == "1",
+        )
+    return None
+
+
 @require_POST
 def requirement_link(request, pk: int):
     """Link (or unlink) test cases to this requirement from its page."""
     requirement = selectors.requirement_get_for_user(user=request.user, pk=pk)
-    try:
-        changed = services.testcases_link_requirements(
-            project=requirement.project,
-            by=request.user,
-            test_case_ids=parse_ids(request.POST.getlist("test_cases")),
-            requirement_ids=[requirement.pk],
-            unlink=request.POST.get("unlink") == "1",
-        )
-    except AccessDenied as exc:
-        raise PermissionDenied(exc.message) from exc
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
+    changed = _link_posted(request, project=requirement.project, requirement_ids=[requirement.pk])
+    if changed is not None:
         verb = "Unlinked" if request.POST.get("unlink") == "1" else "Linked"
         messages.success(request, f"{verb} {changed} test case(s).")
     return redirect("testing:requirement_detail", pk=requirement.pk)
@@ -205,75 +192,36 @@ def testcase_list(request):
 @require_POST
 def testcase_bulk_link(request):
     project = project_get_for_user(user=request.user, key=request.POST.get("project", ""))
-    try:
-        changed = services.testcases_link_requirements(
-            project=project,
-            by=request.user,
-            test_case_ids=parse_ids(request.POST.getlist("test_cases")),
-            requirement_ids=parse_ids(request.POST.getlist("requirements")),
-            unlink=request.POST.get("unlink") == "1",
-        )
-    except AccessDenied as exc:
-        raise PermissionDenied(exc.message) from exc
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
+    changed = _link_posted(
+        request, project=project, requirement_ids=parse_ids(request.POST.getlist("requirements"))
+    )
+    if changed is not None:
         messages.success(request, f"{changed} link(s) changed.")
     return redirect(f"{reverse('testing:testcase_list')}?project={project.key}")
 
 
 @require_http_methods(["GET", "POST"])
-def testcase_create(request):
-    project = _pick_project(request)
-    if project is None:
-        raise Http404("You are not a member of any project.")
-    if not can(request.user, project, Action.EDIT_TESTS):
-        raise PermissionDenied("Creating test cases needs the QA, manager, release manager or admin role.")
-    initial = {"requirements": request.GET.getlist("requirement")}
+def testcase_form(request, pk: int | None = None):
+    """The test case form: a new one (testcases/new/, in ?project=KEY or the user's first project;
+    ?requirement=ID preselects links) or editing test case `pk`; a valid POST saves it."""
+    case = selectors.testcase_get_for_user(user=request.user, pk=pk) if pk is not None else None
+    project = case.project if case else _pick_project(request)
+    _require_edit_tests(request, project, "Editing test cases" if case else "Creating test cases")
+    if case is None:
+        initial = {"requirements": request.GET.getlist("requirement")}
+    else:
+        initial = model_to_dict(case, fields=("title", "kind", "suite", "component", "preconditions"))
+        initial["steps"] = format_steps(case.steps)
+        initial["requirements"] = [str(i) for i in case.requirements.values_list("pk", flat=True)]
     form = TestCaseForm(request.POST or None, project=project, initial=initial)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         with refusal_on_form(form):
-            case = services.testcase_create(
-                project=project,
-                title=data["title"],
-                by=request.user,
-                kind=data["kind"],
-                suite=data["suite"],
-                component=data["component"],
-                preconditions=data["preconditions"],
-                steps=data["steps"],
-                requirement_ids=parse_ids(data["requirements"]),
-            )
-            messages.success(request, f"Test case “{case.title}” created.")
-            return redirect(f"{reverse('testing:testcase_list')}?project={project.key}")
-    return render_form(
-        request, "testing/testcase_form.html", {"form": form, "project": project, "case": None}
-    )
-
-
-@require_http_methods(["GET", "POST"])
-def testcase_edit(request, pk: int):
-    case = selectors.testcase_get_for_user(user=request.user, pk=pk)
-    project = case.project
-    if not can(request.user, project, Action.EDIT_TESTS):
-        raise PermissionDenied("Editing test cases needs the QA, manager, release manager or admin role.")
-    initial = {
-        "title": case.title,
-        "kind": case.kind,
-        "suite": case.suite,
-        "component": case.component,
-        "preconditions": case.preconditions,
-        "steps": format_steps(case.steps),
-        "requirements": [str(i) for i in case.requirements.values_list("pk", flat=True)],
-    }
-    form = TestCaseForm(request.POST or None, project=project, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        data["requirement_ids"] = parse_ids(data.pop("requirements"))
-        with refusal_on_form(form):
-            services.testcase_update(test_case=case, by=request.user, data=data)
-            messages.success(request, f"Test case “{case.title}” saved.")
+            if case is None:
+                case = services.testcase_create(project=project, by=request.user, **form.service_data())
+                messages.success(request, f"Test case “{case.title}” created.")
+            else:
+                services.testcase_update(test_case=case, by=request.user, data=form.service_data())
+                messages.success(request, f"Test case “{case.title}” saved.")
             return redirect(f"{reverse('testing:testcase_list')}?project={project.key}")
     return render_form(
         request, "testing/testcase_form.html", {"form": form, "project": project, "case": case}
