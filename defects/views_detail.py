@@ -11,6 +11,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.forms.models import model_to_dict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -51,11 +52,7 @@ def _detail_context(request, defect, *, typed: dict | None = None, **extra) -> d
     move_form.fields["to"].choices = [(s, DefectStatus(s).label) for s in defect.allowed_next_statuses]
     edit_form = EditForm(
         initial={
-            "severity": defect.severity,
-            "priority": defect.priority,
-            "assignee": defect.assignee_id,
-            "component": defect.component,
-            "fixed_in_release": defect.fixed_in_release_id,
+            **model_to_dict(defect, fields=("severity", "priority", "assignee", "component", "fixed_in_release")),
             **typed.get("edit", {}),
             "expected_version": defect.version,
         },

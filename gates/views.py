@@ -7,6 +7,7 @@ the pages only hide buttons a user cannot use.
 import datetime as dt
 
 from django.contrib import messages
+from django.forms.models import model_to_dict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -96,18 +97,7 @@ def _editor(request, *, project: Project, gate: QualityGate | None):
             conditions = ConditionFormSet(prefix="cond", form_kwargs={"project": project})
             items = ChecklistItemFormSet(prefix="item")
         else:
-            form = GateForm(
-                initial={
-                    "name": gate.name,
-                    "description": gate.description,
-                    "order": gate.order,
-                    "is_active": gate.is_active,
-                    "evaluate_on_schedule": gate.evaluate_on_schedule,
-                    "from_status": gate.from_status,
-                    "to_status": gate.to_status,
-                    "revision": gate.revision,
-                }
-            )
+            form = GateForm(initial=model_to_dict(gate, fields=list(GateForm.base_fields)))
             conditions = ConditionFormSet(
                 form_kwargs={"project": project},
                 prefix="cond",

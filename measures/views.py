@@ -8,9 +8,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from qualitygov.errors import DomainError, PayloadTooLarge
+from qualitygov.errors import DomainError
 from qualitygov.pages import form_error
-from qualitygov.uploads import spool_upload
+from qualitygov.uploads import upload_from_file
 from releases.access import Action, can, require
 from releases.selectors import project_get_for_user, release_get_for_user
 
@@ -22,11 +22,7 @@ FINDINGS_SHOWN = 200
 
 def _ingest(*, release, form: UploadForm, user):
     data = form.cleaned_data
-    file = data["file"]
-    limit = settings.QUALITYGOV_MAX_UPLOAD_BYTES
-    if file.size > limit:
-        raise PayloadTooLarge(f"The file ({file.size} bytes) is larger than the limit of {limit} bytes.")
-    upload = spool_upload(file, limit=limit)
+    upload = upload_from_file(data["file"], limit=settings.QUALITYGOV_MAX_UPLOAD_BYTES)
     try:
         if data["kind"] == "coverage":
             return services.coverage_ingest(

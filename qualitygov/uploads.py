@@ -138,6 +138,14 @@ def upload_from_bytes(data: bytes, *, limit: int | None = None) -> Upload:
     return spool_upload(io.BytesIO(data), limit=limit or settings.QUALITYGOV_MAX_UPLOAD_BYTES)
 
 
+def upload_from_file(file, *, limit: int) -> Upload:
+    """A file a form or a multipart request received (Django's UploadedFile), spooled; refused (413) at once when
+    its size is over `limit`. The caller closes the upload."""
+    if file.size > limit:
+        raise PayloadTooLarge(f"The file ({file.size} bytes) is larger than the limit of {limit} bytes.")
+    return spool_upload(file, limit=limit)
+
+
 def upload_from_path(path: str, *, limit: int) -> Upload:
     with open(path, "rb") as fh:
         return spool_upload(fh, limit=limit, gzipped=path.endswith(".gz") or None)
@@ -171,10 +179,8 @@ def request_upload(
         file = request.FILES.get("file")
         if file is None:
             raise DomainError("The multipart field 'file' is missing.", field="file", code="missing_file")
-        if file.size > limit:
-            raise PayloadTooLarge(f"The file ({file.size} bytes) is larger than the limit of {limit} bytes.")
         params.update({k: request.data.get(k) for k in form_fields if request.data.get(k) is not None})
-        upload = spool_upload(file, limit=limit)
+        upload = upload_from_file(file, limit=limit)
     elif content_type in accepted_types:
         encoding = request.META.get("HTTP_CONTENT_ENCODING", "").lower()
         gzipped = True if "gzip" in encoding else None

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from defects.models import Environment
 from qualitygov.errors import DomainError, PayloadTooLarge
 from qualitygov.services import parse_id
-from qualitygov.uploads import UploadRefused, spool_upload
+from qualitygov.uploads import UploadRefused, upload_from_file
 from releases.access import Action, can
 from releases.models import Release
 from releases.selectors import release_get_for_user, release_list_for_user
@@ -89,11 +89,7 @@ def junit_upload(request):
 
 
 def _ingest(request, release: Release, data: dict):
-    file = data["file"]
-    limit = settings.QUALITYGOV_JUNIT_MAX_BYTES
-    if file.size > limit:
-        raise PayloadTooLarge(f"The file ({file.size} bytes) is larger than the limit of {limit} bytes.")
-    upload = spool_upload(file, limit=limit)
+    upload = upload_from_file(data["file"], limit=settings.QUALITYGOV_JUNIT_MAX_BYTES)
     try:
         if upload.size == 0:
             raise UploadRefused("The report is empty.", line=1, column=1, code="empty")
