@@ -52,7 +52,9 @@ def _detail_context(request, defect, *, typed: dict | None = None, **extra) -> d
     move_form.fields["to"].choices = [(s, DefectStatus(s).label) for s in defect.allowed_next_statuses]
     edit_form = EditForm(
         initial={
-            **model_to_dict(defect, fields=("severity", "priority", "assignee", "component", "fixed_in_release")),
+            **model_to_dict(
+                defect, fields=("severity", "priority", "assignee", "component", "fixed_in_release")
+            ),
             **typed.get("edit", {}),
             "expected_version": defect.version,
         },
