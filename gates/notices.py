@@ -172,10 +172,7 @@ def decision_suspended(*, suspension: DecisionSuspension, by=None) -> None:
         "It permits nothing until a release manager records a new decision.",
         actor=by,
         decision_id=decision.pk,
-        reason=suspension.reason,
-        detail=suspension.detail,
-        evaluation_id=suspension.evaluation_id,
-        waiver_id=suspension.waiver_id,
+        **{name: getattr(suspension, name) for name in ("reason", "detail", "evaluation_id", "waiver_id")},
     )
 
 

@@ -10,6 +10,7 @@ from defects.models import BLOCKING_SEVERITIES, OPEN_STATUSES, Defect
 from metrics import registry as metric_registry
 from metrics import services as metric_services
 from metrics.risk_selectors import release_economics
+from qualitygov.selectors import filter_given
 from releases.models import ACTIVE_RELEASE_STATUSES, NEXT_STATUS, Membership, Project, Release
 from releases.selectors import get_for_user, project_list_for_user, visible_to
 from testing.models import Requirement, TestResult
@@ -192,10 +193,7 @@ def decision_list(
     qs = visible_to(qs, user=user, project="release__project")
     if project is not None:
         qs = qs.filter(release__project=project)
-    if release_id:
-        qs = qs.filter(release_id=release_id)
-    if gate_id:
-        qs = qs.filter(gate_id=gate_id)
+    qs = filter_given(qs, release_id=release_id, gate_id=gate_id)
     return qs.order_by("-decided_at", "-id")
 
 
@@ -211,19 +209,12 @@ def audit_events(
 ) -> QuerySet[AuditEvent]:
     """The project's audit log, newest first, filtered by action (prefix), actor username, release, dates, text."""
     qs = AuditEvent.objects.filter(project=project).select_related("actor", "release")
-    if action:
-        qs = qs.filter(action__startswith=action)
-    if actor:
-        qs = qs.filter(actor__username=actor)
-    if release_id:
-        qs = qs.filter(release_id=release_id)
+    qs = filter_given(qs, action__startswith=action, actor__username=actor, release_id=release_id)
     if since:
         qs = qs.filter(at__gte=dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC))
     if until:
         qs = qs.filter(at__lt=dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC))
-    if q:
-        qs = qs.filter(summary__icontains=q)
-    return qs.order_by("-at", "-id")
+    return filter_given(qs, summary__icontains=q).order_by("-at", "-id")
 
 
 def open_blocking_defects(*, release: Release, limit: int = 50) -> list:

@@ -12,7 +12,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from django.db import transaction
 from django.utils import timezone
@@ -36,13 +36,16 @@ from .models import (
     UploadKind,
     measure_key_validator,
 )
-from .sarif import HIGH_LEVEL, parse_sarif
+from .sarif import HIGH_LEVEL, ParsedFinding, parse_sarif
 
 # Metric keys defined above this layer (metrics registers a provider when its app is ready): a custom measure key
 # may not shadow one of them.
 RESERVED_KEY_PROVIDERS: list[Callable[[], Iterable[str]]] = []
 
 MAX_MEASURES_PER_CALL = 100
+# What a Finding row stores of a parsed SARIF finding: every parsed field but the raw fingerprint, which the
+# stored identity is made of.
+FINDING_FIELDS = (*(f.name for f in fields(ParsedFinding) if f.name != "fingerprint"), "identity")
 
 
 @dataclass
@@ -207,16 +210,8 @@ def sarif_ingest(*, release: Release, upload: Upload, by) -> IngestOutcome:
                 Finding(
                     release=release,
                     upload=record,
-                    tool=f.tool,
-                    rule_id=f.rule_id,
-                    level=f.level,
-                    message=f.message,
-                    uri=f.uri,
-                    start_line=f.start_line,
-                    start_column=f.start_column,
-                    identity=f.identity,
-                    link=f.link,
                     is_new=f.identity not in known,
+                    **{name: getattr(f, name) for name in FINDING_FIELDS},
                 )
                 for f in parsed.findings
             ],

@@ -17,6 +17,16 @@ from .models import TestCase, TestCaseKind
 
 BATCH = 2000
 PG_BATCH = 50_000  # identities per `= ANY` lookup and per INSERT: bounded statement size at any report size
+# The columns a new automated test case takes from its parsed case (column -> ParsedCase attribute), in the order
+# of _insert_batch's column list; the ORM path (SQLite) sets the same.
+CASE_COLUMNS = {
+    "identity": "identity",
+    "suite": "suite",
+    "classname": "classname",
+    "location": "where",
+    "name": "name",
+    "title": "title",
+}
 
 
 def upsert_test_cases(*, project_id: int, report: ParsedReport) -> dict[str, int]:
@@ -92,13 +102,8 @@ def _create(project_id: int, missing: list[ParsedCase]) -> dict[str, int]:
             [
                 TestCase(
                     project_id=project_id,
-                    identity=c.identity,
-                    suite=c.suite,
-                    classname=c.classname,
-                    location=c.where,
-                    name=c.name,
-                    title=c.title,
                     kind=TestCaseKind.AUTOMATED,
+                    **{column: getattr(c, attr) for column, attr in CASE_COLUMNS.items()},
                 )
                 for c in missing
             ],
@@ -134,12 +139,7 @@ def _insert_batch(project_id: int, missing: list[ParsedCase], now) -> dict[str, 
                 TestCaseKind.AUTOMATED,
                 now,
                 now,
-                [c.identity for c in missing],
-                [c.suite for c in missing],
-                [c.classname for c in missing],
-                [c.where for c in missing],
-                [c.name for c in missing],
-                [c.title for c in missing],
+                *([getattr(c, attr) for c in missing] for attr in CASE_COLUMNS.values()),
             ],
         )
         return dict(cursor.fetchall())

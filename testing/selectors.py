@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from defects.asof import defects_as_of, release_defects_as_of, with_fields_as_of
 from defects.models import BLOCKING_SEVERITIES, OPEN_STATUSES, Defect
+from qualitygov.selectors import filter_given
 from releases.models import Project, Release
 from releases.selectors import project_list_for_user
 
@@ -67,12 +68,10 @@ def _count(model, fk: str, **filters):
 def requirement_list(*, user, project_key: str = "", q: str = "", release_id: int | None = None) -> QuerySet:
     """Requirements the user may see, with their project, test-case count and open-defect count (one query)."""
     qs = Requirement.objects.filter(project__in=_visible_projects(user)).select_related("project")
-    if project_key:
-        qs = qs.filter(project__key=project_key.upper())
+    qs = filter_given(qs, project__key=project_key.upper())
     if q:
         qs = qs.filter(Q(key__icontains=q) | Q(title__icontains=q) | Q(component__icontains=q))
-    if release_id:
-        qs = qs.filter(releases__id=release_id)
+    qs = filter_given(qs, releases__id=release_id)
     through = TestCase.requirements.through
     return qs.annotate(
         test_case_count=_count(through, "requirement"),
@@ -145,16 +144,10 @@ def testcase_list(
 ) -> QuerySet[TestCase]:
     """Test cases the user may see, with project and their requirements prefetched (two queries)."""
     qs = TestCase.objects.filter(project__in=_visible_projects(user)).select_related("project")
-    if project_key:
-        qs = qs.filter(project__key=project_key.upper())
+    qs = filter_given(qs, project__key=project_key.upper())
     if q:
         qs = qs.filter(Q(title__icontains=q) | Q(identity__icontains=q) | Q(suite__icontains=q))
-    if kind:
-        qs = qs.filter(kind=kind)
-    if component:
-        qs = qs.filter(component__iexact=component)
-    if requirement_id:
-        qs = qs.filter(requirements__id=requirement_id)
+    qs = filter_given(qs, kind=kind, component__iexact=component, requirements__id=requirement_id)
     return qs.prefetch_related(
         Prefetch("requirements", queryset=Requirement.objects.only("id", "key", "title"))
     )
@@ -201,14 +194,10 @@ def testcase_selection(
     qs = TestCase.objects.filter(project_id=release.project_id).annotate(in_scope=in_scope)
     if requirement_ids:
         qs = qs.filter(requirements__id__in=list(requirement_ids)).distinct()
-    if component:
-        qs = qs.filter(component__iexact=component)
+    qs = filter_given(qs, component__iexact=component)
     if q:
         qs = qs.filter(Q(title__icontains=q) | Q(identity__icontains=q))
-    if kind:
-        qs = qs.filter(kind=kind)
-    if scope_only:
-        qs = qs.filter(in_scope=True)
+    qs = filter_given(qs, kind=kind, in_scope=scope_only)
     return qs.order_by("-in_scope", "-kind", "suite", "title", "id")[:limit]
 
 
@@ -227,12 +216,7 @@ def run_list(
     qs = TestRun.objects.filter(release__project__in=_visible_projects(user)).select_related(
         "release__project", "created_by"
     )
-    if release_id:
-        qs = qs.filter(release_id=release_id)
-    if source:
-        qs = qs.filter(source=source)
-    if project_key:
-        qs = qs.filter(release__project__key=project_key.upper())
+    qs = filter_given(qs, release_id=release_id, source=source, release__project__key=project_key.upper())
     return qs.order_by("-started_at", "-id")
 
 
