@@ -13,7 +13,7 @@ import re
 import zoneinfo
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.utils import timezone
@@ -124,16 +124,7 @@ class ImportReport:
     dry_run: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "transitions": self.transitions,
-            "releases_created": self.releases_created,
-            "skipped": [s.__dict__ for s in self.skipped],
-            "dry_run": self.dry_run,
-        }
+        return asdict(self)
 
 
 @dataclass

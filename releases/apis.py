@@ -106,21 +106,7 @@ class ReleaseOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Release
-        fields = [
-            "id",
-            "project",
-            "version",
-            "name",
-            "status",
-            "change_class",
-            "planned_release_date",
-            "actual_release_date",
-            "hotfix_for",
-            "description",
-            "created_at",
-            "defect_count",
-            "run_count",
-        ]
+        fields = ["id", "project", *services.RELEASE_FIELDS, "created_at", "defect_count", "run_count"]
 
 
 class ReleaseInputSerializer(serializers.Serializer):

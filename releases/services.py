@@ -32,6 +32,7 @@ from .models import (
 
 User = get_user_model()
 
+# A release's editable fields, in the order the edit page and the API show them.
 RELEASE_FIELDS = [
     "version",
     "name",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.db import transaction
@@ -43,17 +43,8 @@ class BulkReport:
     refused: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "action": self.action,
-            "changed": self.changed,
-            "unchanged": self.unchanged,
-            "refused": self.refused,
-            "counts": {
-                "changed": len(self.changed),
-                "unchanged": len(self.unchanged),
-                "refused": len(self.refused),
-            },
-        }
+        report = asdict(self)
+        return {**report, "counts": {name: len(report[name]) for name in ("changed", "unchanged", "refused")}}
 
 
 def _bulk_one(*, defect: Defect, action: str, by, params: dict[str, Any]) -> bool:

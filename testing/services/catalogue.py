@@ -34,6 +34,21 @@ def _clean_key(key: str) -> str:
     return key
 
 
+def _checked_edit(
+    data: dict[str, Any], *, title_length: int, choice: str, choices: list[str]
+) -> dict[str, Any]:
+    """A copy of an edit's fields with the title and component checked as on create, and the `choice` field one
+    of `choices` (a DomainError on the field otherwise)."""
+    data = dict(data)
+    if "title" in data:
+        data["title"] = check_text(data["title"], field="title", max_length=title_length, required=True)
+    if "component" in data:
+        data["component"] = check_text(data["component"], field="component", max_length=100)
+    if choice in data and data[choice] not in choices:
+        raise DomainError(f"{choice.capitalize()} must be one of {', '.join(choices)}.", field=choice)
+    return data
+
+
 def _rows_of_project(model, project_id: int, ids: Iterable[int], *, field: str, noun: str) -> list:
     """The rows with these ids, all of the project; a DomainError on `field` when one is unknown or another's."""
     wanted = {int(i) for i in ids}
@@ -92,12 +107,7 @@ def requirement_update(*, requirement: Requirement, by, data: dict[str, Any]) ->
         clash = Requirement.objects.filter(project_id=requirement.project_id, key=data["key"])
         if clash.exclude(pk=requirement.pk).exists():
             raise ConflictError(f"The project already has a requirement {data['key']}.", field="key")
-    if "title" in data:
-        data["title"] = check_text(data["title"], field="title", max_length=300, required=True)
-    if "component" in data:
-        data["component"] = check_text(data["component"], field="component", max_length=100)
-    if "criticality" in data and data["criticality"] not in Criticality.values:
-        raise DomainError(f"Criticality must be one of {', '.join(Criticality.values)}.", field="criticality")
+    data = _checked_edit(data, title_length=300, choice="criticality", choices=Criticality.values)
     with transaction.atomic():
         model_update(
             instance=requirement,
@@ -193,13 +203,7 @@ def testcase_create(
 def testcase_update(*, test_case: TestCase, by, data: dict[str, Any]) -> TestCase:
     """Edit a test case; `requirement_ids` (if given) replaces its requirement links."""
     require(by, test_case.project_id, Action.EDIT_TESTS)
-    data = dict(data)
-    if "title" in data:
-        data["title"] = check_text(data["title"], field="title", max_length=500, required=True)
-    if "component" in data:
-        data["component"] = check_text(data["component"], field="component", max_length=100)
-    if "kind" in data and data["kind"] not in TestCaseKind.values:
-        raise DomainError(f"Kind must be one of {', '.join(TestCaseKind.values)}.", field="kind")
+    data = _checked_edit(data, title_length=500, choice="kind", choices=TestCaseKind.values)
     if "steps" in data:
         data["steps"] = _clean_steps(data["steps"])
     with transaction.atomic():
