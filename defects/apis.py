@@ -7,16 +7,19 @@ Defects of projects the caller is not a member of answer 404; writes need Action
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema_view, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from qualitygov.api import Pagination, id_field, paginated, validated
+from qualitygov import schema
+from qualitygov.api import created, id_field, validated
+from qualitygov.endpoints import ListApi
 from qualitygov.errors import DomainError
 from qualitygov.services import parse_id
 from releases.access import Action
-from releases.selectors import project_get_for_action, project_get_for_user
+from releases.api_scope import project_body
+from releases.selectors import project_get_for_user
 
 from . import selectors, services
 from .models import Defect, DefectStatus, Environment, Priority, Resolution, Severity
@@ -170,6 +173,21 @@ class SimilarOutputSerializer(serializers.Serializer):
     score = serializers.FloatField()
 
 
+TRANSITION_RESULT = inline_serializer(
+    "TransitionResult", {"transition": TransitionOutputSerializer(), "defect": DefectOutputSerializer()}
+)
+BULK_REPORT = inline_serializer(
+    "BulkReport",
+    {
+        "action": serializers.CharField(),
+        "changed": serializers.ListField(child=serializers.CharField()),
+        "unchanged": serializers.ListField(child=serializers.CharField()),
+        "refused": serializers.ListField(child=serializers.DictField()),
+        "counts": serializers.DictField(),
+    },
+)
+
+
 def _serialize(defect: Defect) -> dict:
     return DefectOutputSerializer(defect).data
 
@@ -184,11 +202,10 @@ def _reload(request, defect: Defect) -> Defect:
 WINDOW_HELP = "Created (opened_*) or closed, a move from open into resolved (closed_*), in (after, to]."
 
 
-class DefectListApi(APIView):
-    pagination_class = Pagination  # the list is paginated: the schema says so
-
-    @extend_schema(
-        summary="Defects of your projects, filtered",
+@extend_schema_view(
+    get=schema.reads(
+        "Defects of your projects, filtered",
+        DefectOutputSerializer(many=True),
         parameters=[
             OpenApiParameter("project", str, description="Project key."),
             OpenApiParameter("release", str, description="Found-in release id or version; 'none' for none."),
@@ -216,47 +233,30 @@ class DefectListApi(APIView):
                 "updated; '-' in front for descending.",
             ),
         ],
-        responses={200: DefectOutputSerializer(many=True)},
-    )
-    def get(self, request):
-        filters = selectors.DefectFilters.from_querydict(request.query_params)
-        qs = selectors.defect_list(user=request.user, filters=filters)
-        return paginated(request, self, qs, DefectOutputSerializer)
+    ),
+    post=schema.creates("Create a defect", DefectCreateSerializer, DefectOutputSerializer),
+)
+class DefectListApi(ListApi):
+    serializer_class = DefectOutputSerializer
+    queryset = Defect.objects.none()  # for the schema only; rows() reads through the selectors
 
-    @extend_schema(
-        summary="Create a defect",
-        request=DefectCreateSerializer,
-        responses={201: DefectOutputSerializer},
-    )
-    def post(self, request):
-        data = validated(DefectCreateSerializer, request.data)
-        v = data.validated_data
-        project = project_get_for_action(user=request.user, key=v["project"], action=Action.EDIT_DEFECTS)
-        defect = services.defect_create(
-            project=project,
-            title=v["title"],
-            by=request.user,
-            description=v["description"],
-            severity=v["severity"],
-            priority=v["priority"],
-            component=v["component"],
-            found_in_release=release_in(project, v["found_in_release"], field="found_in_release"),
-            found_in_environment=v["found_in_environment"],
-            fixed_in_release=release_in(project, v["fixed_in_release"], field="fixed_in_release"),
-            assignee=user_by_name(v["assignee"], project=project),
-            created_at=v["created_at"],
-            external_id=v["external_id"],
-            requirements=_linked(v["requirements"], "requirements", project),
-            test_cases=_linked(v["test_cases"], "test_cases", project),
-            test_results=_linked(
-                v["test_results"],
-                "test_results",
-                project,
-                related=("release",),
-                path="release__project",
-            ),
+    def rows(self, request, params):
+        return selectors.defect_list(
+            user=request.user, filters=selectors.DefectFilters.from_querydict(params)
         )
-        return Response(_serialize(_reload(request, defect)), status=status.HTTP_201_CREATED)
+
+    def post(self, request):
+        project, data = project_body(request, DefectCreateSerializer, action=Action.EDIT_DEFECTS)
+        for name in ("found_in_release", "fixed_in_release"):
+            data[name] = release_in(project, data[name], field=name)
+        data["assignee"] = user_by_name(data["assignee"], project=project)
+        for name in ("requirements", "test_cases"):
+            data[name] = _linked(data[name], name, project)
+        data["test_results"] = _linked(
+            data["test_results"], "test_results", project, related=("release",), path="release__project"
+        )
+        defect = services.defect_create(project=project, by=request.user, **data)
+        return created(DefectOutputSerializer, _reload(request, defect))
 
 
 def _linked(ids: list[int], field: str, project, related: tuple[str, ...] = (), path: str = "project"):
@@ -279,14 +279,14 @@ def _linked(ids: list[int], field: str, project, related: tuple[str, ...] = (), 
 
 
 class DefectDetailApi(APIView):
-    @extend_schema(summary="One defect", responses={200: DefectOutputSerializer})
+    @schema.reads("One defect", DefectOutputSerializer)
     def get(self, request, ref: str):
         return Response(_serialize(defect_for(request, ref)))
 
-    @extend_schema(
-        summary="Edit fields (audit trail kept); send expected_version to detect conflicts",
-        request=DefectUpdateSerializer,
-        responses={200: DefectOutputSerializer},
+    @schema.changes(
+        "Edit fields (audit trail kept); send expected_version to detect conflicts",
+        DefectUpdateSerializer,
+        DefectOutputSerializer,
     )
     def patch(self, request, ref: str):
         defect = defect_for(request, ref, action=Action.EDIT_DEFECTS)
@@ -303,7 +303,7 @@ class DefectDetailApi(APIView):
         services.defect_update(defect=defect, by=request.user, data=v, expected_version=expected)
         return Response(_serialize(_reload(request, defect)))
 
-    @extend_schema(summary="Delete a defect and its history (project admins only)", responses={204: None})
+    @schema.deletes("Delete a defect and its history (project admins only)")
     def delete(self, request, ref: str):
         defect = defect_for(request, ref)
         services.defect_delete(defect=defect, by=request.user)
@@ -311,39 +311,19 @@ class DefectDetailApi(APIView):
 
 
 class DefectTransitionApi(APIView):
-    @extend_schema(
-        summary="The defect's moves, oldest first", responses={200: TransitionOutputSerializer(many=True)}
-    )
+    @schema.reads("The defect's moves, oldest first", TransitionOutputSerializer(many=True))
     def get(self, request, ref: str):
         defect = defect_for(request, ref)
         moves = defect.transitions.select_related("by").order_by("at", "id")
         return Response(TransitionOutputSerializer(moves, many=True).data)
 
-    @extend_schema(
-        summary="Move the defect to another state",
-        request=TransitionInputSerializer,
-        responses={
-            201: inline_serializer(
-                "TransitionResult",
-                {"transition": TransitionOutputSerializer(), "defect": DefectOutputSerializer()},
-            ),
-        },
-    )
+    @schema.creates("Move the defect to another state", TransitionInputSerializer, TRANSITION_RESULT)
     def post(self, request, ref: str):
         defect = defect_for(request, ref, action=Action.EDIT_DEFECTS)
-        data = validated(TransitionInputSerializer, request.data)
-        v = data.validated_data
-        original = defect_for(request, str(v["duplicate_of"])) if v["duplicate_of"] else None
-        move = services.defect_transition(
-            defect=defect,
-            to=v["to"],
-            by=request.user,
-            resolution=v["resolution"],
-            comment=v["comment"],
-            at=v["at"],
-            expected_version=v["expected_version"],
-            duplicate_of=original,
-        )
+        data = dict(validated(TransitionInputSerializer, request.data).validated_data)
+        ref = data.pop("duplicate_of")
+        original = defect_for(request, str(ref)) if ref else None
+        move = services.defect_transition(defect=defect, by=request.user, duplicate_of=original, **data)
         return Response(
             {
                 "transition": TransitionOutputSerializer(move).data,
@@ -354,20 +334,18 @@ class DefectTransitionApi(APIView):
 
 
 class DefectHistoryApi(APIView):
-    @extend_schema(
-        summary="Transitions, field changes and comments, time-ordered",
-        responses={
-            200: inline_serializer(
-                "HistoryEvent",
-                {
-                    "kind": serializers.CharField(),
-                    "at": serializers.DateTimeField(),
-                    "by": serializers.CharField(),
-                    "data": serializers.DictField(),
-                },
-                many=True,
-            ),
-        },
+    @schema.reads(
+        "Transitions, field changes and comments, time-ordered",
+        inline_serializer(
+            "HistoryEvent",
+            {
+                "kind": serializers.CharField(),
+                "at": serializers.DateTimeField(),
+                "by": serializers.CharField(),
+                "data": serializers.DictField(),
+            },
+            many=True,
+        ),
     )
     def get(self, request, ref: str):
         defect = defect_for(request, ref)
@@ -376,41 +354,25 @@ class DefectHistoryApi(APIView):
 
 
 class DefectCommentApi(APIView):
-    @extend_schema(summary="Comments, oldest first", responses={200: CommentOutputSerializer(many=True)})
+    @schema.reads("Comments, oldest first", CommentOutputSerializer(many=True))
     def get(self, request, ref: str):
         defect = defect_for(request, ref)
         return Response(CommentOutputSerializer(defect.comments.select_related("author"), many=True).data)
 
-    @extend_schema(
-        summary="Add a comment",
-        request=CommentInputSerializer,
-        responses={201: CommentOutputSerializer},
-    )
+    @schema.creates("Add a comment", CommentInputSerializer, CommentOutputSerializer)
     def post(self, request, ref: str):
         defect = defect_for(request, ref, action=Action.EDIT_DEFECTS)
-        data = validated(CommentInputSerializer, request.data)
-        comment = services.defect_comment_add(
-            defect=defect, by=request.user, body=data.validated_data["body"]
+        data = validated(CommentInputSerializer, request.data).validated_data
+        return created(
+            CommentOutputSerializer, services.defect_comment_add(defect=defect, by=request.user, **data)
         )
-        return Response(CommentOutputSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 
 class DefectBulkApi(APIView):
-    @extend_schema(
-        summary="One action on many defects: one transaction, a per-row report of refusals",
-        request=BulkInputSerializer,
-        responses={
-            200: inline_serializer(
-                "BulkReport",
-                {
-                    "action": serializers.CharField(),
-                    "changed": serializers.ListField(child=serializers.CharField()),
-                    "unchanged": serializers.ListField(child=serializers.CharField()),
-                    "refused": serializers.ListField(child=serializers.DictField()),
-                    "counts": serializers.DictField(),
-                },
-            ),
-        },
+    @schema.changes(
+        "One action on many defects: one transaction, a per-row report of refusals",
+        BulkInputSerializer,
+        BULK_REPORT,
     )
     def post(self, request):
         data = validated(BulkInputSerializer, request.data)
@@ -422,11 +384,11 @@ class DefectBulkApi(APIView):
 
 
 class DefectSimilarApi(APIView):
-    @extend_schema(
-        summary="Existing defects most similar to this one (duplicate candidates)",
+    @schema.reads(
+        "Existing defects most similar to this one (duplicate candidates)",
+        SimilarOutputSerializer(many=True),
         operation_id="defects_similar_to_defect",
         parameters=[OpenApiParameter("limit", int, description="1-20, default 5")],
-        responses={200: SimilarOutputSerializer(many=True)},
     )
     def get(self, request, ref: str):
         defect = defect_for(request, ref)
@@ -435,8 +397,9 @@ class DefectSimilarApi(APIView):
 
 
 class SimilarSearchApi(APIView):
-    @extend_schema(
-        summary="Defects of a project most similar to a title and description",
+    @schema.reads(
+        "Defects of a project most similar to a title and description",
+        SimilarOutputSerializer(many=True),
         operation_id="defects_similar_search",
         parameters=[
             OpenApiParameter("project", str, required=True),
@@ -444,7 +407,6 @@ class SimilarSearchApi(APIView):
             OpenApiParameter("description", str),
             OpenApiParameter("limit", int),
         ],
-        responses={200: SimilarOutputSerializer(many=True)},
     )
     def get(self, request):
         key = request.query_params.get("project", "")

@@ -1,4 +1,5 @@
-"""API plumbing shared by every app: pagination, the one exception handler, the id field of request bodies."""
+"""API plumbing shared by every app: pagination, body validation, the one exception handler, the id field of request
+bodies. The list endpoint base is in qualitygov.endpoints."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, InterfaceError, OperationalError
@@ -24,6 +25,17 @@ def validated(serializer_class, data, **kwargs) -> serializers.Serializer:
     serializer = serializer_class(data=data, **kwargs)
     serializer.is_valid(raise_exception=True)
     return serializer
+
+
+def sent(request, serializer_class) -> dict:
+    """A partial body (PATCH) validated by `serializer_class`: the fields the client sent, nothing defaulted."""
+    data = validated(serializer_class, request.data, partial=True).validated_data
+    return {name: value for name, value in data.items() if name in request.data}
+
+
+def created(serializer_class, instance) -> Response:
+    """201 with the new object as `serializer_class` renders it: the answer of every create."""
+    return Response(serializer_class(instance).data, status=status.HTTP_201_CREATED)
 
 
 def paginated(request, view, rows, serializer_class) -> Response:

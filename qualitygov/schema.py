@@ -1,6 +1,7 @@
 """OpenAPI schema post-processing: document the error responses every operation can really give.
 
-The views declare their success responses (and, through `errors(...)`, the few errors these rules miss).
+The views declare their success responses (`reads`, `creates`, `changes`, `deletes` for the usual shapes of an
+operation; `extend_schema` for the rest) and, through `errors(...)`, the few errors these rules miss.
 Errors, though, come from a handful of shared places: DRF's authentication and parsers, the access
 helper (`releases.access.require`) and the one exception handler (`qualitygov.api.exception_handler`),
 so they are documented here in one pass over the generated schema, with one error body schema:
@@ -24,7 +25,7 @@ post-processing.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 
 ERROR_COMPONENT = "Error"
 VALIDATION_ERROR_COMPONENT = "ValidationError"
@@ -45,6 +46,27 @@ DESCRIPTIONS = {
     413: "The upload is larger than `QUALITYGOV_MAX_UPLOAD_BYTES`.",
     415: "The request's `Content-Type` is not one this operation accepts.",
 }
+
+
+def reads(summary: str, response, **kwargs):
+    """`extend_schema` of a read answering 200 with `response` (a serializer, or one with many=True for a list)."""
+    return extend_schema(summary=summary, responses={200: response}, **kwargs)
+
+
+def creates(summary: str, request, response, **kwargs):
+    """`extend_schema` of a write that makes something: `request` in, 201 with `response`."""
+    return extend_schema(summary=summary, request=request, responses={201: response}, **kwargs)
+
+
+def changes(summary: str, request, response, **kwargs):
+    """`extend_schema` of a write that changes something (or acts on it): `request` in (None: no body), 200 with
+    `response`."""
+    return extend_schema(summary=summary, request=request, responses={200: response}, **kwargs)
+
+
+def deletes(summary: str, **kwargs):
+    """`extend_schema` of a delete: 204, no body."""
+    return extend_schema(summary=summary, responses={204: None}, **kwargs)
 
 
 def errors(*codes: int) -> dict[int, OpenApiResponse]:

@@ -21,11 +21,14 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from qualitygov.api import paginated, validated
+from qualitygov import schema
+from qualitygov.api import created, validated
+from qualitygov.endpoints import ListApi
 from qualitygov.parsers import SafeJSONParser
 from qualitygov.services import parse_id
 from qualitygov.timeparams import parse_as_of
-from releases.selectors import project_get_for_user, release_get_for_user
+from releases.api_scope import project_body
+from releases.selectors import release_get_for_user
 
 from . import selectors, services
 from .models import (
@@ -54,57 +57,43 @@ from .serializers import (
 # --- requirements ---------------------------------------------------------------------------------------
 
 
-class RequirementListApi(GenericAPIView):
-    serializer_class = RequirementOutput
-    queryset = Requirement.objects.none()  # for the schema only; get() reads through the selectors
-    filter_backends = ()
-
-    @extend_schema(
-        summary="Requirements (filters: project, q, release)",
-        responses={200: RequirementOutput(many=True)},
+@extend_schema_view(
+    get=schema.reads(
+        "Requirements (filters: project, q, release)",
+        RequirementOutput(many=True),
         parameters=[
             OpenApiParameter("project", str),
             OpenApiParameter("q", str),
             OpenApiParameter("release", int),
         ],
-    )
-    def get(self, request):
-        release = request.query_params.get("release")
-        qs = selectors.requirement_list(
-            user=request.user,
-            project_key=request.query_params.get("project", ""),
-            q=request.query_params.get("q", "").strip(),
-            release_id=parse_id(release),
-        ).prefetch_related("test_cases", "releases")
-        return paginated(self.request, self, qs, RequirementOutput)
+    ),
+    post=schema.creates("Create a requirement", RequirementInput, RequirementOutput),
+)
+class RequirementListApi(ListApi):
+    serializer_class = RequirementOutput
+    queryset = Requirement.objects.none()  # for the schema only; rows() reads through the selectors
 
-    @extend_schema(
-        summary="Create a requirement", request=RequirementInput, responses={201: RequirementOutput}
-    )
+    def rows(self, request, params):
+        return selectors.requirement_list(
+            user=request.user,
+            project_key=params.get("project", ""),
+            q=params.get("q", "").strip(),
+            release_id=parse_id(params.get("release")),
+        ).prefetch_related("test_cases", "releases")
+
     def post(self, request):
-        data = validated(RequirementInput, request.data)
-        v = data.validated_data
-        project = project_get_for_user(user=request.user, key=v["project"])
-        requirement = services.requirement_create(
-            project=project,
-            key=v["key"],
-            title=v["title"],
-            by=request.user,
-            description=v["description"],
-            criticality=v["criticality"],
-            component=v["component"],
-            release_ids=v["releases"],
+        project, data = project_body(request, RequirementInput)
+        return created(
+            RequirementOutput, services.requirement_create(project=project, by=request.user, **data)
         )
-        return Response(RequirementOutput(requirement).data, status=status.HTTP_201_CREATED)
 
 
 # One requirement or test case: read it, edit it (PATCH, or PUT with the same partial body), delete it. A subclass
-# names its selector, serializers and services; `renames` maps body fields to the service's names. (A comment, not a
-# docstring: drf-spectacular would publish a docstring as every operation's description.)
+# names its selector, serializers and services. (A comment, not a docstring: drf-spectacular would publish a
+# docstring as every operation's description.)
 class _CatalogueItemApi(APIView):
     output: type[serializers.Serializer]
     update_input: type[serializers.Serializer]
-    renames: dict[str, str] = {}
 
     def lookup(self, request, pk: int):
         raise NotImplementedError
@@ -120,10 +109,8 @@ class _CatalogueItemApi(APIView):
 
     def patch(self, request, pk: int):
         item = self.lookup(request, pk)
-        data = self.update_input(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        values = {self.renames.get(name, name): value for name, value in data.validated_data.items()}
-        self.apply_update(item, by=request.user, data=values)
+        data = validated(self.update_input, request.data, partial=True)
+        self.apply_update(item, by=request.user, data=dict(data.validated_data))
         return Response(self.output(item).data)
 
     put = patch
@@ -134,17 +121,13 @@ class _CatalogueItemApi(APIView):
 
 
 @extend_schema_view(
-    get=extend_schema(summary="One requirement", responses={200: RequirementOutput}),
-    patch=extend_schema(
-        summary="Edit a requirement", request=RequirementUpdate, responses={200: RequirementOutput}
-    ),
-    put=extend_schema(
-        summary="Edit a requirement", request=RequirementUpdate, responses={200: RequirementOutput}
-    ),
-    delete=extend_schema(summary="Delete a requirement", responses={204: None}),
+    get=schema.reads("One requirement", RequirementOutput),
+    patch=schema.changes("Edit a requirement", RequirementUpdate, RequirementOutput),
+    put=schema.changes("Edit a requirement", RequirementUpdate, RequirementOutput),
+    delete=schema.deletes("Delete a requirement"),
 )
 class RequirementDetailApi(_CatalogueItemApi):
-    output, update_input, renames = RequirementOutput, RequirementUpdate, {"releases": "release_ids"}
+    output, update_input = RequirementOutput, RequirementUpdate
 
     def lookup(self, request, pk: int):
         return selectors.requirement_get_for_user(user=request.user, pk=pk)
@@ -159,63 +142,46 @@ class RequirementDetailApi(_CatalogueItemApi):
 # --- test cases -----------------------------------------------------------------------------------------
 
 
-class TestCaseListApi(GenericAPIView):
-    serializer_class = TestCaseOutput
-    queryset = TestCase.objects.none()  # for the schema only; get() reads through the selectors
-    filter_backends = ()
-
-    @extend_schema(
-        summary="Test cases (filters: project, q, kind, component, requirement)",
-        responses={200: TestCaseOutput(many=True)},
+@extend_schema_view(
+    get=schema.reads(
+        "Test cases (filters: project, q, kind, component, requirement)",
+        TestCaseOutput(many=True),
         parameters=[OpenApiParameter(n, str) for n in ("project", "q", "kind", "component", "requirement")],
-    )
-    def get(self, request):
-        p = request.query_params
-        req = p.get("requirement", "")
-        qs = selectors.testcase_list(
-            user=request.user,
-            project_key=p.get("project", ""),
-            q=p.get("q", "").strip(),
-            kind=p.get("kind", ""),
-            component=p.get("component", ""),
-            requirement_id=parse_id(req),
-        ).order_by("project__key", "suite", "title", "id")
-        return paginated(self.request, self, qs, TestCaseOutput)
+    ),
+    post=schema.creates("Create a test case", TestCaseInput, TestCaseOutput),
+)
+class TestCaseListApi(ListApi):
+    serializer_class = TestCaseOutput
+    queryset = TestCase.objects.none()  # for the schema only; rows() reads through the selectors
 
-    @extend_schema(summary="Create a test case", request=TestCaseInput, responses={201: TestCaseOutput})
+    def rows(self, request, params):
+        return selectors.testcase_list(
+            user=request.user,
+            project_key=params.get("project", ""),
+            q=params.get("q", "").strip(),
+            kind=params.get("kind", ""),
+            component=params.get("component", ""),
+            requirement_id=parse_id(params.get("requirement", "")),
+        ).order_by("project__key", "suite", "title", "id")
+
     def post(self, request):
-        data = validated(TestCaseInput, request.data)
-        v = data.validated_data
-        project = project_get_for_user(user=request.user, key=v["project"])
-        case = services.testcase_create(
-            project=project,
-            title=v["title"],
-            by=request.user,
-            kind=v["kind"],
-            suite=v["suite"],
-            component=v["component"],
-            preconditions=v["preconditions"],
-            steps=[dict(s) for s in v["steps"]],
-            requirement_ids=v["requirements"],
-        )
-        return Response(TestCaseOutput(case).data, status=status.HTTP_201_CREATED)
+        project, data = project_body(request, TestCaseInput)
+        return created(TestCaseOutput, services.testcase_create(project=project, by=request.user, **data))
 
 
 @extend_schema_view(
-    get=extend_schema(summary="One test case", responses={200: TestCaseOutput}),
-    patch=extend_schema(summary="Edit a test case", request=TestCaseUpdate, responses={200: TestCaseOutput}),
-    put=extend_schema(summary="Edit a test case", request=TestCaseUpdate, responses={200: TestCaseOutput}),
-    delete=extend_schema(summary="Delete a test case (and its results)", responses={204: None}),
+    get=schema.reads("One test case", TestCaseOutput),
+    patch=schema.changes("Edit a test case", TestCaseUpdate, TestCaseOutput),
+    put=schema.changes("Edit a test case", TestCaseUpdate, TestCaseOutput),
+    delete=schema.deletes("Delete a test case (and its results)"),
 )
 class TestCaseDetailApi(_CatalogueItemApi):
-    output, update_input, renames = TestCaseOutput, TestCaseUpdate, {"requirements": "requirement_ids"}
+    output, update_input = TestCaseOutput, TestCaseUpdate
 
     def lookup(self, request, pk: int):
         return selectors.testcase_get_for_user(user=request.user, pk=pk)
 
     def apply_update(self, item, *, by, data: dict) -> None:
-        if "steps" in data:
-            data["steps"] = [dict(s) for s in data["steps"]]
         services.testcase_update(test_case=item, by=by, data=data)
 
     def apply_delete(self, item, *, by) -> None:
@@ -223,114 +189,95 @@ class TestCaseDetailApi(_CatalogueItemApi):
 
 
 class BulkLinkApi(APIView):
-    @extend_schema(
-        summary="Link (or unlink) every given test case to every given requirement",
-        request=BulkLinkInput,
-        responses={
-            200: inline_serializer("BulkLinkResult", {"changed": serializers.IntegerField()}),
-        },
+    @schema.changes(
+        "Link (or unlink) every given test case to every given requirement",
+        BulkLinkInput,
+        inline_serializer("BulkLinkResult", {"changed": serializers.IntegerField()}),
     )
     def post(self, request):
-        data = validated(BulkLinkInput, request.data)
-        v = data.validated_data
-        project = project_get_for_user(user=request.user, key=v["project"])
-        changed = services.testcases_link_requirements(
-            project=project,
-            by=request.user,
-            test_case_ids=v["test_cases"],
-            requirement_ids=v["requirements"],
-            unlink=v["unlink"],
+        project, data = project_body(request, BulkLinkInput)
+        return Response(
+            {"changed": services.testcases_link_requirements(project=project, by=request.user, **data)}
         )
-        return Response({"changed": changed})
 
 
 # --- runs and results -----------------------------------------------------------------------------------
 
 
-class RunListApi(GenericAPIView):
-    serializer_class = RunOutput
-    queryset = TestRun.objects.none()  # for the schema only; get() reads through the selectors
-    filter_backends = ()
-
-    @extend_schema(
-        summary="Test runs, newest first (filters: release, source, project)",
-        responses={200: RunOutput(many=True)},
+@extend_schema_view(
+    get=schema.reads(
+        "Test runs, newest first (filters: release, source, project)",
+        RunOutput(many=True),
         parameters=[
             OpenApiParameter("release", int),
             OpenApiParameter("source", str, enum=RunSource.values),
             OpenApiParameter("project", str),
         ],
     )
-    def get(self, request):
-        p = request.query_params
-        release = p.get("release", "")
-        qs = selectors.run_list(
+)
+class RunListApi(ListApi):
+    serializer_class = RunOutput
+    queryset = TestRun.objects.none()  # for the schema only; rows() reads through the selectors
+
+    def rows(self, request, params):
+        return selectors.run_list(
             user=request.user,
-            release_id=parse_id(release),
-            source=p.get("source", ""),
-            project_key=p.get("project", ""),
+            release_id=parse_id(params.get("release", "")),
+            source=params.get("source", ""),
+            project_key=params.get("project", ""),
         )
-        return paginated(self.request, self, qs, RunOutput)
 
 
 class RunDetailApi(APIView):
-    @extend_schema(summary="One test run with its counts", responses={200: RunOutput})
+    @schema.reads("One test run with its counts", RunOutput)
     def get(self, request, pk: int):
         return Response(RunOutput(selectors.run_get_for_user(user=request.user, pk=pk)).data)
 
 
-class RunResultsApi(GenericAPIView):
-    serializer_class = ResultOutput
-    queryset = TestResult.objects.none()  # for the schema generator only; get() reads through the selectors
-    parser_classes = [SafeJSONParser, FormParser, MultiPartParser]
-
-    @extend_schema(
-        summary="Results of a run (filters: status, flaky=yes|no, suite, q)",
+@extend_schema_view(
+    get=schema.reads(
+        "Results of a run (filters: status, flaky=yes|no, suite, q)",
+        ResultOutput(many=True),
         parameters=[
             OpenApiParameter("status", str, enum=ResultStatus.values),
             OpenApiParameter("flaky", str),
             OpenApiParameter("suite", str),
             OpenApiParameter("q", str),
         ],
-        responses={200: ResultOutput(many=True)},
-    )
-    def get(self, request, pk: int):
-        run = selectors.run_get_for_user(user=request.user, pk=pk)
-        p = request.query_params
-        qs = selectors.run_results(
-            run=run,
-            status=p.get("status", ""),
-            flaky=p.get("flaky", ""),
-            suite=p.get("suite", ""),
-            q=p.get("q", "").strip(),
-        )
-        return paginated(self.request, self, qs, ResultOutput)
+    ),
+    post=schema.creates(
+        "Record a manual result (status and/or per-step outcomes)", ManualResultInput, ResultOutput
+    ),
+)
+class RunResultsApi(ListApi):
+    serializer_class = ResultOutput
+    queryset = TestResult.objects.none()  # for the schema generator only; rows() reads through the selectors
+    parser_classes = [SafeJSONParser, FormParser, MultiPartParser]
+    # DRF's default backend (OrderingFilter): the schema has always listed its `?ordering=`; the selector orders.
+    filter_backends = GenericAPIView.filter_backends
 
-    @extend_schema(
-        summary="Record a manual result (status and/or per-step outcomes)",
-        request=ManualResultInput,
-        responses={201: ResultOutput},
-    )
+    def rows(self, request, params, pk: int):
+        return selectors.run_results(
+            run=selectors.run_get_for_user(user=request.user, pk=pk),
+            status=params.get("status", ""),
+            flaky=params.get("flaky", ""),
+            suite=params.get("suite", ""),
+            q=params.get("q", "").strip(),
+        )
+
     def post(self, request, pk: int):
         run = selectors.run_get_for_user(user=request.user, pk=pk)
-        data = validated(ManualResultInput, request.data)
-        v = data.validated_data
-        case = TestCase.objects.filter(pk=v["test_case"], project_id=run.release.project_id).first()
+        data = dict(validated(ManualResultInput, request.data).validated_data)
+        case = TestCase.objects.filter(pk=data.pop("test_case"), project_id=run.release.project_id).first()
         if case is None:
             raise serializers.ValidationError({"test_case": ["Unknown test case for this run's project."]})
-        result = services.manual_result_record(
-            run=run,
-            test_case=case,
-            by=request.user,
-            status=v["status"],
-            comment=v["comment"],
-            step_results=[dict(s) for s in v["step_results"]],
+        return created(
+            ResultOutput, services.manual_result_record(run=run, test_case=case, by=request.user, **data)
         )
-        return Response(ResultOutput(result).data, status=status.HTTP_201_CREATED)
 
 
 class RunCompleteApi(APIView):
-    @extend_schema(summary="Complete a manual run", request=None, responses={200: RunOutput})
+    @schema.changes("Complete a manual run", None, RunOutput)
     def post(self, request, pk: int):
         run = selectors.run_get_for_user(user=request.user, pk=pk)
         run = services.manual_run_complete(run=run, by=request.user)
@@ -363,23 +310,11 @@ class RunComparisonApi(APIView):
 
 
 class ManualRunCreateApi(APIView):
-    @extend_schema(
-        summary="Plan a manual run of a release over selected test cases",
-        request=ManualRunInput,
-        responses={201: RunOutput},
-    )
+    @schema.creates("Plan a manual run of a release over selected test cases", ManualRunInput, RunOutput)
     def post(self, request, release_id: int):
         release = release_get_for_user(user=request.user, release_id=release_id)
-        data = validated(ManualRunInput, request.data)
-        v = data.validated_data
-        run = services.manual_run_create(
-            release=release,
-            by=request.user,
-            test_case_ids=v["test_cases"],
-            name=v["name"],
-            environment=v["environment"],
-        )
-        return Response(RunOutput(run).data, status=status.HTTP_201_CREATED)
+        data = validated(ManualRunInput, request.data).validated_data
+        return created(RunOutput, services.manual_run_create(release=release, by=request.user, **data))
 
 
 class ResultDefectApi(APIView):
@@ -406,19 +341,12 @@ class ResultDefectApi(APIView):
         )
         if result is None:
             raise Http404("No such result.")
-        data = validated(FileDefectInput, request.data)
-        v = data.validated_data
-        defect, created = services.defect_file_from_result(
-            result=result,
-            by=request.user,
-            title=v["title"],
-            severity=v["severity"],
-            description=v["description"],
-        )
+        data = validated(FileDefectInput, request.data).validated_data
+        defect, filed = services.defect_file_from_result(result=result, by=request.user, **data)
         # A result already filed answers 200 with the defect it has (a retried request files no twin).
         return Response(
-            {"id": defect.pk, "key": defect.key, "created": created},
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+            {"id": defect.pk, "key": defect.key, "created": filed},
+            status=status.HTTP_201_CREATED if filed else status.HTTP_200_OK,
         )
 
 

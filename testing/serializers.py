@@ -1,4 +1,7 @@
-"""Input and output serializers of the testing API (requirements, test cases, runs, results, bulk links)."""
+"""Input and output serializers of the testing API (requirements, test cases, runs, results, bulk links).
+
+An input field is named as the API names it and, through `source`, validates into the name of the service's
+argument (`requirements` -> `requirement_ids`), so a view hands the validated data to the service as it is."""
 
 from __future__ import annotations
 
@@ -20,8 +23,8 @@ from .models import (
 
 class RequirementOutput(serializers.ModelSerializer):
     project = serializers.CharField(source="project.key")
-    test_cases = serializers.SerializerMethodField()
-    releases = serializers.SerializerMethodField()
+    test_cases = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    releases = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
     class Meta:
         model = Requirement
@@ -39,12 +42,6 @@ class RequirementOutput(serializers.ModelSerializer):
             "updated_at",
         ]
 
-    def get_test_cases(self, obj) -> list[int]:
-        return [c.pk for c in obj.test_cases.all()]
-
-    def get_releases(self, obj) -> list[int]:
-        return [r.pk for r in obj.releases.all()]
-
 
 class RequirementInput(serializers.Serializer):
     project = serializers.CharField(help_text="Project key, e.g. PAY.")
@@ -53,7 +50,7 @@ class RequirementInput(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, default="")
     criticality = serializers.ChoiceField(choices=Criticality.choices, default=Criticality.MEDIUM)
     component = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
-    releases = serializers.ListField(child=id_field(), required=False, default=list)
+    releases = serializers.ListField(child=id_field(), required=False, default=list, source="release_ids")
 
 
 class RequirementUpdate(serializers.Serializer):
@@ -62,7 +59,7 @@ class RequirementUpdate(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
     criticality = serializers.ChoiceField(choices=Criticality.choices, required=False)
     component = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    releases = serializers.ListField(child=id_field(), required=False)
+    releases = serializers.ListField(child=id_field(), required=False, source="release_ids")
 
 
 class StepSerializer(serializers.Serializer):
@@ -104,7 +101,9 @@ class TestCaseInput(serializers.Serializer):
     component = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
     preconditions = serializers.CharField(required=False, allow_blank=True, default="")
     steps = StepSerializer(many=True, required=False, default=list)
-    requirements = serializers.ListField(child=id_field(), required=False, default=list)
+    requirements = serializers.ListField(
+        child=id_field(), required=False, default=list, source="requirement_ids"
+    )
 
 
 class TestCaseUpdate(serializers.Serializer):
@@ -114,7 +113,7 @@ class TestCaseUpdate(serializers.Serializer):
     component = serializers.CharField(required=False, allow_blank=True, max_length=100)
     preconditions = serializers.CharField(required=False, allow_blank=True)
     steps = StepSerializer(many=True, required=False)
-    requirements = serializers.ListField(child=id_field(), required=False)
+    requirements = serializers.ListField(child=id_field(), required=False, source="requirement_ids")
 
 
 class RunOutput(serializers.ModelSerializer):
@@ -189,15 +188,15 @@ class ManualResultInput(serializers.Serializer):
 
 
 class ManualRunInput(serializers.Serializer):
-    test_cases = serializers.ListField(child=id_field(), allow_empty=False)
+    test_cases = serializers.ListField(child=id_field(), allow_empty=False, source="test_case_ids")
     name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
     environment = serializers.ChoiceField(choices=Environment.choices, default=Environment.TEST)
 
 
 class BulkLinkInput(serializers.Serializer):
     project = serializers.CharField()
-    test_cases = serializers.ListField(child=id_field(), allow_empty=False)
-    requirements = serializers.ListField(child=id_field(), allow_empty=False)
+    test_cases = serializers.ListField(child=id_field(), allow_empty=False, source="test_case_ids")
+    requirements = serializers.ListField(child=id_field(), allow_empty=False, source="requirement_ids")
     unlink = serializers.BooleanField(default=False)
 
 

@@ -1,0 +1,16 @@
+"""API plumbing for what belongs to a project: the project a request body names, looked up like every other object
+(404 for a non-member) and, when the operation needs a role, checked against it (403)."""
+
+from qualitygov.api import validated
+
+from .selectors import project_get_for_action, project_get_for_user
+
+
+def project_body(request, serializer_class, *, action=None, field: str = "project"):
+    """`(project, data)`: the body validated by `serializer_class` (400 with field errors) and the project its
+    `field` names by key, taken out of the data; with `action`, 403 unless the caller's role there allows it."""
+    data = dict(validated(serializer_class, request.data).validated_data)
+    key = data.pop(field)
+    if action is None:
+        return project_get_for_user(user=request.user, key=key), data
+    return project_get_for_action(user=request.user, key=key, action=action), data
