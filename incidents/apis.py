@@ -2,13 +2,15 @@
 
 from django.contrib.auth import get_user_model
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema_view
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from defects.models import Defect
-from qualitygov.api import Pagination, id_field, paginated, validated
+from qualitygov import schema
+from qualitygov.api import created, id_field, sent, validated
+from qualitygov.endpoints import ListApi
 from qualitygov.errors import DomainError
 from qualitygov.services import parse_id
 from releases.access import Action, require
@@ -119,33 +121,36 @@ def _incident(request, pk: int, *, action: Action | None = None) -> Incident:
     return incident
 
 
-class IncidentListApi(APIView):
-    pagination_class = Pagination  # the list is paginated: the schema says so
-
-    @extend_schema(
-        summary="Incidents of your projects, newest first",
+@extend_schema_view(
+    get=schema.reads(
+        "Incidents of your projects, newest first",
+        IncidentOutputSerializer(many=True),
         parameters=[
             OpenApiParameter("project", str),
             OpenApiParameter("severity", str),
             OpenApiParameter("state", str, enum=["open", "restored"]),
             OpenApiParameter("release", int),
         ],
-        responses={200: IncidentOutputSerializer(many=True)},
-    )
-    def get(self, request):
-        filters = {k: request.query_params.get(k) for k in ("project", "severity", "state", "release")}
+    ),
+    post=schema.creates(
+        "Record an incident (manager, release manager or admin)",
+        IncidentInputSerializer,
+        IncidentOutputSerializer,
+    ),
+)
+class IncidentListApi(ListApi):
+    serializer_class = IncidentOutputSerializer
+    queryset = Incident.objects.none()  # for the schema only; rows() reads through the selectors
+
+    def rows(self, request, params):
+        filters = {k: params.get(k) for k in ("project", "severity", "state", "release")}
         if filters["release"]:
             filters["release"] = parse_id(filters["release"])
             if filters["release"] is None:
                 raise DomainError("release must be a release id.", field="release")
         qs = selectors.incident_list(projects=project_list_for_user(user=request.user), filters=filters)
-        return paginated(request, self, qs.prefetch_related("defects"), IncidentOutputSerializer)
+        return qs.prefetch_related("defects")
 
-    @extend_schema(
-        summary="Record an incident (manager, release manager or admin)",
-        request=IncidentInputSerializer,
-        responses={201: IncidentOutputSerializer},
-    )
     def post(self, request):
         ser = validated(IncidentInputSerializer, request.data)
         if not ser.validated_data.get("project"):
@@ -154,35 +159,27 @@ class IncidentListApi(APIView):
             user=request.user, key=ser.validated_data["project"], action=Action.MANAGE_INCIDENTS
         )
         data = _resolve(project, ser.validated_data)
-        incident = services.incident_create(project=project, by=request.user, **data)
-        return Response(IncidentOutputSerializer(incident).data, status=status.HTTP_201_CREATED)
+        return created(
+            IncidentOutputSerializer, services.incident_create(project=project, by=request.user, **data)
+        )
 
 
 class IncidentDetailApi(APIView):
-    @extend_schema(summary="One incident", responses={200: IncidentOutputSerializer})
+    @schema.reads("One incident", IncidentOutputSerializer)
     def get(self, request, pk: int):
         return Response(IncidentOutputSerializer(_incident(request, pk)).data)
 
-    @extend_schema(
-        summary="Change an incident",
-        request=IncidentInputSerializer(partial=True),
-        responses={200: IncidentOutputSerializer},
-    )
+    @schema.changes("Change an incident", IncidentInputSerializer(partial=True), IncidentOutputSerializer)
     def patch(self, request, pk: int):
         incident = _incident(request, pk, action=Action.MANAGE_INCIDENTS)
-        ser = validated(IncidentInputSerializer, request.data, partial=True)
-        data = _resolve(incident.project, {k: v for k, v in ser.validated_data.items() if k in request.data})
+        data = _resolve(incident.project, sent(request, IncidentInputSerializer))
         defects = data.pop("defects", None)
         incident = services.incident_update(incident=incident, data=data, defects=defects, by=request.user)
         return Response(IncidentOutputSerializer(incident).data)
 
 
 class IncidentRestoreApi(APIView):
-    @extend_schema(
-        summary="Mark an open incident restored (now, or restored_at)",
-        request=None,
-        responses={200: IncidentOutputSerializer},
-    )
+    @schema.changes("Mark an open incident restored (now, or restored_at)", None, IncidentOutputSerializer)
     def post(self, request, pk: int):
         incident = _incident(request, pk, action=Action.MANAGE_INCIDENTS)
         field = serializers.DateTimeField(required=False, allow_null=True)
@@ -194,7 +191,7 @@ class IncidentRestoreApi(APIView):
 
 
 class PostMortemApi(APIView):
-    @extend_schema(summary="The incident's post-mortem", responses={200: PostMortemSerializer})
+    @schema.reads("The incident's post-mortem", PostMortemSerializer)
     def get(self, request, pk: int):
         incident = _incident(request, pk)
         postmortem = PostMortem.objects.filter(incident=incident).first()
@@ -202,48 +199,39 @@ class PostMortemApi(APIView):
             raise Http404("No post-mortem yet.")
         return Response(PostMortemSerializer(postmortem).data)
 
-    @extend_schema(
-        summary="Write or replace the post-mortem",
-        request=PostMortemSerializer,
-        responses={200: PostMortemSerializer},
-    )
+    @schema.changes("Write or replace the post-mortem", PostMortemSerializer, PostMortemSerializer)
     def put(self, request, pk: int):
         incident = _incident(request, pk, action=Action.MANAGE_INCIDENTS)
-        ser = validated(PostMortemSerializer, request.data)
-        postmortem = services.postmortem_save(incident=incident, by=request.user, **ser.validated_data)
-        return Response(PostMortemSerializer(postmortem).data)
+        data = validated(PostMortemSerializer, request.data).validated_data
+        return Response(
+            PostMortemSerializer(services.postmortem_save(incident=incident, by=request.user, **data)).data
+        )
 
 
 class ActionItemListApi(APIView):
-    @extend_schema(
-        summary="Action items of an incident",
-        responses={200: ActionItemOutputSerializer(many=True)},
-    )
+    @schema.reads("Action items of an incident", ActionItemOutputSerializer(many=True))
     def get(self, request, pk: int):
         incident = _incident(request, pk)
         return Response(
             ActionItemOutputSerializer(incident.action_items.select_related("owner"), many=True).data
         )
 
-    @extend_schema(
-        summary="Add an action item",
-        request=ActionItemInputSerializer,
-        responses={201: ActionItemOutputSerializer},
-    )
+    @schema.creates("Add an action item", ActionItemInputSerializer, ActionItemOutputSerializer)
     def post(self, request, pk: int):
         incident = _incident(request, pk, action=Action.MANAGE_INCIDENTS)
-        ser = validated(ActionItemInputSerializer, request.data)
-        data = _resolve(incident.project, ser.validated_data)
+        data = _resolve(incident.project, validated(ActionItemInputSerializer, request.data).validated_data)
         data.pop("status", None)
-        item = services.action_item_create(incident=incident, by=request.user, **data)
-        return Response(ActionItemOutputSerializer(item).data, status=status.HTTP_201_CREATED)
+        return created(
+            ActionItemOutputSerializer,
+            services.action_item_create(incident=incident, by=request.user, **data),
+        )
 
 
 class ActionItemDetailApi(APIView):
-    @extend_schema(
-        summary="Change an action item (status, owner, due date, title)",
-        request=ActionItemInputSerializer(partial=True),
-        responses={200: ActionItemOutputSerializer},
+    @schema.changes(
+        "Change an action item (status, owner, due date, title)",
+        ActionItemInputSerializer(partial=True),
+        ActionItemOutputSerializer,
     )
     def patch(self, request, pk: int):
         projects = project_list_for_user(user=request.user)
@@ -255,9 +243,6 @@ class ActionItemDetailApi(APIView):
         if item is None:
             raise Http404("No such action item.")
         require(request.user, item.incident.project, Action.MANAGE_INCIDENTS)
-        ser = validated(ActionItemInputSerializer, request.data, partial=True)
-        data = _resolve(
-            item.incident.project, {k: v for k, v in ser.validated_data.items() if k in request.data}
-        )
+        data = _resolve(item.incident.project, sent(request, ActionItemInputSerializer))
         item = services.action_item_update(item=item, data=data, by=request.user)
         return Response(ActionItemOutputSerializer(item).data)

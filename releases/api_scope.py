@@ -1,9 +1,17 @@
 """API plumbing for what belongs to a project: the project a request body names, looked up like every other object
 (404 for a non-member) and, when the operation needs a role, checked against it (403)."""
 
+from rest_framework import serializers
+
 from qualitygov.api import validated
 
 from .selectors import project_get_for_action, project_get_for_user
+
+
+# A body that names its project by key, for `project_body`; its fields follow `project`. (A comment, not a docstring:
+# drf-spectacular would publish a docstring as the description of every body built on it.)
+class ProjectKeyInput(serializers.Serializer):
+    project = serializers.CharField(help_text="Project key, e.g. PAY.")
 
 
 def project_body(request, serializer_class, *, action=None, field: str = "project"):

@@ -15,7 +15,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from qualitygov.api import paginated, validated
+from qualitygov import schema
+from qualitygov.api import created, paginated, validated
 from qualitygov.errors import DomainError
 
 from . import selectors, services
@@ -45,19 +46,15 @@ class ProjectUpdateSerializer(serializers.Serializer):
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="Projects you are a member of", responses={200: ProjectOutputSerializer(many=True)}
+    list=schema.reads("Projects you are a member of", ProjectOutputSerializer(many=True)),
+    retrieve=schema.reads("One project by key", ProjectOutputSerializer),
+    create=schema.creates(
+        "Create a project (you become its admin; default gates are added)",
+        ProjectCreateSerializer,
+        ProjectOutputSerializer,
     ),
-    retrieve=extend_schema(summary="One project by key", responses={200: ProjectOutputSerializer}),
-    create=extend_schema(
-        summary="Create a project (you become its admin; default gates are added)",
-        request=ProjectCreateSerializer,
-        responses={201: ProjectOutputSerializer},
-    ),
-    partial_update=extend_schema(
-        summary="Rename or describe a project (project admins)",
-        request=ProjectUpdateSerializer,
-        responses={200: ProjectOutputSerializer},
+    partial_update=schema.changes(
+        "Rename or describe a project (project admins)", ProjectUpdateSerializer, ProjectOutputSerializer
     ),
 )
 class ProjectViewSet(
@@ -78,9 +75,8 @@ class ProjectViewSet(
 
     def create(self, request, *args, **kwargs):
         require_project_creation(request.user)
-        data = validated(ProjectCreateSerializer, request.data)
-        project = services.project_create(by=request.user, **data.validated_data)
-        return Response(ProjectOutputSerializer(project).data, status=status.HTTP_201_CREATED)
+        data = validated(ProjectCreateSerializer, request.data).validated_data
+        return created(ProjectOutputSerializer, services.project_create(by=request.user, **data))
 
     def partial_update(self, request, *args, **kwargs):
         project = self.get_object()
@@ -132,31 +128,18 @@ class ReleaseQuerySerializer(serializers.Serializer):
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="Releases of your projects",
-        parameters=[ReleaseQuerySerializer],
-        responses={200: ReleaseOutputSerializer(many=True)},
+    list=schema.reads(
+        "Releases of your projects", ReleaseOutputSerializer(many=True), parameters=[ReleaseQuerySerializer]
     ),
-    retrieve=extend_schema(summary="One release", responses={200: ReleaseOutputSerializer}),
-    create=extend_schema(
-        summary="Create a release (manager, release manager, admin)",
-        request=ReleaseInputSerializer,
-        responses={201: ReleaseOutputSerializer},
+    retrieve=schema.reads("One release", ReleaseOutputSerializer),
+    create=schema.creates(
+        "Create a release (manager, release manager, admin)", ReleaseInputSerializer, ReleaseOutputSerializer
     ),
-    update=extend_schema(
-        summary="Replace a release's fields",
-        request=ReleaseInputSerializer,
-        responses={200: ReleaseOutputSerializer},
+    update=schema.changes("Replace a release's fields", ReleaseInputSerializer, ReleaseOutputSerializer),
+    partial_update=schema.changes(
+        "Change some of a release's fields", ReleaseInputSerializer, ReleaseOutputSerializer
     ),
-    partial_update=extend_schema(
-        summary="Change some of a release's fields",
-        request=ReleaseInputSerializer,
-        responses={200: ReleaseOutputSerializer},
-    ),
-    destroy=extend_schema(
-        summary="Delete a release without recorded evaluations or decisions",
-        responses={204: None},
-    ),
+    destroy=schema.deletes("Delete a release without recorded evaluations or decisions"),
 )
 class ReleaseViewSet(viewsets.ModelViewSet):
     serializer_class = ReleaseOutputSerializer
@@ -184,7 +167,7 @@ class ReleaseViewSet(viewsets.ModelViewSet):
         fields = dict(data.validated_data)
         project = self._project(fields.pop("project"))
         release = services.release_create(project=project, by=request.user, **fields)
-        return Response(ReleaseOutputSerializer(self._counted(release)).data, status=status.HTTP_201_CREATED)
+        return created(ReleaseOutputSerializer, self._counted(release))
 
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)
@@ -237,19 +220,13 @@ class MemberRoleSerializer(serializers.Serializer):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Members of a project", responses={200: MemberOutputSerializer(many=True)}),
-    retrieve=extend_schema(summary="One member", responses={200: MemberOutputSerializer}),
-    create=extend_schema(
-        summary="Add a member (project admins)",
-        request=MemberAddSerializer,
-        responses={201: MemberOutputSerializer},
+    list=schema.reads("Members of a project", MemberOutputSerializer(many=True)),
+    retrieve=schema.reads("One member", MemberOutputSerializer),
+    create=schema.creates("Add a member (project admins)", MemberAddSerializer, MemberOutputSerializer),
+    partial_update=schema.changes(
+        "Change a member's role (project admins)", MemberRoleSerializer, MemberOutputSerializer
     ),
-    partial_update=extend_schema(
-        summary="Change a member's role (project admins)",
-        request=MemberRoleSerializer,
-        responses={200: MemberOutputSerializer},
-    ),
-    destroy=extend_schema(summary="Remove a member (project admins)", responses={204: None}),
+    destroy=schema.deletes("Remove a member (project admins)"),
 )
 @extend_schema(
     parameters=[
@@ -282,9 +259,8 @@ class MemberViewSet(viewsets.GenericViewSet):
     def create(self, request, *args, **kwargs):
         project = self._project()
         require(request.user, project, Action.MANAGE_MEMBERS)
-        data = validated(MemberAddSerializer, request.data)
-        membership = services.member_add(project=project, by=request.user, **data.validated_data)
-        return Response(MemberOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
+        data = validated(MemberAddSerializer, request.data).validated_data
+        return created(MemberOutputSerializer, services.member_add(project=project, by=request.user, **data))
 
     def partial_update(self, request, *args, **kwargs):
         membership = self.get_object()
@@ -324,12 +300,7 @@ class MeApi(APIView):
             )
         )
 
-    @extend_schema(
-        summary="The authenticated user and their roles",
-        responses={
-            200: OutputSerializer,
-        },
-    )
+    @schema.reads("The authenticated user and their roles", OutputSerializer)
     def get(self, request):
         user = request.user
         roles = [

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from defects.models import Environment, Severity
 from qualitygov.api import id_field
+from releases.api_scope import ProjectKeyInput
 
 from . import services
 from .models import (
@@ -43,8 +44,7 @@ class RequirementOutput(serializers.ModelSerializer):
         ]
 
 
-class RequirementInput(serializers.Serializer):
-    project = serializers.CharField(help_text="Project key, e.g. PAY.")
+class RequirementInput(ProjectKeyInput):
     key = serializers.CharField(max_length=40)
     title = serializers.CharField(max_length=300)
     description = serializers.CharField(required=False, allow_blank=True, default="")
@@ -93,8 +93,7 @@ class TestCaseOutput(serializers.ModelSerializer):
         return [r.key for r in obj.requirements.all()]
 
 
-class TestCaseInput(serializers.Serializer):
-    project = serializers.CharField(help_text="Project key, e.g. PAY.")
+class TestCaseInput(ProjectKeyInput):
     title = serializers.CharField(max_length=500)
     kind = serializers.ChoiceField(choices=TestCaseKind.choices, default=TestCaseKind.MANUAL)
     suite = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
