@@ -10,20 +10,22 @@ from __future__ import annotations
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from qualitygov.api import paginated, validated
+from qualitygov import schema
+from qualitygov.api import created, paginated, validated
 from qualitygov.errors import DomainError
 from qualitygov.parsers import SafeJSONParser
 from qualitygov.services import parse_instant
 from qualitygov.uploads import XML_TYPES, request_upload
 from releases.access import Action, require
-from releases.selectors import project_get_for_action, project_get_for_user, release_get_for_user
+from releases.api_scope import project_input
+from releases.selectors import project_get_for_user, release_get_for_user
 
 from . import selectors, services
 from .coverage import FORMATS as COVERAGE_FORMATS
@@ -143,12 +145,8 @@ class _UploadApi(APIView):
 UPLOAD_RESPONSES = {201: UPLOAD_RESPONSE, 200: UPLOAD_RESPONSE}
 
 
-class CoverageUploadApi(_UploadApi):
-    accepted_types = COVERAGE_TYPES
-    formats = COVERAGE_FORMATS
-    what = "coverage report"
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         summary="Upload a coverage report (Cobertura XML, JaCoCo XML or LCOV) for a release",
         description=(
             "Stores `line_coverage` and `branch_coverage` (%), equal to the report's own totals. Format sniffed from "
@@ -159,18 +157,18 @@ class CoverageUploadApi(_UploadApi):
         request={"application/xml": OpenApiTypes.BINARY, "multipart/form-data": OpenApiTypes.OBJECT},
         responses=UPLOAD_RESPONSES,
     )
-    def post(self, request, release_id: int):
-        return super().post(request, release_id)
+)
+class CoverageUploadApi(_UploadApi):
+    accepted_types = COVERAGE_TYPES
+    formats = COVERAGE_FORMATS
+    what = "coverage report"
 
     def ingest(self, *, release, upload, user, fmt):
         return services.coverage_ingest(release=release, upload=upload, by=user, format=fmt)
 
 
-class SarifUploadApi(_UploadApi):
-    accepted_types = SARIF_TYPES
-    what = "SARIF log"
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         summary="Upload a SARIF 2.1.0 log (ruff, semgrep, bandit, CodeQL, ESLint, ...) for a release",
         description=(
             "Stores the findings and the release's `findings_high_total` and `new_findings_high` (level `error` "
@@ -179,27 +177,28 @@ class SarifUploadApi(_UploadApi):
         request={"application/sarif+json": OpenApiTypes.BINARY, "multipart/form-data": OpenApiTypes.OBJECT},
         responses=UPLOAD_RESPONSES,
     )
-    def post(self, request, release_id: int):
-        return super().post(request, release_id)
+)
+class SarifUploadApi(_UploadApi):
+    accepted_types = SARIF_TYPES
+    what = "SARIF log"
 
     def ingest(self, *, release, upload, user, fmt):
         return services.sarif_ingest(release=release, upload=upload, by=user)
 
 
-class LoadtestUploadApi(_UploadApi):
-    accepted_types = LOADTEST_TYPES
-    formats = LOADTEST_FORMATS
-    what = "load-test result"
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         summary="Upload a load-test result (k6 summary JSON or JMeter JTL CSV) for a release",
         description="Stores `p95_latency_ms` and `error_rate` (%). `?format=k6|jmeter` (JSON is k6, else JMeter).",
         parameters=[OpenApiParameter("format", str, enum=list(LOADTEST_FORMATS))],
         request={"application/json": OpenApiTypes.BINARY, "text/csv": OpenApiTypes.BINARY},
         responses=UPLOAD_RESPONSES,
     )
-    def post(self, request, release_id: int):
-        return super().post(request, release_id)
+)
+class LoadtestUploadApi(_UploadApi):
+    accepted_types = LOADTEST_TYPES
+    formats = LOADTEST_FORMATS
+    what = "load-test result"
 
     def ingest(self, *, release, upload, user, fmt):
         return services.loadtest_ingest(release=release, upload=upload, by=user, format=fmt)
@@ -213,12 +212,12 @@ class MeasureInput(serializers.Serializer):
 class MeasuresApi(APIView):
     parser_classes = [SafeJSONParser]
 
-    @extend_schema(
-        summary="Latest measure values of a release (as of T)",
+    @schema.reads(
+        "Latest measure values of a release (as of T)",
+        RELEASE_MEASURES,
         parameters=[
             OpenApiParameter("as_of", str, description="ISO datetime or date (end of day); default now.")
         ],
-        responses={200: RELEASE_MEASURES},
     )
     def get(self, request, release_id: int):
         release = release_get_for_user(user=request.user, release_id=release_id)
@@ -331,10 +330,7 @@ class MeasureKeyInput(serializers.Serializer):
 class MeasureKeyListApi(APIView):
     parser_classes = [SafeJSONParser]
 
-    @extend_schema(
-        summary="Measure keys of a project (built-in and custom)",
-        responses={200: KEY_DEFINITIONS},
-    )
+    @schema.reads("Measure keys of a project (built-in and custom)", KEY_DEFINITIONS)
     def get(self, request, key: str):
         project = project_get_for_user(user=request.user, key=key)
         return Response(
@@ -351,20 +347,16 @@ class MeasureKeyListApi(APIView):
             ]
         )
 
-    @extend_schema(
-        summary="Define a custom measure key (project admins)",
-        request=MeasureKeyInput,
-        responses={201: MeasureKeyOutput},
-    )
+    @schema.creates("Define a custom measure key (project admins)", MeasureKeyInput, MeasureKeyOutput)
     def post(self, request, key: str):
-        project = project_get_for_action(user=request.user, key=key, action=Action.MANAGE_GATES)
-        serializer = validated(MeasureKeyInput, request.data)
-        created = services.measure_key_create(project=project, by=request.user, **serializer.validated_data)
-        return Response(MeasureKeyOutput(created).data, status=status.HTTP_201_CREATED)
+        project, data = project_input(request, key, MeasureKeyInput, action=Action.MANAGE_GATES)
+        return created(
+            MeasureKeyOutput, services.measure_key_create(project=project, by=request.user, **data)
+        )
 
 
 class MeasureKeyDetailApi(APIView):
-    @extend_schema(summary="Remove a custom measure key (project admins)", responses={204: None})
+    @schema.deletes("Remove a custom measure key (project admins)")
     def delete(self, request, key: str, measure_key: str):
         project = project_get_for_user(user=request.user, key=key)
         found = selectors.custom_keys(project=project).filter(key=measure_key).first()

@@ -1,18 +1,32 @@
 """REST API for metrics, trends, alert rules, webhooks and alerts. Thin: parse, call a selector or service, render."""
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from notifications.kinds import WEBHOOK_DEFAULT_KINDS, Kind
-from qualitygov.api import Pagination, id_field, paginated, validated
+from qualitygov import schema
+from qualitygov.api import created, id_field, sent
+from qualitygov.endpoints import ListApi
 from qualitygov.errors import DomainError
 from qualitygov.timeparams import parse_as_of, parse_window
 from releases.access import Action, require
+from releases.api_scope import project_input
 from releases.models import Release
-from releases.selectors import project_get_for_action, project_get_for_user, release_list_for_user
+from releases.selectors import (
+    project_get_for_action,
+    project_get_for_user,
+    project_list_for_user,
+    release_list_for_user,
+)
 
 from . import alerts as alert_services
 from . import drilldown, selectors, services
@@ -75,10 +89,10 @@ AS_OF_PARAM = OpenApiParameter(
 
 
 class ReleaseMetricsApi(APIView):
-    @extend_schema(
-        summary="Every metric of a release (and its project) with value, n, unit and computed_at",
+    @schema.reads(
+        "Every metric of a release (and its project) with value, n, unit and computed_at",
+        MetricSerializer(many=True),
         parameters=[AS_OF_PARAM],
-        responses={200: MetricSerializer(many=True)},
     )
     def get(self, request, pk: int):
         release = _release_for(request.user, pk)
@@ -134,10 +148,10 @@ class ProjectMetricItemsApi(APIView):
 
 
 class ProjectMetricsApi(APIView):
-    @extend_schema(
-        summary="Project metrics (MTTR with median/p90/open incidents, change failure rate, stability index)",
+    @schema.reads(
+        "Project metrics (MTTR with median/p90/open incidents, change failure rate, stability index)",
+        MetricSerializer(many=True),
         parameters=[AS_OF_PARAM],
-        responses={200: MetricSerializer(many=True)},
     )
     def get(self, request, key: str):
         project = project_get_for_user(user=request.user, key=key)
@@ -205,20 +219,20 @@ SERIES_RESPONSE = inline_serializer(
 
 
 class ReleaseMetricSeriesApi(APIView):
-    @extend_schema(
-        summary="Trend of one metric of a release (daily snapshots; defect_flow computed from history)",
+    @schema.reads(
+        "Trend of one metric of a release (daily snapshots; defect_flow computed from history)",
+        SERIES_RESPONSE,
         parameters=SERIES_PARAMS,
-        responses={200: SERIES_RESPONSE},
     )
     def get(self, request, pk: int, key: str):
         return _series(request, key=key, release=_release_for(request.user, pk))
 
 
 class ProjectMetricSeriesApi(APIView):
-    @extend_schema(
-        summary="Trend of one project metric (mttr_hours, change_failure_rate, stability_index, defect_flow)",
+    @schema.reads(
+        "Trend of one project metric (mttr_hours, change_failure_rate, stability_index, defect_flow)",
+        SERIES_RESPONSE,
         parameters=SERIES_PARAMS,
-        responses={200: SERIES_RESPONSE},
     )
     def get(self, request, key: str, metric: str):
         return _series(request, key=metric, project=project_get_for_user(user=request.user, key=key))
@@ -342,30 +356,22 @@ def _resolve_rule_input(project, data: dict) -> dict:
 
 
 class ProjectAlertRulesApi(APIView):
-    @extend_schema(summary="Alert rules of a project", responses={200: AlertRuleOutputSerializer(many=True)})
+    @schema.reads("Alert rules of a project", AlertRuleOutputSerializer(many=True))
     def get(self, request, key: str):
         project = project_get_for_user(user=request.user, key=key)
         return Response(AlertRuleOutputSerializer(selectors.alert_rules_for(project=project), many=True).data)
 
-    @extend_schema(
-        summary="Create an alert rule (project admin)",
-        request=AlertRuleInputSerializer,
-        responses={201: AlertRuleOutputSerializer},
+    @schema.creates(
+        "Create an alert rule (project admin)", AlertRuleInputSerializer, AlertRuleOutputSerializer
     )
     def post(self, request, key: str):
-        project = project_get_for_action(user=request.user, key=key, action=Action.MANAGE_GATES)
-        ser = validated(AlertRuleInputSerializer, request.data)
-        data = _resolve_rule_input(project, ser.validated_data)
-        rule = alert_services.alert_rule_create(
-            project=project,
-            metric=data["metric"],
-            threshold=data["threshold"],
-            direction=data["direction"],
-            owner=data.get("owner"),
-            webhooks=data.get("webhooks", []),
-            by=request.user,
+        project, data = project_input(request, key, AlertRuleInputSerializer, action=Action.MANAGE_GATES)
+        data = _resolve_rule_input(project, data)
+        data.pop("active")  # a new rule starts active (the field is for changes)
+        return created(
+            AlertRuleOutputSerializer,
+            alert_services.alert_rule_create(project=project, by=request.user, **data),
         )
-        return Response(AlertRuleOutputSerializer(rule).data, status=status.HTTP_201_CREATED)
 
 
 class AlertRuleDetailApi(APIView):
@@ -376,26 +382,23 @@ class AlertRuleDetailApi(APIView):
         project_get_for_user(user=request.user, key=rule.project.key)
         return rule
 
-    @extend_schema(summary="One alert rule", responses={200: AlertRuleOutputSerializer})
+    @schema.reads("One alert rule", AlertRuleOutputSerializer)
     def get(self, request, pk: int):
         return Response(AlertRuleOutputSerializer(self._rule(request, pk)).data)
 
-    @extend_schema(
-        summary="Change an alert rule (project admin); a changed condition re-arms it",
-        request=AlertRuleInputSerializer(partial=True),
-        responses={200: AlertRuleOutputSerializer},
+    @schema.changes(
+        "Change an alert rule (project admin); a changed condition re-arms it",
+        AlertRuleInputSerializer(partial=True),
+        AlertRuleOutputSerializer,
     )
     def patch(self, request, pk: int):
         rule = self._rule(request, pk)
         require(request.user, rule.project, Action.MANAGE_GATES)
-        ser = validated(AlertRuleInputSerializer, request.data, partial=True)
-        data = _resolve_rule_input(
-            rule.project, {k: v for k, v in ser.validated_data.items() if k in request.data}
-        )
+        data = _resolve_rule_input(rule.project, sent(request, AlertRuleInputSerializer))
         rule = alert_services.alert_rule_update(rule=rule, data=data)
         return Response(AlertRuleOutputSerializer(rule).data)
 
-    @extend_schema(summary="Delete an alert rule (project admin)", responses={204: None})
+    @schema.deletes("Delete an alert rule (project admin)")
     def delete(self, request, pk: int):
         rule = self._rule(request, pk)
         require(request.user, rule.project, Action.MANAGE_GATES)
@@ -404,24 +407,15 @@ class AlertRuleDetailApi(APIView):
 
 
 class ProjectWebhooksApi(APIView):
-    @extend_schema(
-        summary="Webhooks of a project (secrets are never returned)",
-        responses={200: WebhookOutputSerializer(many=True)},
-    )
+    @schema.reads("Webhooks of a project (secrets are never returned)", WebhookOutputSerializer(many=True))
     def get(self, request, key: str):
         project = project_get_for_action(user=request.user, key=key, action=Action.MANAGE_GATES)
         return Response(WebhookOutputSerializer(Webhook.objects.filter(project=project), many=True).data)
 
-    @extend_schema(
-        summary="Register a webhook (project admin)",
-        request=WebhookInputSerializer,
-        responses={201: WebhookOutputSerializer},
-    )
+    @schema.creates("Register a webhook (project admin)", WebhookInputSerializer, WebhookOutputSerializer)
     def post(self, request, key: str):
-        project = project_get_for_action(user=request.user, key=key, action=Action.MANAGE_GATES)
-        ser = validated(WebhookInputSerializer, request.data)
-        hook = alert_services.webhook_create(project=project, **ser.validated_data)
-        return Response(WebhookOutputSerializer(hook).data, status=status.HTTP_201_CREATED)
+        project, data = project_input(request, key, WebhookInputSerializer, action=Action.MANAGE_GATES)
+        return created(WebhookOutputSerializer, alert_services.webhook_create(project=project, **data))
 
 
 class WebhookUpdateSerializer(WebhookInputSerializer):
@@ -441,45 +435,42 @@ class WebhookDetailApi(APIView):
         require(request.user, webhook.project, Action.MANAGE_GATES)
         return webhook
 
-    @extend_schema(
-        summary="One webhook (project admin; the secret is never returned)",
-        responses={200: WebhookOutputSerializer},
-    )
+    @schema.reads("One webhook (project admin; the secret is never returned)", WebhookOutputSerializer)
     def get(self, request, pk: int):
         return Response(WebhookOutputSerializer(self._webhook(request, pk)).data)
 
-    @extend_schema(
-        summary="Change a webhook (project admin): name, url, secret, active, payload_format, event_kinds",
-        request=WebhookUpdateSerializer(partial=True),
-        responses={200: WebhookOutputSerializer},
+    @schema.changes(
+        "Change a webhook (project admin): name, url, secret, active, payload_format, event_kinds",
+        WebhookUpdateSerializer(partial=True),
+        WebhookOutputSerializer,
     )
     def patch(self, request, pk: int):
         webhook = self._webhook(request, pk)
-        ser = validated(WebhookUpdateSerializer, request.data, partial=True)
-        data = {k: v for k, v in ser.validated_data.items() if k in request.data}
+        data = sent(request, WebhookUpdateSerializer)
         return Response(
             WebhookOutputSerializer(alert_services.webhook_update(webhook=webhook, data=data)).data
         )
 
 
-class AlertListApi(APIView):
-    pagination_class = Pagination  # the list is paginated: the schema says so
-
-    @extend_schema(
-        summary="Alerts of your projects, newest first",
+@extend_schema_view(
+    get=schema.reads(
+        "Alerts of your projects, newest first",
+        AlertOutputSerializer(many=True),
         parameters=[
             OpenApiParameter("project", str, description="Project key."),
             OpenApiParameter("active", bool, description="Only alerts not cleared yet."),
         ],
-        responses={200: AlertOutputSerializer(many=True)},
     )
-    def get(self, request):
-        from releases.selectors import project_list_for_user
+)
+class AlertListApi(ListApi):
+    serializer_class = AlertOutputSerializer
+    queryset = Alert.objects.none()  # for the schema only; rows() reads the alerts of the user's projects
 
+    def rows(self, request, params):
         projects = project_list_for_user(user=request.user)
-        if request.query_params.get("project"):
-            projects = projects.filter(key=request.query_params["project"].upper())
+        if params.get("project"):
+            projects = projects.filter(key=params["project"].upper())
         qs = Alert.objects.filter(project__in=projects).select_related("project", "release")
-        if request.query_params.get("active") in ("1", "true", "True"):
+        if params.get("active") in ("1", "true", "True"):
             qs = qs.filter(cleared_at__isnull=True)
-        return paginated(request, self, qs, AlertOutputSerializer)
+        return qs

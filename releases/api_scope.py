@@ -22,3 +22,10 @@ def project_body(request, serializer_class, *, action=None, field: str = "projec
     if action is None:
         return project_get_for_user(user=request.user, key=key), data
     return project_get_for_action(user=request.user, key=key, action=action), data
+
+
+def project_input(request, key: str, serializer_class, *, action):
+    """`(project, data)` for a write to the project the URL names: 404 for a non-member and 403 unless the caller's
+    role there allows `action`, before the body is read; then the body validated by `serializer_class`."""
+    project = project_get_for_action(user=request.user, key=key, action=action)
+    return project, dict(validated(serializer_class, request.data).validated_data)

@@ -6,14 +6,15 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from qualitygov.api import validated
+from qualitygov import schema
 from releases.access import Action
-from releases.selectors import project_get_for_action, project_get_for_user
+from releases.api_scope import project_input
+from releases.selectors import project_get_for_user
 
 from . import services
 from .models import RegressionPolicy
@@ -30,20 +31,13 @@ class SettingsInput(serializers.Serializer):
 
 
 class ProjectTestSettingsApi(APIView):
-    @extend_schema(summary="Test-evidence settings of a project", responses={200: SETTINGS})
+    @schema.reads("Test-evidence settings of a project", SETTINGS)
     def get(self, request, key: str):
         project = project_get_for_user(user=request.user, key=key)
         return Response({"project": project.key, "on_regression": regression_policy(project.pk)})
 
-    @extend_schema(
-        summary="Change the test-evidence settings of a project (admins)",
-        request=SettingsInput,
-        responses={200: SETTINGS},
-    )
+    @schema.changes("Change the test-evidence settings of a project (admins)", SettingsInput, SETTINGS)
     def put(self, request, key: str):
-        project = project_get_for_action(user=request.user, key=key, action=Action.MANAGE_MEMBERS)
-        data = validated(SettingsInput, request.data)
-        services.test_settings_update(
-            project=project, by=request.user, on_regression=data.validated_data["on_regression"]
-        )
+        project, data = project_input(request, key, SettingsInput, action=Action.MANAGE_MEMBERS)
+        services.test_settings_update(project=project, by=request.user, **data)
         return Response({"project": project.key, "on_regression": regression_policy(project.pk)})
