@@ -7,14 +7,16 @@ Evaluations and decisions have no update or delete endpoints (405): they are app
 from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from metrics.selectors import release_watermark_subquery
-from qualitygov.api import paginated, validated
+from qualitygov import schema
+from qualitygov.api import validated
+from qualitygov.endpoints import ListApi
 from qualitygov.errors import DomainError
 from qualitygov.services import parse_id
 from releases.access import Action, can
@@ -23,9 +25,6 @@ from releases.selectors import project_list_for_user, release_get_for_user
 
 from . import selectors, services
 from .models import (
-    AuditEvent,
-    ChecklistSignoff,
-    Decision,
     GateEvaluation,
     QualityGate,
     Waiver,
@@ -48,12 +47,21 @@ from .serializers import (
 User = get_user_model()
 
 
-def _required(request, name: str, message: str) -> str:
-    """A query parameter the operation cannot do without: 400 naming it when it is missing or empty."""
-    value = request.query_params.get(name)
+PROJECT_REQUIRED = OpenApiParameter("project", str, required=True)
+
+
+# The gates lists have always documented `?ordering=` (DRF's default filter backend); their selectors order them.
+class _ListApi(ListApi):
+    filter_backends = GenericAPIView.filter_backends
+
+
+def _required_project(request) -> Project:
+    """The project `?project=` names (id or key), which the operation cannot do without: 400 naming the parameter when
+    it is missing or empty."""
+    value = request.query_params.get("project")
     if not value:
-        raise DomainError(message, field=name)
-    return value
+        raise DomainError("Give ?project=KEY.", field="project")
+    return _project_from(value, request.user)
 
 
 def _project_from(value, user) -> Project:
@@ -73,20 +81,19 @@ def _project_from(value, user) -> Project:
 # --- Views -----------------------------------------------------------------------
 
 
-class GateListApi(GenericAPIView):
-    queryset = QualityGate.objects.none()  # for the schema; get() builds the real query
+@extend_schema_view(
+    get=extend_schema(parameters=[schema.PROJECT], responses={200: GateOutputSerializer(many=True)})
+)
+class GateListApi(_ListApi):
+    """Gates of the projects you are a member of; `?project=KEY` narrows to one project."""
+
     serializer_class = GateOutputSerializer
 
-    @extend_schema(
-        parameters=[OpenApiParameter("project", str)], responses={200: GateOutputSerializer(many=True)}
-    )
-    def get(self, request):
-        """Gates of the projects you are a member of; `?project=KEY` narrows to one project."""
+    def rows(self, request, params):
         qs = selectors.gate_list_for_user(user=request.user)
-        if request.query_params.get("project"):
-            project = _project_from(request.query_params["project"], request.user)
-            qs = qs.filter(project=project)
-        return paginated(self.request, self, qs, GateOutputSerializer)
+        if params.get("project"):
+            qs = qs.filter(project=_project_from(params["project"], request.user))
+        return qs
 
     @extend_schema(request=GateInputSerializer, responses={201: GateOutputSerializer})
     def post(self, request):
@@ -116,22 +123,22 @@ class GateDetailApi(APIView):
     patch = put
 
 
-class GateEvaluationsApi(GenericAPIView):
-    queryset = GateEvaluation.objects.none()  # for the schema; get() builds the real query
+@extend_schema_view(get=extend_schema(responses={200: EvaluationOutputSerializer(many=True)}))
+class GateEvaluationsApi(_ListApi):
+    """The gate's evaluations, newest first; `?release=ID` narrows to one release."""
+
     serializer_class = EvaluationOutputSerializer
 
-    @extend_schema(responses={200: EvaluationOutputSerializer(many=True)})
-    def get(self, request, pk: int):
-        """The gate's evaluations, newest first; `?release=ID` narrows to one release."""
+    def rows(self, request, params, pk: int):
         gate = selectors.gate_get_for_user(user=request.user, pk=pk)
         qs = (
             GateEvaluation.objects.filter(gate=gate)
             .select_related("gate", "requested_by")
             .annotate(watermark=release_watermark_subquery())
         )
-        if (release_id := parse_id(request.query_params.get("release"))) is not None:
+        if (release_id := parse_id(params.get("release"))) is not None:
             qs = qs.filter(release_id=release_id)
-        return paginated(self.request, self, qs.order_by("-created_at", "-id"), EvaluationOutputSerializer)
+        return qs.order_by("-created_at", "-id")
 
     @extend_schema(request=EvaluationInputSerializer, responses={201: EvaluationOutputSerializer})
     def post(self, request, pk: int):
@@ -155,32 +162,26 @@ class EvaluationDetailApi(APIView):
         return Response(EvaluationOutputSerializer(evaluation).data)
 
 
-class DecisionListApi(GenericAPIView):
-    queryset = Decision.objects.none()  # for the schema; get() builds the real query
-    serializer_class = DecisionOutputSerializer
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("project", str),
-            OpenApiParameter("release", int),
-            OpenApiParameter("gate", int),
-        ],
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[schema.PROJECT, schema.RELEASE, OpenApiParameter("gate", int)],
         responses={200: DecisionOutputSerializer(many=True)},
     )
-    def get(self, request):
-        """Decisions in your projects, newest first; filter with `?project=KEY`, `?release=ID`, `?gate=ID`."""
-        project = (
-            _project_from(request.query_params["project"], request.user)
-            if request.query_params.get("project")
-            else None
-        )
+)
+class DecisionListApi(_ListApi):
+    """Decisions in your projects, newest first; filter with `?project=KEY`, `?release=ID`, `?gate=ID`."""
+
+    serializer_class = DecisionOutputSerializer
+
+    def rows(self, request, params):
+        project = _project_from(params["project"], request.user) if params.get("project") else None
         qs = selectors.decision_list(
             user=request.user,
             project=project,
-            release_id=parse_id(request.query_params.get("release")),
-            gate_id=parse_id(request.query_params.get("gate")),
-        ).select_related("superseded_by")
-        return paginated(self.request, self, qs, DecisionOutputSerializer)
+            release_id=parse_id(params.get("release")),
+            gate_id=parse_id(params.get("gate")),
+        )
+        return qs.select_related("superseded_by")
 
     @extend_schema(
         request=DecisionInputSerializer,
@@ -258,73 +259,76 @@ class SignoffRevokeApi(APIView):
         return Response(SignoffOutputSerializer(signoff).data)
 
 
-class SignoffListApi(GenericAPIView):
-    queryset = ChecklistSignoff.objects.none()  # for the schema; get() builds the real query
-    serializer_class = SignoffOutputSerializer
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         parameters=[OpenApiParameter("release", int, required=True)],
         responses={200: SignoffOutputSerializer(many=True)},
     )
-    def get(self, request):
-        """Sign-offs (live and revoked) of one release: `?release=ID` is required."""
-        release_id = parse_id(request.query_params.get("release"))
+)
+class SignoffListApi(_ListApi):
+    """Sign-offs (live and revoked) of one release: `?release=ID` is required."""
+
+    serializer_class = SignoffOutputSerializer
+
+    def rows(self, request, params):
+        release_id = parse_id(params.get("release"))
         if release_id is None:
             raise DomainError("Give ?release=ID.", field="release")
-        release = release_get_for_user(user=request.user, release_id=release_id)
-        return paginated(
-            self.request, self, selectors.signoffs_for_release(release=release), SignoffOutputSerializer
+        return selectors.signoffs_for_release(
+            release=release_get_for_user(user=request.user, release_id=release_id)
         )
 
 
-class AuditEventListApi(GenericAPIView):
-    queryset = AuditEvent.objects.none()  # for the schema; get() builds the real query
-    serializer_class = AuditEventOutputSerializer
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         parameters=[
-            OpenApiParameter("project", str, required=True),
+            PROJECT_REQUIRED,
             OpenApiParameter("action", str),
             OpenApiParameter("actor", str),
-            OpenApiParameter("release", int),
-            OpenApiParameter("q", str),
+            schema.RELEASE,
+            schema.TEXT,
         ],
         responses={200: AuditEventOutputSerializer(many=True)},
     )
-    def get(self, request):
-        """A project's audit log: `?project=KEY` (required), `action` (prefix), `actor`, `release`, `q`."""
-        project = _project_from(_required(request, "project", "Give ?project=KEY."), request.user)
-        p = request.query_params
-        qs = selectors.audit_events(
-            project=project,
-            action=p.get("action", ""),
-            actor=p.get("actor", ""),
-            release_id=parse_id(p.get("release")),
-            q=p.get("q", ""),
+)
+class AuditEventListApi(_ListApi):
+    """A project's audit log: `?project=KEY` (required), `action` (prefix), `actor`, `release`, `q`."""
+
+    serializer_class = AuditEventOutputSerializer
+
+    def rows(self, request, params):
+        return selectors.audit_events(
+            project=_required_project(request),
+            action=params.get("action", ""),
+            actor=params.get("actor", ""),
+            release_id=parse_id(params.get("release")),
+            q=params.get("q", ""),
         )
-        return paginated(self.request, self, qs, AuditEventOutputSerializer)
 
 
-class WaiverListApi(GenericAPIView):
-    queryset = Waiver.objects.none()  # for the schema; get() builds the real query
-    serializer_class = WaiverOutputWithContextSerializer
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         parameters=[
-            OpenApiParameter("project", str, required=True),
-            OpenApiParameter("release", int),
+            PROJECT_REQUIRED,
+            schema.RELEASE,
             OpenApiParameter(
                 "expired", bool, description="Only waivers past expiry whose decision is in force"
             ),
         ],
         responses={200: WaiverOutputWithContextSerializer(many=True)},
     )
-    def get(self, request):
-        """Waivers of a project's decisions (`?expired=1`: only the expired ones still in force)."""
-        project = _project_from(_required(request, "project", "Give ?project=KEY."), request.user)
-        qs = selectors.waiver_list(
-            project=project,
-            release_id=parse_id(request.query_params.get("release")),
-            expired_only=request.query_params.get("expired") in ("1", "true", "yes"),
+)
+class WaiverListApi(_ListApi):
+    """Waivers of a project's decisions (`?expired=1`: only the expired ones still in force)."""
+
+    serializer_class = WaiverOutputWithContextSerializer
+    queryset = (
+        Waiver.objects.none()
+    )  # the listed model, for the schema (the serializer is not a model serializer)
+
+    def rows(self, request, params):
+        return selectors.waiver_list(
+            project=_required_project(request),
+            release_id=parse_id(params.get("release")),
+            expired_only=params.get("expired") in ("1", "true", "yes"),
         )
-        return paginated(self.request, self, qs, WaiverOutputWithContextSerializer)

@@ -25,7 +25,7 @@ post-processing.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
 ERROR_COMPONENT = "Error"
 VALIDATION_ERROR_COMPONENT = "ValidationError"
@@ -46,6 +46,12 @@ DESCRIPTIONS = {
     413: "The upload is larger than `QUALITYGOV_MAX_UPLOAD_BYTES`.",
     415: "The request's `Content-Type` is not one this operation accepts.",
 }
+
+
+# Query parameters many lists share: the project (key), the release (id) and a text to look for.
+PROJECT = OpenApiParameter("project", str)
+RELEASE = OpenApiParameter("release", int)
+TEXT = OpenApiParameter("q", str)
 
 
 def reads(summary: str, response, **kwargs):

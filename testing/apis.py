@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 
 from qualitygov import schema
 from qualitygov.api import created, validated
-from qualitygov.endpoints import ListApi
+from qualitygov.endpoints import ItemApi, ListApi
 from qualitygov.parsers import SafeJSONParser
 from qualitygov.services import parse_id
 from qualitygov.timeparams import parse_as_of
@@ -32,12 +32,10 @@ from releases.selectors import release_get_for_user
 
 from . import selectors, services
 from .models import (
-    Requirement,
     ResultStatus,
     RunSource,
     TestCase,
     TestResult,
-    TestRun,
 )
 from .serializers import (
     BulkLinkInput,
@@ -57,29 +55,28 @@ from .serializers import (
 # --- requirements ---------------------------------------------------------------------------------------
 
 
+def _search(request, params) -> dict:
+    """The filters the requirement and test-case lists share: the user's projects, one of them (`?project=KEY`) and a
+    text to look for (`?q=`)."""
+    return {"user": request.user, "project_key": params.get("project", ""), "q": params.get("q", "").strip()}
+
+
 @extend_schema_view(
     get=schema.reads(
         "Requirements (filters: project, q, release)",
         RequirementOutput(many=True),
-        parameters=[
-            OpenApiParameter("project", str),
-            OpenApiParameter("q", str),
-            OpenApiParameter("release", int),
-        ],
+        parameters=[schema.PROJECT, schema.TEXT, schema.RELEASE],
     ),
     post=schema.creates("Create a requirement", RequirementInput, RequirementOutput),
 )
 class RequirementListApi(ListApi):
     serializer_class = RequirementOutput
-    queryset = Requirement.objects.none()  # for the schema only; rows() reads through the selectors
 
     def rows(self, request, params):
-        return selectors.requirement_list(
-            user=request.user,
-            project_key=params.get("project", ""),
-            q=params.get("q", "").strip(),
-            release_id=parse_id(params.get("release")),
-        ).prefetch_related("test_cases", "releases")
+        found = selectors.requirement_list(
+            **_search(request, params), release_id=parse_id(params.get("release"))
+        )
+        return found.prefetch_related("test_cases", "releases")
 
     def post(self, request):
         project, data = project_body(request, RequirementInput)
@@ -88,55 +85,11 @@ class RequirementListApi(ListApi):
         )
 
 
-# One requirement or test case: read it, edit it (PATCH, or PUT with the same partial body), delete it. A subclass
-# names its selector, serializers and services. (A comment, not a docstring: drf-spectacular would publish a
-# docstring as every operation's description.)
-class _CatalogueItemApi(APIView):
-    output: type[serializers.Serializer]
-    update_input: type[serializers.Serializer]
-
-    def lookup(self, request, pk: int):
-        raise NotImplementedError
-
-    def apply_update(self, item, *, by, data: dict) -> None:
-        raise NotImplementedError
-
-    def apply_delete(self, item, *, by) -> None:
-        raise NotImplementedError
-
-    def get(self, request, pk: int):
-        return Response(self.output(self.lookup(request, pk)).data)
-
-    def patch(self, request, pk: int):
-        item = self.lookup(request, pk)
-        data = validated(self.update_input, request.data, partial=True)
-        self.apply_update(item, by=request.user, data=dict(data.validated_data))
-        return Response(self.output(item).data)
-
-    put = patch
-
-    def delete(self, request, pk: int):
-        self.apply_delete(self.lookup(request, pk), by=request.user)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-@extend_schema_view(
-    get=schema.reads("One requirement", RequirementOutput),
-    patch=schema.changes("Edit a requirement", RequirementUpdate, RequirementOutput),
-    put=schema.changes("Edit a requirement", RequirementUpdate, RequirementOutput),
-    delete=schema.deletes("Delete a requirement"),
-)
-class RequirementDetailApi(_CatalogueItemApi):
+class RequirementDetailApi(ItemApi):
+    noun, arg, deleted = "requirement", "requirement", "Delete a requirement"
     output, update_input = RequirementOutput, RequirementUpdate
-
-    def lookup(self, request, pk: int):
-        return selectors.requirement_get_for_user(user=request.user, pk=pk)
-
-    def apply_update(self, item, *, by, data: dict) -> None:
-        services.requirement_update(requirement=item, by=by, data=data)
-
-    def apply_delete(self, item, *, by) -> None:
-        services.requirement_delete(requirement=item, by=by)
+    find = staticmethod(selectors.requirement_get_for_user)
+    update, remove = staticmethod(services.requirement_update), staticmethod(services.requirement_delete)
 
 
 # --- test cases -----------------------------------------------------------------------------------------
@@ -152,13 +105,10 @@ class RequirementDetailApi(_CatalogueItemApi):
 )
 class TestCaseListApi(ListApi):
     serializer_class = TestCaseOutput
-    queryset = TestCase.objects.none()  # for the schema only; rows() reads through the selectors
 
     def rows(self, request, params):
         return selectors.testcase_list(
-            user=request.user,
-            project_key=params.get("project", ""),
-            q=params.get("q", "").strip(),
+            **_search(request, params),
             kind=params.get("kind", ""),
             component=params.get("component", ""),
             requirement_id=parse_id(params.get("requirement", "")),
@@ -169,23 +119,11 @@ class TestCaseListApi(ListApi):
         return created(TestCaseOutput, services.testcase_create(project=project, by=request.user, **data))
 
 
-@extend_schema_view(
-    get=schema.reads("One test case", TestCaseOutput),
-    patch=schema.changes("Edit a test case", TestCaseUpdate, TestCaseOutput),
-    put=schema.changes("Edit a test case", TestCaseUpdate, TestCaseOutput),
-    delete=schema.deletes("Delete a test case (and its results)"),
-)
-class TestCaseDetailApi(_CatalogueItemApi):
+class TestCaseDetailApi(ItemApi):
+    noun, arg, deleted = "test case", "test_case", "Delete a test case (and its results)"
     output, update_input = TestCaseOutput, TestCaseUpdate
-
-    def lookup(self, request, pk: int):
-        return selectors.testcase_get_for_user(user=request.user, pk=pk)
-
-    def apply_update(self, item, *, by, data: dict) -> None:
-        services.testcase_update(test_case=item, by=by, data=data)
-
-    def apply_delete(self, item, *, by) -> None:
-        services.testcase_delete(test_case=item, by=by)
+    find = staticmethod(selectors.testcase_get_for_user)
+    update, remove = staticmethod(services.testcase_update), staticmethod(services.testcase_delete)
 
 
 class BulkLinkApi(APIView):
@@ -208,16 +146,11 @@ class BulkLinkApi(APIView):
     get=schema.reads(
         "Test runs, newest first (filters: release, source, project)",
         RunOutput(many=True),
-        parameters=[
-            OpenApiParameter("release", int),
-            OpenApiParameter("source", str, enum=RunSource.values),
-            OpenApiParameter("project", str),
-        ],
+        parameters=[schema.RELEASE, OpenApiParameter("source", str, enum=RunSource.values), schema.PROJECT],
     )
 )
 class RunListApi(ListApi):
     serializer_class = RunOutput
-    queryset = TestRun.objects.none()  # for the schema only; rows() reads through the selectors
 
     def rows(self, request, params):
         return selectors.run_list(
@@ -242,7 +175,7 @@ class RunDetailApi(APIView):
             OpenApiParameter("status", str, enum=ResultStatus.values),
             OpenApiParameter("flaky", str),
             OpenApiParameter("suite", str),
-            OpenApiParameter("q", str),
+            schema.TEXT,
         ],
     ),
     post=schema.creates(
@@ -251,7 +184,6 @@ class RunDetailApi(APIView):
 )
 class RunResultsApi(ListApi):
     serializer_class = ResultOutput
-    queryset = TestResult.objects.none()  # for the schema generator only; rows() reads through the selectors
     parser_classes = [SafeJSONParser, FormParser, MultiPartParser]
     # DRF's default backend (OrderingFilter): the schema has always listed its `?ordering=`; the selector orders.
     filter_backends = GenericAPIView.filter_backends
@@ -358,7 +290,7 @@ class TraceabilityApi(APIView):
         summary="Traceability matrix of a release (gap: no_tests | failing | not_run | blocking)",
         parameters=[
             OpenApiParameter("gap", str, enum=list(selectors.GAP_FILTERS)),
-            OpenApiParameter("q", str),
+            schema.TEXT,
             OpenApiParameter("as_of", str, description="Scope, links, results and open defects as of T."),
         ],
         responses={200: OpenApiTypes.OBJECT},
