@@ -146,7 +146,7 @@ def child(args) -> int:
     upload = upload_from_path(args.child, limit=1 << 40)
     try:
         with connection.execute_wrapper(timed):
-            outcome = junit_ingest(release=release, upload=upload, revision=args.revision, check_access=False)
+            outcome = junit_ingest(release=release, upload=upload, by=None, revision=args.revision)
     finally:
         upload.close()
     seconds = time.perf_counter() - started

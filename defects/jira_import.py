@@ -61,6 +61,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from releases.access import Action, authorize
 from releases.models import Project, Release
 
 from .jira_rows import (
@@ -121,9 +122,10 @@ def import_jira_csv(
 ) -> ImportReport:
     """Create or update the project's defects from Jira CSV text, in one transaction (see module doc).
 
-    `by` must hold Action.IMPORT (checked by the caller); it becomes the reporter of new defects and the
-    author of synthesized moves and field changes. `progress(done, total)` is called after each batch.
+    `by` must hold Action.IMPORT; it becomes the reporter of new defects and the author of synthesized moves and
+    field changes. `progress(done, total)` is called after each batch.
     """
+    authorize(by, project, Action.IMPORT)
     environment = environment or None  # '' = not given = unknown
     if environment is not None and environment not in Environment.values:
         raise JiraImportError(f"Unknown environment '{environment}'.", field="environment")

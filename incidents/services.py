@@ -1,6 +1,6 @@
 """Writes about incidents: each one validates, saves in one transaction and schedules the metric recompute
-(MTTR and change failure rate come from incidents). Who may call them is checked by the caller
-(Action.MANAGE_INCIDENTS)."""
+(MTTR and change failure rate come from incidents). Each takes the acting user `by`, who needs
+Action.MANAGE_INCIDENTS in the incident's project (releases.access.authorize; `by=None` is the system)."""
 
 import datetime as dt
 from collections.abc import Iterable
@@ -11,6 +11,7 @@ from django.utils import timezone
 from defects.models import Defect
 from qualitygov import hooks
 from qualitygov.errors import DomainError
+from releases.access import Action, authorize
 from releases.models import Project, Release
 
 from .models import ActionItem, ActionItemStatus, Incident, IncidentSeverity, PostMortem
@@ -64,6 +65,7 @@ def incident_create(
     defects: Iterable[Defect] = (),
 ) -> Incident:
     """Record a production incident (detected_at defaults to started_at) and schedule the recompute."""
+    authorize(by, project, Action.MANAGE_INCIDENTS)
     data = {
         "title": title,
         "description": description,
@@ -84,10 +86,11 @@ def incident_create(
 
 @transaction.atomic
 def incident_update(
-    *, incident: Incident, data: dict, by=None, defects: Iterable[Defect] | None = None
+    *, incident: Incident, data: dict, by, defects: Iterable[Defect] | None = None
 ) -> Incident:
     """Change an incident's fields (any of INCIDENT_FIELDS) and/or its linked defects; recompute old and new
     attributed releases."""
+    authorize(by, incident.project_id, Action.MANAGE_INCIDENTS)
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     old_release_id = incident.release_id
     merged = {field: data.get(field, getattr(incident, field)) for field in INCIDENT_FIELDS}
@@ -107,6 +110,7 @@ def incident_update(
 
 def incident_restore(*, incident: Incident, by, restored_at: dt.datetime | None = None) -> Incident:
     """Mark the incident restored (now by default)."""
+    authorize(by, incident.project_id, Action.MANAGE_INCIDENTS)
     if incident.restored_at is not None:
         raise DomainError("The incident is already restored.", field="restored_at", code="already_restored")
     return incident_update(incident=incident, data={"restored_at": restored_at or timezone.now()}, by=by)
@@ -117,6 +121,7 @@ def postmortem_save(
     *, incident: Incident, summary: str, by, root_cause: str = "", findings: str = "", lessons: str = ""
 ) -> PostMortem:
     """Create or replace the incident's post-mortem."""
+    authorize(by, incident.project_id, Action.MANAGE_INCIDENTS)
     if not (summary or "").strip():
         raise DomainError("A post-mortem needs a summary.", field="summary")
     postmortem, created = PostMortem.objects.get_or_create(
@@ -146,6 +151,7 @@ def action_item_create(
     *, incident: Incident, title: str, by, owner=None, due_date: dt.date | None = None
 ) -> ActionItem:
     """Add an action item (what will be done, by whom, by when) to the incident."""
+    authorize(by, incident.project_id, Action.MANAGE_INCIDENTS)
     if not (title or "").strip():
         raise DomainError("An action item needs a title.", field="title")
     _check_owner(incident=incident, owner=owner)
@@ -156,6 +162,7 @@ def action_item_create(
 def action_item_update(*, item: ActionItem, data: dict, by) -> ActionItem:
     """Change title, owner, due date or status; done/cancelled items get completed_at."""
     item = ActionItem.objects.select_for_update().select_related("incident").get(pk=item.pk)
+    authorize(by, item.incident.project_id, Action.MANAGE_INCIDENTS)
     if "status" in data and data["status"] not in ActionItemStatus.values:
         raise DomainError(f"Status must be one of {', '.join(ActionItemStatus.values)}.", field="status")
     if "title" in data and not (data["title"] or "").strip():

@@ -20,7 +20,7 @@ from django.utils import timezone
 from qualitygov import hooks
 from qualitygov.errors import DomainError
 from qualitygov.uploads import Upload
-from releases.access import Action, require
+from releases.access import Action, authorize
 from releases.models import Project, Release
 
 from . import selectors
@@ -145,7 +145,7 @@ def _store(
 def coverage_ingest(*, release: Release, upload: Upload, by, format: str | None = None) -> IngestOutcome:
     """Store `line_coverage` and `branch_coverage` of a Cobertura, JaCoCo or LCOV report (format sniffed when not
     given). A total the report does not have (no branches) is not stored: no data, never 0."""
-    require(by, release.project_id, Action.UPLOAD_RESULTS)
+    authorize(by, release.project_id, Action.UPLOAD_RESULTS)
     totals = parse_coverage(upload.file, format=format)
     values = [
         (key, value, totals.format)
@@ -170,7 +170,7 @@ def coverage_ingest(*, release: Release, upload: Upload, by, format: str | None 
 
 def loadtest_ingest(*, release: Release, upload: Upload, by, format: str | None = None) -> IngestOutcome:
     """Store `p95_latency_ms` and `error_rate` of a k6 summary or JMeter JTL CSV."""
-    require(by, release.project_id, Action.UPLOAD_RESULTS)
+    authorize(by, release.project_id, Action.UPLOAD_RESULTS)
     totals = parse_loadtest(upload.file, format=format)
     values = [
         (key, value, totals.format)
@@ -198,7 +198,7 @@ def sarif_ingest(*, release: Release, upload: Upload, by) -> IngestOutcome:
     from the current findings of the baseline, the project's previous release (by creation time); with no
     previous release every high finding is new.
     """
-    require(by, release.project_id, Action.UPLOAD_RESULTS)
+    authorize(by, release.project_id, Action.UPLOAD_RESULTS)
     parsed = parse_sarif(upload.file)
     tools = sorted(set(parsed.tools))
 
@@ -248,7 +248,7 @@ def sarif_ingest(*, release: Release, upload: Upload, by) -> IngestOutcome:
 def measures_record(*, release: Release, items: list[dict], by, source: str = "api") -> IngestOutcome:
     """Record values of built-in or custom measure keys: items are {key, value}. The same list as the release's
     latest measure API call is a repeat (duplicate, nothing stored)."""
-    require(by, release.project_id, Action.UPLOAD_RESULTS)
+    authorize(by, release.project_id, Action.UPLOAD_RESULTS)
     if not items:
         raise DomainError("Send at least one {key, value}.", field="measures", code="empty")
     if len(items) > MAX_MEASURES_PER_CALL:
@@ -306,7 +306,7 @@ def measure_key_create(
     by,
 ) -> MeasureKey:
     """Define a project's own measure key (admins). It may not shadow a built-in metric or measure key."""
-    require(by, project, Action.MANAGE_GATES)
+    authorize(by, project, Action.MANAGE_GATES)
     key = (key or "").strip()
     try:
         measure_key_validator(key)
@@ -333,5 +333,5 @@ def measure_key_create(
 
 def measure_key_delete(*, measure_key: MeasureKey, by) -> None:
     """Remove a custom key (admins). Values already recorded stay stored but no longer count anywhere."""
-    require(by, measure_key.project_id, Action.MANAGE_GATES)
+    authorize(by, measure_key.project_id, Action.MANAGE_GATES)
     measure_key.delete()

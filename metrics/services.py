@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from qualitygov.errors import ConflictError, DomainError
 from qualitygov.faults import checkpoint
-from releases.access import Action, require
+from releases.access import Action, authorize
 from releases.models import ACTIVE_RELEASE_STATUSES, DEPLOYED_RELEASE_STATUSES, Project, Release
 
 from .measure_metrics import measure_results
@@ -378,7 +378,7 @@ def policy_update(
 
     ``expected_version`` guards against overwriting a concurrent edit (409).
     """
-    require(by, project, Action.MANAGE_GATES)
+    authorize(by, project, Action.MANAGE_GATES)
     cleaned = policy_validate(data, definitions=definitions_for(project))
     comment = (comment or "").strip()
     if len(comment) > 500:

@@ -94,6 +94,18 @@ def require(user, project: Project | int, action: Action | str) -> None:
         )
 
 
+def authorize(by, project: Project | int, action: Action | str) -> None:
+    """The permission check a write service makes before it changes anything: `by`, the acting user, must be
+    allowed the action in the project (`require`: AccessDenied, 403, otherwise).
+
+    `by=None` is the system acting on its own: a Celery task, a management command, the demo seed, an ingestion
+    worker, or a service's follow-up of a change it was allowed to make. Services take `by` without a default, so
+    such a caller writes `by=None` out; pages and the API always pass the request's user.
+    """
+    if by is not None:
+        require(by, project, action)
+
+
 def has_role(user, project: Project | int, role: str) -> bool:
     """Exact role check, for checklist items that name the role allowed to sign."""
     return role_of(user, project) == role

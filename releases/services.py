@@ -1,7 +1,7 @@
 """Writes about projects, releases and memberships.
 
-Every function checks the caller's role when `by` is given (pages and the API always pass it); internal
-callers such as `seed_demo` may pass `by=None` to act as the system.
+Every function takes the acting user `by` and checks it with releases.access.authorize; system callers such as
+`seed_demo` write `by=None` out to act as the system.
 """
 
 import datetime as dt
@@ -16,7 +16,7 @@ from django.utils import timezone
 from qualitygov import hooks
 from qualitygov.errors import ConflictError, DomainError
 
-from .access import Action, require
+from .access import Action, authorize
 from .guards import Refusal, move_guards
 from .models import (
     DEPLOYED_RELEASE_STATUSES,
@@ -61,7 +61,7 @@ def _schedule_project_recompute(project: Project, release_ids: tuple[int, ...] =
 # --- Projects --------------------------------------------------------------------------------------------
 
 
-def project_create(*, key: str, name: str, description: str = "", by=None) -> Project:
+def project_create(*, key: str, name: str, description: str = "", by) -> Project:
     """Create a project with the default quality gates; its creator becomes its admin.
 
     Refuses a malformed or taken key with a DomainError on field `key`.
@@ -86,10 +86,9 @@ def project_create(*, key: str, name: str, description: str = "", by=None) -> Pr
     return project
 
 
-def project_update(*, project: Project, data: dict[str, Any], by=None) -> Project:
+def project_update(*, project: Project, data: dict[str, Any], by) -> Project:
     """Change a project's name or description (project admins)."""
-    if by is not None:
-        require(by, project, Action.MANAGE_MEMBERS)
+    authorize(by, project, Action.MANAGE_MEMBERS)
     changed = []
     for field in ("name", "description"):
         if field in data and getattr(project, field) != data[field]:
@@ -144,7 +143,7 @@ def release_create(
     *,
     project: Project,
     version: str,
-    by=None,
+    by,
     name: str = "",
     status: str = ReleaseStatus.PLANNING,
     change_class: str = ChangeClass.MINOR,
@@ -154,8 +153,7 @@ def release_create(
     description: str = "",
 ) -> Release:
     """Create a release in the project (Action.MANAGE_RELEASES). Released ones get a date (now by default)."""
-    if by is not None:
-        require(by, project, Action.MANAGE_RELEASES)
+    authorize(by, project, Action.MANAGE_RELEASES)
     release = Release(
         project=project,
         version=(version or "").strip(),
@@ -200,15 +198,14 @@ def _guard_refusal(*, release: Release, from_status: str, to_status: str) -> tup
     return None
 
 
-def release_update(*, release: Release, data: dict[str, Any], by=None) -> Release:
+def release_update(*, release: Release, data: dict[str, Any], by) -> Release:
     """Change a release's fields (Action.MANAGE_RELEASES). Only keys present in `data` are touched.
 
     A change of `status` is a move (see release_move): allowed moves only, and a move guarded by gates is refused
     with a ConflictError (409) naming the gate and the reason unless each guarding gate has a go decision in force.
     No role bypasses a guard; the refusal is recorded by the guard (the audit log) and nothing else is saved.
     """
-    if by is not None:
-        require(by, release.project, Action.MANAGE_RELEASES)
+    authorize(by, release.project, Action.MANAGE_RELEASES)
     from_status = release.status
     changed = []
     for field in RELEASE_FIELDS:
@@ -264,7 +261,7 @@ def release_update(*, release: Release, data: dict[str, Any], by=None) -> Releas
     return release
 
 
-def release_move(*, release: Release, to: str, by=None) -> Release:
+def release_move(*, release: Release, to: str, by) -> Release:
     """Move a release to another status (Action.MANAGE_RELEASES): the lifecycle's allowed moves only
     (releases.models.RELEASE_MOVES), guarded by the gates on the move; see release_update."""
     if to not in ReleaseStatus.values:
@@ -276,10 +273,9 @@ def release_move(*, release: Release, to: str, by=None) -> Release:
     return release_update(release=release, data={"status": to}, by=by)
 
 
-def release_delete(*, release: Release, by=None) -> None:
+def release_delete(*, release: Release, by) -> None:
     """Delete a release without recorded gate evaluations or decisions (those are append-only evidence)."""
-    if by is not None:
-        require(by, release.project, Action.MANAGE_RELEASES)
+    authorize(by, release.project, Action.MANAGE_RELEASES)
     project = release.project
     try:
         with transaction.atomic():
@@ -307,10 +303,9 @@ def _other_admins_exist(membership: Membership) -> bool:
     )
 
 
-def member_add(*, project: Project, username: str, role: str, by=None) -> Membership:
+def member_add(*, project: Project, username: str, role: str, by) -> Membership:
     """Give an existing user a role in the project (Action.MANAGE_MEMBERS)."""
-    if by is not None:
-        require(by, project, Action.MANAGE_MEMBERS)
+    authorize(by, project, Action.MANAGE_MEMBERS)
     _check_role(role)
     user = User.objects.filter(username=(username or "").strip()).first()
     if user is None:
@@ -330,10 +325,9 @@ def member_add(*, project: Project, username: str, role: str, by=None) -> Member
     return membership
 
 
-def member_update(*, membership: Membership, role: str, by=None) -> Membership:
+def member_update(*, membership: Membership, role: str, by) -> Membership:
     """Change a member's role. The last admin of a project cannot be demoted."""
-    if by is not None:
-        require(by, membership.project, Action.MANAGE_MEMBERS)
+    authorize(by, membership.project, Action.MANAGE_MEMBERS)
     _check_role(role)
     if role == membership.role:
         return membership
@@ -349,10 +343,9 @@ def member_update(*, membership: Membership, role: str, by=None) -> Membership:
     return membership
 
 
-def member_remove(*, membership: Membership, by=None) -> None:
+def member_remove(*, membership: Membership, by) -> None:
     """Take a user out of the project. The last admin cannot be removed."""
-    if by is not None:
-        require(by, membership.project, Action.MANAGE_MEMBERS)
+    authorize(by, membership.project, Action.MANAGE_MEMBERS)
     with transaction.atomic():
         list(Membership.objects.select_for_update().filter(project_id=membership.project_id, role=Role.ADMIN))
         if membership.role == Role.ADMIN and not _other_admins_exist(membership):

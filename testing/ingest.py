@@ -22,7 +22,7 @@ from qualitygov import hooks
 from qualitygov.errors import DomainError
 from qualitygov.faults import checkpoint
 from qualitygov.uploads import Upload
-from releases.access import Action, require
+from releases.access import Action, authorize
 from releases.models import Release
 
 from .ingest_cases import upsert_test_cases
@@ -75,7 +75,7 @@ def junit_ingest(
     *,
     release: Release,
     upload: Upload,
-    by=None,
+    by,
     revision: str = "",
     environment: str = Environment.TEST,
     run_name: str = "",
@@ -85,10 +85,12 @@ def junit_ingest(
 
     Returns the new run (duplicate=False) or the run that already holds this very report (duplicate=True).
     Raises JUnitRefused (400) for a bad document, AccessDenied (403) without the upload role, DomainError for
-    bad parameters. Schedules one metric recompute for the release on commit.
+    bad parameters. Schedules one metric recompute for the release on commit. `by` needs UPLOAD_RESULTS (None: the
+    system, e.g. a file-drop task); `check_access=False` is for the worker of a queued upload, whose user was
+    checked when it was queued (ingest_async.junit_enqueue) and is recorded as the run's creator.
     """
     if check_access:
-        require(by, release.project_id, Action.UPLOAD_RESULTS)
+        authorize(by, release.project_id, Action.UPLOAD_RESULTS)
     revision, environment, run_name = clean_run_params(revision, environment, run_name)
     existing = _existing_run(release=release, revision=revision, content_hash=upload.sha256)
     if existing is not None:

@@ -19,7 +19,7 @@ from django.db import transaction
 from defects.models import Environment
 from qualitygov.errors import DomainError
 from qualitygov.uploads import Upload
-from releases.access import Action, require
+from releases.access import Action, authorize
 from releases.models import Release
 
 from .ingest import IngestOutcome, clean_run_params, existing_run, junit_ingest
@@ -30,7 +30,7 @@ def junit_enqueue(
     *, release: Release, upload: Upload, by, revision: str = "", environment: str = "", run_name: str = ""
 ) -> JUnitIngestion | IngestOutcome:
     """Queue a spooled report for a worker. A report already ingested answers like a repeat upload."""
-    require(by, release.project_id, Action.UPLOAD_RESULTS)
+    authorize(by, release.project_id, Action.UPLOAD_RESULTS)
     revision, environment, run_name = clean_run_params(revision, environment or Environment.TEST, run_name)
     existing = existing_run(release=release, revision=revision, content_hash=upload.sha256)
     if existing is not None:

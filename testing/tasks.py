@@ -24,10 +24,10 @@ def import_junit_file(
         outcome = junit_ingest(
             release=release,
             upload=upload,
+            by=None,
             revision=revision,
             environment=environment,
             run_name=run_name or path.rsplit("/", 1)[-1],
-            check_access=False,
         )
     finally:
         upload.close()

@@ -9,7 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from qualitygov.errors import AccessDenied, DomainError
-from releases.access import has_role
+from releases.access import Action, authorize, has_role
 from releases.models import Release, Role
 
 from .. import notices
@@ -61,7 +61,9 @@ def defect_update(*, defect: Defect, by, data: dict[str, Any], expected_version:
 
     `data` maps names from EDITABLE_FIELDS to new values (model instances for assignee and releases).
     Unknown fields are refused. Bumps the version and schedules a recompute when anything changed.
+    `by` needs Action.EDIT_DEFECTS (None: the system).
     """
+    authorize(by, defect.project_id, Action.EDIT_DEFECTS)
     unknown = sorted(set(data) - set(EDITABLE_FIELDS))
     if unknown:
         raise DomainError(f"These fields cannot be edited here: {', '.join(unknown)}.", field=unknown[0])
@@ -117,7 +119,9 @@ def defect_update(*, defect: Defect, by, data: dict[str, Any], expected_version:
 
 
 def defect_comment_add(*, defect: Defect, by, body: str) -> DefectComment:
-    """Add a comment to the defect's timeline. Comments are not evidence: no version bump, no recompute."""
+    """Add a comment to the defect's timeline (Action.EDIT_DEFECTS). Comments are not evidence: no version bump,
+    no recompute."""
+    authorize(by, defect.project_id, Action.EDIT_DEFECTS)
     body = (body or "").strip()
     if not body:
         raise DomainError("A comment cannot be empty.", field="body")

@@ -10,6 +10,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from qualitygov.errors import ConflictError, DomainError
+from releases.access import Action, authorize
 from releases.models import Project, Release
 
 from .. import notices
@@ -62,7 +63,9 @@ def defect_create(
 
     `created_at` in the past is for importers (Action.IMPORT) and never in the future. Links to
     requirements, test cases and test results must stay inside the project. Schedules a recompute.
+    `by` needs Action.EDIT_DEFECTS in the project (None: the system).
     """
+    authorize(by, project, Action.EDIT_DEFECTS)
     title = (title or "").strip()
     if not title:
         raise DomainError("A defect needs a title.", field="title")
@@ -218,7 +221,9 @@ def defect_transition(
     for resolved/closed, a stale `expected_version` (ConflictError, 409), and an `at` in the future,
     before the previous move or before the creation; an `at` in the past needs Action.IMPORT.
     Reopening clears the resolution and the duplicate link. Holds the defect's row lock while it works.
+    `by` needs Action.EDIT_DEFECTS (None: the system, e.g. a regression reopening its defect).
     """
+    authorize(by, defect.project_id, Action.EDIT_DEFECTS)
     with transaction.atomic():
         locked = lock_defect(defect)
         check_version(locked, expected_version)
@@ -275,7 +280,9 @@ def defect_mark_duplicate(
     """Resolve an open defect as a duplicate of `original` (resolution 'duplicate', duplicate_of set).
 
     A defect that is already resolved, verified or closed must be reopened first; the refusal says so.
+    `by` needs Action.EDIT_DEFECTS.
     """
+    authorize(by, defect.project_id, Action.EDIT_DEFECTS)
     if defect.status in RESOLVED_STATUSES:
         raise DomainError(
             f"{defect.key} is already {choice_label(DefectStatus, defect.status).lower()}; reopen it before marking it a "

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from metrics.risk_selectors import release_economics
 from qualitygov.errors import ConflictError, DomainError
-from releases.access import Action, can, require
+from releases.access import Action, authorize, can
 from releases.models import Membership, Project, Release
 
 from ..models import (
@@ -205,7 +205,7 @@ def decision_record(
     The economics of going now or postponing (metrics.risk_selectors.release_economics) are stored with the
     decision, as the decider saw them.
     """
-    require(by, release.project_id, Action.DECIDE)
+    authorize(by, release.project_id, Action.DECIDE)
     check_release_in_gate_project(gate=gate, release=release)
     rationale = (rationale or "").strip()
     if not rationale:

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from metrics.registry import definitions_for
 from qualitygov.errors import ConflictError, DomainError
-from releases.access import Action, require
+from releases.access import Action, authorize
 from releases.models import ChangeClass, Project, Release, ReleaseStatus, Role
 
 from ..defaults import DEFAULT_GATES
@@ -237,7 +237,7 @@ def _gate_build(
 
 
 @transaction.atomic
-def gates_create_defaults(*, project: Project, by=None) -> list[QualityGate]:
+def gates_create_defaults(*, project: Project, by) -> list[QualityGate]:
     """Give a new project the three default gates of gates/defaults.py (idempotent by gate name)."""
     created = []
     existing = set(QualityGate.objects.filter(project=project).values_list("name", flat=True))
@@ -278,7 +278,7 @@ def gate_create(
 ) -> QualityGate:
     """Create a gate with its conditions and checklist items (project admins only); it guards the release move
     from_status -> to_status (default ready -> released, the go-live)."""
-    require(by, project, Action.MANAGE_GATES)
+    authorize(by, project, Action.MANAGE_GATES)
     name = _clean_name(name)
     if order is None:
         order = QualityGate.objects.filter(project=project).count() + 1
@@ -340,7 +340,7 @@ def gate_update(*, gate: QualityGate, by, data: dict, expected_revision: int | N
     Any change bumps the revision (evaluations record the revision they used) and writes an audit row with
     the definition before and after. ``expected_revision`` guards against overwriting a concurrent edit (409).
     """
-    require(by, gate.project, Action.MANAGE_GATES)
+    authorize(by, gate.project, Action.MANAGE_GATES)
     gate = QualityGate.objects.select_for_update().get(pk=gate.pk)
     if expected_revision is not None and int(expected_revision) != gate.revision:
         raise ConflictError(

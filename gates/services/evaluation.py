@@ -13,7 +13,7 @@ from metrics import services as metric_services
 from metrics.registry import definitions_for
 from metrics.selectors import evidence_watermarks
 from qualitygov.errors import DomainError
-from releases.access import Action, require
+from releases.access import Action, authorize
 from releases.models import Release
 from testing.models import TestRun
 
@@ -42,7 +42,7 @@ def release_watermark(release_id: int) -> dt.datetime | None:
 
 @transaction.atomic
 def gate_evaluate(
-    *, gate: QualityGate, release: Release, by=None, via: str = "browser", suspend: bool = True
+    *, gate: QualityGate, release: Release, by, via: str = "browser", suspend: bool = True
 ) -> GateEvaluation:
     """Evaluate a gate for a release from fresh metric values and store everything the outcome rests on.
 
@@ -51,15 +51,15 @@ def gate_evaluate(
     decision in force that the result contradicts is suspended (``suspension.suspend_decisions_for``). A result
     that turned failed is announced (``events.evaluation_failed``).
 
-    ``by`` None means the scheduler (no permission check); a user needs EVALUATE_GATES in the project.
+    ``by`` needs EVALUATE_GATES in the project; None is the system (the scheduler, a sign-off's or an evidence
+    change's follow-up), written out by those callers.
     Each stored condition holds {condition, metric, label, unit, operator, value, n, error_threshold,
     warn_threshold, change_class, thresholds_from, key, missing_data, no_data, outcome}; the thresholds are
     those of the release's change class where the condition gives that class its own pair ("thresholds_from"
     names the class), else the condition's default pair ("default"); each checklist entry the item, its role and
     sign-off (who, when, comment) with outcome passed (signed) or failed (unsigned).
     """
-    if by is not None:
-        require(by, gate.project, Action.EVALUATE_GATES)
+    authorize(by, gate.project, Action.EVALUATE_GATES)
     check_release_in_gate_project(gate=gate, release=release)
     # Read the watermark before the evidence, so evidence arriving during the evaluation marks it stale.
     evidence_at = release_watermark(release.pk)

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from qualitygov.errors import ConflictError, DomainError
 from qualitygov.services import model_update
-from releases.access import Action, require
+from releases.access import Action, authorize
 from releases.models import Project, Release
 
 from ..models import (
@@ -74,7 +74,7 @@ def requirement_create(
     release_ids: Iterable[int] = (),
 ) -> Requirement:
     """Create a requirement (key unique in the project, upper-cased) and put it in the given releases' scope."""
-    require(by, project, Action.EDIT_TESTS)
+    authorize(by, project, Action.EDIT_TESTS)
     key = _clean_key(key)
     title = check_text(title, field="title", max_length=300, required=True)
     component = check_text(component, field="component", max_length=100)
@@ -100,7 +100,7 @@ def requirement_create(
 
 def requirement_update(*, requirement: Requirement, by, data: dict[str, Any]) -> Requirement:
     """Edit a requirement's fields; `release_ids` (if given) replaces its release scope."""
-    require(by, requirement.project_id, Action.EDIT_TESTS)
+    authorize(by, requirement.project_id, Action.EDIT_TESTS)
     data = dict(data)
     if "key" in data:
         data["key"] = _clean_key(data["key"])
@@ -126,7 +126,7 @@ def requirement_update(*, requirement: Requirement, by, data: dict[str, Any]) ->
 
 def requirement_delete(*, requirement: Requirement, by) -> None:
     """Delete a requirement (its links to test cases, releases and defects go with it)."""
-    require(by, requirement.project_id, Action.EDIT_TESTS)
+    authorize(by, requirement.project_id, Action.EDIT_TESTS)
     with transaction.atomic():
         release_ids = set(requirement.releases.values_list("pk", flat=True))
         requirement.delete()
@@ -177,7 +177,7 @@ def testcase_create(
     requirement_ids: Iterable[int] = (),
 ) -> TestCase:
     """Create a test case (manual ones may carry steps) linked to requirements of the same project."""
-    require(by, project, Action.EDIT_TESTS)
+    authorize(by, project, Action.EDIT_TESTS)
     title = check_text(title, field="title", max_length=500, required=True)
     if kind not in TestCaseKind.values:
         raise DomainError(f"Kind must be one of {', '.join(TestCaseKind.values)}.", field="kind")
@@ -202,7 +202,7 @@ def testcase_create(
 
 def testcase_update(*, test_case: TestCase, by, data: dict[str, Any]) -> TestCase:
     """Edit a test case; `requirement_ids` (if given) replaces its requirement links."""
-    require(by, test_case.project_id, Action.EDIT_TESTS)
+    authorize(by, test_case.project_id, Action.EDIT_TESTS)
     data = _checked_edit(data, title_length=500, choice="kind", choices=TestCaseKind.values)
     if "steps" in data:
         data["steps"] = _clean_steps(data["steps"])
@@ -223,7 +223,7 @@ def testcase_update(*, test_case: TestCase, by, data: dict[str, Any]) -> TestCas
 
 def testcase_delete(*, test_case: TestCase, by) -> None:
     """Delete a test case with its results (evidence of every release it ran in changes)."""
-    require(by, test_case.project_id, Action.EDIT_TESTS)
+    authorize(by, test_case.project_id, Action.EDIT_TESTS)
     with transaction.atomic():
         release_ids = set(test_case.results.values_list("release_id", flat=True).distinct())
         release_ids |= _scoped_release_ids(test_case.requirements.values_list("pk", flat=True))
@@ -252,7 +252,7 @@ def testcases_link_requirements(
     unlink: bool = False,
 ) -> int:
     """Bulk-link (or unlink) every given test case to every given requirement. Returns the links added/removed."""
-    require(by, project, Action.EDIT_TESTS)
+    authorize(by, project, Action.EDIT_TESTS)
     case_ids = {int(i) for i in test_case_ids}
     if not case_ids:
         raise DomainError("Select at least one test case.", field="test_cases")

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from defects.models import Environment, Priority, Severity
 from qualitygov.errors import ConflictError, DomainError
-from releases.access import Action, require
+from releases.access import Action, authorize
 from releases.models import Release
 
 from ..models import (
@@ -34,7 +34,7 @@ def manual_run_create(
     environment: str = Environment.TEST,
 ) -> TestRun:
     """Plan a manual run of the release over the selected test cases (of the release's project)."""
-    require(by, release.project_id, Action.EXECUTE_TESTS)
+    authorize(by, release.project_id, Action.EXECUTE_TESTS)
     ids = {int(i) for i in test_case_ids}
     if not ids:
         raise DomainError("Select at least one test case for the run.", field="test_cases")
@@ -104,7 +104,7 @@ def manual_result_record(
     derived from the steps (any failed -> failed, any blocked -> blocked, all passed -> passed). Updates the
     run's counts and schedules a metric recompute for the release.
     """
-    require(by, run.release.project_id, Action.EXECUTE_TESTS)
+    authorize(by, run.release.project_id, Action.EXECUTE_TESTS)
     if run.source != RunSource.MANUAL:
         raise DomainError("Results of CI runs come from their report; record results in a manual run.")
     if run.status != RunStatus.IN_PROGRESS:
@@ -164,7 +164,7 @@ def manual_result_record(
 
 def manual_run_complete(*, run: TestRun, by) -> TestRun:
     """Close a manual run: its results become final evidence. Planned cases left unexecuted stay without result."""
-    require(by, run.release.project_id, Action.EXECUTE_TESTS)
+    authorize(by, run.release.project_id, Action.EXECUTE_TESTS)
     if run.source != RunSource.MANUAL:
         raise DomainError("Only manual runs are completed by hand.")
     with transaction.atomic():
@@ -228,7 +228,7 @@ def defect_file_from_result(
     from defects.services import defect_create
 
     release = result.release
-    require(by, release.project_id, Action.EDIT_DEFECTS)
+    authorize(by, release.project_id, Action.EDIT_DEFECTS)
     if result.status not in FAILING_STATUSES:
         raise DomainError(
             "Only a failed, errored or blocked result can be filed as a defect.", field="result"

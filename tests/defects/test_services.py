@@ -350,3 +350,34 @@ def test_delete_is_for_admins_only(make_defect, qa, admin):
     assert Defect.objects.filter(pk=defect.pk).exists()
     services.defect_delete(defect=defect, by=admin)
     assert not Defect.objects.filter(pk=defect.pk).exists()
+
+
+def test_defect_services_refuse_a_member_without_edit_defects_and_write_nothing(make_defect, project, viewer):
+    # Given a defect and a duplicate candidate in the project
+    defect = make_defect(title="Card payment times out")
+    original = make_defect(title="Checkout times out")
+    before = (Defect.objects.count(), DefectTransition.objects.count(), DefectFieldChange.objects.count())
+    # When a viewer (no edit_defects) calls each defect service directly, as a page or the API would
+    refused = [
+        lambda: services.defect_create(project=project, title="Mine", by=viewer),
+        lambda: services.defect_update(defect=defect, by=viewer, data={"severity": "minor"}),
+        lambda: services.defect_transition(defect=defect, to=DefectStatus.TRIAGED, by=viewer),
+        lambda: services.defect_mark_duplicate(defect=defect, original=original, by=viewer),
+        lambda: services.defect_comment_add(defect=defect, by=viewer, body="Seen again"),
+    ]
+    for call in refused:
+        with pytest.raises(AccessDenied):
+            call()
+    # Then nothing was written
+    after = (Defect.objects.count(), DefectTransition.objects.count(), DefectFieldChange.objects.count())
+    assert after == before
+    assert not defect.comments.exists()
+    defect.refresh_from_db()
+    assert (defect.status, defect.severity, defect.version) == (DefectStatus.NEW, "major", 1)
+
+
+def test_the_system_acts_with_by_none(project, recomputes):
+    # A system caller (the demo seed, a regression reopening its defect) writes by=None out and is not checked
+    defect = services.defect_create(project=project, title="Filed by the system", by=None)
+    move = services.defect_transition(defect=defect, to=DefectStatus.TRIAGED, by=None)
+    assert (move.by, defect.reporter) == (None, None)

@@ -30,14 +30,14 @@ def test_project_create_makes_creator_admin_and_adds_default_gates():
 @pytest.mark.parametrize("key", ["", "P", "1AB", "A-B", "ABCDEFGHIJKLMNOPQ"])
 def test_project_create_refuses_bad_keys_and_writes_nothing(key):
     with pytest.raises(DomainError) as exc:
-        services.project_create(key=key, name="X")
+        services.project_create(key=key, name="X", by=None)
     assert exc.value.field == "key"
     assert not Project.objects.exists()
 
 
 def test_project_create_refuses_a_taken_key(project):
     with pytest.raises(ConflictError):
-        services.project_create(key="PAY", name="Again")
+        services.project_create(key="PAY", name="Again", by=None)
     assert Project.objects.count() == 1
 
 

@@ -51,7 +51,7 @@ def _data(project, release, *, cases=2000, defects=300, requirements=200):
 
 
 def test_bench_gate_evaluation(project, release, make_member, live_server, rm):
-    services.gates_create_defaults(project=project)
+    services.gates_create_defaults(project=project, by=None)
     _data(project, release)
     gate = QualityGate.objects.get(project=project, name="Release candidate -> Production")
     times = []

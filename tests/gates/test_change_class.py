@@ -62,7 +62,7 @@ def test_same_evidence_passes_a_hotfix_gate_and_fails_a_major_one(project, qa, a
 
 def test_default_release_candidate_gate_is_stricter_for_major_than_for_hotfix(project, qa):
     # given the default gates and a hotfix and a major release with the same evidence (96 % passed)
-    gates_create_defaults(project=project)
+    gates_create_defaults(project=project, by=None)
     rc = QualityGate.objects.get(project=project, name="Release candidate -> Production")
     hotfix = f.ReleaseFactory(project=project, version="3.0.1", status="ready", change_class="hotfix")
     major = f.ReleaseFactory(project=project, version="4.0.0", status="ready", change_class="major")

@@ -14,7 +14,7 @@ def test_new_project_gets_three_default_gates_with_conditions_and_checklists():
     project = ProjectFactory(key="NEW")
     QualityGate.objects.filter(project=project).delete()
     # when the defaults are created
-    gates = gates_create_defaults(project=project)
+    gates = gates_create_defaults(project=project, by=None)
     # then there are the three named gates, each with conditions and checklist items, and an audit row each
     assert [g.name for g in gates] == [
         "Code complete -> Test",
@@ -39,9 +39,9 @@ def test_new_project_gets_three_default_gates_with_conditions_and_checklists():
 def test_default_gates_are_created_once():
     # given a project that already has the defaults
     project = ProjectFactory(key="TWICE")
-    gates_create_defaults(project=project)
+    gates_create_defaults(project=project, by=None)
     # when they are asked for again
-    again = gates_create_defaults(project=project)
+    again = gates_create_defaults(project=project, by=None)
     # then nothing new is made
     assert again == []
     assert QualityGate.objects.filter(project=project).count() == 3

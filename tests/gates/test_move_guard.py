@@ -48,7 +48,7 @@ def test_illegal_move_is_refused_and_changes_nothing(release, manager):
 
 
 def test_default_gates_guard_the_contract_moves(db):
-    project = release_services.project_create(key="NEW", name="New")
+    project = release_services.project_create(key="NEW", name="New", by=None)
     moves = {g.name: (g.from_status, g.to_status) for g in QualityGate.objects.filter(project=project)}
     assert moves == {
         "Code complete -> Test": ("planning", "testing"),

@@ -31,13 +31,13 @@ def test_gate_status_is_the_worst_latest_evaluation_of_the_current_gates(
     earlier.conditions.create(metric="test_pass_rate", operator="gte", error_threshold=100)
     gate.checklist_items.all().delete()
     metric_values({"blocking_open_defects": 3, "test_pass_rate": 97.0})
-    services.gate_evaluate(gate=gate, release=release)
-    services.gate_evaluate(gate=off, release=release)
-    services.gate_evaluate(gate=earlier, release=release)
+    services.gate_evaluate(gate=gate, release=release, by=None)
+    services.gate_evaluate(gate=off, release=release, by=None)
+    services.gate_evaluate(gate=earlier, release=release, by=None)
     metric_values({"blocking_open_defects": 0, "test_pass_rate": 99.0})
-    latest = services.gate_evaluate(gate=gate, release=release)
+    latest = services.gate_evaluate(gate=gate, release=release, by=None)
     metric_values({"test_pass_rate": 95.0})
-    services.gate_evaluate(gate=other, release=release)
+    services.gate_evaluate(gate=other, release=release, by=None)
     untouched = ReleaseFactory(project=project, version="0.1", status="ready")
     done = ReleaseFactory(project=project, version="0.0", status="cancelled")
     # when asked for the releases / then a fixed number of queries, the worst current status, None where nothing ran
@@ -62,11 +62,11 @@ def test_gate_status_is_marked_stale_while_newer_evidence_exists(project, gate, 
     release.status = "ready"
     release.save(update_fields=["status"])
     metric_values({"blocking_open_defects": 0})
-    services.gate_evaluate(gate=gate, release=release)
+    services.gate_evaluate(gate=gate, release=release, by=None)
     assert gate_status_by_release(releases=[release])[release.pk]["stale"] is False
     metric_services.schedule_recompute(release_ids=[release.pk])
     assert gate_status_by_release(releases=[release])[release.pk]["stale"] is True
-    services.gate_evaluate(gate=gate, release=release)
+    services.gate_evaluate(gate=gate, release=release, by=None)
     assert gate_status_by_release(releases=[release])[release.pk]["stale"] is False
 
 

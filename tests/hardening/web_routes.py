@@ -126,7 +126,7 @@ def _seed_ids() -> dict:
     )
     gate = QualityGate.objects.filter(project__key="PAY").order_by("id").first()
     evaluation = GateEvaluation.objects.filter(release=release).first() or gate_services.gate_evaluate(
-        gate=gate, release=release
+        gate=gate, release=release, by=None
     )
     item = ChecklistItem.objects.filter(gate__project__key="PAY").order_by("id").first()
     from django.contrib.auth import get_user_model

@@ -10,6 +10,7 @@ from django.utils import timezone
 from incidents import services
 from incidents.models import ActionItem, Incident, PostMortem
 from metrics.models import PendingRecompute
+from qualitygov.errors import AccessDenied
 from tests import factories as f
 
 SHOTS = Path(tempfile.gettempdir())  # screenshots land in /tmp: look at them after a run
@@ -78,14 +79,39 @@ def test_restore_twice_is_refused(project, manager):
         services.incident_restore(incident=incident, by=None)
 
 
-def test_action_item_done_gets_completed_at(project, qa):
+def test_action_item_done_gets_completed_at(project, qa, manager):
     incident = f.IncidentFactory(project=project)
     owner = qa
     item = services.action_item_create(
-        incident=incident, title="Add alerting", by=owner, owner=owner, due_date=dt.date(2020, 1, 1)
+        incident=incident, title="Add alerting", by=manager, owner=owner, due_date=dt.date(2020, 1, 1)
     )
-    item = services.action_item_update(item=item, data={"status": "done"}, by=owner)
+    item = services.action_item_update(item=item, data={"status": "done"}, by=manager)
     assert item.completed_at is not None
+
+
+def test_incident_services_refuse_a_member_without_manage_incidents_and_write_nothing(project, qa, manager):
+    # Given an incident with an action item owned by a QA member
+    incident = f.IncidentFactory(project=project, title="Checkout down")
+    item = services.action_item_create(incident=incident, title="Add alerting", by=manager, owner=qa)
+    # When the QA member (no manage_incidents) calls the services directly, as a page or the API would
+    refused = [
+        lambda: services.incident_create(project=project, title="Mine", started_at=timezone.now(), by=qa),
+        lambda: services.incident_update(incident=incident, data={"title": "Renamed"}, by=qa),
+        lambda: services.incident_restore(incident=incident, by=qa),
+        lambda: services.postmortem_save(incident=incident, summary="Config drift", by=qa),
+        lambda: services.action_item_create(incident=incident, title="Another", by=qa),
+        lambda: services.action_item_update(item=item, data={"status": "done"}, by=qa),
+    ]
+    for call in refused:
+        with pytest.raises(AccessDenied):
+            call()
+    # Then nothing changed
+    incident.refresh_from_db()
+    item.refresh_from_db()
+    assert (incident.title, incident.restored_at, item.status) == ("Checkout down", None, "open")
+    assert Incident.objects.filter(project=project).count() == 1
+    assert not PostMortem.objects.filter(incident=incident).exists()
+    assert ActionItem.objects.filter(incident=incident).count() == 1
 
 
 # --- API -------------------------------------------------------------------------------------------------------

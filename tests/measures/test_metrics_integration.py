@@ -134,7 +134,7 @@ def test_default_gates_judge_coverage_and_new_findings_only_where_there_is_data(
     from gates.services import gates_create_defaults
 
     if not QualityGate.objects.filter(project=project).exists():
-        gates_create_defaults(project=project)
+        gates_create_defaults(project=project, by=None)
     gate = QualityGate.objects.get(project=project, name="Release candidate -> Production")
     conditions = {c.metric: c for c in gate.conditions.all()}
     assert conditions["line_coverage"].missing_data == "ignore"

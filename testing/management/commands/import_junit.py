@@ -55,7 +55,6 @@ class Command(BaseCommand):
                     revision=opts["revision"],
                     environment=opts["environment"],
                     run_name=opts["run_name"] or path.rsplit("/", 1)[-1],
-                    check_access=user is not None,
                 )
             except DomainError as exc:
                 failures += 1
