@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from qualitygov import schema
-from qualitygov.api import created, id_field, validated
+from qualitygov.api import choice_field, created, id_field, validated
 from qualitygov.endpoints import ListApi
 from qualitygov.errors import DomainError
 from qualitygov.services import parse_id
@@ -82,13 +82,13 @@ class DefectCreateSerializer(serializers.Serializer):
     project = serializers.CharField(help_text="Project key.")
     title = serializers.CharField(max_length=300)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    severity = serializers.ChoiceField(Severity.choices, default=Severity.MAJOR)
-    priority = serializers.ChoiceField(Priority.choices, default=Priority.MEDIUM)
+    severity = choice_field(Severity.MAJOR)
+    priority = choice_field(Priority.MEDIUM)
     component = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     found_in_release = serializers.CharField(
         required=False, allow_null=True, default=None, help_text="Release id or version."
     )
-    found_in_environment = serializers.ChoiceField(Environment.choices, default=Environment.TEST)
+    found_in_environment = choice_field(Environment.TEST)
     fixed_in_release = serializers.CharField(
         required=False, allow_null=True, default=None, help_text="Fix version: release id or version."
     )

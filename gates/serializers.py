@@ -4,7 +4,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from metrics.selectors import evidence_watermarks
-from qualitygov.api import id_field
+from qualitygov.api import choice_field, id_field
 from releases.models import ReleaseStatus
 
 from .models import (
@@ -28,9 +28,7 @@ class ConditionSerializer(serializers.Serializer):
     error_threshold = serializers.FloatField()
     warn_threshold = serializers.FloatField(required=False, allow_null=True, default=None)
     key = serializers.BooleanField(required=False, default=False)
-    missing_data = serializers.ChoiceField(
-        choices=MissingData.choices, required=False, default=MissingData.FAIL
-    )
+    missing_data = choice_field(MissingData.FAIL)
     order = serializers.IntegerField(required=False, min_value=0, max_value=ORDER_MAX, default=0)
     class_thresholds = serializers.DictField(
         child=serializers.DictField(),
@@ -57,15 +55,11 @@ class GateInputSerializer(serializers.Serializer):
     )
     is_active = serializers.BooleanField(required=False, default=True)
     evaluate_on_schedule = serializers.BooleanField(required=False, default=True)
-    from_status = serializers.ChoiceField(
-        choices=ReleaseStatus.choices,
-        required=False,
-        default=ReleaseStatus.READY,
+    from_status = choice_field(
+        ReleaseStatus.READY,
         help_text="The gate guards the release move from_status -> to_status (default ready -> released).",
     )
-    to_status = serializers.ChoiceField(
-        choices=ReleaseStatus.choices, required=False, default=ReleaseStatus.RELEASED
-    )
+    to_status = choice_field(ReleaseStatus.RELEASED)
     conditions = ConditionSerializer(many=True, required=False, default=list)
     checklist_items = ChecklistItemSerializer(many=True, required=False, default=list)
 

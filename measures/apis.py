@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from qualitygov import schema
-from qualitygov.api import created, paginated, validated
+from qualitygov.api import choice_field, created, paginated, validated
 from qualitygov.errors import DomainError
 from qualitygov.parsers import SafeJSONParser
 from qualitygov.services import parse_instant
@@ -112,6 +112,9 @@ def _format_param(params: dict, allowed: tuple[str, ...]) -> str | None:
     return value
 
 
+UPLOAD_RESPONSES = {201: UPLOAD_RESPONSE, 200: UPLOAD_RESPONSE}
+
+
 class _UploadApi(APIView):
     """POST a report as the raw body (optionally gzip) or multipart field `file`; one service stores it."""
 
@@ -120,6 +123,22 @@ class _UploadApi(APIView):
     accepted_types: tuple[str, ...] = ()
     formats: tuple[str, ...] = ()
     what = "report"
+    summary = description = ""
+    body: dict = {}  # the request body's media types, for the schema
+
+    def __init_subclass__(cls, **kwargs):
+        # Every upload is documented alike: `?format=` where the report comes in several formats, 201 with the stored
+        # measures or 200 for the same bytes again.
+        super().__init_subclass__(**kwargs)
+        parameters = [OpenApiParameter("format", str, enum=list(cls.formats))] if cls.formats else []
+        upload = extend_schema(
+            summary=cls.summary,
+            description=cls.description,
+            parameters=parameters,
+            request=cls.body,
+            responses=UPLOAD_RESPONSES,
+        )
+        extend_schema_view(post=upload)(cls)
 
     def ingest(self, *, release, upload, user, fmt):
         raise NotImplementedError
@@ -142,63 +161,45 @@ class _UploadApi(APIView):
         )
 
 
-UPLOAD_RESPONSES = {201: UPLOAD_RESPONSE, 200: UPLOAD_RESPONSE}
-
-
-@extend_schema_view(
-    post=extend_schema(
-        summary="Upload a coverage report (Cobertura XML, JaCoCo XML or LCOV) for a release",
-        description=(
-            "Stores `line_coverage` and `branch_coverage` (%), equal to the report's own totals. Format sniffed from "
-            "the content or given as `?format=cobertura|jacoco|lcov`. 201 with the stored measures; 200 with "
-            "`duplicate: true` when the same bytes were the release's latest coverage upload."
-        ),
-        parameters=[OpenApiParameter("format", str, enum=list(COVERAGE_FORMATS))],
-        request={"application/xml": OpenApiTypes.BINARY, "multipart/form-data": OpenApiTypes.OBJECT},
-        responses=UPLOAD_RESPONSES,
-    )
-)
 class CoverageUploadApi(_UploadApi):
     accepted_types = COVERAGE_TYPES
     formats = COVERAGE_FORMATS
     what = "coverage report"
+    summary = "Upload a coverage report (Cobertura XML, JaCoCo XML or LCOV) for a release"
+    description = (
+        "Stores `line_coverage` and `branch_coverage` (%), equal to the report's own totals. Format sniffed from "
+        "the content or given as `?format=cobertura|jacoco|lcov`. 201 with the stored measures; 200 with "
+        "`duplicate: true` when the same bytes were the release's latest coverage upload."
+    )
+    body = {"application/xml": OpenApiTypes.BINARY, "multipart/form-data": OpenApiTypes.OBJECT}
 
     def ingest(self, *, release, upload, user, fmt):
         return services.coverage_ingest(release=release, upload=upload, by=user, format=fmt)
 
 
-@extend_schema_view(
-    post=extend_schema(
-        summary="Upload a SARIF 2.1.0 log (ruff, semgrep, bandit, CodeQL, ESLint, ...) for a release",
-        description=(
-            "Stores the findings and the release's `findings_high_total` and `new_findings_high` (level `error` "
-            "results absent from the previous release of the project, by fingerprint or rule and location)."
-        ),
-        request={"application/sarif+json": OpenApiTypes.BINARY, "multipart/form-data": OpenApiTypes.OBJECT},
-        responses=UPLOAD_RESPONSES,
-    )
-)
 class SarifUploadApi(_UploadApi):
     accepted_types = SARIF_TYPES
     what = "SARIF log"
+    summary = "Upload a SARIF 2.1.0 log (ruff, semgrep, bandit, CodeQL, ESLint, ...) for a release"
+    description = (
+        "Stores the findings and the release's `findings_high_total` and `new_findings_high` (level `error` "
+        "results absent from the previous release of the project, by fingerprint or rule and location)."
+    )
+    body = {"application/sarif+json": OpenApiTypes.BINARY, "multipart/form-data": OpenApiTypes.OBJECT}
 
     def ingest(self, *, release, upload, user, fmt):
         return services.sarif_ingest(release=release, upload=upload, by=user)
 
 
-@extend_schema_view(
-    post=extend_schema(
-        summary="Upload a load-test result (k6 summary JSON or JMeter JTL CSV) for a release",
-        description="Stores `p95_latency_ms` and `error_rate` (%). `?format=k6|jmeter` (JSON is k6, else JMeter).",
-        parameters=[OpenApiParameter("format", str, enum=list(LOADTEST_FORMATS))],
-        request={"application/json": OpenApiTypes.BINARY, "text/csv": OpenApiTypes.BINARY},
-        responses=UPLOAD_RESPONSES,
-    )
-)
 class LoadtestUploadApi(_UploadApi):
     accepted_types = LOADTEST_TYPES
     formats = LOADTEST_FORMATS
     what = "load-test result"
+    summary = "Upload a load-test result (k6 summary JSON or JMeter JTL CSV) for a release"
+    description = (
+        "Stores `p95_latency_ms` and `error_rate` (%). `?format=k6|jmeter` (JSON is k6, else JMeter)."
+    )
+    body = {"application/json": OpenApiTypes.BINARY, "text/csv": OpenApiTypes.BINARY}
 
     def ingest(self, *, release, upload, user, fmt):
         return services.loadtest_ingest(release=release, upload=upload, by=user, format=fmt)
@@ -247,7 +248,7 @@ class MeasuresApi(APIView):
     @extend_schema(
         summary="Record measures of a release: {key, value} or a list of them",
         request=MeasureInput(many=True),
-        responses={201: UPLOAD_RESPONSE, 200: UPLOAD_RESPONSE},
+        responses=UPLOAD_RESPONSES,
     )
     def post(self, request, release_id: int):
         release = release_get_for_user(user=request.user, release_id=release_id)
@@ -323,7 +324,7 @@ class MeasureKeyInput(serializers.Serializer):
     key = serializers.CharField(max_length=63)
     label = serializers.CharField(max_length=100)
     unit = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
-    direction = serializers.ChoiceField(choices=Direction.choices, default=Direction.HIGHER)
+    direction = choice_field(Direction.HIGHER)
     description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 

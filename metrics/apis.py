@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from notifications.kinds import WEBHOOK_DEFAULT_KINDS, Kind
 from qualitygov import schema
-from qualitygov.api import created, id_field, sent
+from qualitygov.api import choice_field, created, id_field, sent
 from qualitygov.endpoints import ListApi
 from qualitygov.errors import DomainError
 from qualitygov.timeparams import parse_as_of, parse_window
@@ -86,13 +86,13 @@ AS_OF_PARAM = OpenApiParameter(
     str,
     description="ISO datetime, or a date meaning the end of that day (UTC). Default: now. Not in the future.",
 )
+# What the release and the project metric lists have in common: the rows and `?as_of=`.
+METRIC_ROWS = {"response": MetricSerializer(many=True), "parameters": [AS_OF_PARAM]}
 
 
 class ReleaseMetricsApi(APIView):
     @schema.reads(
-        "Every metric of a release (and its project) with value, n, unit and computed_at",
-        MetricSerializer(many=True),
-        parameters=[AS_OF_PARAM],
+        "Every metric of a release (and its project) with value, n, unit and computed_at", **METRIC_ROWS
     )
     def get(self, request, pk: int):
         release = _release_for(request.user, pk)
@@ -150,8 +150,7 @@ class ProjectMetricItemsApi(APIView):
 class ProjectMetricsApi(APIView):
     @schema.reads(
         "Project metrics (MTTR with median/p90/open incidents, change failure rate, stability index)",
-        MetricSerializer(many=True),
-        parameters=[AS_OF_PARAM],
+        **METRIC_ROWS,
     )
     def get(self, request, key: str):
         project = project_get_for_user(user=request.user, key=key)
@@ -205,24 +204,26 @@ def _series(request, *, key: str, release=None, project=None) -> Response:
     )
 
 
-SERIES_RESPONSE = inline_serializer(
-    "MetricSeries",
-    {
-        "key": serializers.CharField(),
-        "unit": serializers.CharField(),
-        "bucket": serializers.CharField(),
-        "from": serializers.DateTimeField(),
-        "to": serializers.DateTimeField(),
-        "points": SeriesPointSerializer(many=True),
-    },
-)
+# What the release and the project series have in common: the window parameters and the series body.
+SERIES = {
+    "response": inline_serializer(
+        "MetricSeries",
+        {
+            "key": serializers.CharField(),
+            "unit": serializers.CharField(),
+            "bucket": serializers.CharField(),
+            "from": serializers.DateTimeField(),
+            "to": serializers.DateTimeField(),
+            "points": SeriesPointSerializer(many=True),
+        },
+    ),
+    "parameters": SERIES_PARAMS,
+}
 
 
 class ReleaseMetricSeriesApi(APIView):
     @schema.reads(
-        "Trend of one metric of a release (daily snapshots; defect_flow computed from history)",
-        SERIES_RESPONSE,
-        parameters=SERIES_PARAMS,
+        "Trend of one metric of a release (daily snapshots; defect_flow computed from history)", **SERIES
     )
     def get(self, request, pk: int, key: str):
         return _series(request, key=key, release=_release_for(request.user, pk))
@@ -231,8 +232,7 @@ class ReleaseMetricSeriesApi(APIView):
 class ProjectMetricSeriesApi(APIView):
     @schema.reads(
         "Trend of one project metric (mttr_hours, change_failure_rate, stability_index, defect_flow)",
-        SERIES_RESPONSE,
-        parameters=SERIES_PARAMS,
+        **SERIES,
     )
     def get(self, request, key: str, metric: str):
         return _series(request, key=metric, project=project_get_for_user(user=request.user, key=key))
@@ -266,10 +266,8 @@ class WebhookInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     url = serializers.URLField(max_length=500)
     secret = serializers.CharField(min_length=16, max_length=128, help_text="Shared HMAC secret.")
-    payload_format = serializers.ChoiceField(
-        choices=PayloadFormat.choices,
-        required=False,
-        default=PayloadFormat.JSON,
+    payload_format = choice_field(
+        PayloadFormat.JSON,
         help_text='"json": QualityGov\'s signed JSON; "slack": {"text": ...} for Slack-compatible incoming webhooks.',
     )
     event_kinds = serializers.ListField(

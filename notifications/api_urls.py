@@ -1,15 +1,11 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import apis
 
-urlpatterns = [
-    path("notifications/", apis.NotificationListApi.as_view(), name="api-notifications"),
-    path(
-        "notifications/mark-read/", apis.NotificationMarkReadApi.as_view(), name="api-notifications-mark-read"
-    ),
-    path(
-        "notifications/preferences/",
-        apis.NotificationPreferencesApi.as_view(),
-        name="api-notification-preferences",
-    ),
+notifications = [
+    path("", apis.NotificationListApi.as_view(), name="api-notifications"),
+    path("mark-read/", apis.NotificationMarkReadApi.as_view(), name="api-notifications-mark-read"),
+    path("preferences/", apis.NotificationPreferencesApi.as_view(), name="api-notification-preferences"),
 ]
+
+urlpatterns = [path("notifications/", include(notifications))]

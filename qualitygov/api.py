@@ -81,6 +81,12 @@ def exception_handler(exc, context):
     return drf_exception_handler(exc, context)
 
 
+def choice_field(default, **kwargs) -> serializers.ChoiceField:
+    """An input choice among the values of `default`'s choices class (a TextChoices member), `default` when the
+    field is left out."""
+    return serializers.ChoiceField(choices=type(default).choices, default=default, **kwargs)
+
+
 def id_field(**kwargs) -> serializers.IntegerField:
     """An object id in a request body: a positive number no larger than a 64-bit primary key holds (SQLite cannot
     even compare a larger one, positive or negative, with a column: a 500 instead of a field error)."""

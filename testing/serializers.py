@@ -8,7 +8,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from defects.models import Environment, Severity
-from qualitygov.api import id_field
+from qualitygov.api import choice_field, id_field
 from releases.api_scope import ProjectKeyInput
 
 from . import services
@@ -48,7 +48,7 @@ class RequirementInput(ProjectKeyInput):
     key = serializers.CharField(max_length=40)
     title = serializers.CharField(max_length=300)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    criticality = serializers.ChoiceField(choices=Criticality.choices, default=Criticality.MEDIUM)
+    criticality = choice_field(Criticality.MEDIUM)
     component = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
     releases = serializers.ListField(child=id_field(), required=False, default=list, source="release_ids")
 
@@ -95,7 +95,7 @@ class TestCaseOutput(serializers.ModelSerializer):
 
 class TestCaseInput(ProjectKeyInput):
     title = serializers.CharField(max_length=500)
-    kind = serializers.ChoiceField(choices=TestCaseKind.choices, default=TestCaseKind.MANUAL)
+    kind = choice_field(TestCaseKind.MANUAL)
     suite = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
     component = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
     preconditions = serializers.CharField(required=False, allow_blank=True, default="")
@@ -189,7 +189,7 @@ class ManualResultInput(serializers.Serializer):
 class ManualRunInput(serializers.Serializer):
     test_cases = serializers.ListField(child=id_field(), allow_empty=False, source="test_case_ids")
     name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
-    environment = serializers.ChoiceField(choices=Environment.choices, default=Environment.TEST)
+    environment = choice_field(Environment.TEST)
 
 
 class BulkLinkInput(serializers.Serializer):
@@ -201,5 +201,5 @@ class BulkLinkInput(serializers.Serializer):
 
 class FileDefectInput(serializers.Serializer):
     title = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
-    severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.MAJOR)
+    severity = choice_field(Severity.MAJOR)
     description = serializers.CharField(required=False, allow_blank=True, default="")
