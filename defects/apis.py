@@ -202,37 +202,37 @@ def _reload(request, defect: Defect) -> Defect:
 WINDOW_HELP = "Created (opened_*) or closed, a move from open into resolved (closed_*), in (after, to]."
 
 
+# The list's filters, as selectors.DefectFilters reads them from the query string.
+FILTERS = [
+    OpenApiParameter("project", str, description="Project key."),
+    OpenApiParameter("release", str, description="Found-in release id or version; 'none' for none."),
+    OpenApiParameter("status", str, description="Comma-separated states; 'open' for every open state."),
+    OpenApiParameter("severity", str, description="Comma-separated severities."),
+    OpenApiParameter("priority", str, description="Comma-separated priorities."),
+    OpenApiParameter("assignee", str, description="Username; 'none' for unassigned."),
+    OpenApiParameter("component", str),
+    OpenApiParameter("environment", str, enum=Environment.values),
+    OpenApiParameter("external_id", str, description="Id in the tracker it was imported from."),
+    OpenApiParameter("q", str, description="Text in the title, or a key / external id."),
+    OpenApiParameter(
+        "as_of",
+        str,
+        description="Only defects that existed at T; release, status, severity and environment are "
+        "matched as they were at T (replayed from their history), as the metrics as of T count them.",
+    ),
+    *(OpenApiParameter(name, str, description=WINDOW_HELP) for name in selectors.WINDOW_PARAMS),
+    OpenApiParameter(
+        "sort",
+        str,
+        description="key, title, severity, priority, status, assignee, created, "
+        "updated; '-' in front for descending.",
+    ),
+]
+
+
 @extend_schema_view(
     get=schema.reads(
-        "Defects of your projects, filtered",
-        DefectOutputSerializer(many=True),
-        parameters=[
-            OpenApiParameter("project", str, description="Project key."),
-            OpenApiParameter("release", str, description="Found-in release id or version; 'none' for none."),
-            OpenApiParameter(
-                "status", str, description="Comma-separated states; 'open' for every open state."
-            ),
-            OpenApiParameter("severity", str, description="Comma-separated severities."),
-            OpenApiParameter("priority", str, description="Comma-separated priorities."),
-            OpenApiParameter("assignee", str, description="Username; 'none' for unassigned."),
-            OpenApiParameter("component", str),
-            OpenApiParameter("environment", str, enum=Environment.values),
-            OpenApiParameter("external_id", str, description="Id in the tracker it was imported from."),
-            OpenApiParameter("q", str, description="Text in the title, or a key / external id."),
-            OpenApiParameter(
-                "as_of",
-                str,
-                description="Only defects that existed at T; release, status, severity and environment are "
-                "matched as they were at T (replayed from their history), as the metrics as of T count them.",
-            ),
-            *(OpenApiParameter(name, str, description=WINDOW_HELP) for name in selectors.WINDOW_PARAMS),
-            OpenApiParameter(
-                "sort",
-                str,
-                description="key, title, severity, priority, status, assignee, created, "
-                "updated; '-' in front for descending.",
-            ),
-        ],
+        "Defects of your projects, filtered", DefectOutputSerializer(many=True), parameters=FILTERS
     ),
     post=schema.creates("Create a defect", DefectCreateSerializer, DefectOutputSerializer),
 )

@@ -19,7 +19,7 @@ from qualitygov.endpoints import ListApi
 from qualitygov.errors import DomainError
 from qualitygov.timeparams import parse_as_of, parse_window
 from releases.access import Action, require
-from releases.api_scope import project_input
+from releases.api_scope import project_input, project_row
 from releases.models import Release
 from releases.selectors import (
     project_get_for_action,
@@ -372,17 +372,21 @@ class ProjectAlertRulesApi(APIView):
         )
 
 
-class AlertRuleDetailApi(APIView):
-    def _rule(self, request, pk: int) -> AlertRule:
-        rule = AlertRule.objects.select_related("project", "owner").filter(pk=pk).first()
-        if rule is None:
-            raise Http404("No such alert rule.")
-        project_get_for_user(user=request.user, key=rule.project.key)
-        return rule
+def _rule(request, pk: int, action=None) -> AlertRule:
+    rules = AlertRule.objects.select_related("project", "owner")
+    return project_row(request, rules, pk, message="No such alert rule.", action=action)
 
+
+def _webhook(request, pk: int) -> Webhook:
+    """A webhook of one of the user's projects; only project admins may see or change one."""
+    webhooks = Webhook.objects.select_related("project")
+    return project_row(request, webhooks, pk, message="No such webhook.", action=Action.MANAGE_GATES)
+
+
+class AlertRuleDetailApi(APIView):
     @schema.reads("One alert rule", AlertRuleOutputSerializer)
     def get(self, request, pk: int):
-        return Response(AlertRuleOutputSerializer(self._rule(request, pk)).data)
+        return Response(AlertRuleOutputSerializer(_rule(request, pk)).data)
 
     @schema.changes(
         "Change an alert rule (project admin); a changed condition re-arms it",
@@ -390,17 +394,14 @@ class AlertRuleDetailApi(APIView):
         AlertRuleOutputSerializer,
     )
     def patch(self, request, pk: int):
-        rule = self._rule(request, pk)
-        require(request.user, rule.project, Action.MANAGE_GATES)
+        rule = _rule(request, pk, Action.MANAGE_GATES)
         data = _resolve_rule_input(rule.project, sent(request, AlertRuleInputSerializer))
         rule = alert_services.alert_rule_update(rule=rule, data=data)
         return Response(AlertRuleOutputSerializer(rule).data)
 
     @schema.deletes("Delete an alert rule (project admin)")
     def delete(self, request, pk: int):
-        rule = self._rule(request, pk)
-        require(request.user, rule.project, Action.MANAGE_GATES)
-        alert_services.alert_rule_delete(rule=rule)
+        alert_services.alert_rule_delete(rule=_rule(request, pk, Action.MANAGE_GATES))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -425,17 +426,9 @@ class WebhookUpdateSerializer(WebhookInputSerializer):
 
 
 class WebhookDetailApi(APIView):
-    def _webhook(self, request, pk: int) -> Webhook:
-        webhook = Webhook.objects.select_related("project").filter(pk=pk).first()
-        if webhook is None:
-            raise Http404("No such webhook.")
-        project_get_for_user(user=request.user, key=webhook.project.key)  # 404 outside your projects
-        require(request.user, webhook.project, Action.MANAGE_GATES)
-        return webhook
-
     @schema.reads("One webhook (project admin; the secret is never returned)", WebhookOutputSerializer)
     def get(self, request, pk: int):
-        return Response(WebhookOutputSerializer(self._webhook(request, pk)).data)
+        return Response(WebhookOutputSerializer(_webhook(request, pk)).data)
 
     @schema.changes(
         "Change a webhook (project admin): name, url, secret, active, payload_format, event_kinds",
@@ -443,7 +436,7 @@ class WebhookDetailApi(APIView):
         WebhookOutputSerializer,
     )
     def patch(self, request, pk: int):
-        webhook = self._webhook(request, pk)
+        webhook = _webhook(request, pk)
         data = sent(request, WebhookUpdateSerializer)
         return Response(
             WebhookOutputSerializer(alert_services.webhook_update(webhook=webhook, data=data)).data

@@ -1,10 +1,12 @@
 """API plumbing for what belongs to a project: the project a request body names, looked up like every other object
 (404 for a non-member) and, when the operation needs a role, checked against it (403)."""
 
+from django.http import Http404
 from rest_framework import serializers
 
 from qualitygov.api import validated
 
+from .access import require
 from .selectors import project_get_for_action, project_get_for_user
 
 
@@ -29,3 +31,15 @@ def project_input(request, key: str, serializer_class, *, action):
     role there allows `action`, before the body is read; then the body validated by `serializer_class`."""
     project = project_get_for_action(user=request.user, key=key, action=action)
     return project, dict(validated(serializer_class, request.data).validated_data)
+
+
+def project_row(request, queryset, pk: int, *, message: str, action=None):
+    """The row `pk` of `queryset` (404 with `message` when there is none), then its project as every project route
+    answers it: 404 for a non-member and, with `action`, 403 unless the caller's role there allows it."""
+    row = queryset.filter(pk=pk).first()
+    if row is None:
+        raise Http404(message)
+    project_get_for_user(user=request.user, key=row.project.key)
+    if action is not None:
+        require(request.user, row.project, action)
+    return row

@@ -2,6 +2,8 @@ from django.urls import path
 
 from . import apis, apis_junit, apis_settings
 
+RELEASE = "releases/<int:release_id>"
+
 urlpatterns = [
     path("requirements/", apis.RequirementListApi.as_view(), name="api-requirements"),
     path("requirements/<int:pk>/", apis.RequirementDetailApi.as_view(), name="api-requirement"),
@@ -14,17 +16,13 @@ urlpatterns = [
     path("runs/<int:pk>/complete/", apis.RunCompleteApi.as_view(), name="api-run-complete"),
     path("runs/<int:pk>/comparison/", apis.RunComparisonApi.as_view(), name="api-run-comparison"),
     path("results/<int:pk>/defect/", apis.ResultDefectApi.as_view(), name="api-result-defect"),
-    path("releases/<int:release_id>/runs/", apis.ManualRunCreateApi.as_view(), name="api-release-runs"),
-    path("releases/<int:release_id>/junit/", apis_junit.JUnitUploadApi.as_view(), name="api-release-junit"),
+    path(f"{RELEASE}/runs/", apis.ManualRunCreateApi.as_view(), name="api-release-runs"),
+    path(f"{RELEASE}/junit/", apis_junit.JUnitUploadApi.as_view(), name="api-release-junit"),
     path("junit-ingestions/<int:pk>/", apis_junit.JUnitIngestionApi.as_view(), name="api-junit-ingestion"),
     path(
         "projects/<str:key>/test-settings/",
         apis_settings.ProjectTestSettingsApi.as_view(),
         name="api-project-test-settings",
     ),
-    path(
-        "releases/<int:release_id>/traceability/",
-        apis.TraceabilityApi.as_view(),
-        name="api-release-traceability",
-    ),
+    path(f"{RELEASE}/traceability/", apis.TraceabilityApi.as_view(), name="api-release-traceability"),
 ]
