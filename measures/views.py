@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from qualitygov.errors import DomainError
-from qualitygov.pages import form_error
+from qualitygov.pages import form_error, may_change, render_form
 from qualitygov.uploads import upload_from_file
 from releases.access import Action, can, require
 from releases.selectors import project_get_for_user, release_get_for_user
@@ -93,7 +93,7 @@ def release_evidence(request, pk: int):
         "baseline": selectors.baseline_release(release=release),
         "upload_form": upload_form,
         "measure_form": measure_form,
-        "may_upload": may_upload,
+        "may_manage": may_upload,
     }
     return render(request, "measures/release_evidence.html", context, status=status)
 
@@ -102,28 +102,26 @@ def release_evidence(request, pk: int):
 def measure_keys(request, key: str):
     """The project's measure keys; admins define custom ones."""
     project = project_get_for_user(user=request.user, key=key)
-    may_manage = can(request.user, project, Action.MANAGE_GATES)
-    form = MeasureKeyForm()
-    status = 200
-    if request.method == "POST":
-        if not may_manage:
-            raise PermissionDenied("Defining measure keys needs the admin role in this project.")
-        form = MeasureKeyForm(request.POST)
-        if form.is_valid():
-            try:
-                services.measure_key_create(project=project, by=request.user, **form.cleaned_data)
-                messages.success(request, f"Measure key {form.cleaned_data['key']} added.")
-                return redirect("measures:measure_keys", key=project.key)
-            except DomainError as exc:
-                form_error(form, exc)
-        status = 400
+    may_manage = may_change(
+        request,
+        can(request.user, project, Action.MANAGE_GATES),
+        "Defining measure keys needs the admin role in this project.",
+    )
+    form = MeasureKeyForm(request.POST) if request.method == "POST" else MeasureKeyForm()
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.measure_key_create(project=project, by=request.user, **form.cleaned_data)
+            messages.success(request, f"Measure key {form.cleaned_data['key']} added.")
+            return redirect("measures:measure_keys", key=project.key)
+        except DomainError as exc:
+            form_error(form, exc)
     context = {
         "project": project,
         "definitions": selectors.key_definitions(project=project).values(),
         "form": form,
         "may_manage": may_manage,
     }
-    return render(request, "measures/measure_keys.html", context, status=status)
+    return render_form(request, "measures/measure_keys.html", context)
 
 
 @require_POST

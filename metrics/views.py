@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from qualitygov.errors import DomainError
+from qualitygov.pages import may_change
 from qualitygov.timeparams import parse_as_of
 from releases.access import Action, can
 from releases.selectors import project_get_for_user, release_get_for_user
@@ -22,18 +23,18 @@ from .policy_forms import EconomicsForm, IndicatorFormSet, PolicyMetaForm
 from .project_metrics import project_metrics
 from .registry import definitions_for
 
+MANAGE_ALERTS_REFUSAL = "Managing alert rules needs the admin role in this project."
+
 
 @require_http_methods(["GET", "POST"])
 def alert_rules(request, key: str):
     """The project's alert rules and webhooks, recent alerts; admins add rules and webhooks here."""
     project = project_get_for_user(user=request.user, key=key)
-    may_manage = can(request.user, project, Action.MANAGE_GATES)
+    may_manage = may_change(request, can(request.user, project, Action.MANAGE_GATES), MANAGE_ALERTS_REFUSAL)
     rule_form = AlertRuleForm(project=project)
     hook_form = WebhookForm()
     status = 200
     if request.method == "POST":
-        if not may_manage:
-            raise PermissionDenied("Managing alert rules needs the admin role in this project.")
         try:
             if request.POST.get("form") == "webhook":
                 hook_form = WebhookForm(request.POST)
@@ -75,7 +76,7 @@ def alert_rules(request, key: str):
 def alert_rule_delete(request, key: str, pk: int):
     project = project_get_for_user(user=request.user, key=key)
     if not can(request.user, project, Action.MANAGE_GATES):
-        raise PermissionDenied("Managing alert rules needs the admin role in this project.")
+        raise PermissionDenied(MANAGE_ALERTS_REFUSAL)
     rule = AlertRule.objects.filter(project=project, pk=pk).first()
     if rule is None:
         raise Http404("No such alert rule.")
@@ -89,13 +90,15 @@ def project_policy(request, key: str):
     """The project's risk policy: indicators, thresholds and weights; admins save a new version, everyone sees
     which version is in force and the history (who, when, why)."""
     project = project_get_for_user(user=request.user, key=key)
-    may_manage = can(request.user, project, Action.MANAGE_GATES)
+    may_manage = may_change(
+        request,
+        can(request.user, project, Action.MANAGE_GATES),
+        "Changing the risk policy needs the admin role in this project.",
+    )
     definitions = definitions_for(project)
     current = policy_for(project)
     status = 200
     if request.method == "POST":
-        if not may_manage:
-            raise PermissionDenied("Changing the risk policy needs the admin role in this project.")
         rows = IndicatorFormSet(request.POST, prefix="ind", form_kwargs={"definitions": definitions})
         meta = PolicyMetaForm(request.POST)
         costs = EconomicsForm(request.POST, prefix="eco")

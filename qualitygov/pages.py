@@ -15,6 +15,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
 from qualitygov.errors import AccessDenied, DomainError
@@ -61,6 +62,14 @@ def refusal_as_message(request):
         raise
     except DomainError as exc:
         messages.error(request, exc.message)
+
+
+def may_change(request, allowed: bool, refusal: str) -> bool:
+    """A page every member reads but only some may change: a POST from anyone else is refused with 403 and
+    `refusal`. Returns `allowed`, for the template to show or hide the forms."""
+    if request.method == "POST" and not allowed:
+        raise PermissionDenied(refusal)
+    return allowed
 
 
 def render_form(request, template: str, context: dict, *, form=None):

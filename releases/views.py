@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from qualitygov.errors import AccessDenied, DomainError
-from qualitygov.pages import form_error, render_form
+from qualitygov.pages import form_error, may_change, render_form
 
 from . import selectors, services
 from .access import ROLE_ACTIONS, Action, can, may_create_projects
@@ -54,12 +54,12 @@ def project_detail(request, key: str):
 def project_members(request, key: str):
     """Members and roles; project admins add people, change roles and remove them here."""
     project = selectors.project_get_for_user(user=request.user, key=key)
-    may_manage = can(request.user, project, Action.MANAGE_MEMBERS)
+    may_manage = may_change(
+        request, can(request.user, project, Action.MANAGE_MEMBERS), "Only project admins manage members."
+    )
     add_form = MemberAddForm()
     status = 200
     if request.method == "POST":
-        if not may_manage:
-            raise PermissionDenied("Only project admins manage members.")
         op = request.POST.get("op", "")
         try:
             if op == "add":
@@ -112,7 +112,7 @@ def project_members(request, key: str):
             for action, allowed in ROLE_ACTIONS.items()
         ],
         "add_form": add_form,
-        "can_manage_members": may_manage,
+        "may_manage": may_manage,
     }
     return render(request, "releases/project_members.html", context, status=status)
 
