@@ -245,12 +245,17 @@ def _reset(project, release) -> None:
     every row into this process)."""
     from django.db import connection
 
-    from testing.models import TestCase
+    from testing.models import TestCase, TestCaseLinkChange
 
     through = TestCase.requirements.through._meta.db_table
+    history = TestCaseLinkChange._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM testing_testresult WHERE release_id = %s", [release.pk])
         cursor.execute("DELETE FROM testing_testrun WHERE release_id = %s", [release.pk])
+        cursor.execute(
+            f"DELETE FROM {history} WHERE test_case_id IN (SELECT id FROM testing_testcase WHERE project_id = %s)",  # noqa: S608
+            [project.pk],
+        )
         cursor.execute(
             f"DELETE FROM {through} WHERE testcase_id IN (SELECT id FROM testing_testcase WHERE project_id = %s)",  # noqa: S608
             [project.pk],

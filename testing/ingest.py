@@ -102,7 +102,8 @@ def junit_ingest(
     try:
         with transaction.atomic():
             if staged:  # flat memory: elements staged by COPY and settled in SQL (refusals roll back)
-                counts = stage_report(upload.file, project_id=release.project_id).as_counts()
+                staged = stage_report(upload.file, project_id=release.project_id)
+                counts = staged.as_counts()
             else:
                 counts = report.counts()
             run = TestRun.objects.create(
@@ -124,7 +125,7 @@ def junit_ingest(
                 flaky=counts["flaky"],
             )
             if staged:
-                write_staged(run=run, project_id=release.project_id, finished_at=now)
+                write_staged(run=run, project_id=release.project_id, staged=staged, finished_at=now)
                 checkpoint("testing.junit_ingest.results_written")
             else:
                 case_ids = upsert_test_cases(project_id=release.project_id, report=report)

@@ -2,9 +2,14 @@
 
 Every ``<testcase>`` element is written to a temporary staging table as it is read (COPY batches), so the
 process holds no record per test, whatever the report's size. The rules of testing/junit_rules.py are then
-applied per identity in one SQL statement (window + GROUP BY over the identity), the test cases are found,
-adopted or created, the results inserted and the requirements linked with set statements, all in the caller's
-transaction. The temporary tables go with the transaction (ON COMMIT DROP).
+applied per identity in SQL (testing/ingest_staged_sql.py), the test cases are found, adopted or created, the
+results inserted and the requirements linked with set statements, all in the caller's transaction. The
+temporary tables go with the transaction (ON COMMIT DROP).
+
+Nearly every test of a real report is one element. The writer keeps a fixed-size bit filter of the identities
+it has written (4 MiB whatever the report's size) and flags an element whose identity may have been written
+before; only the elements of flagged identities (and the rare false positives) go through the window +
+GROUP BY over the identity, the other tests are a projection of their one staged row.
 
 How the SQL reads the rules, per identity (elements in report order, ``bad`` = failed or error):
 
@@ -18,6 +23,11 @@ How the SQL reads the rules, per identity (elements in report order, ``bad`` = f
 * duration: of the last execution (of the last element when nothing ran, or under the rerun dialects);
 * message: the last bad element's message, else the first message; details: the last element's details among
   the bad ones and those read before any message.
+
+Results are written RESULT_CHUNK tests per statement with the written tables' foreign keys checked as each
+statement ends (SET CONSTRAINTS ... IMMEDIATE, then back to deferred): the database keeps one pending check
+per row and foreign key until it runs them, which for one statement of 1,000,000 rows held 35 MB more in the
+backend. The import stays one transaction.
 
 Results are identical to the in-memory fold (testing/junit_rules.py); tests/testing/test_junit_staged.py runs
 the corpus and the dialect cases through both.
@@ -34,163 +44,20 @@ from typing import IO
 from django.db import connection
 from django.utils import timezone
 
+from . import ingest_staged_sql as sql
 from .junit import ElementRead, make_identity, normalise_scope, read_report
 from .junit_rules import BAD, GO, JEST, PYTEST
 from .models import TestCase, TestCaseKind, TestCaseLinkChange
 
 COPY_ROWS = 2_000  # elements per COPY statement: buffers of ~0.5 MB (20,000 grew the peak RSS: 5 MB buffers)
+RESULT_CHUNK = 250_000  # results per INSERT: ~9 MB of pending foreign-key checks (3 per row) at most
+SEEN_BITS = 1 << 26  # the bit filter of identities written (8 MiB): ~300 false positives at 1,000,000 tests
+RESULT_WORK_MEM = "12MB"  # the results' join to the test cases hashes ~14 MB per 100,000 cases (x2 allowed)
 FIELD_CHARS = 500
 _RERUN_CODE = {PYTEST: 1, GO: 2}
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\x00": None})
+_NULL = "\\N"  # NULL in COPY's text format
 _NEEDS_ESCAPE = re.compile("[\\\\\n\r\x00]")
-
-STAGE_COLUMNS = (
-    "seq, identity, where_, suite, classname, name, legacy, status, earlier_bad, empty, attempts, "
-    "duration, message, details, reqs, name_reqs, suite_id, rerun"
-)
-CREATE_STAGE = """
-CREATE TEMPORARY TABLE junit_stage (
-    seq integer, identity text, where_ text, suite text, classname text, name text, legacy text,
-    status varchar(8), earlier_bad boolean, empty boolean, attempts integer, duration double precision,
-    message text, details text, reqs integer[], name_reqs integer[], suite_id integer, rerun smallint,
-    todo boolean NOT NULL DEFAULT false
-) ON COMMIT DROP
-"""
-
-# One row per test with the run's rules applied (see the module docstring).
-SETTLE = """
-CREATE TEMPORARY TABLE junit_case ON COMMIT DROP AS
-WITH e AS (
-    SELECT s.*,
-           CASE WHEN s.todo THEN 'skipped' ELSE s.status END AS st,
-           s.status IN ('failed', 'error') AS bad,
-           min(s.seq) OVER w AS first_seq,
-           max(s.seq) OVER w AS last_seq,
-           min(s.seq) FILTER (WHERE s.message <> '') OVER w AS first_msg,
-           max(s.rerun) OVER w AS rr
-    FROM junit_stage s
-    WINDOW w AS (PARTITION BY s.identity COLLATE "C")
-), g AS (
-    SELECT (e.identity COLLATE "C") COLLATE "default" AS identity,
-           min(e.first_seq) AS first_seq,
-           min(e.where_) FILTER (WHERE e.seq = e.first_seq) AS where_,
-           min(e.suite) FILTER (WHERE e.seq = e.first_seq) AS suite,
-           min(e.classname) FILTER (WHERE e.seq = e.first_seq) AS classname,
-           min(e.name) FILTER (WHERE e.seq = e.first_seq) AS name,
-           min(e.legacy) FILTER (WHERE e.seq = e.first_seq) AS legacy,
-           min(e.suite_id) FILTER (WHERE e.seq = e.first_seq) AS suite_id,
-           min(e.name_reqs) FILTER (WHERE e.seq = e.first_seq) AS name_reqs,
-           max(e.rr) > 0 AS rerun,
-           -- rerun dialects: the last element and whether any attempt before it was bad
-           min(e.st) FILTER (WHERE e.seq = e.last_seq) AS last_status,
-           nullif(min(e.duration) FILTER (WHERE e.seq = e.last_seq), -1) AS last_duration,
-           bool_or(e.earlier_bad OR (e.seq < e.last_seq AND (e.bad OR (e.rr = 1 AND e.empty)))) AS rerun_bad,
-           -- elsewhere: executions by status, retried skips
-           count(*) FILTER (WHERE e.st = 'passed') AS n_passed,
-           count(*) FILTER (WHERE e.st = 'failed') AS n_failed,
-           count(*) FILTER (WHERE e.st = 'error') AS n_error,
-           count(*) FILTER (WHERE e.st = 'skipped') AS n_skips,
-           bool_or(e.st = 'passed' AND e.earlier_bad) AS flaky_run,
-           nullif((array_agg(e.duration ORDER BY e.st <> 'skipped' DESC, e.seq DESC))[1], -1) AS duration,
-           sum(e.attempts) AS attempts,
-           coalesce(
-               (array_agg(e.message ORDER BY e.seq DESC) FILTER (WHERE e.bad AND e.message <> ''))[1],
-               min(e.message) FILTER (WHERE e.seq = e.first_msg),
-               ''
-           ) AS message,
-           coalesce(
-               (array_agg(e.details ORDER BY e.seq DESC) FILTER (
-                   WHERE e.details <> '' AND (e.bad OR e.first_msg IS NULL OR e.seq <= e.first_msg)
-               ))[1],
-               ''
-           ) AS details
-    FROM e
-    GROUP BY e.identity COLLATE "C"
-), x AS (
-    SELECT g.*,
-           CASE WHEN g.rerun THEN (g.last_status = 'passed')::int ELSE g.n_passed END AS ex_passed,
-           CASE WHEN g.rerun THEN (g.last_status = 'failed')::int ELSE g.n_failed END AS ex_failed,
-           CASE WHEN g.rerun THEN (g.last_status = 'error')::int ELSE g.n_error END AS ex_error,
-           CASE WHEN g.rerun THEN (g.last_status = 'skipped')::int
-                WHEN g.n_passed + g.n_failed + g.n_error > 0 THEN 0 ELSE g.n_skips END AS ex_skipped
-    FROM g
-)
-SELECT x.identity, x.first_seq, x.where_, x.suite, x.classname, x.name,
-       left(CASE WHEN x.classname <> '' THEN x.classname || '.' || x.name ELSE x.name END, 500) AS title,
-       nullif(x.legacy, '') AS legacy, x.suite_id,
-       x.name_reqs, x.ex_passed, x.ex_failed, x.ex_error, x.ex_skipped,
-       CASE WHEN x.ex_error > 0 THEN 'error' WHEN x.ex_failed > 0 THEN 'failed'
-            WHEN x.ex_passed > 0 THEN 'passed' ELSE 'skipped' END AS status,
-       CASE WHEN x.rerun THEN x.last_status = 'passed' AND x.rerun_bad
-            ELSE x.flaky_run OR (x.n_skips > 0 AND x.n_passed > 0 AND x.n_failed = 0 AND x.n_error = 0)
-       END AS flaky,
-       CASE WHEN x.rerun THEN x.last_duration ELSE x.duration END AS duration,
-       x.attempts, x.message, x.details
-FROM x
-"""
-
-TOTALS = """
-SELECT count(*), coalesce(sum(ex_passed), 0), coalesce(sum(ex_failed), 0), coalesce(sum(ex_error), 0),
-       coalesce(sum(ex_skipped), 0), count(*) FILTER (WHERE flaky)
-FROM junit_case
-"""
-
-# A row migrated from the old suite-based identity, named by a test the report places by file: it takes the
-# file-based identity (the first test claiming it wins), so the test keeps its history (testing/ingest_cases.py).
-ADOPT = """
-UPDATE testing_testcase t
-SET identity = c.identity, location = c.where_, classname = c.classname, updated_at = %(now)s
-FROM (
-    SELECT DISTINCT ON (c.legacy) c.legacy, c.identity, c.where_, c.classname
-    FROM junit_case c
-    WHERE c.legacy IS NOT NULL AND NOT EXISTS (
-        SELECT 1 FROM testing_testcase k WHERE k.project_id = %(project)s AND k.identity = c.identity
-    )
-    ORDER BY c.legacy, c.first_seq
-) c
-WHERE t.project_id = %(project)s AND t.location = '' AND t.identity = c.legacy
-"""
-
-CREATE_CASES = """
-INSERT INTO testing_testcase (project_id, identity, suite, classname, location, name, title, kind, component,
-                              preconditions, steps, created_at, updated_at)
-SELECT %(project)s, c.identity, c.suite, c.classname, c.where_, c.name, c.title, %(kind)s, '', '', '[]'::jsonb,
-       %(now)s, %(now)s
-FROM junit_case c
-WHERE NOT EXISTS (SELECT 1 FROM testing_testcase t WHERE t.project_id = %(project)s AND t.identity = c.identity)
-ORDER BY c.first_seq
-ON CONFLICT DO NOTHING
-"""
-
-WRITE_RESULTS = """
-INSERT INTO testing_testresult (run_id, release_id, test_case_id, status, duration, message, details, flaky,
-                                attempts, finished_at, comment, step_results)
-SELECT %(run)s, %(release)s, t.id, c.status, c.duration, c.message, c.details, c.flaky,
-       least(c.attempts, 32767), %(now)s, '', '[]'::jsonb
-FROM junit_case c
-JOIN testing_testcase t ON t.project_id = %(project)s AND t.identity = c.identity
-"""
-
-# The links made are recorded in the link history in the same statement (testing.services.tracing does the same
-# for every other writer), so metrics as of T replay them.
-LINK_REQUIREMENTS = """
-WITH made AS (
-INSERT INTO {through} (testcase_id, requirement_id)
-SELECT DISTINCT t.id, r.req
-FROM (
-    SELECT s.identity, unnest(s.reqs) AS req FROM junit_stage s WHERE cardinality(s.reqs) > 0
-    UNION ALL
-    SELECT c.identity, unnest(c.name_reqs) FROM junit_case c WHERE cardinality(c.name_reqs) > 0
-    UNION ALL
-    SELECT c.identity, q.req FROM junit_case c JOIN junit_suite_req q ON q.suite_id = c.suite_id
-) r
-JOIN testing_testcase t ON t.project_id = %(project)s AND t.identity = r.identity
-ON CONFLICT DO NOTHING
-RETURNING testcase_id, requirement_id
-)
-INSERT INTO {history} (test_case_id, requirement_id, added, at, by_id)
-SELECT testcase_id, requirement_id, true, %(now)s, NULL FROM made
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +68,9 @@ class StagedTotals:
     error: int
     skipped: int
     flaky: int
+    elements: int = 0  # testcase elements staged
+    legacies: int = 0  # of them placed by file (a migrated row may be adopted)
+    linked: int = 0  # of them naming a known requirement, or in a suite that does
 
     def as_counts(self) -> dict[str, int]:
         return {
@@ -222,6 +92,8 @@ class RequirementMatcher:
 
         self.known = known
         self.prefixes = {key.split("-", 1)[0].lower() for key in known if "-" in key}
+        # one scan of the lowered name for any of the prefixes (what `any(p in lowered ...)` tells)
+        self._any_prefix = re.compile("|".join(map(re.escape, sorted(self.prefixes)))).search
         self._in_name = requirement_keys_in_name
 
     def ids(self, keys) -> list[int]:
@@ -231,22 +103,23 @@ class RequirementMatcher:
         if not self.prefixes:
             return []
         text = f"{classname} {name}"
-        lowered = text.lower()
-        if not any(p in lowered for p in self.prefixes):
+        if self._any_prefix(text.lower()) is None:
             return []
         return self.ids(self._in_name(text))
 
 
 def _ints(values: list[int]) -> str:
-    return "{" + ",".join(map(str, values)) + "}"
+    """An integer array in COPY's text format; NULL when empty (no array to parse)."""
+    return "{" + ",".join(map(str, values)) + "}" if values else _NULL
 
 
 class StagingSink:
-    """Writes every element to junit_stage as it is read; keeps only per-suite facts (a few per suite).
+    """Writes every element to junit_stage as it is read; keeps only per-suite facts (a few per suite) and the
+    fixed-size bit filter of the identities written (see the module docstring).
 
     Rows go out in COPY's text format with the unit separator (U+001F) as delimiter: XML 1.0 cannot carry that
-    character, so only backslashes and line breaks need escaping, once per row. Nothing is NULL: no legacy
-    identity is '', no duration -1, no suite 0.
+    character, so only backslashes and line breaks need escaping, once per row in its text part. Texts are
+    never NULL (no legacy identity is ''), no duration is -1, no suite 0; no requirement is a NULL array.
     """
 
     def __init__(self, cursor, matcher: RequirementMatcher):
@@ -255,56 +128,73 @@ class StagingSink:
         self.seq = 0
         self.buffer = io.StringIO()
         self.rows = 0
+        self.repeats = 0  # elements flagged as a possible repeat of an identity
+        self.legacies = 0  # elements placed by file (a migrated row may be adopted)
+        self.linked = 0  # elements naming a known requirement (properties or name)
         self.suite_parent: dict[int, int | None] = {}
         self.suite_reqs: dict[int, set[int]] = {}
         self.todos: list[tuple[int, int]] = []  # (element seq, last seq of its suite)
-        self._suite_where = ("\x00", "")  # the last suite name seen and its normalised form
+        self._seen = bytearray(max(SEEN_BITS >> 3, 1))
+        self._mask = max(SEEN_BITS, 8) - 1
+        # facts of the suite the last element sat in: the suite, the dialect, its name, normalised name, and
+        # the row's tail (suite id, rerun code)
+        self._at = (None, None, "", "", "\x1f0\x1f0")
+
+    def _enter(self, read: ElementRead, suite) -> tuple:
+        suite_name = read.suite[:FIELD_CHARS]
+        tail = f"\x1f{suite.id if suite is not None else 0}\x1f{_RERUN_CODE.get(read.dialect, 0)}"
+        self._at = (suite, read.dialect, suite_name, normalise_scope(read.suite), tail)
+        return self._at
 
     def add(self, read: ElementRead, suite) -> int:
-        self.seq += 1
+        self.seq = seq = self.seq + 1
+        at = self._at
+        if suite is not at[0] or read.dialect is not at[1]:
+            at = self._enter(read, suite)
         e = read.element
-        where, suite_name = read.where[:FIELD_CHARS], read.suite[:FIELD_CHARS]
+        identity, where = read.identity, read.where[:FIELD_CHARS]
         classname, name = read.classname[:FIELD_CHARS], read.name[:FIELD_CHARS]
         legacy = ""
-        if self._suite_where[0] != suite_name:
-            self._suite_where = (suite_name, normalise_scope(suite_name))
-        suite_where = self._suite_where[1]
-        if (
-            where != suite_where
-        ):  # placed by file: the identity a migrated row would have (testing/ingest_cases.py)
-            legacy = make_identity(where=suite_where, classname=normalise_scope(classname), name=name)
-        duration = -1 if e.duration is None or not math.isfinite(e.duration) else repr(e.duration)
-        fields = (
-            self.seq,
-            read.identity,
-            where,
-            suite_name,
-            classname,
-            name,
-            legacy,
-            e.status,
-            "t" if BAD.intersection(e.attempts[:-1]) else "f",
-            "t" if e.empty else "f",
-            len(e.attempts),
-            duration,
-            e.message,
-            e.details,
-            _ints(self.matcher.ids(e.keys)),
-            _ints(self.matcher.name_ids(classname, name)),
-            suite.id if suite is not None else 0,
-            _RERUN_CODE.get(read.dialect, 0),
+        if where != at[3]:  # placed by file: the identity a migrated row would have (testing/ingest_cases.py)
+            legacy = make_identity(where=at[3], classname=normalise_scope(classname), name=name)
+            self.legacies += 1
+        text = "\x1f".join((identity, where, at[2], classname, name, legacy, e.message, e.details))
+        if text.count("\x1f") != 7:  # a separator inside a value (not XML 1.0): drop it
+            text = "\x1f".join(
+                v.replace("\x1f", "")
+                for v in (identity, where, at[2], classname, name, legacy, e.message, e.details)
+            )
+        if _NEEDS_ESCAPE.search(text):
+            text = text.translate(_COPY_ESCAPES)
+        # the bit filter, two bits per identity: both set means it may have been written before
+        h = hash(identity)
+        i, j = h & self._mask, (h >> 32) & self._mask
+        seen = self._seen
+        bit_i, bit_j = 1 << (i & 7), 1 << (j & 7)
+        if seen[i >> 3] & bit_i and seen[j >> 3] & bit_j:
+            self.repeats += 1
+            repeat = "t"
+        else:
+            seen[i >> 3] |= bit_i
+            seen[j >> 3] |= bit_j
+            repeat = "f"
+        reqs = _ints(self.matcher.ids(e.keys)) if e.keys else _NULL
+        name_reqs = _ints(self.matcher.name_ids(classname, name))
+        if reqs is not _NULL or name_reqs is not _NULL:
+            self.linked += 1
+        attempts = e.attempts
+        duration = e.duration
+        self.buffer.write(
+            f"{seq}\x1f{text}\x1f{e.status}"
+            f"\x1f{'t' if len(attempts) > 1 and BAD.intersection(attempts[:-1]) else 'f'}"
+            f"\x1f{'t' if e.empty else 'f'}\x1f{len(attempts)}"
+            f"\x1f{-1 if duration is None or not math.isfinite(duration) else repr(duration)}"
+            f"\x1f{reqs}\x1f{name_reqs}{at[4]}\x1f{repeat}\n"
         )
-        row = "\x1f".join(map(str, fields))
-        if row.count("\x1f") != len(fields) - 1:  # a separator inside a value (not XML 1.0): drop it
-            row = "\x1f".join(str(f).replace("\x1f", "") for f in fields)
-        if _NEEDS_ESCAPE.search(row):
-            row = row.translate(_COPY_ESCAPES)
-        self.buffer.write(row)
-        self.buffer.write("\n")
         self.rows += 1
         if self.rows >= COPY_ROWS:
             self.flush()
-        return self.seq
+        return seq
 
     def suite_end(self, suite, parent, dialect: str) -> None:
         self.suite_parent[suite.id] = parent.id if parent is not None else None
@@ -318,10 +208,7 @@ class StagingSink:
     def flush(self) -> None:
         if self.rows:
             self.buffer.seek(0)
-            self.cursor.copy_expert(
-                f"COPY junit_stage ({STAGE_COLUMNS}) FROM STDIN WITH (FORMAT text, DELIMITER E'\\x1f')",
-                self.buffer,
-            )
+            self.cursor.copy_expert(sql.COPY_STAGE, self.buffer)
             self.buffer = io.StringIO()
             self.rows = 0
 
@@ -341,7 +228,7 @@ class StagingSink:
 
 
 def stage_report(file: IO[bytes], *, project_id: int) -> StagedTotals:
-    """Read the report into junit_stage and settle it into junit_case (one row per test); the run's totals.
+    """Read the report into junit_stage and settle the repeated identities into junit_repeat; the run's totals.
 
     Must run inside a transaction (the temporary tables are dropped at its end). Raises JUnitRefused.
     """
@@ -352,28 +239,14 @@ def stage_report(file: IO[bytes], *, project_id: int) -> StagedTotals:
         for key, pk in Requirement.objects.filter(project_id=project_id).values_list("key", "id")
     }
     with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS junit_stage, junit_case, junit_suite_req")
-        cursor.execute(CREATE_STAGE)
+        cursor.execute("DROP TABLE IF EXISTS junit_stage, junit_repeat, junit_suite_req, junit_link")
+        cursor.execute(sql.CREATE_STAGE)
         sink = StagingSink(cursor, RequirementMatcher(known))
         read_report(file, sink)
         sink.flush()
         if sink.todos:
             cursor.execute(
-                """
-                UPDATE junit_stage s SET todo = true
-                FROM (
-                    -- a candidate is a todo when no other element of its test came before its suite ended
-                    -- (hash joins: a few scans of the staging table whatever the number of candidates)
-                    SELECT t.seq
-                    FROM unnest(%s::int[], %s::int[]) AS t(seq, until)
-                    JOIN junit_stage c ON c.seq = t.seq
-                    JOIN junit_stage o ON o.identity = c.identity AND o.seq <= t.until
-                    GROUP BY t.seq
-                    HAVING count(*) = 1
-                ) ok
-                WHERE s.seq = ok.seq
-                """,
-                [[seq for seq, _ in sink.todos], [until for _, until in sink.todos]],
+                sql.MARK_TODOS, [[seq for seq, _ in sink.todos], [until for _, until in sink.todos]]
             )
         cursor.execute(
             "CREATE TEMPORARY TABLE junit_suite_req (suite_id integer, req integer) ON COMMIT DROP"
@@ -384,12 +257,18 @@ def stage_report(file: IO[bytes], *, project_id: int) -> StagedTotals:
                 "INSERT INTO junit_suite_req SELECT * FROM unnest(%s::int[], %s::int[])",
                 [[s for s, _ in pairs], [r for _, r in pairs]],
             )
-        cursor.execute(SETTLE)
-        cursor.execute(TOTALS)
-        return StagedTotals(*map(int, cursor.fetchone()))
+        if sink.repeats:
+            cursor.execute(sql.MARK_REPEATS)
+            cursor.execute(sql.SETTLE_REPEATS)
+        else:  # every identity once: nothing to settle, the table only gives CASES its shape
+            cursor.execute(sql.SETTLE_REPEATS + " WITH NO DATA")
+        cursor.execute(sql.TOTALS)
+        counts = map(int, cursor.fetchone())
+    linked = sink.linked + len(pairs)
+    return StagedTotals(*counts, elements=sink.seq, legacies=sink.legacies, linked=linked)
 
 
-def write_staged(*, run, project_id: int, finished_at) -> None:
+def write_staged(*, run, project_id: int, staged: StagedTotals, finished_at) -> None:
     """Find, adopt or create the staged tests' cases, insert the run's results and link requirements."""
     now = timezone.now()
     params = {
@@ -400,9 +279,42 @@ def write_staged(*, run, project_id: int, finished_at) -> None:
         "release": run.release_id,
     }
     with connection.cursor() as cursor:
-        cursor.execute(ADOPT, params)
-        cursor.execute(CREATE_CASES, params)
-        cursor.execute(WRITE_RESULTS, {**params, "now": finished_at})
-        through = connection.ops.quote_name(TestCase.requirements.through._meta.db_table)
-        history = connection.ops.quote_name(TestCaseLinkChange._meta.db_table)
-        cursor.execute(LINK_REQUIREMENTS.format(through=through, history=history), params)
+        cursor.execute(sql.FOREIGN_KEYS)
+        keys = cursor.fetchall()
+        names = ", ".join(connection.ops.quote_name(name) for name, _ in keys)
+        if names:
+            cursor.execute(f"SET CONSTRAINTS {names} IMMEDIATE")
+        if staged.legacies:
+            cursor.execute(sql.ADOPT, params)
+        # Results of the tests whose case exists (all of them in the usual CI case), then, when some were new,
+        # their cases and their results: no anti-join over every test when none is new.
+        written = _write_results(cursor, sql.WRITE_RESULTS, {**params, "now": finished_at}, staged.elements)
+        if written < staged.test_cases:
+            cursor.execute(sql.CREATE_CASES, params)
+            _write_results(cursor, sql.WRITE_NEW_RESULTS, {**params, "now": finished_at}, staged.elements)
+        deferred = ", ".join(connection.ops.quote_name(name) for name, initially in keys if initially)
+        if deferred:
+            cursor.execute(f"SET CONSTRAINTS {deferred} DEFERRED")
+        if staged.linked:
+            cursor.execute(sql.COLLECT_LINKS)
+            cursor.execute("ANALYZE junit_link")
+            through = connection.ops.quote_name(TestCase.requirements.through._meta.db_table)
+            history = connection.ops.quote_name(TestCaseLinkChange._meta.db_table)
+            cursor.execute(sql.LINK_REQUIREMENTS.format(through=through, history=history), params)
+
+
+def _write_results(cursor, statement: str, params: dict, elements: int) -> int:
+    """Run a results statement RESULT_CHUNK tests at a time (chunked by their first element); rows written.
+
+    A hash table of the project's test cases bigger than work_mem would be split into batches written to disk:
+    work_mem is raised to RESULT_WORK_MEM for these statements (its former value comes back after them).
+    """
+    written = 0
+    cursor.execute("SELECT current_setting('work_mem')")
+    former = cursor.fetchone()[0]
+    cursor.execute("SELECT set_config('work_mem', %s, true)", [RESULT_WORK_MEM])
+    for low in range(0, elements + 1, RESULT_CHUNK):
+        cursor.execute(statement, {**params, "low": low, "high": low + RESULT_CHUNK})
+        written += cursor.rowcount
+    cursor.execute("SELECT set_config('work_mem', %s, true)", [former])
+    return written
