@@ -7,7 +7,7 @@ results inserted and the requirements linked with set statements, all in the cal
 temporary tables go with the transaction (ON COMMIT DROP).
 
 Nearly every test of a real report is one element. The writer keeps a fixed-size bit filter of the identities
-it has written (4 MiB whatever the report's size) and flags an element whose identity may have been written
+it has written (8 MiB whatever the report's size) and flags an element whose identity may have been written
 before; only the elements of flagged identities (and the rare false positives) go through the window +
 GROUP BY over the identity, the other tests are a projection of their one staged row.
 
@@ -51,7 +51,7 @@ from .models import TestCase, TestCaseKind, TestCaseLinkChange
 
 COPY_ROWS = 2_000  # elements per COPY statement: buffers of ~0.5 MB (20,000 grew the peak RSS: 5 MB buffers)
 RESULT_CHUNK = 250_000  # results per INSERT: ~9 MB of pending foreign-key checks (3 per row) at most
-SEEN_BITS = 1 << 26  # the bit filter of identities written (8 MiB): ~300 false positives at 1,000,000 tests
+SEEN_BITS = 1 << 26  # the bit filter of identities written (8 MiB): ~20 false positives at 1,000,000 tests
 RESULT_WORK_MEM = "12MB"  # the results' join to the test cases hashes ~14 MB per 100,000 cases (x2 allowed)
 FIELD_CHARS = 500
 _RERUN_CODE = {PYTEST: 1, GO: 2}
@@ -166,17 +166,18 @@ class StagingSink:
             )
         if _NEEDS_ESCAPE.search(text):
             text = text.translate(_COPY_ESCAPES)
-        # the bit filter, two bits per identity: both set means it may have been written before
+        # the bit filter, three bits per identity: all set means it may have been written before
         h = hash(identity)
-        i, j = h & self._mask, (h >> 32) & self._mask
-        seen = self._seen
-        bit_i, bit_j = 1 << (i & 7), 1 << (j & 7)
-        if seen[i >> 3] & bit_i and seen[j >> 3] & bit_j:
+        mask, seen = self._mask, self._seen
+        i, j, k = h & mask, (h >> 19) & mask, (h >> 38) & mask
+        bit_i, bit_j, bit_k = 1 << (i & 7), 1 << (j & 7), 1 << (k & 7)
+        if seen[i >> 3] & bit_i and seen[j >> 3] & bit_j and seen[k >> 3] & bit_k:
             self.repeats += 1
             repeat = "t"
         else:
             seen[i >> 3] |= bit_i
             seen[j >> 3] |= bit_j
+            seen[k >> 3] |= bit_k
             repeat = "f"
         reqs = _ints(self.matcher.ids(e.keys)) if e.keys else _NULL
         name_reqs = _ints(self.matcher.name_ids(classname, name))
