@@ -8,14 +8,13 @@ from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from metrics.selectors import release_watermark_subquery
 from qualitygov import schema
-from qualitygov.api import validated
+from qualitygov.api import created, validated
 from qualitygov.endpoints import ListApi
 from qualitygov.errors import DomainError
 from qualitygov.services import parse_id
@@ -98,11 +97,9 @@ class GateListApi(_ListApi):
     @extend_schema(request=GateInputSerializer, responses={201: GateOutputSerializer})
     def post(self, request):
         """Create a gate with nested conditions and checklist items (project admins)."""
-        data = validated(GateInputSerializer, request.data)
-        values = dict(data.validated_data)
-        project = _project_from(values.pop("project"), request.user)
-        gate = services.gate_create(project=project, by=request.user, **values)
-        return Response(GateOutputSerializer(gate).data, status=status.HTTP_201_CREATED)
+        data = dict(validated(GateInputSerializer, request.data).validated_data)
+        project = _project_from(data.pop("project"), request.user)
+        return created(GateOutputSerializer, services.gate_create(project=project, by=request.user, **data))
 
 
 class GateDetailApi(APIView):
@@ -144,15 +141,13 @@ class GateEvaluationsApi(_ListApi):
     def post(self, request, pk: int):
         """Evaluate the gate for a release now, from fresh metric values. 404 for an unknown gate or release."""
         gate = selectors.gate_get_for_user(user=request.user, pk=pk)
-        data = validated(EvaluationInputSerializer, request.data)
+        data = validated(EvaluationInputSerializer, request.data).validated_data
         # Only a release of the gate's project: another project's id answers like a missing one (404).
         release = get_object_or_404(
-            Release.objects.select_related("project"), pk=data.validated_data["release"], project=gate.project
+            Release.objects.select_related("project"), pk=data["release"], project=gate.project
         )
-        evaluation = services.gate_evaluate(
-            gate=gate, release=release, by=request.user, via=data.validated_data["via"]
-        )
-        return Response(EvaluationOutputSerializer(evaluation).data, status=status.HTTP_201_CREATED)
+        evaluation = services.gate_evaluate(gate=gate, release=release, by=request.user, via=data["via"])
+        return created(EvaluationOutputSerializer, evaluation)
 
 
 class EvaluationDetailApi(APIView):
@@ -222,7 +217,7 @@ class DecisionListApi(_ListApi):
         decision = (
             selectors.decision_list(user=request.user).select_related("superseded_by").get(pk=decision.pk)
         )
-        return Response(DecisionOutputSerializer(decision).data, status=status.HTTP_201_CREATED)
+        return created(DecisionOutputSerializer, decision)
 
 
 class DecisionDetailApi(APIView):
@@ -239,12 +234,12 @@ class SignoffCreateApi(APIView):
     def post(self, request, pk: int):
         """Sign a checklist item off for a release (only users holding the item's role)."""
         item = selectors.checklist_item_get_for_user(user=request.user, pk=pk)
-        data = validated(SignoffInputSerializer, request.data)
-        release = get_object_or_404(Release, pk=data.validated_data["release"], project=item.gate.project)
+        data = validated(SignoffInputSerializer, request.data).validated_data
+        release = get_object_or_404(Release, pk=data["release"], project=item.gate.project)
         signoff = services.signoff_create(
-            item=item, release=release, by=request.user, comment=data.validated_data["comment"]
+            item=item, release=release, by=request.user, comment=data["comment"]
         )
-        return Response(SignoffOutputSerializer(signoff).data, status=status.HTTP_201_CREATED)
+        return created(SignoffOutputSerializer, signoff)
 
 
 class SignoffRevokeApi(APIView):
@@ -252,10 +247,8 @@ class SignoffRevokeApi(APIView):
     def post(self, request, pk: int):
         """Revoke a sign-off with a reason (kept in its history)."""
         signoff = selectors.signoff_get_for_user(user=request.user, pk=pk)
-        data = validated(RevokeInputSerializer, request.data)
-        signoff = services.signoff_revoke(
-            signoff=signoff, by=request.user, reason=data.validated_data["reason"]
-        )
+        data = validated(RevokeInputSerializer, request.data).validated_data
+        signoff = services.signoff_revoke(signoff=signoff, by=request.user, reason=data["reason"])
         return Response(SignoffOutputSerializer(signoff).data)
 
 

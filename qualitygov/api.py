@@ -28,7 +28,8 @@ def validated(serializer_class, data, **kwargs) -> serializers.Serializer:
 
 
 def sent(request, serializer_class) -> dict:
-    """A partial body (PATCH) validated by `serializer_class`: the fields the client sent, nothing defaulted."""
+    """A partial body (PATCH) validated by `serializer_class`: the fields the client sent, nothing defaulted (for
+    serializers whose fields validate into their own names, without `source=`)."""
     data = validated(serializer_class, request.data, partial=True).validated_data
     return {name: value for name, value in data.items() if name in request.data}
 
