@@ -16,6 +16,7 @@ from django.utils import timezone
 from notifications.kinds import Kind
 from qualitygov import outbound
 from qualitygov.errors import DomainError
+from releases.access import Action, authorize
 from releases.models import Project
 
 from .models import (
@@ -231,7 +232,8 @@ def _check_metric(metric: str, project) -> None:
 def alert_rule_create(
     *, project: Project, metric: str, threshold: float, direction: str, by, owner=None, webhooks=()
 ) -> AlertRule:
-    """Create an alert rule (who may is checked by the caller with Action.MANAGE_GATES)."""
+    """Create an alert rule (`by` needs Action.MANAGE_GATES)."""
+    authorize(by, project, Action.MANAGE_GATES)
     _check_metric(metric, project)
     if direction not in AlertDirection.values:
         raise DomainError("direction must be 'above' or 'below'.", field="direction")
@@ -251,8 +253,10 @@ def alert_rule_create(
 
 
 @transaction.atomic
-def alert_rule_update(*, rule: AlertRule, data: dict) -> AlertRule:
-    """Change threshold, direction, owner, active flag or webhooks of a rule; a changed condition re-arms it."""
+def alert_rule_update(*, rule: AlertRule, data: dict, by) -> AlertRule:
+    """Change threshold, direction, owner, active flag or webhooks of a rule; a changed condition re-arms it
+    (`by` needs Action.MANAGE_GATES)."""
+    authorize(by, rule.project_id, Action.MANAGE_GATES)
     changed_condition = False
     for field in ("metric", "threshold", "direction", "owner", "active"):
         if field in data and getattr(rule, field) != data[field]:
@@ -273,7 +277,9 @@ def alert_rule_update(*, rule: AlertRule, data: dict) -> AlertRule:
     return rule
 
 
-def alert_rule_delete(*, rule: AlertRule) -> None:
+def alert_rule_delete(*, rule: AlertRule, by) -> None:
+    """Delete an alert rule (`by` needs Action.MANAGE_GATES)."""
+    authorize(by, rule.project_id, Action.MANAGE_GATES)
     rule.delete()
 
 
@@ -295,12 +301,15 @@ def webhook_create(
     name: str,
     url: str,
     secret: str,
+    by,
     payload_format: str = PayloadFormat.JSON,
     event_kinds: list[str] | None = None,
 ) -> Webhook:
     """Register a webhook: an http(s) URL to a public host (qualitygov.outbound.validate_url; checked again at
     delivery), the body format (signed JSON or Slack-style text) and the notification kinds it receives besides
-    the alerts of its rules (None = the governance events, notifications.kinds.WEBHOOK_DEFAULT_KINDS)."""
+    the alerts of its rules (None = the governance events, notifications.kinds.WEBHOOK_DEFAULT_KINDS). `by` needs
+    Action.MANAGE_GATES."""
+    authorize(by, project, Action.MANAGE_GATES)
     outbound.validate_url(url)
     if len(secret or "") < 16:
         raise DomainError("The secret must be at least 16 characters.", field="secret")
@@ -321,9 +330,11 @@ def webhook_create(
 WEBHOOK_EDITABLE = ("name", "url", "secret", "active", "payload_format", "event_kinds")
 
 
-def webhook_update(*, webhook: Webhook, data: dict) -> Webhook:
+def webhook_update(*, webhook: Webhook, data: dict, by) -> Webhook:
     """Change a webhook's name, URL (public targets only, as at registration), secret, active flag, payload format
-    or notification kinds; fields not in `data` keep their value. Deliveries already made are unchanged."""
+    or notification kinds; fields not in `data` keep their value. Deliveries already made are unchanged. `by`
+    needs Action.MANAGE_GATES."""
+    authorize(by, webhook.project_id, Action.MANAGE_GATES)
     unknown = sorted(set(data) - set(WEBHOOK_EDITABLE))
     if unknown:
         raise DomainError(f"These fields cannot be changed: {', '.join(unknown)}.", field=unknown[0])

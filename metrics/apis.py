@@ -396,12 +396,12 @@ class AlertRuleDetailApi(APIView):
     def patch(self, request, pk: int):
         rule = _rule(request, pk, Action.MANAGE_GATES)
         data = _resolve_rule_input(rule.project, sent(request, AlertRuleInputSerializer))
-        rule = alert_services.alert_rule_update(rule=rule, data=data)
+        rule = alert_services.alert_rule_update(rule=rule, data=data, by=request.user)
         return Response(AlertRuleOutputSerializer(rule).data)
 
     @schema.deletes("Delete an alert rule (project admin)")
     def delete(self, request, pk: int):
-        alert_services.alert_rule_delete(rule=_rule(request, pk, Action.MANAGE_GATES))
+        alert_services.alert_rule_delete(rule=_rule(request, pk, Action.MANAGE_GATES), by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -414,7 +414,9 @@ class ProjectWebhooksApi(APIView):
     @schema.creates("Register a webhook (project admin)", WebhookInputSerializer, WebhookOutputSerializer)
     def post(self, request, key: str):
         project, data = project_input(request, key, WebhookInputSerializer, action=Action.MANAGE_GATES)
-        return created(WebhookOutputSerializer, alert_services.webhook_create(project=project, **data))
+        return created(
+            WebhookOutputSerializer, alert_services.webhook_create(project=project, by=request.user, **data)
+        )
 
 
 class WebhookUpdateSerializer(WebhookInputSerializer):
@@ -439,7 +441,9 @@ class WebhookDetailApi(APIView):
         webhook = _webhook(request, pk)
         data = sent(request, WebhookUpdateSerializer)
         return Response(
-            WebhookOutputSerializer(alert_services.webhook_update(webhook=webhook, data=data)).data
+            WebhookOutputSerializer(
+                alert_services.webhook_update(webhook=webhook, data=data, by=request.user)
+            ).data
         )
 
 

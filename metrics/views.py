@@ -39,7 +39,7 @@ def alert_rules(request, key: str):
             if request.POST.get("form") == "webhook":
                 hook_form = WebhookForm(request.POST)
                 if hook_form.is_valid():
-                    alert_services.webhook_create(project=project, **hook_form.cleaned_data)
+                    alert_services.webhook_create(project=project, by=request.user, **hook_form.cleaned_data)
                     messages.success(request, "Webhook added.")
                     return redirect("metrics:alert_rules", key=project.key)
             else:
@@ -80,7 +80,7 @@ def alert_rule_delete(request, key: str, pk: int):
     rule = AlertRule.objects.filter(project=project, pk=pk).first()
     if rule is None:
         raise Http404("No such alert rule.")
-    alert_services.alert_rule_delete(rule=rule)
+    alert_services.alert_rule_delete(rule=rule, by=request.user)
     messages.success(request, "Alert rule deleted.")
     return redirect("metrics:alert_rules", key=project.key)
 

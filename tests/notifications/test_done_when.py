@@ -91,6 +91,7 @@ def test_with_a_worker_the_suspension_reaches_the_app_the_mail_step_and_the_webh
                 name="release chat",
                 url=f"http://127.0.0.1:{listener.port}/",
                 secret="k" * 20,
+                by=None,
             )
         quinn = project.memberships.get(user__username="quinn").user
         assert _file_blocker(api_client_for(quinn), project, release).status_code == 201
@@ -129,7 +130,11 @@ def test_suspension_by_a_new_blocker_notifies_decider_and_release_managers(
     Notification.objects.all().delete()
     with listening() as listener, override_settings(QUALITYGOV_OUTBOUND_ALLOW=["127.0.0.1"]):
         alerts.webhook_create(
-            project=project, name="release chat", url=f"http://127.0.0.1:{listener.port}/", secret="k" * 20
+            project=project,
+            name="release chat",
+            url=f"http://127.0.0.1:{listener.port}/",
+            secret="k" * 20,
+            by=None,
         )
         # when QA files a blocker found in the release (over the API, embedded mode: everything before the answer)
         with django_capture_on_commit_callbacks(execute=True):

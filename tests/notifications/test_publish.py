@@ -137,7 +137,7 @@ def test_sweep_delivers_events_whose_task_was_lost(rm, django_capture_on_commit_
 
 def _hook(project, port, **extra):
     return alerts.webhook_create(
-        project=project, name="chat", url=f"http://127.0.0.1:{port}/hook", secret="s" * 32, **extra
+        project=project, name="chat", url=f"http://127.0.0.1:{port}/hook", secret="s" * 32, by=None, **extra
     )
 
 
