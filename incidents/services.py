@@ -19,10 +19,15 @@ from .models import ActionItem, ActionItemStatus, Incident, IncidentSeverity, Po
 INCIDENT_FIELDS = ("title", "description", "severity", "release", "started_at", "detected_at", "restored_at")
 
 
+def _check_given(text: str | None, *, field: str, message: str) -> None:
+    """A DomainError on the field when the text is empty or only white space."""
+    if not (text or "").strip():
+        raise DomainError(message, field=field)
+
+
 def _validate(*, project: Project, data: dict) -> None:
     now = timezone.now() + dt.timedelta(minutes=1)
-    if not (data.get("title") or "").strip():
-        raise DomainError("An incident needs a title.", field="title")
+    _check_given(data.get("title"), field="title", message="An incident needs a title.")
     if data.get("severity") not in IncidentSeverity.values:
         raise DomainError(f"Severity must be one of {', '.join(IncidentSeverity.values)}.", field="severity")
     started, detected, restored = data.get("started_at"), data.get("detected_at"), data.get("restored_at")
@@ -122,8 +127,7 @@ def postmortem_save(
 ) -> PostMortem:
     """Create or replace the incident's post-mortem."""
     authorize(by, incident.project_id, Action.MANAGE_INCIDENTS)
-    if not (summary or "").strip():
-        raise DomainError("A post-mortem needs a summary.", field="summary")
+    _check_given(summary, field="summary", message="A post-mortem needs a summary.")
     postmortem, created = PostMortem.objects.get_or_create(
         incident=incident,
         defaults={
@@ -152,8 +156,7 @@ def action_item_create(
 ) -> ActionItem:
     """Add an action item (what will be done, by whom, by when) to the incident."""
     authorize(by, incident.project_id, Action.MANAGE_INCIDENTS)
-    if not (title or "").strip():
-        raise DomainError("An action item needs a title.", field="title")
+    _check_given(title, field="title", message="An action item needs a title.")
     _check_owner(incident=incident, owner=owner)
     return ActionItem.objects.create(incident=incident, title=title.strip(), owner=owner, due_date=due_date)
 
@@ -165,8 +168,8 @@ def action_item_update(*, item: ActionItem, data: dict, by) -> ActionItem:
     authorize(by, item.incident.project_id, Action.MANAGE_INCIDENTS)
     if "status" in data and data["status"] not in ActionItemStatus.values:
         raise DomainError(f"Status must be one of {', '.join(ActionItemStatus.values)}.", field="status")
-    if "title" in data and not (data["title"] or "").strip():
-        raise DomainError("An action item needs a title.", field="title")
+    if "title" in data:
+        _check_given(data["title"], field="title", message="An action item needs a title.")
     if "owner" in data:
         _check_owner(incident=item.incident, owner=data["owner"])
     fields = []

@@ -244,18 +244,14 @@ def gates_create_defaults(*, project: Project, by) -> list[QualityGate]:
     for order, spec in enumerate(DEFAULT_GATES, start=1):
         if spec["name"] in existing:
             continue
+        # A spec names the gate, its move, description, conditions and checklist items as _gate_build takes them.
         gate = _gate_build(
             project=project,
-            name=spec["name"],
-            description=spec["description"],
-            conditions=spec["conditions"],
-            checklist_items=spec["checklist_items"],
             order=order,
             registry=None,
             by=by,
             summary="Default gate '{name}' created",
-            from_status=spec["from_status"],
-            to_status=spec["to_status"],
+            **spec,
         )
         created.append(gate)
     return created
