@@ -1,12 +1,18 @@
 from django.urls import path
 
+from qualitygov.routes import object_pages
+
 from . import views
 
 urlpatterns = [
-    path("incidents/", views.incident_list, name="incident_list"),
-    path("incidents/new/", views.incident_create, name="incident_create"),
-    path("incidents/<int:pk>/", views.incident_detail, name="incident_detail"),
-    path("incidents/<int:pk>/edit/", views.incident_edit, name="incident_edit"),
+    *object_pages(
+        "incidents",
+        "incident",
+        listing=views.incident_list,
+        create=views.incident_create,
+        detail=views.incident_detail,
+        edit=views.incident_edit,
+    ),
     path("incidents/<int:pk>/restore/", views.incident_restore, name="incident_restore"),
     path("incidents/<int:pk>/postmortem/", views.postmortem_save, name="postmortem_save"),
     path("incidents/<int:pk>/actions/", views.action_item_create, name="action_item_create"),

@@ -1,5 +1,7 @@
 from django.urls import path
 
+from qualitygov.routes import object_pages
+
 from . import views
 
 urlpatterns = [
@@ -7,7 +9,11 @@ urlpatterns = [
     path("projects/<str:key>/", views.project_detail, name="project_detail"),
     path("projects/<str:key>/members/", views.project_members, name="project_members"),
     path("projects/<str:key>/releases/new/", views.release_create, name="release_create"),
-    path("releases/", views.release_list, name="release_list"),
-    path("releases/<int:pk>/", views.release_detail, name="release_detail"),
-    path("releases/<int:pk>/edit/", views.release_edit, name="release_edit"),
+    *object_pages(
+        "releases",
+        "release",
+        listing=views.release_list,
+        detail=views.release_detail,
+        edit=views.release_edit,
+    ),
 ]

@@ -1,17 +1,27 @@
 from django.urls import path
 
+from qualitygov.routes import object_pages
+
 from . import views, views_junit, views_runs, views_settings
 
 urlpatterns = [
-    path("requirements/", views.requirement_list, name="requirement_list"),
-    path("requirements/new/", views.requirement_form, name="requirement_create"),
-    path("requirements/<int:pk>/", views.requirement_detail, name="requirement_detail"),
-    path("requirements/<int:pk>/edit/", views.requirement_form, name="requirement_edit"),
+    *object_pages(
+        "requirements",
+        "requirement",
+        listing=views.requirement_list,
+        create=views.requirement_form,
+        detail=views.requirement_detail,
+        edit=views.requirement_form,
+    ),
     path("requirements/<int:pk>/link/", views.requirement_link, name="requirement_link"),
-    path("testcases/", views.testcase_list, name="testcase_list"),
-    path("testcases/new/", views.testcase_form, name="testcase_create"),
+    *object_pages(
+        "testcases",
+        "testcase",
+        listing=views.testcase_list,
+        create=views.testcase_form,
+        edit=views.testcase_form,
+    ),
     path("testcases/bulk-link/", views.testcase_bulk_link, name="testcase_bulk_link"),
-    path("testcases/<int:pk>/edit/", views.testcase_form, name="testcase_edit"),
     path("runs/", views_runs.run_list, name="run_list"),
     path("runs/upload/", views_junit.junit_upload, name="junit_upload"),
     path("runs/uploads/<int:pk>/", views_junit.junit_ingestion, name="junit_ingestion"),
