@@ -18,7 +18,7 @@ from qualitygov.api import choice_field, created, id_field, sent
 from qualitygov.endpoints import ListApi
 from qualitygov.errors import DomainError
 from qualitygov.timeparams import parse_as_of, parse_window
-from releases.access import Action, require
+from releases.access import Action
 from releases.api_scope import project_input, project_row
 from releases.models import Release
 from releases.selectors import (
@@ -246,8 +246,7 @@ class ReleaseRecomputeApi(APIView):
     )
     def post(self, request, pk: int):
         release = _release_for(request.user, pk)
-        require(request.user, release.project, Action.EVALUATE_GATES)
-        services.schedule_recompute(release_ids=[release.pk])
+        services.recompute_request(release=release, by=request.user)
         return Response({"detail": "Recompute scheduled."}, status=status.HTTP_202_ACCEPTED)
 
 

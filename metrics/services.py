@@ -265,6 +265,13 @@ def schedule_recompute(*, release_ids: Iterable[int] = (), project_ids: Iterable
     transaction.on_commit(_enqueue_pending)
 
 
+def recompute_request(*, release: Release, by) -> None:
+    """A member asks for a recompute of the release's and its project's metrics (Action.EVALUATE_GATES); it is
+    scheduled like any other (coalesced, after commit)."""
+    authorize(by, release.project_id, Action.EVALUATE_GATES)
+    schedule_recompute(release_ids=[release.pk])
+
+
 def _enqueue_pending() -> None:
     """Enqueue one delayed run of the pending recomputes; many requests inside the delay share it."""
     from django.core.cache import cache

@@ -1,4 +1,4 @@
-"""Alert rules and webhooks: their services check the acting user themselves (Action.MANAGE_GATES, admins)."""
+"""Alert rules, webhooks and recompute requests: their services check the acting user themselves."""
 
 import pytest
 
@@ -47,3 +47,14 @@ def test_an_admin_changes_and_deletes_a_rule(project, admin):
     assert alerts.alert_rule_update(rule=rule, data={"threshold": 3}, by=admin).threshold == 3
     alerts.alert_rule_delete(rule=rule, by=admin)
     assert not AlertRule.objects.filter(pk=rule.pk).exists()
+
+
+def test_a_recompute_is_asked_for_by_a_member_who_may_evaluate_gates(release, viewer, qa):
+    from metrics.models import PendingRecompute
+    from metrics.services import recompute_request
+
+    with pytest.raises(AccessDenied):
+        recompute_request(release=release, by=viewer)
+    assert not PendingRecompute.objects.filter(release=release).exists()
+    recompute_request(release=release, by=qa)
+    assert PendingRecompute.objects.filter(release=release).exists()
