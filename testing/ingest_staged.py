@@ -35,9 +35,10 @@ the corpus and the dialect cases through both.
 
 from __future__ import annotations
 
-import io
 import math
+import queue
 import re
+import threading
 from dataclasses import dataclass
 from typing import IO
 
@@ -49,7 +50,8 @@ from .junit import ElementRead, make_identity, normalise_scope, read_report
 from .junit_rules import BAD, GO, JEST, PYTEST
 from .models import TestCase, TestCaseKind, TestCaseLinkChange
 
-COPY_ROWS = 2_000  # elements per COPY statement: buffers of ~0.5 MB (20,000 grew the peak RSS: 5 MB buffers)
+COPY_ROWS = 2_000  # elements per batch handed to the staging COPY (~0.5 MB of text)
+PIPE_BATCHES = 4  # batches parsed ahead of the COPY at most
 RESULT_CHUNK = 250_000  # results per INSERT: ~9 MB of pending foreign-key checks (3 per row) at most
 SEEN_BITS = 1 << 26  # the bit filter of identities written (8 MiB): ~20 false positives at 1,000,000 tests
 RESULT_WORK_MEM = "12MB"  # the results' join to the test cases hashes ~14 MB per 100,000 cases (x2 allowed)
@@ -113,6 +115,63 @@ def _ints(values: list[int]) -> str:
     return "{" + ",".join(map(str, values)) + "}" if values else _NULL
 
 
+class _PipeClosed(Exception):
+    """The staging COPY failed: the parser stops."""
+
+
+class RowPipe:
+    """Row batches from the thread that parses the report to the one COPY statement that stages them.
+
+    The report is parsed in a thread of its own while the caller's thread feeds the rows to PostgreSQL: the
+    database stores a batch while the next one is parsed, and the report is staged by one statement, not one
+    per batch. At most PIPE_BATCHES batches wait (flat memory). The parser ends the stream with '' whatever
+    happens; its exception, if any, is raised in the caller's thread once the COPY has ended.
+    """
+
+    def __init__(self):
+        self.batches: queue.Queue[str] = queue.Queue(maxsize=PIPE_BATCHES)
+        self.closed = False  # the COPY failed: the parser stops at its next batch
+        self.ended = False  # the COPY has read the end of the stream
+        self.error: BaseException | None = None
+
+    def put(self, batch: str) -> None:
+        if self.closed:
+            raise _PipeClosed
+        self.batches.put(batch)
+
+    def read(self, size: int = -1) -> str:  # psycopg2's copy_expert reads the rows from here
+        batch = self.batches.get()
+        self.ended = batch == ""
+        return batch
+
+    def parse(self, file: IO[bytes], sink: StagingSink) -> None:
+        """The parsing thread's work."""
+        try:
+            read_report(file, sink)
+            sink.flush()
+        except BaseException as exc:  # raised in the caller's thread (stage_report)
+            self.error = exc
+        finally:
+            self.batches.put("")
+
+    def stage(self, cursor, file: IO[bytes], sink: StagingSink) -> None:
+        """Parse the report into junit_stage; raises what the parser raised (JUnitRefused)."""
+        parser = threading.Thread(target=self.parse, args=(file, sink), name="junit-stage", daemon=True)
+        parser.start()
+        try:
+            with connection.wrap_database_errors:  # Django's exceptions, as for every other statement
+                cursor.copy_expert(sql.COPY_STAGE, self)
+        except BaseException:
+            self.closed = True
+            while not self.ended:  # let the parser reach its end of stream
+                self.read()
+            raise
+        finally:
+            parser.join()
+        if self.error is not None:
+            raise self.error
+
+
 class StagingSink:
     """Writes every element to junit_stage as it is read; keeps only per-suite facts (a few per suite) and the
     fixed-size bit filter of the identities written (see the module docstring).
@@ -122,11 +181,11 @@ class StagingSink:
     never NULL (no legacy identity is ''), no duration is -1, no suite 0; no requirement is a NULL array.
     """
 
-    def __init__(self, cursor, matcher: RequirementMatcher):
-        self.cursor = cursor
+    def __init__(self, pipe: RowPipe, matcher: RequirementMatcher):
+        self.pipe = pipe
         self.matcher = matcher
         self.seq = 0
-        self.buffer = io.StringIO()
+        self.parts: list[str] = []
         self.rows = 0
         self.repeats = 0  # elements flagged as a possible repeat of an identity
         self.legacies = 0  # elements placed by file (a migrated row may be adopted)
@@ -185,7 +244,7 @@ class StagingSink:
             self.linked += 1
         attempts = e.attempts
         duration = e.duration
-        self.buffer.write(
+        self.parts.append(
             f"{seq}\x1f{text}\x1f{e.status}"
             f"\x1f{'t' if len(attempts) > 1 and BAD.intersection(attempts[:-1]) else 'f'}"
             f"\x1f{'t' if e.empty else 'f'}\x1f{len(attempts)}"
@@ -208,9 +267,8 @@ class StagingSink:
 
     def flush(self) -> None:
         if self.rows:
-            self.buffer.seek(0)
-            self.cursor.copy_expert(sql.COPY_STAGE, self.buffer)
-            self.buffer = io.StringIO()
+            self.pipe.put("".join(self.parts))
+            self.parts = []
             self.rows = 0
 
     def suite_requirements(self) -> list[tuple[int, int]]:
@@ -242,9 +300,9 @@ def stage_report(file: IO[bytes], *, project_id: int) -> StagedTotals:
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS junit_stage, junit_repeat, junit_suite_req, junit_link")
         cursor.execute(sql.CREATE_STAGE)
-        sink = StagingSink(cursor, RequirementMatcher(known))
-        read_report(file, sink)
-        sink.flush()
+        pipe = RowPipe()
+        sink = StagingSink(pipe, RequirementMatcher(known))
+        pipe.stage(cursor, file, sink)
         if sink.todos:
             cursor.execute(
                 sql.MARK_TODOS, [[seq for seq, _ in sink.todos], [until for _, until in sink.todos]]

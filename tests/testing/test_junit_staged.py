@@ -226,3 +226,21 @@ def test_a_refused_report_on_the_staging_path_writes_nothing(settings):
     answer = _ingest(settings, release, b"<testsuites><testsuite name='s'><testcase name='a'/>", staged=True)
     assert answer[0] == "refused"
     assert tm.TestRun.objects.count() == 0 and tm.TestCase.objects.count() == cases_before
+
+
+@pytest.mark.django_db
+def test_a_failed_staging_copy_stops_the_parser_and_writes_nothing(settings, monkeypatch):
+    import threading
+
+    from django.db import DatabaseError
+
+    from testing import ingest_staged_sql
+
+    _, release = _project("SQL")
+    cases_before = tm.TestCase.objects.count()
+    monkeypatch.setattr(ingest_staged, "COPY_ROWS", 2)  # the parser is several batches ahead when it fails
+    monkeypatch.setattr(ingest_staged_sql, "COPY_STAGE", "COPY junit_stage (no_such_column) FROM STDIN")
+    with pytest.raises(DatabaseError):
+        _ingest(settings, release, RULES.encode(), staged=True)
+    assert not [t for t in threading.enumerate() if t.name == "junit-stage"]
+    assert tm.TestRun.objects.count() == 0 and tm.TestCase.objects.count() == cases_before
