@@ -6,10 +6,11 @@ applied per identity in SQL (testing/ingest_staged_sql.py), the test cases are f
 results inserted and the requirements linked with set statements, all in the caller's transaction. The
 temporary tables go with the transaction (ON COMMIT DROP).
 
-Nearly every test of a real report is one element. The writer keeps a fixed-size bit filter of the identities
-it has written (8 MiB whatever the report's size) and flags an element whose identity may have been written
-before; only the elements of flagged identities (and the rare false positives) go through the window +
-GROUP BY over the identity, the other tests are a projection of their one staged row.
+Nearly every test of a real report is one element. The writer keeps the hashes of the identities it has
+written (a set up to SEEN_EXACT of them, then a fixed-size bit filter of 8 MiB whatever the report's size) and
+flags an element whose identity may have been written before; only the elements of flagged identities (and the
+rare false positives of a hash or of the filter) go through the window + GROUP BY over the identity, the other
+tests are a projection of their one staged row.
 
 How the SQL reads the rules, per identity (elements in report order, ``bad`` = failed or error):
 
@@ -53,13 +54,15 @@ from .models import TestCase, TestCaseKind, TestCaseLinkChange
 COPY_ROWS = 2_000  # elements per batch handed to the staging COPY (~0.5 MB of text)
 PIPE_BATCHES = 4  # batches parsed ahead of the COPY at most
 RESULT_CHUNK = 250_000  # results per INSERT: ~9 MB of pending foreign-key checks (3 per row) at most
-SEEN_BITS = 1 << 26  # the bit filter of identities written (8 MiB): ~20 false positives at 1,000,000 tests
-RESULT_WORK_MEM = "12MB"  # the results' join to the test cases hashes ~14 MB per 100,000 cases (x2 allowed)
+SEEN_EXACT = 200_000  # identity hashes held in a set (~15 MB at most), then in the bit filter:
+SEEN_BITS = 1 << 26  # 8 MiB, ~20 false positives at 1,000,000 tests
+# work_mem while results are written: their join hashes the project's test cases, ~14 MB per 100,000 (hash
+# tables may take twice work_mem), and a bigger one goes to disk in batches; the former value comes back after
+RESULT_WORK_MEM = "12MB"
 FIELD_CHARS = 500
 _RERUN_CODE = {PYTEST: 1, GO: 2}
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\x00": None})
 _NULL = "\\N"  # NULL in COPY's text format
-_NEEDS_ESCAPE = re.compile("[\\\\\n\r\x00]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,8 +196,9 @@ class StagingSink:
         self.suite_parent: dict[int, int | None] = {}
         self.suite_reqs: dict[int, set[int]] = {}
         self.todos: list[tuple[int, int]] = []  # (element seq, last seq of its suite)
-        self._seen = bytearray(max(SEEN_BITS >> 3, 1))
-        self._mask = max(SEEN_BITS, 8) - 1
+        self._exact: set[int] | None = set()
+        self._seen = bytearray()
+        self._mask = 0
         # facts of the suite the last element sat in: the suite, the dialect, its name, normalised name, and
         # the row's tail (suite id, rerun code)
         self._at = (None, None, "", "", "\x1f0\x1f0")
@@ -204,6 +208,26 @@ class StagingSink:
         tail = f"\x1f{suite.id if suite is not None else 0}\x1f{_RERUN_CODE.get(read.dialect, 0)}"
         self._at = (suite, read.dialect, suite_name, normalise_scope(read.suite), tail)
         return self._at
+
+    def _seen_bits(self, h: int) -> bool:
+        """The bit filter, three bits per identity hash: all set means it may have been written before."""
+        mask, seen = self._mask, self._seen
+        i, j, k = h & mask, (h >> 19) & mask, (h >> 38) & mask
+        bit_i, bit_j, bit_k = 1 << (i & 7), 1 << (j & 7), 1 << (k & 7)
+        if seen[i >> 3] & bit_i and seen[j >> 3] & bit_j and seen[k >> 3] & bit_k:
+            return True
+        seen[i >> 3] |= bit_i
+        seen[j >> 3] |= bit_j
+        seen[k >> 3] |= bit_k
+        return False
+
+    def _to_bits(self) -> None:
+        """Past SEEN_EXACT identities the hashes go into the fixed-size bit filter (flat memory)."""
+        self._seen = bytearray(max(SEEN_BITS >> 3, 1))
+        self._mask = max(SEEN_BITS, 8) - 1
+        for h in self._exact:
+            self._seen_bits(h)
+        self._exact = None
 
     def add(self, read: ElementRead, suite) -> int:
         self.seq = seq = self.seq + 1
@@ -223,21 +247,21 @@ class StagingSink:
                 v.replace("\x1f", "")
                 for v in (identity, where, at[2], classname, name, legacy, e.message, e.details)
             )
-        if _NEEDS_ESCAPE.search(text):
+        if "\\" in text or "\n" in text or "\r" in text or "\x00" in text:
             text = text.translate(_COPY_ESCAPES)
-        # the bit filter, three bits per identity: all set means it may have been written before
         h = hash(identity)
-        mask, seen = self._mask, self._seen
-        i, j, k = h & mask, (h >> 19) & mask, (h >> 38) & mask
-        bit_i, bit_j, bit_k = 1 << (i & 7), 1 << (j & 7), 1 << (k & 7)
-        if seen[i >> 3] & bit_i and seen[j >> 3] & bit_j and seen[k >> 3] & bit_k:
-            self.repeats += 1
-            repeat = "t"
+        if self._exact is not None:  # the hashes of the identities written, while there are few
+            if h in self._exact:
+                repeat = True
+            else:
+                self._exact.add(h)
+                repeat = False
+                if len(self._exact) > SEEN_EXACT:
+                    self._to_bits()
         else:
-            seen[i >> 3] |= bit_i
-            seen[j >> 3] |= bit_j
-            seen[k >> 3] |= bit_k
-            repeat = "f"
+            repeat = self._seen_bits(h)
+        if repeat:
+            self.repeats += 1
         reqs = _ints(self.matcher.ids(e.keys)) if e.keys else _NULL
         name_reqs = _ints(self.matcher.name_ids(classname, name))
         if reqs is not _NULL or name_reqs is not _NULL:
@@ -249,7 +273,7 @@ class StagingSink:
             f"\x1f{'t' if len(attempts) > 1 and BAD.intersection(attempts[:-1]) else 'f'}"
             f"\x1f{'t' if e.empty else 'f'}\x1f{len(attempts)}"
             f"\x1f{-1 if duration is None or not math.isfinite(duration) else repr(duration)}"
-            f"\x1f{reqs}\x1f{name_reqs}{at[4]}\x1f{repeat}\n"
+            f"\x1f{reqs}\x1f{name_reqs}{at[4]}\x1f{'t' if repeat else 'f'}\n"
         )
         self.rows += 1
         if self.rows >= COPY_ROWS:
@@ -298,8 +322,7 @@ def stage_report(file: IO[bytes], *, project_id: int) -> StagedTotals:
         for key, pk in Requirement.objects.filter(project_id=project_id).values_list("key", "id")
     }
     with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS junit_stage, junit_repeat, junit_suite_req, junit_link")
-        cursor.execute(sql.CREATE_STAGE)
+        cursor.execute(sql.CREATE_TABLES)
         pipe = RowPipe()
         sink = StagingSink(pipe, RequirementMatcher(known))
         pipe.stage(cursor, file, sink)
@@ -307,9 +330,6 @@ def stage_report(file: IO[bytes], *, project_id: int) -> StagedTotals:
             cursor.execute(
                 sql.MARK_TODOS, [[seq for seq, _ in sink.todos], [until for _, until in sink.todos]]
             )
-        cursor.execute(
-            "CREATE TEMPORARY TABLE junit_suite_req (suite_id integer, req integer) ON COMMIT DROP"
-        )
         pairs = sink.suite_requirements()
         if pairs:
             cursor.execute(
@@ -317,11 +337,9 @@ def stage_report(file: IO[bytes], *, project_id: int) -> StagedTotals:
                 [[s for s, _ in pairs], [r for _, r in pairs]],
             )
         if sink.repeats:
-            cursor.execute(sql.MARK_REPEATS)
-            cursor.execute(sql.SETTLE_REPEATS)
+            cursor.execute(f"{sql.MARK_REPEATS}; {sql.SETTLE_REPEATS}; {sql.TOTALS}")
         else:  # every identity once: nothing to settle, the table only gives CASES its shape
-            cursor.execute(sql.SETTLE_REPEATS + " WITH NO DATA")
-        cursor.execute(sql.TOTALS)
+            cursor.execute(f"{sql.SETTLE_REPEATS} WITH NO DATA; {sql.TOTALS}")
         counts = map(int, cursor.fetchone())
     linked = sink.linked + len(pairs)
     return StagedTotals(*counts, elements=sink.seq, legacies=sink.legacies, linked=linked)
@@ -337,12 +355,12 @@ def write_staged(*, run, project_id: int, staged: StagedTotals, finished_at) -> 
         "run": run.pk,
         "release": run.release_id,
     }
+    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(sql.FOREIGN_KEYS)
-        keys = cursor.fetchall()
-        names = ", ".join(connection.ops.quote_name(name) for name, _ in keys)
-        if names:
-            cursor.execute(f"SET CONSTRAINTS {names} IMMEDIATE")
+        work_mem, keys, initially_deferred = cursor.fetchone()
+        immediate = f"SET CONSTRAINTS {', '.join(map(quote, keys))} IMMEDIATE; " if keys else ""
+        cursor.execute(f"{immediate}SELECT set_config('work_mem', %s, true)", [RESULT_WORK_MEM])
         if staged.legacies:
             cursor.execute(sql.ADOPT, params)
         # Results of the tests whose case exists (all of them in the usual CI case), then, when some were new,
@@ -351,29 +369,23 @@ def write_staged(*, run, project_id: int, staged: StagedTotals, finished_at) -> 
         if written < staged.test_cases:
             cursor.execute(sql.CREATE_CASES, params)
             _write_results(cursor, sql.WRITE_NEW_RESULTS, {**params, "now": finished_at}, staged.elements)
-        deferred = ", ".join(connection.ops.quote_name(name) for name, initially in keys if initially)
-        if deferred:
-            cursor.execute(f"SET CONSTRAINTS {deferred} DEFERRED")
+        deferred = (
+            f"SET CONSTRAINTS {', '.join(map(quote, initially_deferred))} DEFERRED; "
+            if initially_deferred
+            else ""
+        )
+        cursor.execute(f"{deferred}SELECT set_config('work_mem', %s, true)", [work_mem])
         if staged.linked:
-            cursor.execute(sql.COLLECT_LINKS)
-            cursor.execute("ANALYZE junit_link")
-            through = connection.ops.quote_name(TestCase.requirements.through._meta.db_table)
-            history = connection.ops.quote_name(TestCaseLinkChange._meta.db_table)
-            cursor.execute(sql.LINK_REQUIREMENTS.format(through=through, history=history), params)
+            through = quote(TestCase.requirements.through._meta.db_table)
+            history = quote(TestCaseLinkChange._meta.db_table)
+            link = sql.LINK_REQUIREMENTS.format(through=through, history=history)
+            cursor.execute(f"{sql.COLLECT_LINKS}; ANALYZE junit_link; {link}", params)
 
 
 def _write_results(cursor, statement: str, params: dict, elements: int) -> int:
-    """Run a results statement RESULT_CHUNK tests at a time (chunked by their first element); rows written.
-
-    A hash table of the project's test cases bigger than work_mem would be split into batches written to disk:
-    work_mem is raised to RESULT_WORK_MEM for these statements (its former value comes back after them).
-    """
+    """Run a results statement RESULT_CHUNK tests at a time (chunked by their first element); rows written."""
     written = 0
-    cursor.execute("SELECT current_setting('work_mem')")
-    former = cursor.fetchone()[0]
-    cursor.execute("SELECT set_config('work_mem', %s, true)", [RESULT_WORK_MEM])
     for low in range(0, elements + 1, RESULT_CHUNK):
         cursor.execute(statement, {**params, "low": low, "high": low + RESULT_CHUNK})
         written += cursor.rowcount
-    cursor.execute("SELECT set_config('work_mem', %s, true)", [former])
     return written

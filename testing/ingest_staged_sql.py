@@ -19,6 +19,11 @@ CREATE TEMPORARY TABLE junit_stage (
     dup boolean, todo boolean NOT NULL DEFAULT false
 ) ON COMMIT DROP
 """
+CREATE_TABLES = f"""
+DROP TABLE IF EXISTS junit_stage, junit_repeat, junit_suite_req, junit_link;
+{CREATE_STAGE};
+CREATE TEMPORARY TABLE junit_suite_req (suite_id integer, req integer) ON COMMIT DROP
+"""
 COPY_STAGE = f"COPY junit_stage ({STAGE_COLUMNS}) FROM STDIN WITH (FORMAT text, DELIMITER E'\\x1f')"
 
 # The writer flags an element whose identity it may have seen before (a bit filter: false positives only);
@@ -219,11 +224,14 @@ INSERT INTO {history} (test_case_id, requirement_id, added, at, by_id)
 SELECT testcase_id, requirement_id, true, %(now)s, NULL FROM made
 """
 
-# The foreign keys of the tables written in bulk, checked as each statement ends while those statements run
-# (testing/ingest_staged.py: the queue of pending checks stays one chunk long).
+# work_mem, and the foreign keys of the tables written in bulk (all of them, those initially deferred): they are
+# checked as each statement ends while those statements run (testing/ingest_staged.py: the queue of pending
+# checks stays one chunk long).
 FOREIGN_KEYS = """
-SELECT conname, condeferred FROM pg_constraint
+SELECT current_setting('work_mem'),
+       coalesce(array_agg(conname ORDER BY conname), '{}'),
+       coalesce(array_agg(conname ORDER BY conname) FILTER (WHERE condeferred), '{}')
+FROM pg_constraint
 WHERE conrelid IN ('testing_testcase'::regclass, 'testing_testresult'::regclass)
   AND contype = 'f' AND condeferrable
-ORDER BY conname
 """

@@ -71,6 +71,7 @@ SCOPE_CACHE = 20_000
 
 SKIP_STATUS_ATTRS = frozenset({"disabled", "skipped", "skip", "notrun", "not_run", "ignored"})
 REQUIREMENT_PROPERTIES = frozenset({"requirement", "requirements"})
+_NO_KEYS: frozenset[str] = frozenset()  # the requirement keys of a testcase without children (read only)
 _KEY_IN_NAME = re.compile(r"(?<![A-Za-z0-9])([A-Za-z][A-Za-z0-9]*)[-_](\d+)(?![0-9])")
 _SPACES = re.compile(r"\s+")
 _VALUE_SPLIT = re.compile(r"[\s,;]+")
@@ -358,6 +359,7 @@ def read_report(file: IO[bytes], sink) -> tuple[int, int, str]:
     root_checked = False
     dialect = DEFAULT
     events = iter_events(file)
+    names: dict = {}  # element tag -> local name (a handful of tags pass iter_events' filter)
     try:
         for event, elem in events:
             if not root_checked:
@@ -365,7 +367,9 @@ def read_report(file: IO[bytes], sink) -> tuple[int, int, str]:
                 root = elem.getroottree().getroot()
                 _check_root(root)
                 dialect = detect_root_dialect(local_name(root.tag), root.get("name") or "")
-            tag = local_name(elem.tag)
+            tag = names.get(elem.tag)
+            if tag is None:
+                tag = names[elem.tag] = local_name(elem.tag)
             if event == "start":
                 if tag == "testcase":
                     in_case = True
@@ -456,7 +460,7 @@ def _add_case(sink, stack: list[_Suite], scopes: dict[str, str], elem, dialect: 
     else:
         status_attr = elem.get("status")
         status = SKIPPED if status_attr and status_attr.strip().lower() in SKIP_STATUS_ATTRS else PASSED
-        attempts, message, details, keys, empty = (status,), "", "", set(), status == PASSED
+        attempts, message, details, keys, empty = (status,), "", "", _NO_KEYS, status == PASSED
     time_attr = elem.get("time")
     element = Element(status, tuple(attempts), empty, _duration(time_attr), message, details, keys)
     read = ElementRead(
