@@ -56,8 +56,8 @@ PIPE_BATCHES = 4  # batches parsed ahead of the COPY at most
 RESULT_CHUNK = 250_000  # results per INSERT: ~9 MB of pending foreign-key checks (3 per row) at most
 SEEN_EXACT = 200_000  # identity hashes held in a set (~15 MB at most), then in the bit filter:
 SEEN_BITS = 1 << 26  # 8 MiB, ~20 false positives at 1,000,000 tests
-# work_mem while results are written: their join hashes the project's test cases, ~14 MB per 100,000 (hash
-# tables may take twice work_mem), and a bigger one goes to disk in batches; the former value comes back after
+# work_mem while results are written (at least): their join hashes the project's test cases, ~14 MB per 100,000
+# (hash tables may take twice work_mem), and a bigger one goes to disk in batches; the former value comes back
 RESULT_WORK_MEM = "12MB"
 FIELD_CHARS = 500
 _RERUN_CODE = {PYTEST: 1, GO: 2}
@@ -360,7 +360,7 @@ def write_staged(*, run, project_id: int, staged: StagedTotals, finished_at) -> 
         cursor.execute(sql.FOREIGN_KEYS)
         work_mem, keys, initially_deferred = cursor.fetchone()
         immediate = f"SET CONSTRAINTS {', '.join(map(quote, keys))} IMMEDIATE; " if keys else ""
-        cursor.execute(f"{immediate}SELECT set_config('work_mem', %s, true)", [RESULT_WORK_MEM])
+        cursor.execute(f"{immediate}{sql.RAISE_WORK_MEM}", {"work_mem": RESULT_WORK_MEM})
         if staged.legacies:
             cursor.execute(sql.ADOPT, params)
         # Results of the tests whose case exists (all of them in the usual CI case), then, when some were new,

@@ -235,3 +235,7 @@ FROM pg_constraint
 WHERE conrelid IN ('testing_testcase'::regclass, 'testing_testresult'::regclass)
   AND contype = 'f' AND condeferrable
 """
+RAISE_WORK_MEM = """
+SELECT set_config('work_mem', CASE WHEN pg_size_bytes(current_setting('work_mem')) < pg_size_bytes(%(work_mem)s)
+                                   THEN %(work_mem)s ELSE current_setting('work_mem') END, true)
+"""

@@ -246,3 +246,15 @@ def test_a_failed_staging_copy_stops_the_parser_and_writes_nothing(settings, mon
         _ingest(settings, release, RULES.encode(), staged=True)
     assert not [t for t in threading.enumerate() if t.name == "junit-stage"]
     assert tm.TestRun.objects.count() == 0 and tm.TestCase.objects.count() == cases_before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("work_mem", ["4MB", "64MB"])
+def test_the_staging_path_gives_work_mem_back(settings, work_mem):
+    _, release = _project("SQL")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('work_mem', %s, false)", [work_mem])
+        assert _ingest(settings, release, RULES.encode(), staged=True)["totals"][0] == 16
+        cursor.execute("SELECT current_setting('work_mem')")
+        assert cursor.fetchone()[0] == work_mem
+        cursor.execute("RESET work_mem")
