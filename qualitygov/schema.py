@@ -1,4 +1,5 @@
-"""OpenAPI schema post-processing: document the error responses every operation can really give.
+"""OpenAPI schema: how views declare the usual operations, and the post-processing that documents the error responses
+every operation can really give.
 
 The views declare their success responses (`reads`, `creates`, `changes`, `deletes` for the usual shapes of an
 operation; `extend_schema` for the rest) and, through `errors(...)`, the few errors these rules miss.

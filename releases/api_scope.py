@@ -1,5 +1,6 @@
-"""API plumbing for what belongs to a project: the project a request body names, looked up like every other object
-(404 for a non-member) and, when the operation needs a role, checked against it (403)."""
+"""API plumbing for what belongs to a project: the project a request names (by a body's `project` key, the URL's key,
+or through a row of it), looked up as every route looks it up (404 for a non-member) and, when the operation needs a
+role, checked against it (403)."""
 
 from django.http import Http404
 from rest_framework import serializers
@@ -16,11 +17,11 @@ class ProjectKeyInput(serializers.Serializer):
     project = serializers.CharField(help_text="Project key, e.g. PAY.")
 
 
-def project_body(request, serializer_class, *, action=None, field: str = "project"):
+def project_body(request, serializer_class, *, action=None):
     """`(project, data)`: the body validated by `serializer_class` (400 with field errors) and the project its
-    `field` names by key, taken out of the data; with `action`, 403 unless the caller's role there allows it."""
+    `project` key names, taken out of the data; with `action`, 403 unless the caller's role there allows it."""
     data = dict(validated(serializer_class, request.data).validated_data)
-    key = data.pop(field)
+    key = data.pop("project")
     if action is None:
         return project_get_for_user(user=request.user, key=key), data
     return project_get_for_action(user=request.user, key=key, action=action), data
