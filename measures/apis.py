@@ -18,13 +18,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from qualitygov import schema
-from qualitygov.api import choice_field, created, paginated, validated
+from qualitygov.api import choice_field, paginated, validated
 from qualitygov.errors import DomainError
 from qualitygov.parsers import SafeJSONParser
 from qualitygov.services import parse_instant
 from qualitygov.uploads import XML_TYPES, request_upload
 from releases.access import Action, require
-from releases.api_scope import project_input
+from releases.api_scope import create_in_project
 from releases.selectors import project_get_for_user, release_get_for_user
 
 from . import selectors, services
@@ -350,9 +350,8 @@ class MeasureKeyListApi(APIView):
 
     @schema.creates("Define a custom measure key (project admins)", MeasureKeyInput, MeasureKeyOutput)
     def post(self, request, key: str):
-        project, data = project_input(request, key, MeasureKeyInput, action=Action.MANAGE_GATES)
-        return created(
-            MeasureKeyOutput, services.measure_key_create(project=project, by=request.user, **data)
+        return create_in_project(
+            request, key, Action.MANAGE_GATES, MeasureKeyInput, MeasureKeyOutput, services.measure_key_create
         )
 
 

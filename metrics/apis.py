@@ -19,7 +19,7 @@ from qualitygov.endpoints import ListApi
 from qualitygov.errors import DomainError
 from qualitygov.timeparams import parse_as_of, parse_window
 from releases.access import Action
-from releases.api_scope import project_input, project_row
+from releases.api_scope import create_in_project, project_input, project_row
 from releases.models import Release
 from releases.selectors import (
     project_get_for_action,
@@ -412,9 +412,13 @@ class ProjectWebhooksApi(APIView):
 
     @schema.creates("Register a webhook (project admin)", WebhookInputSerializer, WebhookOutputSerializer)
     def post(self, request, key: str):
-        project, data = project_input(request, key, WebhookInputSerializer, action=Action.MANAGE_GATES)
-        return created(
-            WebhookOutputSerializer, alert_services.webhook_create(project=project, by=request.user, **data)
+        return create_in_project(
+            request,
+            key,
+            Action.MANAGE_GATES,
+            WebhookInputSerializer,
+            WebhookOutputSerializer,
+            alert_services.webhook_create,
         )
 
 

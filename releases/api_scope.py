@@ -5,7 +5,7 @@ role, checked against it (403)."""
 from django.http import Http404
 from rest_framework import serializers
 
-from qualitygov.api import validated
+from qualitygov.api import created, validated
 
 from .access import require
 from .selectors import project_get_for_action, project_get_for_user
@@ -32,6 +32,14 @@ def project_input(request, key: str, serializer_class, *, action):
     role there allows `action`, before the body is read; then the body validated by `serializer_class`."""
     project = project_get_for_action(user=request.user, key=key, action=action)
     return project, dict(validated(serializer_class, request.data).validated_data)
+
+
+def create_in_project(request, key: str, action, serializer_class, output_class, create):
+    """201 with what `create(project=..., by=..., **data)` made in the project the URL names, for a caller whose role
+    allows `action` (`project_input`: 404, 403, then the body validated by `serializer_class`), rendered by
+    `output_class`."""
+    project, data = project_input(request, key, serializer_class, action=action)
+    return created(output_class, create(project=project, by=request.user, **data))
 
 
 def project_row(request, queryset, pk: int, *, message: str, action=None):
