@@ -10,7 +10,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 # Shared with other apps, so defined in the core layer; imported from here too, beside the rest of the workflow.
-from qualitygov.enums import OPEN_STATUSES, DefectStatus, Environment
+from qualitygov.enums import OPEN_STATUSES, DefectStatus, Environment, text_choices
 from qualitygov.modelfields import acting_user, choices_valid
 
 RESOLVED_STATUSES = (DefectStatus.RESOLVED, DefectStatus.VERIFIED, DefectStatus.CLOSED)
@@ -29,36 +29,23 @@ ALLOWED_TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-class Resolution(models.TextChoices):
-    FIXED = "fixed", "Fixed"
-    DUPLICATE = "duplicate", "Duplicate"
-    WONT_FIX = "wont_fix", "Won't fix"
-    CANNOT_REPRODUCE = "cannot_reproduce", "Cannot reproduce"
-    NOT_A_DEFECT = "not_a_defect", "Not a defect"
+Resolution = text_choices(
+    "Resolution", "fixed", "duplicate", "wont_fix", "cannot_reproduce", "not_a_defect", wont_fix="Won't fix"
+)
 
 
 # A valid defect's resolution is neither of these.
 INVALID_RESOLUTIONS = (Resolution.DUPLICATE, Resolution.NOT_A_DEFECT)
 
 
-class Severity(models.TextChoices):
-    BLOCKER = "blocker", "Blocker"
-    CRITICAL = "critical", "Critical"
-    MAJOR = "major", "Major"
-    MINOR = "minor", "Minor"
-    TRIVIAL = "trivial", "Trivial"
+Severity = text_choices("Severity", "blocker", "critical", "major", "minor", "trivial")
 
 
 BLOCKING_SEVERITIES = (Severity.BLOCKER, Severity.CRITICAL)
 SEVERITY_RANK = {s: i for i, s in enumerate(Severity.values)}
 
 
-class Priority(models.TextChoices):
-    HIGHEST = "highest", "Highest"
-    HIGH = "high", "High"
-    MEDIUM = "medium", "Medium"
-    LOW = "low", "Low"
-    LOWEST = "lowest", "Lowest"
+Priority = text_choices("Priority", "highest", "high", "medium", "low", "lowest")
 
 
 class Defect(models.Model):

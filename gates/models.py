@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from qualitygov.enums import text_choices
 from qualitygov.modelfields import acting_user, choices_valid
 from releases.models import RELEASE_MOVES, ReleaseStatus, Role
 
@@ -23,23 +24,9 @@ class Operator(models.TextChoices):
     EQ = "eq", "="
 
 
-class MissingData(models.TextChoices):
-    FAIL = "fail", "Fail"
-    WARN = "warn", "Warn"
-    IGNORE = "ignore", "Ignore"
-
-
-class Outcome(models.TextChoices):
-    PASSED = "passed", "Passed"
-    WARNED = "warned", "Warned"
-    FAILED = "failed", "Failed"
-    NO_DATA = "no_data", "No data"
-
-
-class EvaluationStatus(models.TextChoices):
-    PASSED = "passed", "Passed"
-    WARNED = "warned", "Warned"
-    FAILED = "failed", "Failed"
+MissingData = text_choices("MissingData", "fail", "warn", "ignore")
+Outcome = text_choices("Outcome", "passed", "warned", "failed", "no_data")
+EvaluationStatus = text_choices("EvaluationStatus", "passed", "warned", "failed")
 
 
 def guarded_move_q() -> Q:
@@ -211,10 +198,7 @@ class GateEvaluation(AppendOnlyModel):
         return f"{self.gate.name} for {self.release}: {self.status}"
 
 
-class DecisionKind(models.TextChoices):
-    GO = "go", "Go"
-    NO_GO = "no_go", "No-go"
-    GO_WITH_WAIVERS = "go_with_waivers", "Go with waivers"
+DecisionKind = text_choices("DecisionKind", "go", "no_go", "go_with_waivers", no_go="No-go")
 
 
 class Decision(AppendOnlyModel):

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from qualitygov.enums import text_choices
 from qualitygov.modelfields import acting_user, choices_valid
 
 
@@ -75,11 +76,7 @@ class PostMortem(models.Model):
         return f"Post-mortem of {self.incident}"
 
 
-class ActionItemStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    IN_PROGRESS = "in_progress", "In progress"
-    DONE = "done", "Done"
-    CANCELLED = "cancelled", "Cancelled"
+ActionItemStatus = text_choices("ActionItemStatus", "open", "in_progress", "done", "cancelled")
 
 
 class ActionItem(models.Model):

@@ -5,6 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
+from qualitygov.enums import text_choices
 from qualitygov.modelfields import acting_user, choices_valid
 
 
@@ -160,11 +161,7 @@ class Measure(models.Model):
         return f"{self.key}={self.value:g}{self.unit} for release {self.release_id}"
 
 
-class FindingLevel(models.TextChoices):
-    ERROR = "error", "Error (high)"
-    WARNING = "warning", "Warning"
-    NOTE = "note", "Note"
-    NONE = "none", "None"
+FindingLevel = text_choices("FindingLevel", "error", "warning", "note", "none", error="Error (high)")
 
 
 class Finding(models.Model):

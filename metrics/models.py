@@ -6,12 +6,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from notifications.kinds import WEBHOOK_DEFAULT_KINDS
+from qualitygov.enums import text_choices
 from qualitygov.modelfields import acting_user, choices_valid
 
-
-class Scope(models.TextChoices):
-    RELEASE = "release", "Release"
-    PROJECT = "project", "Project"
+Scope = text_choices("Scope", "release", "project")
 
 
 def scope_matches_release(prefix: str) -> models.CheckConstraint:
@@ -234,10 +232,7 @@ class Alert(models.Model):
         return self.cleared_at is None
 
 
-class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    DELIVERED = "delivered", "Delivered"
-    FAILED = "failed", "Failed"
+DeliveryStatus = text_choices("DeliveryStatus", "pending", "delivered", "failed")
 
 
 class WebhookDelivery(models.Model):

@@ -5,15 +5,10 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
+from qualitygov.enums import text_choices
 from qualitygov.modelfields import choices_valid
 
-
-class Role(models.TextChoices):
-    VIEWER = "viewer", "Viewer"
-    QA = "qa", "QA"
-    MANAGER = "manager", "Manager"
-    RELEASE_MANAGER = "release_manager", "Release manager"
-    ADMIN = "admin", "Admin"
+Role = text_choices("Role", "viewer", "qa", "manager", "release_manager", "admin", qa="QA")
 
 
 project_key_validator = RegexValidator(
@@ -54,13 +49,9 @@ class Membership(models.Model):
         return f"{self.user} in {self.project.key} as {self.role}"
 
 
-class ReleaseStatus(models.TextChoices):
-    PLANNING = "planning", "Planning"
-    TESTING = "testing", "Testing"
-    READY = "ready", "Ready"
-    RELEASED = "released", "Released"
-    HANDED_OVER = "handed_over", "Handed over"
-    CANCELLED = "cancelled", "Cancelled"
+ReleaseStatus = text_choices(
+    "ReleaseStatus", "planning", "testing", "ready", "released", "handed_over", "cancelled"
+)
 
 
 ACTIVE_RELEASE_STATUSES = (ReleaseStatus.PLANNING, ReleaseStatus.TESTING, ReleaseStatus.READY)
@@ -94,11 +85,7 @@ def move_allowed(from_status: str, to_status: str) -> bool:
     return to_status in RELEASE_MOVES.get(from_status, ())
 
 
-class ChangeClass(models.TextChoices):
-    MAJOR = "major", "Major"
-    MINOR = "minor", "Minor"
-    PATCH = "patch", "Patch"
-    HOTFIX = "hotfix", "Hotfix"
+ChangeClass = text_choices("ChangeClass", "major", "minor", "patch", "hotfix")
 
 
 class Release(models.Model):

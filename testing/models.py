@@ -4,15 +4,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from qualitygov.enums import Environment
+from qualitygov.enums import Environment, text_choices
 from qualitygov.modelfields import acting_user, choices_valid
 
-
-class Criticality(models.TextChoices):
-    CRITICAL = "critical", "Critical"
-    HIGH = "high", "High"
-    MEDIUM = "medium", "Medium"
-    LOW = "low", "Low"
+Criticality = text_choices("Criticality", "critical", "high", "medium", "low")
 
 
 # The criticalities `verified_critical_requirements` looks at (metrics.md, "Risk by change class").
@@ -67,9 +62,7 @@ class RequirementScopeChange(PairChange):
         indexes = [models.Index(fields=["release", "requirement", "at"], name="scope_change_replay_idx")]
 
 
-class TestCaseKind(models.TextChoices):
-    AUTOMATED = "automated", "Automated"
-    MANUAL = "manual", "Manual"
+TestCaseKind = text_choices("TestCaseKind", "automated", "manual")
 
 
 class TestCase(models.Model):
@@ -116,14 +109,8 @@ class TestCaseLinkChange(PairChange):
         indexes = [models.Index(fields=["requirement", "test_case", "at"], name="link_change_replay_idx")]
 
 
-class RunSource(models.TextChoices):
-    CI = "ci", "CI"
-    MANUAL = "manual", "Manual"
-
-
-class RunStatus(models.TextChoices):
-    IN_PROGRESS = "in_progress", "In progress"
-    COMPLETED = "completed", "Completed"
+RunSource = text_choices("RunSource", "ci", "manual", ci="CI")
+RunStatus = text_choices("RunStatus", "in_progress", "completed")
 
 
 class TestRun(models.Model):
@@ -175,12 +162,7 @@ class TestRun(models.Model):
         return round(100 * self.passed / executed, 2) if executed else None
 
 
-class ResultStatus(models.TextChoices):
-    PASSED = "passed", "Passed"
-    FAILED = "failed", "Failed"
-    ERROR = "error", "Error"
-    SKIPPED = "skipped", "Skipped"
-    BLOCKED = "blocked", "Blocked"
+ResultStatus = text_choices("ResultStatus", "passed", "failed", "error", "skipped", "blocked")
 
 
 class TestResult(models.Model):
@@ -284,11 +266,7 @@ class TestRegression(models.Model):
         return f"{self.defect_id} regressed in run {self.run_id}"
 
 
-class IngestionState(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+IngestionState = text_choices("IngestionState", "queued", "running", "done", "failed")
 
 
 class JUnitIngestion(models.Model):
