@@ -1,22 +1,20 @@
 from django.contrib import admin
 
+from qualitygov.admin import CompactInline, RefuseWrites
+
 from .models import Defect, DefectComment, DefectFieldChange, DefectTransition
 
 
-class TransitionInline(admin.TabularInline):
+class TransitionInline(RefuseWrites, CompactInline):
     model = DefectTransition
-    extra = 0
     can_delete = False
     readonly_fields = ["from_status", "to_status", "resolution", "at", "by", "comment"]
-
-    def has_add_permission(self, request, obj=None):
-        # Moves go through the workflow service so history stays consistent.
-        return False
+    # Moves go through the workflow service so history stays consistent.
+    refused = ("add",)
 
 
-class CommentInline(admin.TabularInline):
+class CommentInline(CompactInline):
     model = DefectComment
-    extra = 0
 
 
 @admin.register(Defect)
@@ -42,16 +40,11 @@ class DefectAdmin(admin.ModelAdmin):
 
 
 @admin.register(DefectTransition)
-class DefectTransitionAdmin(admin.ModelAdmin):
+class DefectTransitionAdmin(RefuseWrites, admin.ModelAdmin):
     list_display = ["defect", "from_status", "to_status", "resolution", "at", "by"]
     list_filter = ["to_status"]
     raw_id_fields = ["defect", "by"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    refused = ("add", "change")
 
 
 @admin.register(DefectComment)
@@ -61,9 +54,7 @@ class DefectCommentAdmin(admin.ModelAdmin):
 
 
 @admin.register(DefectFieldChange)
-class DefectFieldChangeAdmin(admin.ModelAdmin):
+class DefectFieldChangeAdmin(RefuseWrites, admin.ModelAdmin):
     list_display = ["defect", "field", "old_value", "new_value", "at", "by"]
     raw_id_fields = ["defect", "by"]
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    refused = ("change",)

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from qualitygov.admin import CompactInline, ReadOnlyAdmin, RefuseWrites
+
 from .models import (
     AuditEvent,
     ChecklistItem,
@@ -12,14 +14,12 @@ from .models import (
 )
 
 
-class ConditionInline(admin.TabularInline):
+class ConditionInline(CompactInline):
     model = GateCondition
-    extra = 0
 
 
-class ChecklistItemInline(admin.TabularInline):
+class ChecklistItemInline(CompactInline):
     model = ChecklistItem
-    extra = 0
 
 
 @admin.register(QualityGate)
@@ -29,35 +29,16 @@ class QualityGateAdmin(admin.ModelAdmin):
     inlines = [ConditionInline, ChecklistItemInline]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Append-only records: visible in the admin, never edited or deleted there."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(GateEvaluation)
 class GateEvaluationAdmin(ReadOnlyAdmin):
     list_display = ["id", "gate", "release", "status", "requested_by", "requested_via", "created_at"]
     list_filter = ["status", "gate__project"]
 
 
-class WaiverInline(admin.TabularInline):
+class WaiverInline(RefuseWrites, CompactInline):
     model = Waiver
-    extra = 0
     can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    refused = ("add", "change")
 
 
 @admin.register(Decision)
@@ -73,12 +54,11 @@ class WaiverAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ChecklistSignoff)
-class ChecklistSignoffAdmin(admin.ModelAdmin):
+class ChecklistSignoffAdmin(RefuseWrites, admin.ModelAdmin):
     list_display = ["item", "release", "signed_by", "signed_at", "revoked_at"]
     raw_id_fields = ["item", "release", "signed_by", "revoked_by"]
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    # Revoking keeps the row (who, when, why); a sign-off is never deleted.
+    refused = ("delete",)
 
 
 @admin.register(AuditEvent)

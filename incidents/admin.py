@@ -1,11 +1,12 @@
 from django.contrib import admin
 
+from qualitygov.admin import CompactInline
+
 from .models import ActionItem, Incident, PostMortem
 
 
-class ActionItemInline(admin.TabularInline):
+class ActionItemInline(CompactInline):
     model = ActionItem
-    extra = 0
     raw_id_fields = ["owner"]
 
 

@@ -1,16 +1,16 @@
 from django.contrib import admin
 
+from qualitygov.admin import RefuseWrites
+
 from .models import Alert, AlertRule, MetricSnapshot, PendingRecompute, Webhook
 
 
 @admin.register(MetricSnapshot)
-class MetricSnapshotAdmin(admin.ModelAdmin):
+class MetricSnapshotAdmin(RefuseWrites, admin.ModelAdmin):
     list_display = ["key", "scope", "project", "release", "value", "n", "as_of", "computed_at"]
     list_filter = ["scope", "key", "project"]
     raw_id_fields = ["project", "release"]
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    refused = ("change",)
 
 
 @admin.register(AlertRule)

@@ -1,11 +1,12 @@
 from django.contrib import admin
 
+from qualitygov.admin import CompactInline
+
 from .models import Membership, Project, Release
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(CompactInline):
     model = Membership
-    extra = 0
     autocomplete_fields = ["user"]
 
 

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from qualitygov.admin import CompactInline
+
 from .models import Requirement, TestCase, TestResult, TestRun
 
 
@@ -19,9 +21,8 @@ class TestCaseAdmin(admin.ModelAdmin):
     filter_horizontal = ["requirements"]
 
 
-class ResultInline(admin.TabularInline):
+class ResultInline(CompactInline):
     model = TestResult
-    extra = 0
     raw_id_fields = ["test_case", "executed_by"]
     fields = ["test_case", "status", "duration", "flaky", "message"]
 
