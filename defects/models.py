@@ -11,7 +11,7 @@ from django.utils import timezone
 
 # Shared with other apps, so defined in the core layer; imported from here too, beside the rest of the workflow.
 from qualitygov.enums import OPEN_STATUSES, DefectStatus, Environment, text_choices
-from qualitygov.modelfields import acting_user, choices_valid
+from qualitygov.modelfields import acting_user, choices_valid, optional_fk
 
 RESOLVED_STATUSES = (DefectStatus.RESOLVED, DefectStatus.VERIFIED, DefectStatus.CLOSED)
 # Entering one of these needs a resolution.
@@ -64,40 +64,21 @@ class Defect(models.Model):
     component = models.CharField(max_length=100, blank=True, default="")
     status = models.CharField(max_length=12, choices=DefectStatus.choices, default=DefectStatus.NEW)
     resolution = models.CharField(max_length=20, choices=Resolution.choices, blank=True, default="")
-    assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="assigned_defects",
-    )
-    reporter = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="reported_defects",
-    )
-    found_in_release = models.ForeignKey(
-        "releases.Release", null=True, blank=True, on_delete=models.SET_NULL, related_name="found_defects"
-    )
+    assignee = optional_fk(settings.AUTH_USER_MODEL, related_name="assigned_defects")
+    reporter = optional_fk(settings.AUTH_USER_MODEL, related_name="reported_defects")
+    found_in_release = optional_fk("releases.Release", related_name="found_defects")
     # Null = unknown (an import that does not say where the defect was found); leakage leaves such defects out.
     found_in_environment = models.CharField(
         max_length=12, choices=Environment.choices, default=Environment.TEST, null=True, blank=True
     )
     # The fix version (Jira's "Fix Version/s"): the release that carries, or is to carry, the fix.
-    fixed_in_release = models.ForeignKey(
+    fixed_in_release = optional_fk(
         "releases.Release",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
         related_name="fixed_defects",
         verbose_name="fix version",
         help_text="The release that carries (or is planned to carry) the fix.",
     )
-    duplicate_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
-    )
+    duplicate_of = optional_fk("self", related_name="duplicates")
     requirements = models.ManyToManyField("testing.Requirement", blank=True, related_name="defects")
     test_cases = models.ManyToManyField("testing.TestCase", blank=True, related_name="defects")
     test_results = models.ManyToManyField("testing.TestResult", blank=True, related_name="defects")

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from qualitygov.enums import text_choices
-from qualitygov.modelfields import acting_user, choices_valid
+from qualitygov.modelfields import acting_user, choices_valid, optional_fk
 from releases.models import RELEASE_MOVES, ReleaseStatus, Role
 
 # Largest value of the `order` columns (PositiveSmallIntegerField): forms and the API refuse more.
@@ -134,9 +134,7 @@ class ChecklistSignoff(models.Model):
     comment = models.TextField(blank=True, default="")
     signed_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    revoked_by = optional_fk(settings.AUTH_USER_MODEL, related_name="+", on_delete=models.PROTECT)
     revoke_reason = models.TextField(blank=True, default="")
 
     class Meta:
@@ -178,9 +176,7 @@ class GateEvaluation(AppendOnlyModel):
     conditions = models.JSONField(default=list)
     # Per checklist item: item id, text, role, signed (by, at, comment), outcome.
     checklist = models.JSONField(default=list)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    requested_by = optional_fk(settings.AUTH_USER_MODEL, related_name="+", on_delete=models.PROTECT)
     requested_via = models.CharField(
         max_length=20, default="browser", help_text="browser, api, schedule, cli, live, ..."
     )
@@ -231,12 +227,8 @@ class Decision(AppendOnlyModel):
 
 class Waiver(AppendOnlyModel):
     decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="waivers")
-    condition = models.ForeignKey(
-        GateCondition, null=True, blank=True, on_delete=models.SET_NULL, related_name="waivers"
-    )
-    checklist_item = models.ForeignKey(
-        ChecklistItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="waivers"
-    )
+    condition = optional_fk(GateCondition, related_name="waivers")
+    checklist_item = optional_fk(ChecklistItem, related_name="waivers")
     # What was waived, copied from the evaluation so the record survives gate edits.
     subject = models.CharField(max_length=300)
     justification = models.TextField()
@@ -271,10 +263,8 @@ class DecisionSuspension(AppendOnlyModel):
     reason = models.CharField(max_length=24, choices=SuspensionReason.choices)
     detail = models.CharField(max_length=500)
     # The evaluation that contradicted the decision, or the waiver that expired.
-    evaluation = models.ForeignKey(
-        GateEvaluation, null=True, blank=True, on_delete=models.PROTECT, related_name="suspensions"
-    )
-    waiver = models.ForeignKey(Waiver, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    evaluation = optional_fk(GateEvaluation, related_name="suspensions", on_delete=models.PROTECT)
+    waiver = optional_fk(Waiver, related_name="+", on_delete=models.PROTECT)
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -289,9 +279,7 @@ class AuditEvent(AppendOnlyModel):
     """Who did what to the governance records of a project (gate edits, sign-offs, evaluations, decisions)."""
 
     project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="audit_events")
-    release = models.ForeignKey(
-        "releases.Release", null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
-    )
+    release = optional_fk("releases.Release", related_name="audit_events")
     action = models.CharField(max_length=50)
     summary = models.CharField(max_length=500)
     data = models.JSONField(default=dict, blank=True)

@@ -6,7 +6,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from qualitygov.enums import text_choices
-from qualitygov.modelfields import acting_user, choices_valid
+from qualitygov.modelfields import acting_user, choices_valid, optional_fk
 
 
 class IncidentSeverity(models.TextChoices):
@@ -18,13 +18,8 @@ class IncidentSeverity(models.TextChoices):
 
 class Incident(models.Model):
     project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="incidents")
-    release = models.ForeignKey(
-        "releases.Release",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="incidents",
-        help_text="The release the incident is attributed to.",
+    release = optional_fk(
+        "releases.Release", related_name="incidents", help_text="The release the incident is attributed to."
     )
     title = models.CharField(max_length=300)
     description = models.TextField(blank=True, default="")
@@ -82,13 +77,7 @@ ActionItemStatus = text_choices("ActionItemStatus", "open", "in_progress", "done
 class ActionItem(models.Model):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="action_items")
     title = models.CharField(max_length=300)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="action_items",
-    )
+    owner = optional_fk(settings.AUTH_USER_MODEL, related_name="action_items")
     due_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=12, choices=ActionItemStatus.choices, default=ActionItemStatus.OPEN)
     completed_at = models.DateTimeField(null=True, blank=True)

@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from qualitygov.enums import text_choices
-from qualitygov.modelfields import acting_user, choices_valid
+from qualitygov.modelfields import acting_user, choices_valid, optional_fk
 
 
 class Direction(models.TextChoices):
@@ -148,9 +148,7 @@ class Measure(models.Model):
     direction = models.CharField(max_length=6, choices=Direction.choices)
     source = models.CharField(max_length=100, blank=True, default="")
     at = models.DateTimeField(default=timezone.now)
-    upload = models.ForeignKey(
-        MeasureUpload, null=True, blank=True, on_delete=models.CASCADE, related_name="measures"
-    )
+    upload = optional_fk(MeasureUpload, related_name="measures", on_delete=models.CASCADE)
 
     class Meta:
         ordering = ["release", "key", "-at", "-id"]

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from notifications.kinds import WEBHOOK_DEFAULT_KINDS
 from qualitygov.enums import text_choices
-from qualitygov.modelfields import acting_user, choices_valid
+from qualitygov.modelfields import acting_user, choices_valid, optional_fk
 
 Scope = text_choices("Scope", "release", "project")
 
@@ -26,9 +26,7 @@ class OneRowPerScope(models.Model):
 
     scope = models.CharField(max_length=8, choices=Scope.choices)
     project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="+")
-    release = models.ForeignKey(
-        "releases.Release", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
+    release = optional_fk("releases.Release", related_name="+", on_delete=models.CASCADE)
 
     class Meta:
         abstract = True
@@ -50,9 +48,7 @@ def one_row_per_scope(prefix: str) -> list[models.BaseConstraint]:
 class MetricSnapshot(models.Model):
     scope = models.CharField(max_length=8, choices=Scope.choices)
     project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="metric_snapshots")
-    release = models.ForeignKey(
-        "releases.Release", null=True, blank=True, on_delete=models.CASCADE, related_name="metric_snapshots"
-    )
+    release = optional_fk("releases.Release", related_name="metric_snapshots", on_delete=models.CASCADE)
     key = models.CharField(max_length=64)
     # Null means "no data", never 0.
     value = models.FloatField(null=True, blank=True)
@@ -168,9 +164,7 @@ class AlertRule(models.Model):
     metric = models.CharField(max_length=64)
     threshold = models.FloatField()
     direction = models.CharField(max_length=5, choices=AlertDirection.choices, default=AlertDirection.ABOVE)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="alert_rules"
-    )
+    owner = optional_fk(settings.AUTH_USER_MODEL, related_name="alert_rules")
     webhooks = models.ManyToManyField(Webhook, blank=True, related_name="rules")
     active = models.BooleanField(default=True)
     created_by = acting_user()
@@ -196,9 +190,7 @@ class Alert(models.Model):
 
     rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts")
     project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="alerts")
-    release = models.ForeignKey(
-        "releases.Release", null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
-    )
+    release = optional_fk("releases.Release", related_name="alerts", on_delete=models.CASCADE)
     metric = models.CharField(max_length=64)
     value = models.FloatField()
     threshold = models.FloatField()
@@ -238,15 +230,9 @@ DeliveryStatus = text_choices("DeliveryStatus", "pending", "delivered", "failed"
 class WebhookDelivery(models.Model):
     """One alert or one notification event sent to one webhook: its attempts and how the far end answered."""
 
-    alert = models.ForeignKey(
-        Alert, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
-    )
-    event = models.ForeignKey(
-        "notifications.NotificationEvent",
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="webhook_deliveries",
+    alert = optional_fk(Alert, related_name="deliveries", on_delete=models.CASCADE)
+    event = optional_fk(
+        "notifications.NotificationEvent", related_name="webhook_deliveries", on_delete=models.CASCADE
     )
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from qualitygov.modelfields import acting_user, choices_valid
+from qualitygov.modelfields import acting_user, choices_valid, optional_fk
 
 from .kinds import Kind
 
@@ -61,9 +61,7 @@ class Notification(Message):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="notifications")
-    event = models.ForeignKey(
-        NotificationEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
-    )
+    event = optional_fk(NotificationEvent, related_name="notifications")
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(Message.Meta):

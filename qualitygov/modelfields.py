@@ -21,6 +21,14 @@ def acting_user(*, blank: bool = True, **options) -> models.ForeignKey:
     )
 
 
+def optional_fk(to, *, related_name: str, on_delete=models.SET_NULL, **options) -> models.ForeignKey:
+    """A reference a row may go without (null in the database, blank in forms); unless `on_delete` says otherwise,
+    it is cleared when the row it points at is deleted."""
+    return models.ForeignKey(
+        to, null=True, blank=True, on_delete=on_delete, related_name=related_name, **options
+    )
+
+
 def choices_valid(prefix: str, **fields: type[models.TextChoices]) -> list[models.CheckConstraint]:
     """One check constraint per choice column, named `<prefix>_<column>_valid`: the database refuses a value
     outside the column's choices, as the forms and the API do."""

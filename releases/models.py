@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from qualitygov.enums import text_choices
-from qualitygov.modelfields import choices_valid
+from qualitygov.modelfields import choices_valid, optional_fk
 
 Role = text_choices("Role", "viewer", "qa", "manager", "release_manager", "admin", qa="QA")
 
@@ -98,9 +98,7 @@ class Release(models.Model):
     # When the release was deployed to production; change failure rate counts releases by this.
     actual_release_date = models.DateTimeField(null=True, blank=True)
     # A hotfix release points at the release whose failure it repairs.
-    hotfix_for = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="hotfixes"
-    )
+    hotfix_for = optional_fk("self", related_name="hotfixes")
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from qualitygov.enums import Environment, text_choices
-from qualitygov.modelfields import acting_user, choices_valid
+from qualitygov.modelfields import acting_user, choices_valid, optional_fk
 
 Criticality = text_choices("Criticality", "critical", "high", "medium", "low")
 
@@ -283,7 +283,7 @@ class JUnitIngestion(models.Model):
     revision = models.CharField(max_length=100, blank=True, default="")
     environment = models.CharField(max_length=12, blank=True, default="")
     run_name = models.CharField(max_length=200, blank=True, default="")
-    run = models.ForeignKey(TestRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    run = optional_fk(TestRun, related_name="+")
     result = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
