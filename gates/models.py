@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from qualitygov.enums import text_choices
-from qualitygov.modelfields import acting_user, choices_valid, optional_fk
+from qualitygov.modelfields import Timestamped, acting_user, choices_valid, optional_fk
 from releases.models import RELEASE_MOVES, ReleaseStatus, Role
 
 # Largest value of the `order` columns (PositiveSmallIntegerField): forms and the API refuse more.
@@ -47,7 +47,7 @@ GUARDABLE_MOVES: list[tuple[str, str]] = [
 ]
 
 
-class QualityGate(models.Model):
+class QualityGate(Timestamped):
     project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="gates")
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
@@ -61,8 +61,6 @@ class QualityGate(models.Model):
     to_status = models.CharField(max_length=12, choices=ReleaseStatus.choices, default=ReleaseStatus.RELEASED)
     # Bumped on every change of the gate or its conditions/items; evaluations record it.
     revision = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["project", "order", "id"]

@@ -6,7 +6,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from qualitygov.enums import text_choices
-from qualitygov.modelfields import acting_user, choices_valid, optional_fk
+from qualitygov.modelfields import CreatedAt, acting_user, choices_valid, optional_fk
 
 
 class IncidentSeverity(models.TextChoices):
@@ -16,7 +16,7 @@ class IncidentSeverity(models.TextChoices):
     SEV4 = "sev4", "SEV4 (cosmetic)"
 
 
-class Incident(models.Model):
+class Incident(CreatedAt):
     project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="incidents")
     release = optional_fk(
         "releases.Release", related_name="incidents", help_text="The release the incident is attributed to."
@@ -29,7 +29,6 @@ class Incident(models.Model):
     restored_at = models.DateTimeField(null=True, blank=True, help_text="Null while the incident is open.")
     defects = models.ManyToManyField("defects.Defect", blank=True, related_name="incidents")
     reported_by = acting_user()
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -74,14 +73,13 @@ class PostMortem(models.Model):
 ActionItemStatus = text_choices("ActionItemStatus", "open", "in_progress", "done", "cancelled")
 
 
-class ActionItem(models.Model):
+class ActionItem(CreatedAt):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="action_items")
     title = models.CharField(max_length=300)
     owner = optional_fk(settings.AUTH_USER_MODEL, related_name="action_items")
     due_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=12, choices=ActionItemStatus.choices, default=ActionItemStatus.OPEN)
     completed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["due_date", "id"]

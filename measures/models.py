@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from qualitygov.enums import text_choices
-from qualitygov.modelfields import acting_user, choices_valid, optional_fk
+from qualitygov.modelfields import CreatedBy, acting_user, choices_valid, optional_fk
 
 
 class Direction(models.TextChoices):
@@ -89,7 +89,7 @@ BUILTIN_MEASURES: dict[str, BuiltinMeasure] = {
 }
 
 
-class MeasureKey(models.Model):
+class MeasureKey(CreatedBy):
     """A project's own measure key (a custom figure it wants to gate or chart), created by its admins."""
 
     project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="measure_keys")
@@ -98,8 +98,6 @@ class MeasureKey(models.Model):
     unit = models.CharField(max_length=20, blank=True, default="")
     direction = models.CharField(max_length=6, choices=Direction.choices, default=Direction.HIGHER)
     description = models.CharField(max_length=300, blank=True, default="")
-    created_by = acting_user()
-    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["project", "key"]

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from notifications.kinds import WEBHOOK_DEFAULT_KINDS
 from qualitygov.enums import text_choices
-from qualitygov.modelfields import acting_user, choices_valid, optional_fk
+from qualitygov.modelfields import CreatedAt, CreatedBy, acting_user, choices_valid, optional_fk
 
 Scope = text_choices("Scope", "release", "project")
 
@@ -131,7 +131,7 @@ def default_event_kinds() -> list[str]:
     return [str(kind) for kind in WEBHOOK_DEFAULT_KINDS]
 
 
-class Webhook(models.Model):
+class Webhook(CreatedAt):
     project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="webhooks")
     name = models.CharField(max_length=100)
     url = models.URLField(max_length=500)
@@ -142,7 +142,6 @@ class Webhook(models.Model):
     payload_format = models.CharField(max_length=8, choices=PayloadFormat.choices, default=PayloadFormat.JSON)
     # Notification kinds (notifications.kinds.Kind) the webhook receives besides the alerts of its rules.
     event_kinds = models.JSONField(default=default_event_kinds, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["project", "name"]
@@ -157,7 +156,7 @@ class AlertDirection(models.TextChoices):
     BELOW = "below", "Below threshold"
 
 
-class AlertRule(models.Model):
+class AlertRule(CreatedAt):
     """Fire an alert when a metric crosses a threshold; the owner is the escalation path."""
 
     project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="alert_rules")
@@ -168,7 +167,6 @@ class AlertRule(models.Model):
     webhooks = models.ManyToManyField(Webhook, blank=True, related_name="rules")
     active = models.BooleanField(default=True)
     created_by = acting_user()
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["project", "metric", "id"]
@@ -259,7 +257,7 @@ class WebhookDelivery(models.Model):
         return f"delivery of {what} to {self.webhook_id}: {self.status}"
 
 
-class PolicyVersion(models.Model):
+class PolicyVersion(CreatedBy):
     """One saved version of a project's metric policy (risk indicators, weights, thresholds, and the other policy
     sections). Append-only: the newest version at or before T is the policy in force at T; who saved it and when
     is the audit trail."""
@@ -268,8 +266,6 @@ class PolicyVersion(models.Model):
     version = models.PositiveIntegerField()
     policy = models.JSONField()
     comment = models.CharField(max_length=500, blank=True, default="")
-    created_by = acting_user()
-    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["project", "-version"]

@@ -1,11 +1,14 @@
-"""Field and constraint definitions that the apps' models share: one definition where the meaning is the same.
+"""Field, constraint and abstract-model definitions that the apps' models share: one definition where the meaning
+is the same.
 
-They build the same fields and constraints the models spelled out before (the migrations see no change).
+They build the same fields and constraints the models spelled out before (the migrations see no change). The
+abstract models add fields only, no Meta options, so a model's own `class Meta` stays complete.
 """
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 def acting_user(*, blank: bool = True, **options) -> models.ForeignKey:
@@ -38,3 +41,31 @@ def choices_valid(prefix: str, **fields: type[models.TextChoices]) -> list[model
         )
         for column, choices in fields.items()
     ]
+
+
+class CreatedAt(models.Model):
+    """Stamped with the time the row was inserted; not editable afterwards."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+class Timestamped(CreatedAt):
+    """Stamped when inserted and again on every save."""
+
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class CreatedBy(models.Model):
+    """Who created the row and when. Unlike CreatedAt, the time can be given (imports, back-dated records)."""
+
+    created_by = acting_user()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True

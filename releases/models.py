@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from qualitygov.enums import text_choices
-from qualitygov.modelfields import choices_valid, optional_fk
+from qualitygov.modelfields import CreatedAt, choices_valid, optional_fk
 
 Role = text_choices("Role", "viewer", "qa", "manager", "release_manager", "admin", qa="QA")
 
@@ -16,14 +16,13 @@ project_key_validator = RegexValidator(
 )
 
 
-class Project(models.Model):
+class Project(CreatedAt):
     key = models.CharField(max_length=16, unique=True, validators=[project_key_validator])
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     # Per-project metric policy: risk-score thresholds/weights, stability weights, target MTTR, window.
     # Empty means the contract's defaults (see metrics/policy.py).
     metric_policy = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["key"]
@@ -32,11 +31,10 @@ class Project(models.Model):
         return f"{self.key} · {self.name}"
 
 
-class Membership(models.Model):
+class Membership(CreatedAt):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["project", "user__username"]
@@ -88,7 +86,7 @@ def move_allowed(from_status: str, to_status: str) -> bool:
 ChangeClass = text_choices("ChangeClass", "major", "minor", "patch", "hotfix")
 
 
-class Release(models.Model):
+class Release(CreatedAt):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="releases")
     version = models.CharField(max_length=64)
     name = models.CharField(max_length=200, blank=True)
@@ -100,7 +98,6 @@ class Release(models.Model):
     # A hotfix release points at the release whose failure it repairs.
     hotfix_for = optional_fk("self", related_name="hotfixes")
     description = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["project", "-created_at"]

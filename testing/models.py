@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from qualitygov.enums import Environment, text_choices
-from qualitygov.modelfields import acting_user, choices_valid, optional_fk
+from qualitygov.modelfields import CreatedAt, Timestamped, acting_user, choices_valid, optional_fk
 
 Criticality = text_choices("Criticality", "critical", "high", "medium", "low")
 
@@ -14,7 +14,7 @@ Criticality = text_choices("Criticality", "critical", "high", "medium", "low")
 CRITICAL_LEVELS = (Criticality.HIGH, Criticality.CRITICAL)
 
 
-class Requirement(models.Model):
+class Requirement(Timestamped):
     project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="requirements")
     key = models.CharField(max_length=40, help_text="Stable key such as REQ-12, unique in the project.")
     title = models.CharField(max_length=300)
@@ -22,8 +22,6 @@ class Requirement(models.Model):
     criticality = models.CharField(max_length=10, choices=Criticality.choices, default=Criticality.MEDIUM)
     component = models.CharField(max_length=100, blank=True, default="")
     releases = models.ManyToManyField("releases.Release", blank=True, related_name="requirements")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["project", "key"]
@@ -65,7 +63,7 @@ class RequirementScopeChange(PairChange):
 TestCaseKind = text_choices("TestCaseKind", "automated", "manual")
 
 
-class TestCase(models.Model):
+class TestCase(Timestamped):
     project = models.ForeignKey("releases.Project", on_delete=models.CASCADE, related_name="test_cases")
     # Stable identity of an automated test: normalised "file-or-suite::classname::name" (testing/junit.py).
     # Empty for manual cases.
@@ -82,8 +80,6 @@ class TestCase(models.Model):
     # Steps of a manual case: a list of {"action": ..., "expected": ...}.
     steps = models.JSONField(default=list, blank=True)
     requirements = models.ManyToManyField(Requirement, blank=True, related_name="test_cases")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["project", "suite", "name", "id"]
@@ -113,7 +109,7 @@ RunSource = text_choices("RunSource", "ci", "manual", ci="CI")
 RunStatus = text_choices("RunStatus", "in_progress", "completed")
 
 
-class TestRun(models.Model):
+class TestRun(CreatedAt):
     release = models.ForeignKey("releases.Release", on_delete=models.CASCADE, related_name="test_runs")
     name = models.CharField(max_length=200, blank=True, default="")
     revision = models.CharField(max_length=100, blank=True, default="", help_text="Commit or build revision.")
@@ -135,7 +131,6 @@ class TestRun(models.Model):
     skipped = models.PositiveIntegerField(default=0)
     blocked = models.PositiveIntegerField(default=0)
     flaky = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -269,7 +264,7 @@ class TestRegression(models.Model):
 IngestionState = text_choices("IngestionState", "queued", "running", "done", "failed")
 
 
-class JUnitIngestion(models.Model):
+class JUnitIngestion(Timestamped):
     """A JUnit report too large to ingest inside the request: spooled to a file and ingested by a worker."""
 
     release = models.ForeignKey("releases.Release", on_delete=models.CASCADE, related_name="junit_ingestions")
@@ -286,8 +281,6 @@ class JUnitIngestion(models.Model):
     run = optional_fk(TestRun, related_name="+")
     result = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
