@@ -16,14 +16,7 @@ from releases.models import RELEASE_MOVES, ReleaseStatus, Role
 ORDER_MAX = 32767
 
 
-class Operator(models.TextChoices):
-    LT = "lt", "<"
-    LTE = "lte", "≤"
-    GT = "gt", ">"
-    GTE = "gte", "≥"
-    EQ = "eq", "="
-
-
+Operator = text_choices("Operator", "lt", "lte", "gt", "gte", "eq", lt="<", lte="≤", gt=">", gte="≥", eq="=")
 MissingData = text_choices("MissingData", "fail", "warn", "ignore")
 Outcome = text_choices("Outcome", "passed", "warned", "failed", "no_data")
 EvaluationStatus = text_choices("EvaluationStatus", "passed", "warned", "failed")
