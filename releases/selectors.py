@@ -19,6 +19,7 @@ from django.http import Http404
 from qualitygov.enums import OPEN_STATUSES
 
 from .access import require
+from .apps import SQLITE_REGEXP_SUBSTRING
 from .models import Membership, Project, Release
 
 
@@ -43,6 +44,16 @@ def _with_counts(qs: QuerySet[Release]) -> QuerySet[Release]:
 _VERSION_PARTS = (r"^\D*(\d{1,9})", r"^\D*\d+\.(\d{1,9})", r"^\D*\d+\.\d+\.(\d{1,9})")
 
 
+class _RegexpSubstring(Func):
+    """The first group of a regex in a text: PostgreSQL's substring(text, regex); on SQLite the function of the
+    same meaning that releases/apps.py registers on each connection (SQLite has no regex substring)."""
+
+    function = "substring"
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, function=SQLITE_REGEXP_SUBSTRING, **extra_context)
+
+
 def newest_version_first(prefix: str = "") -> list[OrderBy]:
     """Order releases by semantic version, newest first (2.10.0 above 2.9.1), then by date.
 
@@ -50,10 +61,7 @@ def newest_version_first(prefix: str = "") -> list[OrderBy]:
     patches; versions with the same numbers fall back to the full text, then the planned date and creation.
     `prefix` is the path to the release from the queried model ("found_in_release__").
     """
-    parts = [
-        Cast(Func(F(f"{prefix}version"), Value(pattern), function="substring"), IntegerField())
-        for pattern in _VERSION_PARTS
-    ]
+    parts = [Cast(_RegexpSubstring(F(f"{prefix}version"), Value(p)), IntegerField()) for p in _VERSION_PARTS]
     return [
         *(part.desc(nulls_last=True) for part in parts),
         F(f"{prefix}version").desc(),

@@ -38,7 +38,12 @@ def test_this_process_uses_the_databases_of_its_xdist_worker():
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if not worker:
         pytest.skip("not running under pytest-xdist (make test runs with -n auto)")
-    assert connection.settings_dict["NAME"].endswith(f"_{worker}")
+    name = connection.settings_dict["NAME"]
+    if connection.vendor == "sqlite" and "mode=memory" in name:
+        # embedded mode: an in-memory SQLite database exists inside its one process, so each worker has its own
+        assert connection.cursor().execute("PRAGMA database_list").fetchall()[0][2] == ""
+    else:
+        assert name.endswith(f"_{worker}")
     if settings.REDIS_URL:
         # subprocesses (real Celery workers, the CLI) inherit the worker's own Redis database
         assert os.environ["REDIS_URL"] == settings.REDIS_URL
